@@ -1,0 +1,4 @@
+/** Preload: exposes only `window.pxe`; the contract lives in app/shared. */
+import { contextBridge } from 'electron';
+
+contextBridge.exposeInMainWorld('pxe', { version: 1 });

@@ -1,0 +1,99 @@
+/**
+ * Engine events: what each engine reports about each client. The session turns these into the
+ * per-client timeline (app/core), the UI and the CLI's --json lines show them. Plain data only
+ * (structured-clone and JSON safe), so they cross IPC and WebSocket unchanged.
+ *
+ * Each engine owns its event union below; grow them here so every consumer sees one definition.
+ */
+
+/** Option 93 client system architecture (RFC 4578 + IANA registry), as far as PXE Desk cares. */
+export type FirmwareKind =
+  | 'bios'
+  | 'uefi-ia32'
+  | 'uefi-x64'
+  | 'uefi-arm64'
+  | 'uefi-x64-http'
+  | 'uefi-ia32-http'
+  | 'uefi-arm64-http'
+  | 'unknown';
+
+export interface ClientIdentity {
+  /** Lower-case colon-separated MAC (chaddr). */
+  readonly mac: string;
+  /** Raw option 93 value (first entry), when sent. */
+  readonly arch?: number;
+  readonly firmware?: FirmwareKind;
+  /** Option 60 as sent. */
+  readonly vendorClass?: string;
+  /** Option 77 user class (decoded text), e.g. "iPXE". */
+  readonly userClass?: string;
+  /** Option 97 client machine UUID as a canonical string. */
+  readonly uuid?: string;
+  /** True when the request came from iPXE (option 175 or user class iPXE). */
+  readonly ipxe?: boolean;
+}
+
+export type DhcpEventType =
+  | 'discover'
+  | 'offer'
+  | 'request'
+  | 'ack'
+  | 'nak'
+  | 'decline'
+  | 'release'
+  | 'inform'
+  | 'pxe-request' // boot-server REQUEST on 4011
+  | 'pxe-ack' // our 4011 answer
+  | 'refusal' // we deliberately did not answer; `reason` says why in plain language
+  | 'foreign-offer'; // another server's OFFER/ACK seen on 68
+
+export interface DhcpEvent {
+  readonly engine: 'dhcp' | 'proxy';
+  readonly type: DhcpEventType;
+  readonly time: number;
+  readonly client: ClientIdentity;
+  readonly xid?: number;
+  /** Address offered/acked (full mode) or the client's own. */
+  readonly ip?: string;
+  /** Boot file or URL we handed out. */
+  readonly bootFile?: string;
+  /** Server that sent a foreign offer, or that a REQUEST named. */
+  readonly server?: string;
+  /** Plain-language reason (refusals, NAKs). */
+  readonly reason?: string;
+}
+
+export type TransferState = 'start' | 'progress' | 'done' | 'failed';
+
+export interface TransferEvent {
+  readonly engine: 'tftp' | 'http';
+  readonly type: TransferState;
+  readonly time: number;
+  /** Unique per transfer within the engine. */
+  readonly transferId: string;
+  readonly client: { readonly address: string; readonly port: number; readonly mac?: string };
+  /** Sanitised path relative to the root (or the virtual file's name). */
+  readonly file: string;
+  readonly bytes: number;
+  /** Total size when known (tsize, Content-Length). */
+  readonly size?: number;
+  /** Bytes per second over the transfer so far. */
+  readonly rate?: number;
+  /** Failure reason in plain language (for `failed`), e.g. "client stopped acknowledging at block 812". */
+  readonly reason?: string;
+  /** TFTP: the options agreed (blksize, windowsize, …). HTTP: method and status. */
+  readonly detail?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export type EngineEvent = DhcpEvent | TransferEvent;
+
+export interface EngineCounters {
+  /** Datagrams/requests received. */
+  readonly received: number;
+  /** Dropped as malformed or hostile. */
+  readonly malformed: number;
+  /** Dropped by rate limiting. */
+  readonly rateLimited: number;
+  /** Replies sent. */
+  readonly sent: number;
+}

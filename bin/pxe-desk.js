@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Thin launcher for the built CLI (dist/). `npm run build` first.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/app/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  console.error('pxe-desk: not built yet; run `npm run build` first');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// `npm test`: every tier, in order, and one summary line `N passed, N failed` summing them all
+// (DESIGN: not every runner's own summary is read). Tiers: build, vitest (unit + integration),
+// go test (native helper), vitest UI (Chromium), vitest lab (QEMU). Pass tier names to run a subset:
+// `npm test -- unit go`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const reports = join(repo, 'artifacts', 'reports');
+mkdirSync(reports, { recursive: true });
+const selected = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const want = (tier) => selected.length === 0 || selected.includes(tier);
+let passed = 0;
+let failed = 0;
+const notes = [];
+
+function hasTests(dir) {
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir, { recursive: true }).some((f) => String(f).endsWith('.test.ts'));
+}
+
+function vitest(tier, config) {
+  const out = join(reports, `${tier}.json`);
+  const r = spawnSync(
+    join(repo, 'node_modules', '.bin', 'vitest'),
+    ['run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
+    { cwd: repo, stdio: 'inherit' },
+  );
+  if (!existsSync(out)) {
+    failed += 1;
+    notes.push(`${tier}: vitest produced no report (exit ${r.status})`);
+    return;
+  }
+  const report = JSON.parse(readFileSync(out, 'utf8'));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  // A suite that failed to load (syntax error, failing beforeAll) counts as a failure too.
+  const brokenSuites = report.testResults.filter(
+    (s) => s.status === 'failed' && s.assertionResults.length === 0,
+  ).length;
+  failed += brokenSuites;
+  if (r.status !== 0 && report.numFailedTests === 0 && brokenSuites === 0) {
+    failed += 1;
+    notes.push(`${tier}: vitest exited ${r.status}`);
+  }
+  notes.push(`${tier}: ${report.numPassedTests} passed, ${report.numFailedTests + brokenSuites} failed`);
+}
+
+function goTest() {
+  const dir = join(repo, 'native-helper');
+  if (!existsSync(join(dir, 'go.mod'))) return;
+  const r = spawnSync('go', ['test', '-json', '-count=1', './...'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' },
+  });
+  if (r.error) {
+    failed += 1;
+    notes.push(`go: cannot run go test (${r.error.message})`);
+    return;
+  }
+  let p = 0;
+  let f = 0;
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const e = JSON.parse(line);
+    if (!e.Test) {
+      if (e.Action === 'fail') f += 1; // package-level failure (build error)
+      continue;
+    }
+    if (e.Action === 'pass') p += 1;
+    if (e.Action === 'fail') f += 1;
+  }
+  if (r.status !== 0 && f === 0) f = 1;
+  if (f > 0)
+    process.stdout.write(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.includes('"Output"'))
+        .map((l) => JSON.parse(l).Output)
+        .join(''),
+    );
+  process.stderr.write(r.stderr);
+  passed += p;
+  failed += f;
+  notes.push(`go: ${p} passed, ${f} failed`);
+}
+
+if (want('build')) {
+  try {
+    execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs')], { cwd: repo, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(repo, 'scripts', 'fetch-bootfiles.mjs')], {
+      cwd: repo,
+      stdio: 'inherit',
+    });
+    passed += 1;
+    notes.push('build: ok');
+  } catch {
+    failed += 1;
+    notes.push('build: FAILED');
+  }
+}
+if (want('unit')) vitest('unit', 'vitest.config.ts');
+if (want('go')) goTest();
+if (want('ui') && hasTests(join(repo, 'test', 'ui'))) vitest('ui', 'test/ui/vitest.config.ts');
+if (want('lab') && hasTests(join(repo, 'test', 'lab'))) vitest('lab', 'test/lab/vitest.config.ts');
+
+for (const n of notes) console.log(`  ${n}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
