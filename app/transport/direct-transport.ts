@@ -1,0 +1,144 @@
+/**
+ * DatagramTransport over plain node:dgram sockets: Windows (no privilege needed for low ports), root
+ * or capability runs, and engine tests on high ports (loopback, or inside a test network namespace).
+ *
+ * Limits that make the helper relay necessary on Linux (DESIGN, Clarifications): dgram cannot pin a
+ * socket to one NIC (SO_BINDTODEVICE), so a broadcast reply leaves by the routing table's choice, and
+ * it cannot tell which NIC or destination address a datagram arrived on.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import {
+  DEFAULT_CHANNEL_PORTS,
+  TransportError,
+  type Channel,
+  type DatagramListener,
+  type DatagramTransport,
+  type Endpoint,
+} from '../shared/datagram-transport.js';
+
+export interface DirectTransportOptions {
+  /**
+   * Address to bind. DHCP roles must receive broadcasts, so on Linux they need 0.0.0.0 (default);
+   * loopback tests may pass 127.0.0.1.
+   */
+  readonly bindAddress?: string;
+  /** Port per role; defaults to 67/4011/69/68. */
+  readonly ports?: Partial<Record<Channel, number>>;
+}
+
+export class DirectTransport implements DatagramTransport {
+  readonly kind = 'direct' as const;
+  private readonly sockets = new Map<Channel, Socket>();
+  private readonly listeners = new Set<DatagramListener>();
+  private readonly bindAddress: string;
+  private readonly ports: Record<Channel, number>;
+
+  constructor(options: DirectTransportOptions = {}) {
+    this.bindAddress = options.bindAddress ?? '0.0.0.0';
+    this.ports = { ...DEFAULT_CHANNEL_PORTS, ...options.ports };
+  }
+
+  /** The port actually bound for a role (useful when a test asked for port 0). */
+  portOf(channel: Channel): number | undefined {
+    const socket = this.sockets.get(channel);
+    return socket ? socket.address().port : undefined;
+  }
+
+  async open(channels: readonly Channel[]): Promise<void> {
+    try {
+      for (const channel of channels) {
+        if (this.sockets.has(channel)) continue;
+        await this.bindOne(channel);
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  private bindOne(channel: Channel): Promise<void> {
+    const port = this.ports[channel];
+    const socket = createSocket({ type: 'udp4', reuseAddr: true });
+    return new Promise<void>((resolve, reject) => {
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        socket.close();
+        reject(describeBindError(error, channel, this.bindAddress, port));
+      });
+      socket.bind({ address: this.bindAddress, port, exclusive: true }, () => {
+        socket.removeAllListeners('error');
+        // A receive socket must never die: errors after bind (ICMP unreachable, …) are ignored.
+        socket.on('error', () => undefined);
+        socket.setBroadcast(true);
+        socket.on('message', (data, rinfo) => {
+          const datagram = { channel, data, source: { address: rinfo.address, port: rinfo.port } };
+          for (const listener of this.listeners) {
+            try {
+              listener(datagram);
+            } catch {
+              // A listener's bug must not stop delivery to the others or kill the socket.
+            }
+          }
+        });
+        this.sockets.set(channel, socket);
+        resolve();
+      });
+    });
+  }
+
+  onDatagram(listener: DatagramListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  send(channel: Channel, to: Endpoint, data: Uint8Array): Promise<void> {
+    const socket = this.sockets.get(channel);
+    if (!socket) return Promise.reject(new TransportError('not-open', `channel ${channel} is not open`));
+    return new Promise((resolve, reject) => {
+      socket.send(data, to.port, to.address, (error) => {
+        if (error) reject(new TransportError('send-refused', `send to ${to.address}:${to.port} failed: ${error.message}`));
+        else resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const sockets = [...this.sockets.values()];
+    this.sockets.clear();
+    await Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            try {
+              socket.close(() => resolve());
+            } catch {
+              resolve();
+            }
+          }),
+      ),
+    );
+  }
+}
+
+/** Likely owners of each well-known port, named in "port in use" errors. */
+const LIKELY_OWNERS: Record<Channel, string> = {
+  dhcp: 'dnsmasq, systemd-networkd, libvirt (virbr0 dnsmasq), isc-dhcp-server or another PXE Desk',
+  pxe: 'dnsmasq in proxy mode, a WDS/FOG server or another PXE Desk',
+  tftp: 'tftpd-hpa, atftpd, dnsmasq --enable-tftp or another PXE Desk',
+  'dhcp-client': 'a DHCP client (dhclient, NetworkManager) on this machine',
+};
+
+function describeBindError(error: NodeJS.ErrnoException, channel: Channel, address: string, port: number): TransportError {
+  if (error.code === 'EADDRINUSE') {
+    return new TransportError(
+      'port-in-use',
+      `UDP port ${port} on ${address} is already in use (likely ${LIKELY_OWNERS[channel]}); stop it or choose another port`,
+    );
+  }
+  if (error.code === 'EACCES' || error.code === 'EPERM') {
+    return new TransportError('permission-denied', `binding UDP port ${port} needs privilege: use the native helper or run as root`);
+  }
+  if (error.code === 'EADDRNOTAVAIL') {
+    return new TransportError('interface-missing', `address ${address} is not configured on any interface`);
+  }
+  return new TransportError('io', `cannot bind UDP ${address}:${port}: ${error.message}`);
+}
