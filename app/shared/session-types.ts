@@ -1,0 +1,139 @@
+/**
+ * Plain-data types of a PXE session, shared by the session controller (app/core), the CLI, the IPC /
+ * WebSocket contract and the renderer. Structured-clone and JSON safe.
+ */
+import type { FirmwareKind, TransferEvent } from './events.js';
+import type { LogRecord } from './runtime.js';
+
+export type SessionMode = 'proxy' | 'dhcp' | 'files';
+
+export type SessionState = 'idle' | 'starting' | 'running' | 'stopping' | 'error';
+
+/** Which transport carries the privileged UDP ports. */
+export type HelperPolicy = 'auto' | 'always' | 'never';
+
+export interface StaticLease {
+  readonly mac: string;
+  readonly ip: string;
+  readonly hostname?: string;
+}
+
+export interface DhcpPoolConfig {
+  /** First and last address handed out, inclusive. */
+  readonly rangeStart: string;
+  readonly rangeEnd: string;
+  /** Prefix length of the served subnet (any, not only /24). */
+  readonly prefixLength: number;
+  readonly router?: string;
+  readonly dns?: readonly string[];
+  readonly leaseTimeSeconds?: number;
+  readonly staticLeases?: readonly StaticLease[];
+  /** Where leases are persisted (atomic writes). */
+  readonly leasesFile?: string;
+}
+
+/** Everything needed to start a session. Validated by the session controller with fix-it messages. */
+export interface SessionConfig {
+  readonly mode: SessionMode;
+  /** NIC name (required for proxy and dhcp mode: PXE Desk never picks one itself). */
+  readonly iface?: string;
+  /** Our IPv4 on that NIC (derived from iface when omitted; required for files mode without iface). */
+  readonly address?: string;
+  /** The netboot folder (read-only to the engines). */
+  readonly root: string;
+  readonly dhcp?: DhcpPoolConfig;
+  /** MAC allow/deny lists (lower-case colon form). */
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
+  /** Boot file per firmware, overriding the defaults (bios → undionly.kpxe, uefi-x64 → snponly.efi, …). */
+  readonly bootFiles?: Partial<Record<FirmwareKind, string>>;
+  readonly ports?: {
+    readonly dhcp?: number;
+    readonly proxy?: number;
+    readonly tftp?: number;
+    readonly http?: number;
+    /** Port clients listen on (68); tests only. */
+    readonly client?: number;
+  };
+  readonly helper?: HelperPolicy;
+  /** Experts only: start full DHCP even though another DHCP server answered the probe (logged). */
+  readonly overrideForeignDhcp?: boolean;
+}
+
+export interface SessionError {
+  /** Stable machine code, e.g. 'iface-missing', 'port-in-use', 'range-outside-subnet'. */
+  readonly code: string;
+  /** Plain language, says what to change. */
+  readonly message: string;
+}
+
+export type ClientStage =
+  | 'dhcp' // DISCOVER/REQUEST seen
+  | 'offered' // we (or another server) offered
+  | 'boot-server' // 4011 exchange
+  | 'tftp' // downloading over TFTP
+  | 'http' // downloading over HTTP
+  | 'booted' // last expected file finished (kernel + initrd, or an image handed over)
+  | 'stalled' // no progress within the stall window
+  | 'refused' // we deliberately did not serve it
+  | 'failed';
+
+export interface TimelineEntry {
+  readonly time: number;
+  readonly stage: ClientStage;
+  /** Short plain-language line: "DISCOVER (UEFI x64, PXEClient)", "TFTP snponly.efi 173 kB in 1.2 s". */
+  readonly text: string;
+  readonly file?: string;
+  readonly bytes?: number;
+  readonly size?: number;
+}
+
+export interface ClientRecord {
+  readonly mac: string;
+  readonly firmware?: FirmwareKind;
+  readonly arch?: number;
+  readonly vendorClass?: string;
+  readonly userClass?: string;
+  readonly uuid?: string;
+  readonly ip?: string;
+  /** Vendor from the OUI (ieee-data), when known. */
+  readonly vendor?: string;
+  readonly stage: ClientStage;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  /** The transfer in progress or last finished. */
+  readonly transfer?: TransferEvent;
+  readonly timeline: readonly TimelineEntry[];
+  /** Plain-language diagnosis (why it stalled / looped / was refused), when any. */
+  readonly diagnosis?: string;
+}
+
+export interface NicInfo {
+  readonly name: string;
+  readonly type: 'wired' | 'wireless' | 'virtual' | 'vpn' | 'loopback' | 'unknown';
+  readonly up: boolean;
+  readonly mac?: string;
+  readonly mtu?: number;
+  readonly speedMbps?: number;
+  readonly ipv4?: { readonly address: string; readonly prefixLength: number };
+  /** Why this NIC is unsuitable for PXE (down, wireless, no IPv4, virtual, loopback); absent when fine. */
+  readonly unsuitable?: string;
+}
+
+export interface SessionSnapshot {
+  readonly state: SessionState;
+  readonly config?: SessionConfig;
+  readonly error?: SessionError;
+  readonly startedAt?: number;
+  /** Bound endpoints, e.g. { tftp: '10.0.0.1:69', http: 'http://10.0.0.1:8080/' }. */
+  readonly endpoints?: Readonly<Record<string, string>>;
+  readonly transport?: 'direct' | 'helper' | 'memory';
+  readonly clients: readonly ClientRecord[];
+  readonly warnings: readonly string[];
+}
+
+export type SessionEvent =
+  | { readonly type: 'state'; readonly snapshot: SessionSnapshot }
+  | { readonly type: 'client'; readonly client: ClientRecord }
+  | { readonly type: 'log'; readonly record: LogRecord }
+  | { readonly type: 'warning'; readonly message: string };
