@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { Timeline } from '../../app/core/timeline.js';
+import type { DhcpEvent, TransferEvent } from '../../app/shared/events.js';
+
+const mac = '52:54:00:12:34:56';
+function clock() {
+  let t = 1000;
+  return { now: () => t, set: (v: number) => (t = v) };
+}
+const dhcpEv = (type: DhcpEvent['type'], time: number, extra: Partial<DhcpEvent> = {}): DhcpEvent => ({
+  engine: 'dhcp',
+  type,
+  time,
+  client: { mac, firmware: 'bios', arch: 0 },
+  ...extra,
+});
+const tx = (
+  engine: 'tftp' | 'http',
+  type: TransferEvent['type'],
+  time: number,
+  file: string,
+  bytes: number,
+): TransferEvent => ({
+  engine,
+  type,
+  time,
+  transferId: `${engine}-${file}`,
+  client: { address: '10.0.0.100', port: 2000 },
+  file,
+  bytes,
+});
+
+describe('Timeline', () => {
+  it('maps transfers to the MAC learnt from the ack and finishes on the final file', () => {
+    const c = clock();
+    const t = new Timeline({ clock: c });
+    const seen: string[] = [];
+    t.onChange((client) => seen.push(client.stage));
+    t.ingest(dhcpEv('discover', 1000));
+    t.ingest(dhcpEv('offer', 1001, { ip: '10.0.0.100', bootFile: 'undionly.kpxe' }));
+    t.ingest(dhcpEv('ack', 1002, { ip: '10.0.0.100' }));
+    t.ingest(tx('tftp', 'start', 1100, 'undionly.kpxe', 0));
+    t.ingest(tx('tftp', 'done', 1600, 'undionly.kpxe', 70000));
+    t.ingest(tx('http', 'start', 2000, 'vmlinuz', 0));
+    t.ingest(tx('http', 'done', 3000, 'vmlinuz', 5_000_000));
+    const [client] = t.snapshot();
+    expect(client?.mac).toBe(mac);
+    expect(client?.ip).toBe('10.0.0.100');
+    expect(client?.stage).toBe('booted');
+    expect(client?.firmware).toBe('bios');
+    expect(client?.timeline.map((e) => e.file).filter(Boolean)).toEqual([
+      'undionly.kpxe',
+      'undionly.kpxe',
+      'vmlinuz',
+      'vmlinuz',
+    ]);
+    expect(client?.timeline.at(-1)?.text).toBe('HTTP vmlinuz 5.0 MB in 1.0 s');
+    expect(seen).toEqual(['dhcp', 'offered', 'offered', 'tftp', 'tftp', 'http', 'booted']);
+  });
+
+  it('marks a client stalled after the window with a reason', () => {
+    const c = clock();
+    const t = new Timeline({ clock: c, stallMs: 10_000 });
+    t.ingest(dhcpEv('ack', 1000, { ip: '10.0.0.100' }));
+    t.ingest(tx('tftp', 'start', 1000, 'undionly.kpxe', 0));
+    t.ingest(tx('tftp', 'progress', 2000, 'undionly.kpxe', 4096));
+    c.set(11_000);
+    t.tick();
+    expect(t.snapshot()[0]?.stage).toBe('tftp');
+    c.set(12_500);
+    t.tick();
+    const client = t.snapshot()[0];
+    expect(client?.stage).toBe('stalled');
+    expect(client?.diagnosis).toMatch(/undionly\.kpxe at 4 kB/);
+  });
+
+  it('records refusals and failures with their reasons', () => {
+    const t = new Timeline({ clock: clock() });
+    t.ingest(dhcpEv('refusal', 1000, { reason: 'MAC is on the deny list' }));
+    expect(t.snapshot()[0]?.stage).toBe('refused');
+    expect(t.snapshot()[0]?.diagnosis).toBe('MAC is on the deny list');
+    t.ingest(dhcpEv('discover', 2000));
+    t.ingest(dhcpEv('ack', 2001, { ip: '10.0.0.100' }));
+    t.ingest({ ...tx('tftp', 'failed', 2500, 'x.efi', 10), reason: 'client stopped acknowledging' });
+    expect(t.snapshot()[0]?.stage).toBe('failed');
+    expect(t.snapshot()[0]?.diagnosis).toBe('client stopped acknowledging');
+  });
+
+  it('bounds memory: caps clients and timeline lines', () => {
+    const t = new Timeline({ clock: clock(), maxClients: 3, maxEntries: 4 });
+    for (let i = 0; i < 10; i++) {
+      const m = `02:00:00:00:00:0${i}`;
+      t.ingest({ engine: 'proxy', type: 'discover', time: 1000 + i, client: { mac: m } });
+    }
+    expect(t.snapshot().map((c) => c.mac)).toEqual([
+      '02:00:00:00:00:07',
+      '02:00:00:00:00:08',
+      '02:00:00:00:00:09',
+    ]);
+    for (let i = 0; i < 10; i++)
+      t.ingest({ engine: 'proxy', type: 'discover', time: 2000 + i, client: { mac: '02:00:00:00:00:09' } });
+    expect(t.snapshot().find((c) => c.mac === '02:00:00:00:00:09')?.timeline).toHaveLength(4);
+  });
+
+  it('keeps an unknown-IP transfer under an ip: key', () => {
+    const t = new Timeline({ clock: clock() });
+    t.ingest(tx('http', 'start', 1000, 'a.iso', 0));
+    expect(t.snapshot()[0]?.mac).toBe('ip:10.0.0.100');
+  });
+});
