@@ -1,0 +1,356 @@
+/**
+ * The ONE renderer ⇄ main contract (DESIGN "One contract, two transports for the UI"): the same channels,
+ * payloads and results travel over Electron IPC (shell + preload) and over the CLI's `serve --ui`
+ * WebSocket. Every request payload is `unknown` until its guard accepts it; main never trusts the renderer
+ * (a compromised renderer or a hostile WebSocket peer must not reach the filesystem or the network).
+ *
+ * Pure: imports only types, so the renderer, the shell, the CLI and tests share it.
+ */
+import type { FirmwareKind } from './events.js';
+import type { Result } from './runtime.js';
+import type {
+  DhcpPoolConfig,
+  NicInfo,
+  SessionConfig,
+  SessionEvent,
+  SessionMode,
+  SessionSnapshot,
+} from './session-types.js';
+
+export const CONTRACT_VERSION = 1;
+
+/** Upper bounds: a hostile peer must not make main allocate or loop without limit. */
+export const LIMITS = {
+  string: 4096,
+  path: 4096,
+  name: 255,
+  listItems: 1024,
+  importFiles: 256,
+  objectKeys: 64,
+} as const;
+
+/** A file or kernel command line the renderer wants to attach to a library entry. */
+export interface LibraryImportFile {
+  /** Absolute path on the machine running main (Electron: from the drop; WebSocket: an upload id). */
+  readonly source: string;
+  /** Name inside the netboot folder: a plain base name, never a path. */
+  readonly name: string;
+}
+
+export type ClientAction =
+  | { readonly kind: 'boot-entry'; readonly entry: string }
+  | { readonly kind: 'boot-once'; readonly entry: string }
+  | { readonly kind: 'block' }
+  | { readonly kind: 'unblock' };
+
+/** Request and response of every channel. `void` requests carry `null`. */
+export interface Channels {
+  'app.version': { req: null; res: { contract: number; app: string } };
+  'interfaces.list': { req: null; res: NicInfo[] };
+  'session.snapshot': { req: null; res: SessionSnapshot };
+  'session.start': { req: SessionConfig; res: SessionSnapshot };
+  'session.stop': { req: null; res: SessionSnapshot };
+  'client.action': { req: { mac: string; action: ClientAction }; res: null };
+  'library.list': { req: { root: string }; res: unknown[] };
+  'library.import': { req: { root: string; files: LibraryImportFile[] }; res: { copied: string[] } };
+  'dialog.pickFolder': { req: null; res: string | null };
+}
+
+export type Channel = keyof Channels;
+export type Req<C extends Channel> = Channels[C]['req'];
+export type Res<C extends Channel> = Channels[C]['res'];
+
+/** Main → renderer push channel. */
+export const EVENT_CHANNEL = 'pxe:event';
+export type ContractEvent = SessionEvent;
+
+/** IPC channel name for a contract channel (namespaced so nothing else collides). */
+export const ipcName = (c: Channel): string => `pxe:${c}`;
+
+/** WebSocket frames. */
+export interface WsRequest {
+  readonly id: number;
+  readonly channel: Channel;
+  readonly payload: unknown;
+}
+export type WsFrame =
+  | { readonly kind: 'response'; readonly id: number; readonly result: Result<unknown> }
+  | { readonly kind: 'event'; readonly event: ContractEvent };
+
+/** The API exposed as `window.pxe` (preload) and by the WebSocket client. */
+export interface PxeApi {
+  readonly transport: 'ipc' | 'websocket';
+  invoke<C extends Channel>(channel: C, payload: Req<C>): Promise<Result<Res<C>>>;
+  onEvent(listener: (event: ContractEvent) => void): () => void;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Guards. Each returns an error message (string) or undefined when valid, so main can answer
+// `{ ok: false, code: 'invalid-payload', message }` with a reason a developer can act on.
+
+type Check = string | undefined;
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A plain JSON-like object with a bounded number of keys and no prototype-pollution keys. */
+export function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(v);
+  if (keys.length > LIMITS.objectKeys) return false;
+  return !keys.some((k) => FORBIDDEN_KEYS.has(k));
+}
+
+function checkRecord(v: unknown, what: string, allowed: readonly string[]): Check {
+  if (!isPlainRecord(v)) return `${what} must be a plain object`;
+  const extra = Object.keys(v).find((k) => !allowed.includes(k));
+  return extra === undefined ? undefined : `${what}: unknown field "${extra}"`;
+}
+
+const isStr = (v: unknown, max: number = LIMITS.string): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= max && !v.includes('\0');
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+export const isIpv4 = (v: unknown): v is string => typeof v === 'string' && IPV4.test(v);
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+export const isMac = (v: unknown): v is string => typeof v === 'string' && MAC.test(v);
+/** Linux IFNAMSIZ is 16 (15 + NUL); Windows/macOS names are longer but printable. */
+const IFACE = /^[A-Za-z0-9][A-Za-z0-9_.:@ ()-]{0,63}$/;
+export const isIfaceName = (v: unknown): v is string => typeof v === 'string' && IFACE.test(v);
+
+/** Absolute path without `..` segments (main resolves it again; this rejects the obvious). */
+export function isAbsolutePath(v: unknown): v is string {
+  if (!isStr(v, LIMITS.path)) return false;
+  const posix = v.startsWith('/');
+  const win = /^[A-Za-z]:[\\/]/.test(v);
+  if (!posix && !win) return false;
+  return !v.split(/[\\/]/).some((seg) => seg === '..');
+}
+
+/** A plain file name inside the netboot folder: no separators, no `.`/`..`, no control characters. */
+export function isBaseName(v: unknown): v is string {
+  if (!isStr(v, LIMITS.name)) return false;
+  if (v === '.' || v === '..') return false;
+  // eslint-disable-next-line no-control-regex
+  return !/[\\/\x00-\x1f]/.test(v);
+}
+
+const isPort = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
+
+function checkStringList(v: unknown, what: string, item: (x: unknown) => boolean): Check {
+  if (!Array.isArray(v)) return `${what} must be an array`;
+  if (v.length > LIMITS.listItems) return `${what}: too many items (max ${LIMITS.listItems})`;
+  return v.every(item) ? undefined : `${what}: invalid item`;
+}
+
+/** Record<FirmwareKind, true> so adding a firmware kind in events.ts fails compilation here. */
+const FIRMWARE_SET: Record<FirmwareKind, true> = {
+  bios: true,
+  'uefi-ia32': true,
+  'uefi-x64': true,
+  'uefi-arm64': true,
+  'uefi-x64-http': true,
+  'uefi-ia32-http': true,
+  'uefi-arm64-http': true,
+  unknown: true,
+};
+const FIRMWARE = Object.keys(FIRMWARE_SET);
+
+function checkPool(v: unknown): Check {
+  const bad = checkRecord(v, 'dhcp', [
+    'rangeStart',
+    'rangeEnd',
+    'prefixLength',
+    'router',
+    'dns',
+    'leaseTimeSeconds',
+    'staticLeases',
+    'leasesFile',
+  ]);
+  if (bad) return bad;
+  const p = v as Record<string, unknown>;
+  if (!isIpv4(p.rangeStart) || !isIpv4(p.rangeEnd)) return 'dhcp: range must be two IPv4 addresses';
+  if (typeof p.prefixLength !== 'number' || !Number.isInteger(p.prefixLength)) return 'dhcp: prefixLength';
+  if (p.prefixLength < 1 || p.prefixLength > 30) return 'dhcp: prefixLength must be 1..30';
+  if (p.router !== undefined && !isIpv4(p.router)) return 'dhcp: router must be IPv4';
+  if (p.dns !== undefined) {
+    const d = checkStringList(p.dns, 'dhcp.dns', isIpv4);
+    if (d) return d;
+    if ((p.dns as unknown[]).length > 8) return 'dhcp.dns: at most 8 servers';
+  }
+  if (p.leaseTimeSeconds !== undefined) {
+    const t = p.leaseTimeSeconds;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 60 || t > 31_536_000)
+      return 'dhcp: leaseTimeSeconds';
+  }
+  if (p.staticLeases !== undefined) {
+    if (!Array.isArray(p.staticLeases) || p.staticLeases.length > LIMITS.listItems)
+      return 'dhcp.staticLeases';
+    for (const l of p.staticLeases) {
+      const lb = checkRecord(l, 'static lease', ['mac', 'ip', 'hostname']);
+      if (lb) return lb;
+      const r = l as Record<string, unknown>;
+      if (!isMac(r.mac) || !isIpv4(r.ip)) return 'static lease: mac/ip';
+      if (r.hostname !== undefined && !isStr(r.hostname, 63)) return 'static lease: hostname';
+    }
+  }
+  // The renderer never chooses where leases are written: main derives that (a path is a write primitive).
+  if (p.leasesFile !== undefined) return 'dhcp.leasesFile is set by main, not the UI';
+  return undefined;
+}
+
+export function checkSessionConfig(v: unknown): Check {
+  const bad = checkRecord(v, 'config', [
+    'mode',
+    'iface',
+    'address',
+    'root',
+    'dhcp',
+    'allow',
+    'deny',
+    'bootFiles',
+    'ports',
+    'helper',
+    'overrideForeignDhcp',
+  ]);
+  if (bad) return bad;
+  const c = v as Record<string, unknown>;
+  const modes: readonly SessionMode[] = ['proxy', 'dhcp', 'files'];
+  if (!modes.includes(c.mode as SessionMode)) return 'config.mode must be proxy, dhcp or files';
+  if (c.iface !== undefined && !isIfaceName(c.iface)) return 'config.iface: invalid interface name';
+  if (c.address !== undefined && !isIpv4(c.address)) return 'config.address must be IPv4';
+  if (!isAbsolutePath(c.root)) return 'config.root must be an absolute folder path without ".."';
+  if (c.mode === 'dhcp' && c.dhcp === undefined) return 'config.dhcp is required in dhcp mode';
+  if (c.dhcp !== undefined) {
+    const p = checkPool(c.dhcp);
+    if (p) return p;
+  }
+  for (const k of ['allow', 'deny'] as const) {
+    if (c[k] !== undefined) {
+      const e = checkStringList(c[k], `config.${k}`, isMac);
+      if (e) return e;
+    }
+  }
+  if (c.bootFiles !== undefined) {
+    const e = checkRecord(c.bootFiles, 'config.bootFiles', FIRMWARE);
+    if (e) return e;
+    for (const f of Object.values(c.bootFiles as Record<string, unknown>)) {
+      // Boot file names are relative to the netboot root: subfolders allowed, never `..` or absolute.
+      if (!isStr(f, LIMITS.name) || f.startsWith('/') || f.split(/[\\/]/).includes('..')) {
+        return 'config.bootFiles: names must be relative to the netboot folder';
+      }
+    }
+  }
+  if (c.ports !== undefined) {
+    const e = checkRecord(c.ports, 'config.ports', ['dhcp', 'proxy', 'tftp', 'http', 'client']);
+    if (e) return e;
+    if (!Object.values(c.ports as Record<string, unknown>).every(isPort)) return 'config.ports: 0..65535';
+  }
+  if (c.helper !== undefined && !['auto', 'always', 'never'].includes(c.helper as string))
+    return 'config.helper';
+  if (c.overrideForeignDhcp !== undefined && typeof c.overrideForeignDhcp !== 'boolean') {
+    return 'config.overrideForeignDhcp must be boolean';
+  }
+  return undefined;
+}
+
+function checkNull(v: unknown): Check {
+  return v === null || v === undefined ? undefined : 'this channel takes no payload';
+}
+
+function checkClientAction(v: unknown): Check {
+  const bad = checkRecord(v, 'payload', ['mac', 'action']);
+  if (bad) return bad;
+  const p = v as Record<string, unknown>;
+  if (!isMac(p.mac)) return 'mac must be lower-case aa:bb:cc:dd:ee:ff';
+  const a = p.action;
+  if (!isPlainRecord(a)) return 'action must be an object';
+  switch (a.kind) {
+    case 'boot-entry':
+    case 'boot-once':
+      return (
+        checkRecord(a, 'action', ['kind', 'entry']) ??
+        (isStr(a.entry, LIMITS.name) ? undefined : 'action.entry')
+      );
+    case 'block':
+    case 'unblock':
+      return checkRecord(a, 'action', ['kind']);
+    default:
+      return 'action.kind must be boot-entry, boot-once, block or unblock';
+  }
+}
+
+function checkLibraryList(v: unknown): Check {
+  return (
+    checkRecord(v, 'payload', ['root']) ??
+    (isAbsolutePath((v as { root: unknown }).root) ? undefined : 'root')
+  );
+}
+
+function checkLibraryImport(v: unknown): Check {
+  const bad = checkRecord(v, 'payload', ['root', 'files']);
+  if (bad) return bad;
+  const p = v as Record<string, unknown>;
+  if (!isAbsolutePath(p.root)) return 'root must be an absolute folder path without ".."';
+  if (!Array.isArray(p.files) || p.files.length === 0) return 'files must be a non-empty array';
+  if (p.files.length > LIMITS.importFiles) return `files: at most ${LIMITS.importFiles} per import`;
+  for (const f of p.files) {
+    const e = checkRecord(f, 'file', ['source', 'name']);
+    if (e) return e;
+    const r = f as Record<string, unknown>;
+    if (!isAbsolutePath(r.source)) return 'file.source must be an absolute path without ".."';
+    if (!isBaseName(r.name)) return 'file.name must be a plain file name (no folders)';
+  }
+  return undefined;
+}
+
+/** One guard per channel: the compiler makes sure none is missing. */
+export const REQUEST_GUARDS: { readonly [C in Channel]: (v: unknown) => Check } = {
+  'app.version': checkNull,
+  'interfaces.list': checkNull,
+  'session.snapshot': checkNull,
+  'session.start': checkSessionConfig,
+  'session.stop': checkNull,
+  'client.action': checkClientAction,
+  'library.list': checkLibraryList,
+  'library.import': checkLibraryImport,
+  'dialog.pickFolder': checkNull,
+};
+
+export const CHANNELS = Object.keys(REQUEST_GUARDS) as Channel[];
+
+export const isChannel = (v: unknown): v is Channel =>
+  typeof v === 'string' && Object.prototype.hasOwnProperty.call(REQUEST_GUARDS, v);
+
+/** Validates a request; on success the payload is narrowed to the channel's request type. */
+export function validateRequest<C extends Channel>(
+  channel: C,
+  payload: unknown,
+): { ok: true; value: Req<C> } | { ok: false; code: 'invalid-payload'; message: string } {
+  const err = REQUEST_GUARDS[channel](payload);
+  if (err !== undefined) return { ok: false, code: 'invalid-payload', message: `${channel}: ${err}` };
+  return { ok: true, value: (payload ?? null) as Req<C> };
+}
+
+/** Guards a WebSocket frame from the renderer. */
+export function isWsRequest(v: unknown): v is WsRequest {
+  if (!isPlainRecord(v)) return false;
+  return (
+    typeof v.id === 'number' &&
+    Number.isSafeInteger(v.id) &&
+    v.id >= 0 &&
+    isChannel(v.channel) &&
+    'payload' in v
+  );
+}
+
+/** Guards a Result coming back (renderer side, defence in depth against a broken main). */
+export function isResult(v: unknown): v is Result<unknown> {
+  if (!isPlainRecord(v)) return false;
+  if (v.ok === true) return 'value' in v;
+  return v.ok === false && typeof v.code === 'string' && typeof v.message === 'string';
+}
+
+export type { DhcpPoolConfig };
