@@ -1,0 +1,446 @@
+/**
+ * Full DHCP server with PXE (protocol.md §1.3, RFC 2131). Any prefix length, one pool, static leases,
+ * relays via giaddr, leases persisted atomically (temp file + rename) and reloaded on start.
+ */
+import { promises as fs } from 'node:fs';
+import type { BootConfig } from '../../core/boot-decision.js';
+import { decideBoot } from '../../core/boot-decision.js';
+import type { Datagram, DatagramTransport, Endpoint } from '../../shared/datagram-transport.js';
+import type { Engine } from '../../shared/engine.js';
+import type { DhcpEvent, EngineCounters } from '../../shared/events.js';
+import type { Clock, Logger } from '../../shared/runtime.js';
+import { silentLogger, systemClock } from '../../shared/runtime.js';
+import type { DhcpPoolConfig } from '../../shared/session-types.js';
+import type { DhcpMessage } from './codec.js';
+import {
+  MessageType,
+  Opt,
+  decode,
+  encode,
+  intToIp,
+  ipToBytes,
+  ipToInt,
+  macOf,
+  messageType,
+} from './codec.js';
+import { addBootFields, bootRequestOf, identityOf, maxSizeOf, replySkeleton } from './pxe-reply.js';
+import { RateLimiter } from './rate-limit.js';
+
+export interface DhcpServerOptions {
+  readonly transport: DatagramTransport;
+  readonly serverAddress: string;
+  readonly pool: DhcpPoolConfig;
+  readonly boot: BootConfig;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly perMacRate?: number;
+  readonly globalRate?: number;
+  readonly clientPort?: number;
+  readonly relayPort?: number;
+  /** How long an OFFER reserves its address (ms, default 60 000). */
+  readonly offerHoldMs?: number;
+}
+
+export interface Lease {
+  mac: string;
+  ip: string;
+  /** Epoch ms. */
+  expires: number;
+  state: 'offered' | 'bound';
+}
+
+const ZERO = '0.0.0.0';
+
+export class DhcpServer implements Engine<DhcpEvent> {
+  private readonly listeners = new Set<(e: DhcpEvent) => void>();
+  private readonly stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly limiter: RateLimiter;
+  /** mac → lease; by construction at most one entry per pool address plus static leases. */
+  private readonly leases = new Map<string, Lease>();
+  private readonly byIp = new Map<string, string>();
+  private readonly statics = new Map<string, string>();
+  private readonly staticIps = new Set<string>();
+  private readonly mask: number;
+  private readonly subnet: number;
+  private readonly first: number;
+  private readonly last: number;
+  private readonly leaseSeconds: number;
+  private unsubscribe: (() => void) | undefined;
+  private cursor: number;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: DhcpServerOptions) {
+    this.logger = (opts.logger ?? silentLogger).child('dhcp');
+    this.clock = opts.clock ?? systemClock;
+    this.limiter = new RateLimiter(this.clock, opts.perMacRate ?? 20, opts.globalRate ?? 50_000);
+    const p = opts.pool.prefixLength;
+    if (!Number.isInteger(p) || p < 1 || p > 30) throw new RangeError(`prefix length ${p} is not 1-30`);
+    this.mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+    this.first = ipToInt(opts.pool.rangeStart);
+    this.last = ipToInt(opts.pool.rangeEnd);
+    this.subnet = (this.first & this.mask) >>> 0;
+    if (this.last < this.first || (this.last & this.mask) >>> 0 !== this.subnet) {
+      throw new RangeError('range end must be in the same subnet as, and not before, range start');
+    }
+    this.cursor = this.first;
+    this.leaseSeconds = opts.pool.leaseTimeSeconds ?? 3600;
+    for (const s of opts.pool.staticLeases ?? []) {
+      this.statics.set(s.mac.toLowerCase(), s.ip);
+      this.staticIps.add(s.ip);
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.load();
+    await this.opts.transport.open(['dhcp']);
+    this.unsubscribe = this.opts.transport.onDatagram((d) => this.handle(d));
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.saving;
+  }
+
+  onEvent(listener: (e: DhcpEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  counters(): EngineCounters {
+    return { ...this.stats };
+  }
+
+  /** Current leases (copies). */
+  leaseList(): Lease[] {
+    return [...this.leases.values()].map((l) => ({ ...l }));
+  }
+
+  stateSize(): { leases: number; rate: number } {
+    return { leases: this.leases.size, rate: this.limiter.size() };
+  }
+
+  /** Resolves when pending lease writes are on disk. */
+  flush(): Promise<void> {
+    return this.saving;
+  }
+
+  private emit(e: Omit<DhcpEvent, 'engine' | 'time'>): void {
+    const event: DhcpEvent = { engine: 'dhcp', time: this.clock.now(), ...e };
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.logger.warn('event listener threw', { error: String(err) });
+      }
+    }
+  }
+
+  handle(d: Datagram): void {
+    if (d.channel !== 'dhcp') return;
+    this.stats.received++;
+    let msg: DhcpMessage;
+    try {
+      msg = decode(d.data);
+    } catch (err) {
+      this.stats.malformed++;
+      this.logger.debug('dropped malformed datagram', { from: d.source.address, error: String(err) });
+      return;
+    }
+    try {
+      this.onMessage(msg);
+    } catch (err) {
+      this.stats.malformed++;
+      this.logger.debug('dropped datagram', { from: d.source.address, error: String(err) });
+    }
+  }
+
+  private inSubnet(ip: string): boolean {
+    return (ipToInt(ip) & this.mask) >>> 0 === this.subnet;
+  }
+
+  private inRange(ip: string): boolean {
+    const n = ipToInt(ip);
+    return n >= this.first && n <= this.last;
+  }
+
+  private holder(ip: string): string | undefined {
+    const mac = this.byIp.get(ip);
+    if (!mac) return undefined;
+    const l = this.leases.get(mac);
+    if (!l || l.ip !== ip || l.expires <= this.clock.now()) return undefined;
+    return mac;
+  }
+
+  private setLease(mac: string, ip: string, state: Lease['state'], ms: number): Lease {
+    const old = this.leases.get(mac);
+    if (old && this.byIp.get(old.ip) === mac) this.byIp.delete(old.ip);
+    const lease: Lease = { mac, ip, state, expires: this.clock.now() + ms };
+    this.leases.delete(mac); // re-insert keeps Map order = recency
+    this.leases.set(mac, lease);
+    this.byIp.set(ip, mac);
+    return lease;
+  }
+
+  private dropLease(mac: string): void {
+    const l = this.leases.get(mac);
+    if (!l) return;
+    this.leases.delete(mac);
+    if (this.byIp.get(l.ip) === mac) this.byIp.delete(l.ip);
+  }
+
+  /** An address for `mac`: static, its current one, the requested one if free, else the next free one. */
+  private allocate(mac: string, requested?: string): string | undefined {
+    const st = this.statics.get(mac);
+    if (st) return st;
+    const cur = this.leases.get(mac);
+    if (cur && this.inRange(cur.ip)) return cur.ip;
+    const free = (ip: string): boolean =>
+      ip !== this.opts.serverAddress && !this.staticIps.has(ip) && this.holder(ip) === undefined;
+    if (requested && this.inRange(requested) && free(requested)) return requested;
+    const size = this.last - this.first + 1;
+    for (let i = 0; i < size; i++) {
+      const n = this.cursor;
+      this.cursor = n >= this.last ? this.first : n + 1;
+      const ip = intToIp(n);
+      if ((n & ~this.mask) === 0 || (n | this.mask) >>> 0 === 0xffffffff) continue; // network/broadcast
+      if (free(ip)) {
+        const stale = this.byIp.get(ip);
+        if (stale) this.dropLease(stale);
+        return ip;
+      }
+    }
+    return undefined;
+  }
+
+  private onMessage(msg: DhcpMessage): void {
+    if (msg.op !== 1) return;
+    const type = messageType(msg);
+    if (type === undefined) return; // BOOTP is not served (D12)
+    // Relayed requests must come from a relay in our subnet (F7); others are for another server.
+    if (msg.giaddr !== ZERO && !this.inSubnet(msg.giaddr)) return;
+    const mac = macOf(msg);
+    if (
+      (type === MessageType.Discover || type === MessageType.Request || type === MessageType.Inform) &&
+      !this.limiter.allow(mac)
+    ) {
+      this.stats.rateLimited++;
+      return;
+    }
+    const req = bootRequestOf(msg);
+    const client = identityOf(msg, req);
+    const optIp = (code: number): string | undefined => {
+      const v = msg.options.get(code);
+      return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
+    };
+    const serverId = optIp(Opt.serverId);
+    switch (type) {
+      case MessageType.Discover: {
+        this.emit({ type: 'discover', client, xid: msg.xid });
+        const ip = this.allocate(mac, optIp(Opt.requestedIp));
+        if (!ip) {
+          const reason = 'address pool exhausted';
+          this.logger.warn(reason, { mac });
+          this.emit({ type: 'refusal', client, xid: msg.xid, reason });
+          return;
+        }
+        this.setLease(mac, ip, 'offered', this.opts.offerHoldMs ?? 60_000);
+        const bootFile = this.reply(msg, MessageType.Offer, ip);
+        this.emit({ type: 'offer', client, xid: msg.xid, ip, ...(bootFile ? { bootFile } : {}) });
+        return;
+      }
+      case MessageType.Request: {
+        this.emit({ type: 'request', client, xid: msg.xid, ...(serverId ? { server: serverId } : {}) });
+        const requested = optIp(Opt.requestedIp);
+        const lease = this.leases.get(mac);
+        let ip: string | undefined;
+        if (serverId !== undefined) {
+          // SELECTING (RFC 2131 §4.3.2).
+          if (serverId !== this.opts.serverAddress) {
+            // The client chose another server: release our tentative offer (F3).
+            if (lease?.state === 'offered') this.dropLease(mac);
+            return;
+          }
+          ip = requested ?? (msg.ciaddr !== ZERO ? msg.ciaddr : undefined);
+          if (!ip || !lease || lease.ip !== ip)
+            return this.nak(msg, client, 'requested address was not offered');
+        } else if (requested && msg.ciaddr === ZERO) {
+          // INIT-REBOOT: NAK when the address is wrong for this network or belongs to someone else.
+          if (!this.inSubnet(requested)) return this.nak(msg, client, `${requested} is not on this network`);
+          const st = this.statics.get(mac);
+          if (st && st !== requested) return this.nak(msg, client, `${mac} has static address ${st}`);
+          const h = this.holder(requested);
+          if (h && h !== mac) return this.nak(msg, client, `${requested} is leased to another client`);
+          if (!st && (!this.inRange(requested) || this.staticIps.has(requested))) {
+            return this.nak(msg, client, `${requested} is outside the address range`);
+          }
+          ip = requested;
+        } else if (msg.ciaddr !== ZERO) {
+          // RENEWING/REBINDING.
+          if (!this.inSubnet(msg.ciaddr))
+            return this.nak(msg, client, `${msg.ciaddr} is not on this network`);
+          const h = this.holder(msg.ciaddr);
+          if (h && h !== mac) return this.nak(msg, client, `${msg.ciaddr} is leased to another client`);
+          if (!lease || lease.ip !== msg.ciaddr) return; // not ours to judge: stay silent (RFC 2131 §4.3.2)
+          ip = msg.ciaddr;
+        } else {
+          return;
+        }
+        this.setLease(mac, ip, 'bound', this.leaseSeconds * 1000);
+        this.persist();
+        const bootFile = this.reply(msg, MessageType.Ack, ip);
+        this.emit({ type: 'ack', client, xid: msg.xid, ip, ...(bootFile ? { bootFile } : {}) });
+        return;
+      }
+      case MessageType.Decline: {
+        if (serverId && serverId !== this.opts.serverAddress) return;
+        const ip = optIp(Opt.requestedIp);
+        this.emit({ type: 'decline', client, xid: msg.xid, ...(ip ? { ip } : {}) });
+        const lease = this.leases.get(mac);
+        if (lease && ip && lease.ip === ip) {
+          // Someone else uses this address: park it under a pseudo-owner for a lease time (RFC 2131 §4.3.3).
+          this.dropLease(mac);
+          this.setLease(`declined:${ip}`, ip, 'bound', this.leaseSeconds * 1000);
+          this.persist();
+        }
+        return;
+      }
+      case MessageType.Release: {
+        if (serverId && serverId !== this.opts.serverAddress) return;
+        this.emit({ type: 'release', client, xid: msg.xid, ip: msg.ciaddr });
+        const lease = this.leases.get(mac);
+        if (lease && lease.ip === msg.ciaddr) {
+          this.dropLease(mac);
+          this.persist();
+        }
+        return;
+      }
+      case MessageType.Inform: {
+        this.emit({ type: 'inform', client, xid: msg.xid, ip: msg.ciaddr });
+        this.reply(msg, MessageType.Ack, undefined);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private destination(msg: DhcpMessage, nak: boolean): Endpoint {
+    const clientPort = this.opts.clientPort ?? 68;
+    if (msg.giaddr !== ZERO) return { address: msg.giaddr, port: this.opts.relayPort ?? 67 };
+    if (!nak && msg.ciaddr !== ZERO) return { address: msg.ciaddr, port: clientPort };
+    // No ARP injection from Node: broadcast (RFC 2131 §4.1 allows it), protocol.md §1.1.
+    return { address: '255.255.255.255', port: clientPort };
+  }
+
+  private nak(msg: DhcpMessage, client: DhcpEvent['client'], reason: string): void {
+    const reply = replySkeleton(msg);
+    reply.options.set(Opt.messageType, Buffer.from([MessageType.Nak]));
+    reply.options.set(Opt.serverId, ipToBytes(this.opts.serverAddress));
+    if (msg.giaddr !== ZERO) reply.flags = 0x8000;
+    this.send(this.destination(msg, true), reply, msg);
+    this.emit({ type: 'nak', client, xid: msg.xid, reason });
+  }
+
+  /** Sends OFFER/ACK (ip set) or INFORM-ACK (ip undefined); returns the boot file handed out. */
+  private reply(msg: DhcpMessage, type: MessageType, ip: string | undefined): string | undefined {
+    const reply = replySkeleton(msg);
+    const o = reply.options;
+    o.set(Opt.messageType, Buffer.from([type]));
+    o.set(Opt.serverId, ipToBytes(this.opts.serverAddress));
+    if (ip !== undefined) {
+      reply.yiaddr = ip;
+      if (type === MessageType.Ack) reply.ciaddr = msg.ciaddr;
+      const secs = this.leaseSeconds;
+      o.set(Opt.leaseTime, u32(secs));
+      o.set(Opt.renewalTime, u32(Math.floor(secs / 2)));
+      o.set(Opt.rebindingTime, u32(Math.floor((secs * 7) / 8)));
+    } else {
+      reply.ciaddr = msg.ciaddr;
+    }
+    o.set(Opt.subnetMask, u32(this.mask));
+    o.set(Opt.broadcast, u32((this.subnet | ~this.mask) >>> 0));
+    if (this.opts.pool.router) o.set(Opt.router, ipToBytes(this.opts.pool.router));
+    if (this.opts.pool.dns && this.opts.pool.dns.length > 0) {
+      o.set(Opt.dns, Buffer.concat(this.opts.pool.dns.map(ipToBytes)));
+    }
+    let bootFile: string | undefined;
+    const req = bootRequestOf(msg);
+    const vc = req.vendorClass ?? '';
+    if (vc.startsWith('PXEClient') || vc.startsWith('HTTPClient')) {
+      const plan = decideBoot(req, { ...this.opts.boot, mode: 'dhcp' });
+      if (plan.kind === 'boot') {
+        // Full mode always sends 43 = 06 01 08 FF so EDK2 does not go BINL (tianocore/edk2#8149, F1).
+        addBootFields(reply, msg, plan, this.opts.serverAddress, true);
+        bootFile = plan.bootFile;
+      } else {
+        this.emit({ type: 'refusal', client: identityOf(msg, req), xid: msg.xid, reason: plan.reason });
+      }
+    }
+    this.send(this.destination(msg, false), reply, msg);
+    return bootFile;
+  }
+
+  private send(to: Endpoint, reply: DhcpMessage, req: DhcpMessage): void {
+    const max = maxSizeOf(req);
+    const data = encode(reply, max !== undefined ? { maxMessageSize: max } : {});
+    this.stats.sent++;
+    this.opts.transport.send('dhcp', to, data).catch((err: unknown) => {
+      this.logger.warn('send failed', { to: `${to.address}:${to.port}`, error: String(err) });
+    });
+  }
+
+  private persist(): void {
+    const file = this.opts.pool.leasesFile;
+    if (!file) return;
+    this.saving = this.saving.then(async () => {
+      const bound = [...this.leases.values()].filter((l) => l.state === 'bound');
+      const tmp = `${file}.${process.pid}.tmp`;
+      try {
+        // Atomic: a reader (or a crash) never sees a half-written file.
+        await fs.writeFile(tmp, JSON.stringify({ version: 1, leases: bound }, null, 1));
+        await fs.rename(tmp, file);
+      } catch (err) {
+        this.logger.warn('could not save leases', { file, error: String(err) });
+      }
+    });
+  }
+
+  private async load(): Promise<void> {
+    const file = this.opts.pool.leasesFile;
+    if (!file) return;
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch {
+      return;
+    }
+    try {
+      const data: unknown = JSON.parse(text);
+      const list = isRecord(data) && Array.isArray(data.leases) ? (data.leases as unknown[]) : [];
+      const now = this.clock.now();
+      for (const item of list) {
+        if (!isRecord(item)) continue;
+        const { mac, ip, expires } = item;
+        if (typeof mac !== 'string' || typeof ip !== 'string' || typeof expires !== 'number') continue;
+        if (expires <= now || !/^\d+\.\d+\.\d+\.\d+$/.test(ip) || !this.inSubnet(ip)) continue;
+        this.leases.set(mac, { mac, ip, expires, state: 'bound' });
+        this.byIp.set(ip, mac);
+      }
+    } catch (err) {
+      this.logger.warn('ignoring unreadable leases file', { file, error: String(err) });
+    }
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0, 0);
+  return b;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
