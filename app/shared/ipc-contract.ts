@@ -41,7 +41,8 @@ export type ClientAction =
   | { readonly kind: 'boot-entry'; readonly entry: string }
   | { readonly kind: 'boot-once'; readonly entry: string }
   | { readonly kind: 'block' }
-  | { readonly kind: 'unblock' };
+  | { readonly kind: 'unblock' }
+  | { readonly kind: 'forget' };
 
 /** Request and response of every channel. `void` requests carry `null`. */
 export interface Channels {
@@ -276,6 +277,7 @@ function checkClientAction(v: unknown): Check {
       );
     case 'block':
     case 'unblock':
+    case 'forget':
       return checkRecord(a, 'action', ['kind']);
     default:
       return 'action.kind must be boot-entry, boot-once, block or unblock';
