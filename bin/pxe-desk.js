@@ -8,4 +8,7 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Exit explicitly: after a clean session stop, nothing we own is open, but a peer's idle keep-alive
+// socket must not hold the process (stdout/stderr writes to pipes and files are synchronous on Linux).
+process.exit(code);

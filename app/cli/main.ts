@@ -1,14 +1,326 @@
 /**
  * `pxe-desk` headless CLI entry. Subcommands: serve, interfaces, probe (see docs/cli.md).
+ * Exit codes: 0 ok / clean stop, 1 session failed to start or died, 2 usage or config error.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { locateBootFiles } from '../core/boot-files.js';
+import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, type Imported } from '../core/config-import.js';
+import { normalizeMac, parseIpv4, parsePrefix } from '../core/config-validate.js';
+import { listInterfaces } from '../core/interfaces.js';
+import { SessionController } from '../core/session.js';
+import type { FirmwareKind } from '../shared/events.js';
+import { createLogger, LOG_LEVELS, type LogLevel, type LogRecord } from '../shared/runtime.js';
+import type { SessionConfig, SessionEvent, StaticLease } from '../shared/session-types.js';
+import { parseArgs, serveHelp, UsageError, type ParsedArgs } from './args.js';
+
 export const CLI_VERSION = '0.1.0';
 
+export const EXIT = { ok: 0, startFailed: 1, usage: 2 } as const;
+
+const USAGE = 'usage: pxe-desk <serve|interfaces|probe> [options]   (pxe-desk <command> --help)\n';
+
+const FIRMWARE: readonly FirmwareKind[] = [
+  'bios',
+  'uefi-ia32',
+  'uefi-x64',
+  'uefi-arm64',
+  'uefi-x64-http',
+  'uefi-ia32-http',
+  'uefi-arm64-http',
+];
+
+function readJson(path: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new UsageError(`${path} must hold a JSON object`);
+  return data as Record<string, unknown>;
+}
+
+function num(args: ParsedArgs, key: string): number | undefined {
+  const v = args[key];
+  if (typeof v !== 'string') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UsageError(`${key}: "${v}" is not a whole number`);
+  return n;
+}
+
+function text(args: ParsedArgs, key: string): string | undefined {
+  const v = args[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function list(args: ParsedArgs, key: string): string[] | undefined {
+  const v = args[key];
+  return Array.isArray(v) && v.length ? v : undefined;
+}
+
+function readStaticLeases(path: string): StaticLease[] {
+  const data = readJson(path);
+  // PyPXE static config: { "aa:bb:..": { "ipaddr": "...", ... } }; ours: { "leases": [{mac, ip}] }.
+  if (Array.isArray(data.leases))
+    return data.leases.filter(
+      (l): l is StaticLease =>
+        typeof l === 'object' &&
+        l !== null &&
+        typeof (l as StaticLease).mac === 'string' &&
+        typeof (l as StaticLease).ip === 'string',
+    );
+  const out: StaticLease[] = [];
+  for (const [mac, v] of Object.entries(data)) {
+    if (typeof v === 'object' && v !== null && typeof (v as { ipaddr?: unknown }).ipaddr === 'string')
+      out.push({ mac: normalizeMac(mac) ?? mac, ip: (v as { ipaddr: string }).ipaddr });
+  }
+  return out;
+}
+
+/** Flags over config files: returns the merged option record. */
+export function mergeArgs(args: ParsedArgs): ParsedArgs {
+  let base: Imported = {};
+  if (typeof args.ini === 'string')
+    base = { ...base, ...importProxyDhcpdIni(readFileSync(args.ini, 'utf8')) };
+  if (typeof args.config === 'string') {
+    const data = readJson(args.config);
+    base = { ...base, ...(isPyPxeJson(data) ? importPyPxeJson(data) : (data as Imported)) };
+  }
+  return { ...base, ...args };
+}
+
+/** Turns parsed (merged) CLI options into a SessionConfig; throws UsageError on malformed values. */
+export function buildConfig(args: ParsedArgs): SessionConfig {
+  let mode = text(args, 'mode');
+  if (!mode) {
+    if (args.dhcp === true) mode = 'dhcp';
+    else if (args.dhcpProxy === true || args.proxyOnly === true) mode = 'proxy';
+    else mode = 'files';
+  }
+  if (mode !== 'proxy' && mode !== 'dhcp' && mode !== 'files')
+    throw new UsageError(`--mode must be proxy, dhcp or files (got ${mode})`);
+  const helper = text(args, 'helper') ?? 'auto';
+  if (helper !== 'auto' && helper !== 'always' && helper !== 'never')
+    throw new UsageError(`--helper must be auto, always or never (got ${helper})`);
+
+  const bootFiles: Partial<Record<FirmwareKind, string>> = {};
+  for (const entry of list(args, 'bootFile') ?? []) {
+    const eq = entry.indexOf('=');
+    const arch = entry.slice(0, eq) as FirmwareKind;
+    if (eq < 1 || !FIRMWARE.includes(arch))
+      throw new UsageError(
+        `--boot-file wants ARCH=FILE with ARCH one of ${FIRMWARE.join(', ')} (got ${entry})`,
+      );
+    bootFiles[arch] = entry.slice(eq + 1);
+  }
+  const netbootFile = text(args, 'netbootFile');
+  if (netbootFile) for (const fw of FIRMWARE) bootFiles[fw] ??= netbootFile;
+
+  const ports: Record<string, number> = {};
+  for (const [key, role] of [
+    ['httpPort', 'http'],
+    ['dhcpPort', 'dhcp'],
+    ['proxyPort', 'proxy'],
+    ['tftpPort', 'tftp'],
+    ['clientPort', 'client'],
+  ] as const) {
+    const n = num(args, key);
+    if (n !== undefined) ports[role] = n;
+  }
+
+  let dhcp: SessionConfig['dhcp'];
+  if (mode === 'dhcp') {
+    let start = text(args, 'rangeStart');
+    let end = text(args, 'rangeEnd');
+    const range = text(args, 'range');
+    if (range) {
+      const m = /^\s*([\d.]+)\s*-\s*([\d.]+)\s*$/.exec(range);
+      if (!m) throw new UsageError(`--range wants START-END (got ${range})`);
+      [start, end] = [m[1]!, m[2]!];
+    }
+    if (start && end) {
+      const subnet = text(args, 'subnet');
+      const prefixLength = subnet ? parsePrefix(subnet) : 24;
+      if (prefixLength === undefined)
+        throw new UsageError(`--subnet wants a mask or /prefix (got ${subnet})`);
+      const leaseTime = num(args, 'leaseTime');
+      const staticFile = text(args, 'staticLeases');
+      const router = text(args, 'router');
+      const dns = list(args, 'dns');
+      const leasesFile = text(args, 'leasesFile');
+      dhcp = {
+        rangeStart: start,
+        rangeEnd: end,
+        prefixLength,
+        ...(router ? { router } : {}),
+        ...(dns ? { dns } : {}),
+        ...(leaseTime !== undefined ? { leaseTimeSeconds: leaseTime } : {}),
+        ...(staticFile ? { staticLeases: readStaticLeases(staticFile) } : {}),
+        ...(leasesFile ? { leasesFile: resolve(leasesFile) } : {}),
+      };
+    }
+  }
+  const iface = text(args, 'iface');
+  const address = text(args, 'address');
+  if (address !== undefined && parseIpv4(address) === undefined)
+    throw new UsageError(`--address wants an IPv4 address (got ${address})`);
+  const allow = list(args, 'allow');
+  const deny = list(args, 'deny');
+  return {
+    mode,
+    root: resolve(text(args, 'root') ?? '.'),
+    ...(iface ? { iface } : {}),
+    ...(address ? { address } : {}),
+    ...(dhcp ? { dhcp } : {}),
+    ...(allow ? { allow: allow.map((m) => normalizeMac(m) ?? m) } : {}),
+    ...(deny ? { deny: deny.map((m) => normalizeMac(m) ?? m) } : {}),
+    ...(Object.keys(bootFiles).length ? { bootFiles } : {}),
+    ...(Object.keys(ports).length ? { ports } : {}),
+    helper,
+  };
+}
+
+function formatEvent(e: SessionEvent): string | undefined {
+  const ts = new Date().toISOString().slice(11, 19);
+  switch (e.type) {
+    case 'state': {
+      const s = e.snapshot;
+      if (s.state === 'error')
+        return `${ts} error: ${s.error?.message ?? 'unknown'} [${s.error?.code ?? ''}]`;
+      const eps = s.endpoints
+        ? ' ' +
+          Object.entries(s.endpoints)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')
+        : '';
+      return `${ts} session ${s.state}${s.state === 'running' ? eps : ''}`;
+    }
+    case 'client': {
+      const c = e.client;
+      const last = c.timeline.at(-1);
+      return `${ts} ${c.mac}${c.ip ? ` ${c.ip}` : ''} [${c.stage}] ${last?.text ?? ''}`;
+    }
+    case 'warning':
+      return `${ts} warning: ${e.message}`;
+    case 'log':
+      return `${ts} ${e.record.level} ${e.record.source}: ${e.record.message}`;
+  }
+}
+
+async function serve(argv: readonly string[]): Promise<number> {
+  let config: SessionConfig;
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+    if (args.help === true) {
+      process.stdout.write(serveHelp());
+      return EXIT.ok;
+    }
+    args = mergeArgs(args);
+    config = buildConfig(args);
+  } catch (error) {
+    process.stderr.write(`pxe-desk serve: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.usage;
+  }
+  if (args.printConfig === true) {
+    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (args.ui === true) {
+    process.stderr.write('pxe-desk serve: --ui is not available in this build\n');
+    return EXIT.usage;
+  }
+  const json = args.json === true;
+  let level: LogLevel = args.debug !== undefined ? 'debug' : args.verbose !== undefined ? 'info' : 'info';
+  const wanted = text(args, 'logLevel');
+  if (wanted) {
+    if (!LOG_LEVELS.includes(wanted as LogLevel)) {
+      process.stderr.write(`pxe-desk serve: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
+      return EXIT.usage;
+    }
+    level = wanted as LogLevel;
+  }
+  const write = (e: SessionEvent): void => {
+    if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
+    else {
+      const line = formatEvent(e);
+      if (line) process.stdout.write(`${line}\n`);
+    }
+  };
+  const sink = (record: LogRecord): void => {
+    if (LOG_LEVELS.indexOf(record.level) < LOG_LEVELS.indexOf(level)) return;
+    write({ type: 'log', record });
+  };
+  const bootFilesDir = locateBootFiles();
+  const session = new SessionController({
+    logger: createLogger(sink, 'session'),
+    ...(bootFilesDir ? { bootFilesDir } : {}),
+  });
+  session.onEvent((e) => {
+    if (e.type !== 'log') write(e);
+  });
+  const snap = await session.start(config);
+  if (snap.state !== 'running')
+    return snap.error?.code === 'start-failed' ? EXIT.startFailed : EXIT.startFailed;
+
+  return await new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      void session.stop().then(() => done(EXIT.ok));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.on('SIGHUP', () => {
+      // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
+      write({ type: 'warning', message: 'SIGHUP: rescanning the netboot folder' });
+    });
+  });
+}
+
+async function interfaces(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write('usage: pxe-desk interfaces [--json]\n');
+    return EXIT.ok;
+  }
+  const nics = await listInterfaces();
+  if (argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(nics)}\n`);
+    return EXIT.ok;
+  }
+  for (const n of nics) {
+    const ip = n.ipv4 ? `${n.ipv4.address}/${n.ipv4.prefixLength}` : '-';
+    process.stdout.write(
+      `${n.name.padEnd(16)} ${n.type.padEnd(9)} ${(n.up ? 'up' : 'down').padEnd(5)} ${ip.padEnd(19)} ${(n.mac ?? '-').padEnd(18)} mtu ${n.mtu ?? '-'}${n.unsuitable ? `  (unsuitable: ${n.unsuitable})` : ''}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
-  const [command] = argv;
+  const [command, ...rest] = argv;
   if (command === '--version' || command === '-V') {
     process.stdout.write(`pxe-desk ${CLI_VERSION}\n`);
-    return 0;
+    return EXIT.ok;
   }
-  process.stdout.write('usage: pxe-desk <serve|interfaces|probe> [options]   (pxe-desk <command> --help)\n');
-  return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+  if (command === 'serve') return serve(rest);
+  if (command === 'interfaces') return interfaces(rest);
+  if (command === 'probe') {
+    process.stderr.write('pxe-desk probe: not available in this build\n');
+    return EXIT.usage;
+  }
+  process.stdout.write(USAGE);
+  return command === undefined || command === '--help' || command === '-h' ? EXIT.ok : EXIT.usage;
+}
+
+/** Used by tests: whether a path is a directory. */
+export function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,164 @@
+/**
+ * `pxe-desk serve` argument parsing. A small table-driven parser (node:util parseArgs cannot express
+ * PyPXE's many aliases mapped onto one key, nor an optional value for --syslog).
+ * PyPXE long and short options are accepted as aliases so existing scripts keep working.
+ */
+
+export type OptKind = 'string' | 'boolean' | 'multi' | 'optional';
+
+export interface OptSpec {
+  readonly key: string;
+  readonly kind: OptKind;
+  readonly names: readonly string[];
+  readonly help: string;
+}
+
+export const SERVE_OPTIONS: readonly OptSpec[] = [
+  { key: 'mode', kind: 'string', names: ['--mode'], help: 'proxy | dhcp | files (default files)' },
+  { key: 'dhcp', kind: 'boolean', names: ['--dhcp'], help: 'PyPXE: full DHCP mode' },
+  { key: 'dhcpProxy', kind: 'boolean', names: ['--dhcp-proxy'], help: 'PyPXE: proxyDHCP mode' },
+  { key: 'proxyOnly', kind: 'boolean', names: ['-p'], help: 'proxyDHCPd: proxy mode (boot server on 4011)' },
+  { key: 'iface', kind: 'string', names: ['--iface'], help: 'network interface the clients are cabled to' },
+  {
+    key: 'address',
+    kind: 'string',
+    names: ['--address', '-s', '--dhcp-server-ip'],
+    help: 'our IPv4 address',
+  },
+  {
+    key: 'fileServer',
+    kind: 'string',
+    names: ['-f', '--dhcp-fileserver-ip'],
+    help: 'TFTP/HTTP server address handed out',
+  },
+  { key: 'root', kind: 'string', names: ['--root', '-a', '--netboot-dir'], help: 'netboot folder to serve' },
+  { key: 'netbootFile', kind: 'string', names: ['-i', '--netboot-file'], help: 'boot file for every client' },
+  { key: 'range', kind: 'string', names: ['--range'], help: 'DHCP range START-END' },
+  { key: 'rangeStart', kind: 'string', names: ['-b', '--dhcp-begin'], help: 'first DHCP address' },
+  { key: 'rangeEnd', kind: 'string', names: ['-e', '--dhcp-end'], help: 'last DHCP address' },
+  {
+    key: 'subnet',
+    kind: 'string',
+    names: ['--subnet', '-n', '--dhcp-subnet'],
+    help: 'subnet mask or /prefix',
+  },
+  { key: 'router', kind: 'string', names: ['--router', '-r', '--dhcp-router'], help: 'router handed out' },
+  {
+    key: 'dns',
+    kind: 'multi',
+    names: ['--dns', '-d', '--dhcp-dns'],
+    help: 'DNS server handed out (repeatable)',
+  },
+  { key: 'leaseTime', kind: 'string', names: ['--lease-time'], help: 'lease time in seconds' },
+  {
+    key: 'staticLeases',
+    kind: 'string',
+    names: ['--static-leases', '--static-config'],
+    help: 'JSON file of static leases',
+  },
+  {
+    key: 'allow',
+    kind: 'multi',
+    names: ['--allow', '--dhcp-whitelist'],
+    help: 'serve only these MACs (repeatable / comma list)',
+  },
+  { key: 'deny', kind: 'multi', names: ['--deny'], help: 'never serve these MACs' },
+  { key: 'bootFile', kind: 'multi', names: ['--boot-file'], help: 'ARCH=FILE, e.g. bios=undionly.kpxe' },
+  {
+    key: 'leasesFile',
+    kind: 'string',
+    names: ['--save-leases', '--leases-file'],
+    help: 'persist leases to FILE',
+  },
+  { key: 'httpPort', kind: 'string', names: ['--http-port'], help: 'HTTP port (8080)' },
+  { key: 'dhcpPort', kind: 'string', names: ['--dhcp-port'], help: 'DHCP server port (67)' },
+  { key: 'proxyPort', kind: 'string', names: ['--proxy-port'], help: 'PXE boot-server port (4011)' },
+  { key: 'tftpPort', kind: 'string', names: ['--tftp-port'], help: 'TFTP port (69)' },
+  { key: 'clientPort', kind: 'string', names: ['--client-port'], help: 'DHCP client port (68; tests)' },
+  { key: 'config', kind: 'string', names: ['--config'], help: 'PXE Desk or PyPXE JSON config file' },
+  { key: 'ini', kind: 'string', names: ['-c'], help: 'proxyDHCPd INI file' },
+  { key: 'helper', kind: 'string', names: ['--helper'], help: 'auto | always | never' },
+  { key: 'json', kind: 'boolean', names: ['--json'], help: 'JSON lines of session events' },
+  {
+    key: 'printConfig',
+    kind: 'boolean',
+    names: ['--print-config'],
+    help: 'print the resolved config and exit',
+  },
+  { key: 'logLevel', kind: 'string', names: ['--log-level'], help: 'debug | info | warn | error' },
+  {
+    key: 'syslog',
+    kind: 'optional',
+    names: ['--syslog'],
+    help: 'log to syslog (local socket or HOST[:PORT])',
+  },
+  { key: 'http', kind: 'boolean', names: ['--http'], help: 'PyPXE: serve HTTP (always on)' },
+  { key: 'ipxe', kind: 'boolean', names: ['--ipxe'], help: 'PyPXE: chainload iPXE (always on)' },
+  { key: 'debug', kind: 'optional', names: ['--debug'], help: 'PyPXE: debug logging [services]' },
+  { key: 'verbose', kind: 'optional', names: ['--verbose'], help: 'PyPXE: verbose logging [services]' },
+  { key: 'ui', kind: 'boolean', names: ['--ui'], help: 'open the web UI (see `serve --ui`)' },
+  { key: 'help', kind: 'boolean', names: ['--help', '-h'], help: 'this help' },
+];
+
+export type ParsedValue = string | boolean | string[];
+export type ParsedArgs = Record<string, ParsedValue>;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function parseArgs(argv: readonly string[], specs: readonly OptSpec[] = SERVE_OPTIONS): ParsedArgs {
+  const byName = new Map<string, OptSpec>();
+  for (const spec of specs) for (const name of spec.names) byName.set(name, spec);
+  const out: ParsedArgs = {};
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!;
+    let inline: string | undefined;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    if (eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const spec = byName.get(arg);
+    if (!spec) throw new UsageError(`unknown option ${arg} (see --help)`);
+    if (spec.kind === 'boolean') {
+      if (inline !== undefined) throw new UsageError(`${arg} takes no value`);
+      out[spec.key] = true;
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (spec.kind === 'optional') {
+        if (next !== undefined && !next.startsWith('-')) {
+          value = next;
+          i++;
+        } else value = '';
+      } else {
+        if (next === undefined) throw new UsageError(`${arg} needs a value`);
+        value = next;
+        i++;
+      }
+    }
+    if (spec.kind === 'multi') {
+      const prev = out[spec.key];
+      const list = Array.isArray(prev) ? prev : [];
+      list.push(
+        ...value
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      );
+      out[spec.key] = list;
+    } else out[spec.key] = value;
+  }
+  return out;
+}
+
+export function serveHelp(): string {
+  const lines = SERVE_OPTIONS.map((s) => `  ${s.names.join(', ').padEnd(36)} ${s.help}`);
+  return `usage: pxe-desk serve [options]\n\n${lines.join('\n')}\n\nExit codes: see docs/cli.md (0 ok, 1 start failed, 2 usage).\n`;
+}

@@ -1,0 +1,88 @@
+/**
+ * Imports other tools' configs as CLI-option records (same keys as app/cli/args.ts), so a config
+ * file and flags merge one way: file values first, flags override.
+ * - proxyDHCPd INI: `[proxy]` listen_address, tftpd, interface, filename, vendor_specific_information;
+ *   `[ipxe]` enabled, legacy_bootstrap, efi_bootstrap, chainload_url.
+ * - PyPXE JSON: NETBOOT_DIR, NETBOOT_FILE, DHCP_SERVER_IP, DHCP_OFFER_BEGIN/END, DHCP_SUBNET, DHCP_ROUTER,
+ *   DHCP_DNS, DHCP_FILESERVER, DHCP_MODE_PROXY, USE_DHCP, STATIC_CONFIG, SAVE_LEASES, DHCP_WHITELIST, …
+ */
+export type ImportedValue = string | boolean | string[];
+export type Imported = Record<string, ImportedValue>;
+
+export function parseIni(text: string): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  let section = '';
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const head = /^\[(.+)\]$/.exec(line);
+    if (head) {
+      section = head[1]!.trim().toLowerCase();
+      out[section] ??= {};
+      continue;
+    }
+    const eq = line.search(/[=:]/);
+    if (eq < 0) continue;
+    (out[section] ??= {})[line.slice(0, eq).trim().toLowerCase()] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+const truthy = (v: string | undefined): boolean => /^(1|yes|true|on)$/i.test(v ?? '');
+
+export function importProxyDhcpdIni(text: string): Imported {
+  const ini = parseIni(text);
+  const proxy = ini.proxy ?? {};
+  const ipxe = ini.ipxe ?? {};
+  const out: Imported = { mode: 'proxy' };
+  if (proxy.listen_address && proxy.listen_address !== '0.0.0.0') out.address = proxy.listen_address;
+  if (proxy.interface) out.iface = proxy.interface;
+  if (proxy.tftpd) out.fileServer = proxy.tftpd;
+  const bootFiles: string[] = [];
+  if (truthy(ipxe.enabled)) {
+    if (ipxe.legacy_bootstrap) bootFiles.push(`bios=${ipxe.legacy_bootstrap}`);
+    if (ipxe.efi_bootstrap) bootFiles.push(`uefi-x64=${ipxe.efi_bootstrap}`);
+    if (ipxe.chainload_url) out.chainloadUrl = ipxe.chainload_url;
+  } else if (proxy.filename) {
+    out.netbootFile = proxy.filename;
+  }
+  if (bootFiles.length) out.bootFile = bootFiles;
+  if (proxy.vendor_specific_information) out.vendorSpecific = proxy.vendor_specific_information;
+  return out;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
+export function importPyPxeJson(data: Record<string, unknown>): Imported {
+  const out: Imported = {};
+  const set = (key: string, v: unknown): void => {
+    const s = str(v);
+    if (s !== undefined) out[key] = s;
+  };
+  set('root', data.NETBOOT_DIR);
+  set('netbootFile', data.NETBOOT_FILE);
+  set('address', data.DHCP_SERVER_IP);
+  set('fileServer', data.DHCP_FILESERVER);
+  set('rangeStart', data.DHCP_OFFER_BEGIN);
+  set('rangeEnd', data.DHCP_OFFER_END);
+  set('subnet', data.DHCP_SUBNET);
+  set('router', data.DHCP_ROUTER);
+  set('dhcpPort', data.DHCP_SERVER_PORT);
+  set('staticLeases', data.STATIC_CONFIG);
+  set('leasesFile', data.LEASES_FILE);
+  const dns = str(data.DHCP_DNS);
+  if (dns) out.dns = dns.split(',').map((s) => s.trim());
+  if (Array.isArray(data.DHCP_WHITELIST) && data.DHCP_WHITELIST.length)
+    out.allow = data.DHCP_WHITELIST.filter((m): m is string => typeof m === 'string');
+  if (data.DHCP_MODE_PROXY === true) out.mode = 'proxy';
+  else if (data.USE_DHCP === true) out.mode = 'dhcp';
+  if (data.SAVE_LEASES === true && !out.leasesFile) out.leasesFile = 'pxe-desk-leases.json';
+  return out;
+}
+
+/** True when a parsed JSON object looks like PyPXE's (upper-case keys). */
+export function isPyPxeJson(data: Record<string, unknown>): boolean {
+  return Object.keys(data).some((k) => /^(NETBOOT_DIR|USE_DHCP|DHCP_[A-Z_]+|USE_TFTP)$/.test(k));
+}
