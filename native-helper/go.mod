@@ -1,0 +1,3 @@
+module pxe-desk/native-helper
+
+go 1.19
