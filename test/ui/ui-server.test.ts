@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createUiApi, type UiSession } from '../../app/core/ui-api.js';
+import { startUiServer, type UiServer } from '../../app/cli/ui-server.js';
+import type { SessionSnapshot } from '../../app/shared/session-types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pxe-ui-server-'));
+const rendererDir = join(dir, 'renderer');
+const libRoot = join(dir, 'lib');
+let server: UiServer;
+
+const snap: SessionSnapshot = { state: 'idle', clients: [], warnings: [] };
+const session: UiSession = {
+  start: () => Promise.resolve({ ...snap, state: 'running' }),
+  stop: () => Promise.resolve(snap),
+  snapshot: () => snap,
+  onEvent: () => () => undefined,
+  clientAction: () => undefined,
+};
+
+beforeAll(async () => {
+  mkdirSync(rendererDir);
+  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>t</title>');
+  writeFileSync(join(dir, 'secret.txt'), 'secret');
+  server = await startUiServer({
+    rendererDir,
+    makeApi: (resolveSource) =>
+      createUiApi({ session, listInterfaces: () => Promise.resolve([]), resolveSource }),
+  });
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function connect(token: string): Promise<WebSocket> {
+  return new Promise((ok, fail) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${token}`);
+    ws.once('open', () => ok(ws));
+    ws.once('error', fail);
+  });
+}
+function call(ws: WebSocket, id: number, channel: string, payload: unknown): Promise<unknown> {
+  return new Promise((ok) => {
+    const on = (data: WebSocket.RawData) => {
+      const f = JSON.parse(String(data)) as { kind: string; id: number; result: unknown };
+      if (f.kind === 'response' && f.id === id) {
+        ws.off('message', on);
+        ok(f.result);
+      }
+    };
+    ws.on('message', on);
+    ws.send(JSON.stringify({ id, channel, payload }));
+  });
+}
+
+describe('ui-server (serve --ui)', () => {
+  it('binds loopback, prints a tokened URL, serves the build with CSP and nothing outside it', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
+    const r = await fetch(`http://127.0.0.1:${server.port}/`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const out = await fetch(`http://127.0.0.1:${server.port}/..%2fsecret.txt`);
+    expect(out.status).toBe(404);
+  });
+
+  it('rejects a WebSocket without the token and answers contract calls with it', async () => {
+    await expect(connect('0'.repeat(48))).rejects.toThrow();
+    const ws = await connect(server.token);
+    expect(await call(ws, 1, 'app.version', null)).toMatchObject({ ok: true, value: { contract: 1 } });
+    expect(await call(ws, 2, 'session.start', { mode: 'proxy', root: 'rel' })).toMatchObject({
+      ok: false,
+      code: 'invalid-payload',
+    });
+    ws.close();
+  });
+
+  it('uploads need the token and imports may only name uploaded files', async () => {
+    const body = Buffer.from('initrd-bytes');
+    const bad = await fetch(`http://127.0.0.1:${server.port}/upload?token=x&name=initrd`, {
+      method: 'PUT',
+      body,
+    });
+    expect(bad.status).toBe(403);
+    const up = await fetch(`http://127.0.0.1:${server.port}/upload?token=${server.token}&name=initrd`, {
+      method: 'PUT',
+      body,
+    });
+    const { source } = (await up.json()) as { source: string };
+    const ws = await connect(server.token);
+    expect(
+      await call(ws, 3, 'library.import', {
+        root: libRoot,
+        files: [{ source: join(dir, 'secret.txt'), name: 's' }],
+      }),
+    ).toMatchObject({ ok: false, code: 'bad-path' });
+    expect(
+      await call(ws, 4, 'library.import', { root: libRoot, files: [{ source, name: 'initrd' }] }),
+    ).toMatchObject({ ok: true });
+    expect(readFileSync(join(libRoot, 'initrd'))).toEqual(body);
+    ws.close();
+  });
+});
