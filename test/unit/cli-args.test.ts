@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs, UsageError } from '../../app/cli/args.js';
+import { buildConfig } from '../../app/cli/main.js';
+import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson } from '../../app/core/config-import.js';
+
+describe('serve argument parsing', () => {
+  it('maps PyPXE short and long aliases onto the same keys', () => {
+    const a = parseArgs([
+      '--dhcp',
+      '-s',
+      '10.0.0.1',
+      '-b',
+      '10.0.0.100',
+      '-e',
+      '10.0.0.150',
+      '-n',
+      '255.255.255.0',
+      '-r',
+      '10.0.0.254',
+      '-d',
+      '1.1.1.1',
+      '--dhcp-dns=9.9.9.9',
+      '-a',
+      '/srv',
+      '--dhcp-whitelist',
+      'AA-BB-CC-00-11-22,aa:bb:cc:00:11:33',
+      '--iface',
+      'eth0',
+      '--tftp-port',
+      '6969',
+    ]);
+    const c = buildConfig(a);
+    expect(c.mode).toBe('dhcp');
+    expect(c.address).toBe('10.0.0.1');
+    expect(c.root).toBe('/srv');
+    expect(c.dhcp).toEqual({
+      rangeStart: '10.0.0.100',
+      rangeEnd: '10.0.0.150',
+      prefixLength: 24,
+      router: '10.0.0.254',
+      dns: ['1.1.1.1', '9.9.9.9'],
+    });
+    expect(c.allow).toEqual(['aa:bb:cc:00:11:22', 'aa:bb:cc:00:11:33']);
+    expect(c.ports).toEqual({ tftp: 6969 });
+  });
+
+  it('--range and /prefix, boot files per arch, -p is proxy', () => {
+    const c = buildConfig(
+      parseArgs([
+        '--mode',
+        'dhcp',
+        '--range',
+        '172.16.1.10-172.16.1.20',
+        '--subnet',
+        '/20',
+        '--boot-file',
+        'bios=a.kpxe',
+        '--boot-file',
+        'uefi-x64=b.efi',
+        '--helper',
+        'never',
+      ]),
+    );
+    expect(c.dhcp?.prefixLength).toBe(20);
+    expect(c.dhcp?.rangeStart).toBe('172.16.1.10');
+    expect(c.bootFiles).toEqual({ bios: 'a.kpxe', 'uefi-x64': 'b.efi' });
+    expect(c.helper).toBe('never');
+    expect(buildConfig(parseArgs(['-p'])).mode).toBe('proxy');
+    expect(buildConfig(parseArgs(['--dhcp-proxy'])).mode).toBe('proxy');
+    expect(buildConfig(parseArgs([])).mode).toBe('files');
+  });
+
+  it('--syslog takes an optional value', () => {
+    expect(parseArgs(['--syslog', '--json']).syslog).toBe('');
+    expect(parseArgs(['--syslog', 'logs.lan:514']).syslog).toBe('logs.lan:514');
+  });
+
+  it('rejects unknown options and malformed values', () => {
+    expect(() => parseArgs(['--bogus'])).toThrow(UsageError);
+    expect(() => parseArgs(['--root'])).toThrow(/needs a value/);
+    expect(() => buildConfig(parseArgs(['--mode', 'x']))).toThrow(/proxy, dhcp or files/);
+    expect(() => buildConfig(parseArgs(['--boot-file', 'ppc=x']))).toThrow(/ARCH=FILE/);
+    expect(() => buildConfig(parseArgs(['--mode', 'dhcp', '--range', '1-2-3']))).toThrow(/START-END/);
+    expect(() => buildConfig(parseArgs(['--helper', 'sometimes']))).toThrow(/auto, always or never/);
+    expect(() => buildConfig(parseArgs(['--tftp-port', 'abc']))).toThrow(/whole number/);
+  });
+});
+
+describe('config import', () => {
+  it('proxyDHCPd INI with iPXE bootstraps', () => {
+    const ini = `[proxy]\nlisten_address = 192.168.1.10\ntftpd = 192.168.1.10\ninterface = enp3s0\nfilename = pxelinux.0\n\n[ipxe]\nenabled = true\nlegacy_bootstrap = undionly.kpxe\nefi_bootstrap = ipxe.efi\nchainload_url = http://192.168.1.10/boot.ipxe\n`;
+    const r = importProxyDhcpdIni(ini);
+    expect(r).toMatchObject({
+      mode: 'proxy',
+      address: '192.168.1.10',
+      iface: 'enp3s0',
+      fileServer: '192.168.1.10',
+      chainloadUrl: 'http://192.168.1.10/boot.ipxe',
+    });
+    expect(r.bootFile).toEqual(['bios=undionly.kpxe', 'uefi-x64=ipxe.efi']);
+    const plain = importProxyDhcpdIni(
+      '[proxy]\nlisten_address=0.0.0.0\nfilename=pxelinux.0\n[ipxe]\nenabled=false\n',
+    );
+    expect(plain.netbootFile).toBe('pxelinux.0');
+    expect(plain.address).toBeUndefined();
+  });
+
+  it('PyPXE JSON', () => {
+    const data = {
+      NETBOOT_DIR: 'netboot',
+      NETBOOT_FILE: 'boot.http.ipxe',
+      DHCP_SERVER_IP: '192.168.2.2',
+      DHCP_OFFER_BEGIN: '192.168.2.100',
+      DHCP_OFFER_END: '192.168.2.150',
+      DHCP_SUBNET: '255.255.255.0',
+      DHCP_DNS: '8.8.8.8',
+      DHCP_ROUTER: '192.168.2.1',
+      USE_DHCP: true,
+      DHCP_MODE_PROXY: false,
+      DHCP_WHITELIST: ['00:11:22:33:44:55'],
+    };
+    expect(isPyPxeJson(data)).toBe(true);
+    const r = importPyPxeJson(data);
+    expect(r).toMatchObject({
+      root: 'netboot',
+      netbootFile: 'boot.http.ipxe',
+      address: '192.168.2.2',
+      rangeStart: '192.168.2.100',
+      rangeEnd: '192.168.2.150',
+      subnet: '255.255.255.0',
+      dns: ['8.8.8.8'],
+      router: '192.168.2.1',
+      mode: 'dhcp',
+      allow: ['00:11:22:33:44:55'],
+    });
+    const c = buildConfig(r);
+    expect(c.dhcp?.prefixLength).toBe(24);
+    expect(c.bootFiles?.bios).toBe('boot.http.ipxe');
+    expect(importPyPxeJson({ DHCP_MODE_PROXY: true }).mode).toBe('proxy');
+    expect(isPyPxeJson({ mode: 'proxy' })).toBe(false);
+  });
+});

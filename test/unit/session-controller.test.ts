@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { SessionController, type EngineFactory } from '../../app/core/session.js';
+import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
+import type { Engine } from '../../app/shared/engine.js';
+import type { EngineEvent } from '../../app/shared/events.js';
+import type { NicInfo, SessionEvent } from '../../app/shared/session-types.js';
+
+class FakeEngine implements Engine<EngineEvent> {
+  running = false;
+  listeners = new Set<(e: EngineEvent) => void>();
+  constructor(
+    readonly name: string,
+    readonly opts: Record<string, unknown>,
+    private readonly failStart = false,
+  ) {}
+  async start(): Promise<void> {
+    if (this.failStart)
+      throw Object.assign(new Error(`${this.name}: address in use`), { code: 'EADDRINUSE' });
+    this.running = true;
+  }
+  async stop(): Promise<void> {
+    this.running = false;
+  }
+  onEvent(l: (e: EngineEvent) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  counters() {
+    return { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
+  }
+  emit(e: EngineEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}
+
+function fakes(fail?: string) {
+  const made: FakeEngine[] = [];
+  let closed = 0;
+  const transport: DatagramTransport = {
+    kind: 'memory',
+    open: async () => undefined,
+    onDatagram: () => () => undefined,
+    send: async () => undefined,
+    close: async () => {
+      closed++;
+    },
+  };
+  const mk = async (name: string, o: Record<string, unknown>) => {
+    const e = new FakeEngine(name, o, fail === name);
+    made.push(e);
+    return e;
+  };
+  const factory: EngineFactory = {
+    transport: async () => transport,
+    proxy: (o) => mk('proxy', o),
+    dhcp: (o) => mk('dhcp', o),
+    tftp: (o) => mk('tftp', o),
+    http: (o) => mk('http', o),
+  };
+  return { factory, made, closed: () => closed };
+}
+
+const nics: NicInfo[] = [
+  { name: 'eth0', type: 'wired', up: true, ipv4: { address: '10.0.0.1', prefixLength: 24 } },
+];
+const base = { interfaces: async () => nics, folderExists: () => true };
+
+describe('SessionController', () => {
+  it('files mode starts TFTP + HTTP only and walks idle → starting → running → stopping → idle', async () => {
+    const f = fakes();
+    const s = new SessionController({ ...base, engines: f.factory, bootFilesDir: '/' });
+    const states: string[] = [];
+    s.onEvent((e: SessionEvent) => e.type === 'state' && states.push(e.snapshot.state));
+    const snap = await s.start({
+      mode: 'files',
+      root: '/srv',
+      address: '127.0.0.1',
+      ports: { tftp: 6969, http: 18080 },
+    });
+    expect(snap.state).toBe('running');
+    expect(f.made.map((e) => e.name)).toEqual(['tftp', 'http']);
+    expect(f.made[0]?.opts).toMatchObject({
+      root: '/srv',
+      address: '127.0.0.1',
+      port: 6969,
+      fallbackDirs: ['/'],
+    });
+    expect(snap.endpoints).toEqual({ tftp: '127.0.0.1:6969', http: 'http://127.0.0.1:18080/' });
+    await s.stop();
+    expect(states).toEqual(['starting', 'running', 'stopping', 'idle']);
+    expect(f.made.every((e) => !e.running)).toBe(true);
+  });
+
+  it('proxy and dhcp modes add the DHCP engine with boot config; events reach the timeline', async () => {
+    const f = fakes();
+    const s = new SessionController({ ...base, engines: f.factory });
+    await s.start({
+      mode: 'dhcp',
+      root: '/srv',
+      iface: 'eth0',
+      dhcp: { rangeStart: '10.0.0.100', rangeEnd: '10.0.0.110', prefixLength: 24 },
+    });
+    const dhcp = f.made.find((e) => e.name === 'dhcp')!;
+    expect(dhcp.opts).toMatchObject({
+      serverAddress: '10.0.0.1',
+      boot: { mode: 'dhcp', httpBaseUrl: 'http://10.0.0.1:8080', tftpServer: '10.0.0.1' },
+    });
+    dhcp.emit({
+      engine: 'dhcp',
+      type: 'ack',
+      time: 1,
+      client: { mac: '52:54:00:00:00:01' },
+      ip: '10.0.0.100',
+    });
+    f.made
+      .find((e) => e.name === 'tftp')!
+      .emit({
+        engine: 'tftp',
+        type: 'start',
+        time: 2,
+        transferId: '1',
+        client: { address: '10.0.0.100', port: 1 },
+        file: 'undionly.kpxe',
+        bytes: 0,
+      });
+    expect(s.snapshot().clients[0]).toMatchObject({
+      mac: '52:54:00:00:00:01',
+      stage: 'tftp',
+      ip: '10.0.0.100',
+    });
+    await s.stop();
+    expect(f.closed()).toBe(1);
+  });
+
+  it('refuses a bad config with its fix-it message and starts nothing', async () => {
+    const f = fakes();
+    const s = new SessionController({ ...base, engines: f.factory });
+    const snap = await s.start({ mode: 'proxy', root: '/srv' });
+    expect(snap.state).toBe('error');
+    expect(snap.error?.code).toBe('iface-required');
+    expect(f.made).toHaveLength(0);
+  });
+
+  it('a failing engine start rolls back everything already started', async () => {
+    const f = fakes('dhcp');
+    const s = new SessionController({ ...base, engines: f.factory });
+    const snap = await s.start({
+      mode: 'dhcp',
+      root: '/srv',
+      iface: 'eth0',
+      dhcp: { rangeStart: '10.0.0.100', rangeEnd: '10.0.0.110', prefixLength: 24 },
+    });
+    expect(snap.state).toBe('error');
+    expect(snap.error?.code).toBe('port-in-use');
+    expect(snap.error?.message).toMatch(/choose another port/);
+    expect(f.made.every((e) => !e.running)).toBe(true);
+    expect(f.closed()).toBe(1);
+    // error → stop → idle, and a new start works
+    await s.stop();
+    expect(s.snapshot().state).toBe('idle');
+  });
+
+  it('refuses a second start while running', async () => {
+    const s = new SessionController({ ...base, engines: fakes().factory });
+    await s.start({ mode: 'files', root: '/srv', address: '127.0.0.1' });
+    await expect(s.start({ mode: 'files', root: '/srv', address: '127.0.0.1' })).rejects.toThrow(
+      /already running/,
+    );
+    await s.stop();
+  });
+});
