@@ -27,7 +27,7 @@ import { listInterfaces } from './interfaces.js';
 import { Timeline } from './timeline.js';
 
 /** An engine that may report the port it actually bound (port 0 → ephemeral). */
-export type PortedEngine<E extends EngineEvent> = Engine<E> & { port?: () => number };
+export type PortedEngine = Engine & { port?: () => number | undefined };
 
 export interface EngineFactory {
   transport(opts: {
@@ -37,10 +37,10 @@ export interface EngineFactory {
     ports: Partial<Record<Channel, number>>;
     helperPath?: string;
   }): Promise<DatagramTransport>;
-  proxy(opts: Record<string, unknown>): Promise<Engine<DhcpEvent>>;
-  dhcp(opts: Record<string, unknown>): Promise<Engine<DhcpEvent>>;
-  tftp(opts: Record<string, unknown>): Promise<PortedEngine<TransferEvent>>;
-  http(opts: Record<string, unknown>): Promise<PortedEngine<TransferEvent>>;
+  proxy(opts: Record<string, unknown>): Promise<Engine>;
+  dhcp(opts: Record<string, unknown>): Promise<Engine>;
+  tftp(opts: Record<string, unknown>): Promise<PortedEngine>;
+  http(opts: Record<string, unknown>): Promise<PortedEngine>;
   /** Generated iPXE menu for the HTTP `scripts` hook, when the library modules exist. */
   scripts?(
     root: string,
