@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { DirectTransport } from '../transport/direct-transport.js';
 import type { Channel, DatagramTransport } from '../shared/datagram-transport.js';
 import type { Engine } from '../shared/engine.js';
-import type { DhcpEvent, EngineEvent, TransferEvent } from '../shared/events.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../shared/runtime.js';
 import type {
   ClientRecord,
