@@ -1,0 +1,56 @@
+/**
+ * Runs ProxyDhcpServer or DhcpServer on a DirectTransport (0.0.0.0, ports 67/4011) — ONLY inside a test
+ * network namespace (test/integration/dhcp-netns.test.ts, bench/dhcp-bench.sh). Prints one JSON line per
+ * event (unless --quiet), "ready" once bound, and the counters when a line arrives on stdin or on SIGTERM.
+ *
+ * Usage: node --import tsx bench/dhcp-serve.ts proxy|dhcp SERVER_IP [RANGE_START RANGE_END PREFIX] [--quiet]
+ */
+import { createInterface } from 'node:readline';
+import { DhcpServer, ProxyDhcpServer } from '../app/engines/dhcp/index.js';
+import { DirectTransport } from '../app/transport/direct-transport.js';
+
+const args = process.argv.slice(2).filter((a) => a !== '--quiet');
+const quiet = process.argv.includes('--quiet');
+const [mode, server, rangeStart, rangeEnd, prefix] = args;
+if ((mode !== 'proxy' && mode !== 'dhcp') || !server) {
+  console.error('usage: dhcp-serve.ts proxy|dhcp SERVER_IP [RANGE_START RANGE_END PREFIX] [--quiet]');
+  process.exit(2);
+}
+const transport = new DirectTransport({ bindAddress: '0.0.0.0' });
+const boot = {
+  mode,
+  serverAddress: server,
+  tftpServer: server,
+  httpBaseUrl: `http://${server}:8080`,
+} as const;
+// Benchmarks drive many requests from few MACs: lift the per-MAC limit there.
+const perMacRate = quiet ? 1_000_000 : 20;
+const engine =
+  mode === 'proxy'
+    ? new ProxyDhcpServer({ transport, serverAddress: server, boot, perMacRate, globalRate: 1_000_000 })
+    : new DhcpServer({
+        transport,
+        serverAddress: server,
+        boot,
+        perMacRate,
+        globalRate: 1_000_000,
+        pool: {
+          rangeStart: rangeStart ?? '10.0.0.100',
+          rangeEnd: rangeEnd ?? '10.0.0.200',
+          prefixLength: Number(prefix ?? 24),
+          router: server,
+          dns: [server],
+          leaseTimeSeconds: 600,
+        },
+      });
+if (!quiet) engine.onEvent((e) => process.stdout.write(`${JSON.stringify(e)}\n`));
+const counters = (): void => {
+  process.stdout.write(`${JSON.stringify({ type: 'counters', ...engine.counters() })}\n`);
+};
+await engine.start();
+process.stdout.write('ready\n');
+createInterface({ input: process.stdin }).on('line', counters);
+process.on('SIGTERM', () => {
+  counters();
+  void engine.stop().then(() => transport.close().then(() => process.exit(0)));
+});
