@@ -1,0 +1,154 @@
+/**
+ * `pxe-desk serve` as a user runs it: the built CLI inside a server namespace (--helper never, default
+ * route dev eth0), busybox udhcpc leasing from the client namespace, then a TFTP and an HTTP download
+ * from the client. The --json timeline must report what the client did; SIGINT must exit 0 and leave a
+ * complete lease file.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
+import { haveNetns, haveTools } from '../helpers/tools.js';
+import type { ClientRecord, SessionEvent } from '../../app/shared/session-types.js';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const SRV = '10.234.0.1';
+let lab: NetLab | undefined;
+let dir: string | undefined;
+
+afterEach(async () => {
+  await lab?.destroy();
+  lab = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
+  'pxe-desk serve (built CLI) in namespaces',
+  () => {
+    beforeAll(() => {
+      execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+    }, 120_000);
+
+    it('dhcp mode: udhcpc lease, TFTP + HTTP downloads appear in the --json timeline; SIGINT exits 0', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'pxd-cli-'));
+      const root = join(dir, 'root');
+      execFileSync('mkdir', ['-p', root]);
+      const kernel = randomBytes(150_000);
+      const initrd = randomBytes(300_000);
+      writeFileSync(join(root, 'kernel'), kernel);
+      writeFileSync(join(root, 'initrd.img'), initrd);
+      const leases = join(dir, 'leases.json');
+
+      lab = createNetLab({
+        hosts: [{ name: 'srv', address: `${SRV}/24`, defaultRoute: true }, { name: 'cli' }],
+      });
+      const child: ChildProcess = lab.spawn(
+        'srv',
+        process.execPath,
+        [
+          join(repo, 'bin', 'pxe-desk.js'),
+          'serve',
+          '--mode',
+          'dhcp',
+          '--iface',
+          'eth0',
+          '--root',
+          root,
+          '--range',
+          '10.234.0.100-10.234.0.120',
+          '--subnet',
+          '255.255.255.0',
+          '--router',
+          SRV,
+          '-d',
+          SRV,
+          '--save-leases',
+          leases,
+          '--helper',
+          'never',
+          '--http-port',
+          '8080',
+          '--json',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const events: SessionEvent[] = [];
+      let stderr = '';
+      let buf = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop() ?? '';
+        for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as SessionEvent);
+      });
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      await waitFor(
+        () => events.some((e) => e.type === 'state' && ['running', 'error'].includes(e.snapshot.state)),
+        15_000,
+        `session running (stderr: ${stderr})`,
+      );
+      const running = events.find((e) => e.type === 'state' && e.snapshot.state !== 'starting');
+      expect(running?.type === 'state' && running.snapshot.state).toBe('running');
+
+      const mac = lab.run('cli', 'cat', ['/sys/class/net/eth0/address']).trim();
+      const out = lab.run(
+        'cli',
+        'sh',
+        ['-c', 'busybox udhcpc -i eth0 -f -q -n -t 4 -T 1 -s /bin/true 2>&1'],
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      const ip = /lease of (10\.234\.0\.\d+) obtained/.exec(out)?.[1];
+      expect(ip, out).toBeDefined();
+      lab.run('cli', 'ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+
+      const tftpOut = join(dir, 'k.bin');
+      const httpOut = join(dir, 'i.bin');
+      lab.run('cli', 'curl', ['-sS', '--max-time', '15', '-o', tftpOut, `tftp://${SRV}/kernel`], {
+        timeoutMs: 20_000,
+      });
+      lab.run('cli', 'curl', ['-sS', '--max-time', '15', '-o', httpOut, `http://${SRV}:8080/initrd.img`], {
+        timeoutMs: 20_000,
+      });
+      expect(sha(readFileSync(tftpOut))).toBe(sha(kernel));
+      expect(sha(readFileSync(httpOut))).toBe(sha(initrd));
+
+      const clientOf = (): ClientRecord | undefined =>
+        events
+          .filter((e): e is Extract<SessionEvent, { type: 'client' }> => e.type === 'client')
+          .map((e) => e.client)
+          .filter((c) => c.mac === mac)
+          .at(-1);
+      await waitFor(
+        () => (clientOf()?.timeline.filter((t) => t.bytes !== undefined).length ?? 0) >= 2,
+        10_000,
+        'both transfers done',
+      );
+      const client = clientOf()!;
+      expect(client.ip).toBe(ip);
+      expect(client.stage).toBe('booted');
+      const done = client.timeline.filter((t) => t.bytes !== undefined);
+      expect(done.map((t) => [t.file, t.bytes])).toEqual([
+        ['kernel', kernel.length],
+        ['initrd.img', initrd.length],
+      ]);
+      expect(client.timeline.some((t) => /^ACK/.test(t.text))).toBe(true);
+
+      child.kill('SIGINT');
+      expect(await exit).toBe(0);
+      expect(events.at(-1)?.type === 'state' && events.at(-1)).toMatchObject({ snapshot: { state: 'idle' } });
+      const leaseText = readFileSync(leases, 'utf8');
+      expect(() => JSON.parse(leaseText) as unknown).not.toThrow();
+      expect(leaseText).toContain(mac);
+      expect(leaseText).toContain(ip!);
+    }, 90_000);
+  },
+);
