@@ -95,7 +95,10 @@ export class DirectTransport implements DatagramTransport {
     if (!socket) return Promise.reject(new TransportError('not-open', `channel ${channel} is not open`));
     return new Promise((resolve, reject) => {
       socket.send(data, to.port, to.address, (error) => {
-        if (error) reject(new TransportError('send-refused', `send to ${to.address}:${to.port} failed: ${error.message}`));
+        if (error)
+          reject(
+            new TransportError('send-refused', `send to ${to.address}:${to.port} failed: ${error.message}`),
+          );
         else resolve();
       });
     });
@@ -127,7 +130,12 @@ const LIKELY_OWNERS: Record<Channel, string> = {
   'dhcp-client': 'a DHCP client (dhclient, NetworkManager) on this machine',
 };
 
-function describeBindError(error: NodeJS.ErrnoException, channel: Channel, address: string, port: number): TransportError {
+function describeBindError(
+  error: NodeJS.ErrnoException,
+  channel: Channel,
+  address: string,
+  port: number,
+): TransportError {
   if (error.code === 'EADDRINUSE') {
     return new TransportError(
       'port-in-use',
@@ -135,7 +143,10 @@ function describeBindError(error: NodeJS.ErrnoException, channel: Channel, addre
     );
   }
   if (error.code === 'EACCES' || error.code === 'EPERM') {
-    return new TransportError('permission-denied', `binding UDP port ${port} needs privilege: use the native helper or run as root`);
+    return new TransportError(
+      'permission-denied',
+      `binding UDP port ${port} needs privilege: use the native helper or run as root`,
+    );
   }
   if (error.code === 'EADDRNOTAVAIL') {
     return new TransportError('interface-missing', `address ${address} is not configured on any interface`);
