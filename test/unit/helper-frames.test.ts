@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DirectTransport } from '../../app/transport/direct-transport.js';
+import { chooseTransport } from '../../app/transport/choose-transport.js';
+import {
+  FrameError,
+  FrameReader,
+  decodeFrame,
+  encodeFrame,
+  type HelperFrame,
+} from '../../app/transport/frames.js';
+import { HelperTransport } from '../../app/transport/helper-transport.js';
+import { TransportError } from '../../app/shared/datagram-transport.js';
+
+const golden = (name: string): Buffer => readFileSync(resolve(__dirname, '../fixtures/helper-frames', name));
+
+// The same values native-helper/frames_test.go encodes: both sides must agree byte for byte.
+const expected: Record<string, HelperFrame> = {
+  'hello.bin': { type: 'hello', agent: 'pxe-desk-helper/1' },
+  'bind.bin': {
+    type: 'bind',
+    iface: 'eth0',
+    ports: [
+      { channel: 'dhcp', port: 67 },
+      { channel: 'pxe', port: 4011 },
+    ],
+  },
+  'bound.bin': {
+    type: 'bound',
+    ifindex: 2,
+    ports: [
+      { channel: 'dhcp', port: 67 },
+      { channel: 'pxe', port: 4011 },
+    ],
+  },
+  'dgram-in.bin': {
+    type: 'dgram-in',
+    channel: 'dhcp',
+    ifindex: 2,
+    source: { address: '0.0.0.0', port: 68 },
+    destination: '255.255.255.255',
+    payload: new Uint8Array([1, 2, 3]),
+  },
+  'dgram-out.bin': {
+    type: 'dgram-out',
+    channel: 'dhcp',
+    to: { address: '255.255.255.255', port: 68 },
+    payload: new Uint8Array([2, 1, 6]),
+  },
+  'error.bin': {
+    type: 'error',
+    code: 2,
+    fatal: true,
+    message: 'bind udp port 67 on eth0: address already in use',
+  },
+  'bye.bin': { type: 'bye' },
+};
+
+describe('helper frame contract (golden frames shared with go test)', () => {
+  for (const [name, frame] of Object.entries(expected)) {
+    it(`${name} decodes and re-encodes byte-exactly`, () => {
+      const bytes = golden(name);
+      expect(decodeFrame(bytes)).toEqual(frame);
+      expect(Buffer.compare(encodeFrame(frame), bytes)).toBe(0);
+    });
+  }
+
+  it('splits a stream delivered one byte at a time', () => {
+    const stream = Buffer.concat(Object.keys(expected).map(golden));
+    const reader = new FrameReader();
+    const got: HelperFrame[] = [];
+    for (const byte of stream) got.push(...reader.push(Uint8Array.of(byte)));
+    expect(got.map((f) => f.type)).toEqual([
+      'hello',
+      'bind',
+      'bound',
+      'dgram-in',
+      'dgram-out',
+      'error',
+      'bye',
+    ]);
+  });
+
+  it('rejects malformed frames with FrameError', () => {
+    const bad = [
+      Buffer.from([0, 0, 0, 2, 9, 1]), // version
+      Buffer.from([0, 0, 0, 2, 1, 99]), // type
+      Buffer.from([0, 0, 0, 3, 1, 4, 0]), // short dgram-in
+      golden('bind.bin').subarray(0, 10), // truncated
+    ];
+    for (const b of bad) expect(() => decodeFrame(b)).toThrow(FrameError);
+    expect(() => new FrameReader().push(Buffer.from([0xff, 0xff, 0xff, 0xff]))).toThrow(FrameError);
+    expect(() =>
+      encodeFrame({
+        type: 'dgram-out',
+        channel: 'pxe',
+        to: { address: '1.2.3', port: 1 },
+        payload: new Uint8Array(),
+      }),
+    ).toThrow(FrameError);
+  });
+});
+
+describe('chooseTransport', () => {
+  it('auto: direct off Linux or without a helper binary, helper on Linux with one', () => {
+    expect(chooseTransport({ policy: 'auto', platform: 'win32' })).toBeInstanceOf(DirectTransport);
+    expect(
+      chooseTransport({
+        policy: 'auto',
+        platform: 'linux',
+        helperPath: '/nonexistent/helper',
+        iface: 'eth0',
+      }),
+    ).toBeInstanceOf(DirectTransport);
+    expect(
+      chooseTransport({ policy: 'auto', platform: 'linux', helperPath: process.execPath, iface: 'eth0' }),
+    ).toBeInstanceOf(HelperTransport);
+    expect(
+      chooseTransport({ policy: 'never', platform: 'linux', helperPath: process.execPath, iface: 'eth0' }),
+    ).toBeInstanceOf(DirectTransport);
+  });
+
+  it('always: clear errors when the helper cannot be used', () => {
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return e instanceof TransportError ? e.code : 'other';
+      }
+      return undefined;
+    };
+    expect(
+      code(() =>
+        chooseTransport({
+          policy: 'always',
+          platform: 'linux',
+          helperPath: '/nonexistent/helper',
+          iface: 'eth0',
+        }),
+      ),
+    ).toBe('helper-died');
+    expect(
+      code(() => chooseTransport({ policy: 'always', platform: 'linux', helperPath: process.execPath })),
+    ).toBe('interface-missing');
+    expect(code(() => chooseTransport({ policy: 'always', platform: 'darwin' }))).toBe('io');
+  });
+});
