@@ -1,0 +1,60 @@
+/**
+ * The lab's case table. `LAB_CASE=<name>[,<name>]` runs only those; `LAB_SERVERS=pxe-desk,dnsmasq`
+ * chooses which servers boot each case (default: PXE Desk when its CLI exists, plus the dnsmasq
+ * reference for the benchmark line).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, type Firmware, type Mode, type ServerKind } from './lab.js';
+
+export interface LabCase {
+  readonly name: string;
+  readonly fw: Firmware;
+  readonly mode: Mode;
+  /** dnsmasq cannot play this case (menu, loop guard, HTTP boot offer); PXE Desk only. */
+  readonly pxeDeskOnly?: boolean;
+}
+
+export const CASES: readonly LabCase[] = [
+  { name: 'bios-proxy', fw: 'bios', mode: 'proxy' }, // (1)
+  { name: 'uefi-proxy', fw: 'uefi', mode: 'proxy' }, // (2)
+  { name: 'bios-dhcp', fw: 'bios', mode: 'dhcp' }, // (3)
+  { name: 'uefi-dhcp', fw: 'uefi', mode: 'dhcp' }, // (4)
+  // (5) native helper, engines unprivileged: the helper engineer adds
+  //     { name: 'bios-proxy-helper', fw: 'bios', mode: 'proxy' } with `--helper always` here and in pxe-desk.test.ts.
+  { name: 'bios-menu', fw: 'bios', mode: 'dhcp', pxeDeskOnly: true }, // (6)
+  { name: 'uefi-http-boot', fw: 'uefi-http', mode: 'dhcp', pxeDeskOnly: true }, // (8)
+];
+
+export function selected(name: string): boolean {
+  const only = process.env.LAB_CASE;
+  if (!only) return true;
+  return only
+    .split(',')
+    .map((s) => s.trim())
+    .includes(name);
+}
+
+/** True once the session engineer's CLI `serve` command has landed. */
+export function pxeDeskCliReady(): boolean {
+  if (!existsSync(join(REPO, 'app', 'core', 'session.ts'))) return false;
+  try {
+    return readFileSync(join(REPO, 'app', 'cli', 'main.ts'), 'utf8').includes('SessionController');
+  } catch {
+    return false;
+  }
+}
+
+export function servers(): ServerKind[] {
+  const env = process.env.LAB_SERVERS;
+  if (env)
+    return env
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s): s is ServerKind => s === 'pxe-desk' || s === 'dnsmasq');
+  const list: ServerKind[] = [];
+  if (pxeDeskCliReady()) list.push('pxe-desk');
+  // The dnsmasq reference always runs: it proves the lab itself and gives the benchmark line.
+  list.push('dnsmasq');
+  return list;
+}
