@@ -8,7 +8,15 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DirectTransport } from '../transport/direct-transport.js';
+import { chooseTransport } from '../transport/choose-transport.js';
+import {
+  DhcpServer,
+  ProxyDhcpServer,
+  type DhcpServerOptions,
+  type ProxyDhcpServerOptions,
+} from '../engines/dhcp/index.js';
+import { HttpBootServer, type HttpBootServerOptions } from '../engines/http/index.js';
+import { TftpServer, type TftpServerOptions } from '../engines/tftp/index.js';
 import type { Channel, DatagramTransport } from '../shared/datagram-transport.js';
 import type { Engine } from '../shared/engine.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../shared/runtime.js';
@@ -47,44 +55,25 @@ export interface EngineFactory {
   ): Promise<((path: string, query: URLSearchParams, ip: string) => string | undefined) | undefined>;
 }
 
-type Ctor = new (opts: Record<string, unknown>) => unknown;
-
-/** Loads a module by a computed specifier so this file type-checks before the engines land. */
-async function loadExport(spec: string, name: string): Promise<unknown> {
-  const mod: unknown = await import(spec);
-  if (typeof mod === 'object' && mod !== null && name in mod) return (mod as Record<string, unknown>)[name];
-  throw new ConfigError('engine-missing', `${name} is not available in this build (${spec}).`);
-}
-
-async function construct<T>(spec: string, name: string, opts: Record<string, unknown>): Promise<T> {
-  const ctor = await loadExport(spec, name);
-  if (typeof ctor !== 'function') throw new ConfigError('engine-missing', `${name} is not a class.`);
-  return new (ctor as Ctor)(opts) as T;
-}
-
+/**
+ * The real engines. Options are assembled by the controller as plain records (the factory seam is
+ * untyped so fakes stay trivial); each engine validates its own options.
+ */
 export const realEngineFactory: EngineFactory = {
-  async transport({ policy, iface, bindAddress, ports, helperPath }) {
-    if (policy !== 'never') {
-      try {
-        const choose = await loadExport('../transport/choose-transport.js', 'chooseTransport');
-        if (typeof choose === 'function')
-          return (choose as (o: Record<string, unknown>) => DatagramTransport)({
-            policy,
-            iface,
-            bindAddress,
-            ports,
-            helperPath,
-          });
-      } catch (error) {
-        if (policy === 'always') throw error;
-      }
-    }
-    return new DirectTransport({ bindAddress: '0.0.0.0', ports });
+  async transport({ policy, iface, ports, helperPath }) {
+    // Direct sockets must bind 0.0.0.0 to receive broadcasts (DESIGN Clarifications: --helper never).
+    return chooseTransport({
+      policy,
+      bindAddress: '0.0.0.0',
+      ports,
+      ...(iface !== undefined ? { iface } : {}),
+      ...(helperPath !== undefined ? { helperPath } : {}),
+    });
   },
-  proxy: (o) => construct('../engines/dhcp/index.js', 'ProxyDhcpServer', o),
-  dhcp: (o) => construct('../engines/dhcp/index.js', 'DhcpServer', o),
-  tftp: (o) => construct('../engines/tftp/index.js', 'TftpServer', o),
-  http: (o) => construct('../engines/http/index.js', 'HttpBootServer', o),
+  proxy: async (o) => new ProxyDhcpServer(o as unknown as ProxyDhcpServerOptions),
+  dhcp: async (o) => new DhcpServer(o as unknown as DhcpServerOptions),
+  tftp: async (o) => new TftpServer(o as unknown as TftpServerOptions),
+  http: async (o) => new HttpBootServer(o as unknown as HttpBootServerOptions),
 };
 
 export interface SessionControllerOptions {
