@@ -1,0 +1,473 @@
+/**
+ * HTTP boot server: serves the netboot folder (kernels, initrds, ISOs, WIMs), the iPXE binaries
+ * (fallbackDirs, for UEFI HTTP boot clients) and generated iPXE scripts (the `scripts` hook).
+ * Read-only by design: engines never write to the netboot folder (DESIGN.md Clarifications).
+ */
+import { createReadStream } from 'node:fs';
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Engine } from '../../shared/engine.js';
+import type { EngineCounters, TransferEvent } from '../../shared/events.js';
+import { silentLogger, systemClock } from '../../shared/runtime.js';
+import type { Clock, Logger } from '../../shared/runtime.js';
+import { contentTypeFor, PathRefused, resolveInDirs, sanitiseRequestPath } from './http-paths.js';
+import type { ResolvedFile } from './http-paths.js';
+import { parseRange } from './http-range.js';
+import type { ByteRange } from './http-range.js';
+
+export type ScriptHook = (
+  path: string,
+  query: URLSearchParams,
+  clientIp: string,
+) => string | undefined | Promise<string | undefined>;
+
+export interface HttpBootServerOptions {
+  readonly root: string;
+  readonly address: string;
+  /** Default 8080; 0 = ephemeral (read back with port()). */
+  readonly port?: number;
+  readonly fallbackDirs?: readonly string[];
+  readonly scripts?: ScriptHook;
+  readonly macForIp?: (ip: string) => string | undefined;
+  /** Concurrent TCP connections; beyond it new ones get a 503 and are closed. Default 512. */
+  readonly maxConnections?: number;
+  /** Whole request header must arrive within this (slowloris). Default 10 s. */
+  readonly headersTimeoutMs?: number;
+  /** Idle keep-alive connections are closed after this. Default 5 s (short: iPXE reuses ports). */
+  readonly keepAliveTimeoutMs?: number;
+  /** Read chunk size; big reads are what makes Node approach nginx (bench/README.md). Default 2 MiB. */
+  readonly chunkSize?: number;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+const PROGRESS_INTERVAL_MS = 500;
+
+function clientIpOf(socket: Socket): string {
+  const a = socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+function etagOf(file: ResolvedFile): string {
+  return `"${file.stats.size.toString(16)}-${Math.floor(file.stats.mtimeMs).toString(16)}"`;
+}
+
+export class HttpBootServer implements Engine<TransferEvent> {
+  private server: http.Server | undefined;
+  private readonly listeners = new Set<(e: TransferEvent) => void>();
+  private readonly sockets = new Map<string, Socket>();
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly dirs: string[];
+  private readonly maxConnections: number;
+  private readonly chunkSize: number;
+  private boundPort = 0;
+  private nextId = 1;
+  private stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
+
+  constructor(private readonly options: HttpBootServerOptions) {
+    this.logger = (options.logger ?? silentLogger).child('http');
+    this.clock = options.clock ?? systemClock;
+    this.dirs = [options.root, ...(options.fallbackDirs ?? [])];
+    this.maxConnections = options.maxConnections ?? 512;
+    this.chunkSize = options.chunkSize ?? 2 * 1024 * 1024;
+  }
+
+  port(): number {
+    return this.boundPort;
+  }
+
+  counters(): EngineCounters {
+    return { ...this.stats };
+  }
+
+  onEvent(listener: (event: TransferEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.server) return;
+    const headersTimeout = this.options.headersTimeoutMs ?? 10_000;
+    const server = http.createServer({
+      headersTimeout,
+      // Whole request (headers; GET/HEAD have no body) bounded too.
+      requestTimeout: headersTimeout + 1000,
+      // Check timeouts often, so slowloris sockets go soon after their deadline.
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+      keepAliveTimeout: this.options.keepAliveTimeoutMs ?? 5000,
+    });
+    server.keepAliveTimeout = this.options.keepAliveTimeoutMs ?? 5000;
+    server.on('connection', (socket: Socket) => this.onConnection(socket));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.logger.error('request failed', { error: String(err) });
+        if (!res.headersSent) this.sendError(res, 500, 'internal error');
+        else res.destroy();
+      });
+    });
+    server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+      this.stats.malformed++;
+      // Slowloris and half-sent requests end here (headersTimeout); say so, then close.
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        server.close();
+        reject(
+          new Error(
+            `HTTP server cannot listen on ${this.options.address}:${this.options.port ?? 8080}: ${err.message}`,
+          ),
+        );
+      };
+      server.once('error', onError);
+      server.listen(this.options.port ?? 8080, this.options.address, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    this.boundPort = typeof addr === 'object' && addr ? addr.port : 0;
+    this.server = server;
+    this.logger.info('HTTP boot server listening', { address: this.options.address, port: this.boundPort });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    for (const s of this.sockets.values()) s.destroy();
+    this.sockets.clear();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private onConnection(socket: Socket): void {
+    const key = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
+    // iPXE reuses the same source port after a reboot; a half-closed socket from the previous boot
+    // must not block the new one (DESIGN.md, "Gotchas measured in the lab").
+    const stale = this.sockets.get(key);
+    if (stale && stale !== socket) {
+      this.logger.debug('dropping stale connection from same address and port', { key });
+      stale.destroy();
+    }
+    if (this.sockets.size >= this.maxConnections && !stale) {
+      this.stats.rateLimited++;
+      const body = 'Too many connections; try again shortly.\n';
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      socket.on('error', () => undefined);
+      return;
+    }
+    this.sockets.set(key, socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => {
+      if (this.sockets.get(key) === socket) this.sockets.delete(key);
+    });
+  }
+
+  private emit(e: TransferEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.logger.warn('event listener threw', { error: String(err) });
+      }
+    }
+  }
+
+  private sendError(
+    res: ServerResponse,
+    status: number,
+    message: string,
+    extra: Record<string, string> = {},
+  ): void {
+    const body = `${status} ${message}\n`;
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      ...extra,
+    });
+    res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.stats.received++;
+    const method = req.method ?? '';
+    if (method !== 'GET' && method !== 'HEAD') {
+      this.sendError(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
+      return;
+    }
+    const target = req.url ?? '/';
+    let segments: string[];
+    try {
+      segments = sanitiseRequestPath(target);
+    } catch (err) {
+      if (err instanceof PathRefused) {
+        this.stats.malformed++;
+        this.logger.debug('path refused', { target: target.slice(0, 200), reason: err.message });
+        this.sendError(res, err.status, err.status === 400 ? 'bad request' : 'not found');
+        return;
+      }
+      throw err;
+    }
+    const clientIp = clientIpOf(req.socket);
+    const relPath = segments.join('/');
+
+    if (this.options.scripts) {
+      const q = target.indexOf('?');
+      const query = new URLSearchParams(q >= 0 ? target.slice(q + 1) : '');
+      const script = await this.options.scripts(relPath, query, clientIp);
+      if (script !== undefined) {
+        this.serveScript(req, res, relPath, script, clientIp);
+        return;
+      }
+    }
+
+    let file: ResolvedFile;
+    try {
+      file = await resolveInDirs(this.dirs, segments);
+    } catch (err) {
+      if (err instanceof PathRefused) {
+        this.sendError(res, err.status, err.status === 403 ? 'forbidden' : 'not found');
+        return;
+      }
+      throw err;
+    }
+    this.serveFile(req, res, file, clientIp);
+  }
+
+  private serveScript(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rel: string,
+    script: string,
+    clientIp: string,
+  ): void {
+    const body = Buffer.from(script, 'utf8');
+    res.writeHead(200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': body.length,
+      'Cache-Control': 'no-store',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    this.stats.sent++;
+    if (req.method === 'GET') {
+      const base = this.baseEvent(req, rel, clientIp, body.length);
+      this.emit({ ...base, type: 'start', bytes: 0 });
+      this.emit({ ...base, type: 'done', bytes: body.length, detail: { method: 'GET', status: 200 } });
+    }
+  }
+
+  private baseEvent(
+    req: IncomingMessage,
+    file: string,
+    clientIp: string,
+    size: number,
+  ): Omit<TransferEvent, 'type' | 'bytes'> {
+    const mac = this.options.macForIp?.(clientIp);
+    return {
+      engine: 'http',
+      time: this.clock.now(),
+      transferId: `h${this.nextId++}`,
+      client: mac
+        ? { address: clientIp, port: req.socket.remotePort ?? 0, mac }
+        : { address: clientIp, port: req.socket.remotePort ?? 0 },
+      file,
+      size,
+    };
+  }
+
+  private serveFile(req: IncomingMessage, res: ServerResponse, file: ResolvedFile, clientIp: string): void {
+    const size = file.stats.size;
+    const etag = etagOf(file);
+    const lastModified = file.stats.mtime.toUTCString();
+    const common: Record<string, string> = {
+      'Accept-Ranges': 'bytes', // iPXE sanboot needs it to treat the URL as a disk
+      ETag: etag,
+      'Last-Modified': lastModified,
+    };
+    const ifMatch = req.headers['if-match'];
+    if (ifMatch !== undefined && !etagListMatches(ifMatch, etag, true)) {
+      this.sendError(res, 412, 'precondition failed', common);
+      return;
+    }
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined) {
+      if (etagListMatches(inm, etag, false)) {
+        res.writeHead(304, common);
+        res.end();
+        return;
+      }
+    } else {
+      const ims = req.headers['if-modified-since'];
+      if (ims !== undefined) {
+        const t = Date.parse(ims);
+        if (!Number.isNaN(t) && Math.floor(file.stats.mtimeMs / 1000) * 1000 <= t) {
+          res.writeHead(304, common);
+          res.end();
+          return;
+        }
+      }
+    }
+    let rangeHeader = req.headers.range;
+    const ifRangeRaw = req.headers['if-range'];
+    const ifRange = typeof ifRangeRaw === 'string' ? ifRangeRaw : undefined;
+    if (rangeHeader !== undefined && ifRange !== undefined) {
+      // RFC 9110 §13.1.5: strong ETag match or exact Last-Modified date; else send the whole file.
+      const ok =
+        ifRange.startsWith('"') || ifRange.startsWith('W/') ? ifRange === etag : ifRange === lastModified;
+      if (!ok) rangeHeader = undefined;
+    }
+    const ranges = parseRange(rangeHeader, size);
+    const type = contentTypeFor(file.relative);
+    if (ranges === 'unsatisfiable') {
+      this.sendError(res, 416, 'range not satisfiable', { ...common, 'Content-Range': `bytes */${size}` });
+      return;
+    }
+    const isHead = req.method === 'HEAD';
+    if (ranges === undefined) {
+      res.writeHead(200, { ...common, 'Content-Type': type, 'Content-Length': String(size) });
+      if (isHead) {
+        res.end();
+        return;
+      }
+      this.stream(req, res, file, clientIp, [{ start: 0, end: size - 1 }], undefined, size);
+      return;
+    }
+    if (ranges.length === 1) {
+      const r = ranges[0] as ByteRange;
+      const len = r.end - r.start + 1;
+      res.writeHead(206, {
+        ...common,
+        'Content-Type': type,
+        'Content-Length': String(len),
+        'Content-Range': `bytes ${r.start}-${r.end}/${size}`,
+      });
+      if (isHead) {
+        res.end();
+        return;
+      }
+      this.stream(req, res, file, clientIp, [r], undefined, len);
+      return;
+    }
+    const boundary = `pxedesk${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
+    const heads = ranges.map((r, i) =>
+      Buffer.from(
+        `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+      ),
+    );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const total =
+      heads.reduce((n, h) => n + h.length, 0) +
+      ranges.reduce((n, r) => n + r.end - r.start + 1, 0) +
+      tail.length;
+    res.writeHead(206, {
+      ...common,
+      'Content-Type': `multipart/byteranges; boundary=${boundary}`,
+      'Content-Length': String(total),
+    });
+    if (isHead) {
+      res.end();
+      return;
+    }
+    this.stream(req, res, file, clientIp, ranges, { heads, tail }, total);
+  }
+
+  /** Streams ranges in order with big reads; progress events throttled; never buffers the file. */
+  private stream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    file: ResolvedFile,
+    clientIp: string,
+    ranges: readonly ByteRange[],
+    multipart: { heads: Buffer[]; tail: Buffer } | undefined,
+    total: number,
+  ): void {
+    const base = this.baseEvent(req, file.relative, clientIp, total);
+    const started = this.clock.now();
+    let sent = 0;
+    let lastProgress = started;
+    let finished = false;
+    const rate = (): number => {
+      const dt = (this.clock.now() - started) / 1000;
+      return dt > 0 ? Math.round(sent / dt) : 0;
+    };
+    this.emit({ ...base, type: 'start', bytes: 0 });
+    let current: ReturnType<typeof createReadStream> | undefined;
+    const fail = (reason: string): void => {
+      if (finished) return;
+      finished = true;
+      current?.destroy();
+      this.emit({ ...base, time: this.clock.now(), type: 'failed', bytes: sent, rate: rate(), reason });
+    };
+    res.on('close', () => {
+      if (!finished) fail('client closed the connection before the transfer completed');
+    });
+    const next = (i: number): void => {
+      if (finished) return;
+      if (i >= ranges.length) {
+        if (multipart) res.write(multipart.tail);
+        res.end(() => {
+          if (finished) return;
+          finished = true;
+          this.stats.sent++;
+          this.emit({
+            ...base,
+            time: this.clock.now(),
+            type: 'done',
+            bytes: sent,
+            rate: rate(),
+            detail: { method: 'GET', status: res.statusCode },
+          });
+        });
+        return;
+      }
+      const r = ranges[i] as ByteRange;
+      if (multipart) res.write(multipart.heads[i] as Buffer);
+      if (r.end < r.start) {
+        next(i + 1);
+        return;
+      }
+      const rs = createReadStream(file.fullPath, {
+        start: r.start,
+        end: r.end,
+        highWaterMark: this.chunkSize,
+      });
+      current = rs;
+      rs.on('data', (chunk: Buffer | string) => {
+        sent += chunk.length;
+        if (!res.write(chunk)) {
+          rs.pause();
+          res.once('drain', () => rs.resume());
+        }
+        const now = this.clock.now();
+        if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
+          lastProgress = now;
+          this.emit({ ...base, time: now, type: 'progress', bytes: sent, rate: rate() });
+        }
+      });
+      rs.on('error', (err) => {
+        this.logger.warn('read failed', { file: file.relative, error: err.message });
+        fail(`read error: ${err.message}`);
+        res.destroy();
+      });
+      rs.on('end', () => next(i + 1));
+    };
+    next(0);
+  }
+}
+
+/** RFC 9110 §13.1.1/§13.1.2: If-Match uses strong comparison, If-None-Match weak. */
+function etagListMatches(header: string, etag: string, strong: boolean): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    if (strong) return tag === etag;
+    return tag.replace(/^W\//, '') === etag;
+  });
+}
