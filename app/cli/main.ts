@@ -43,7 +43,9 @@ function readJson(path: string): Record<string, unknown> {
 }
 
 function num(args: ParsedArgs, key: string): number | undefined {
-  const v = args[key];
+  // JSON config files may hold numbers where flags hold strings.
+  const v: unknown = args[key];
+  if (typeof v === 'number') return v;
   if (typeof v !== 'string') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n)) throw new UsageError(`${key}: "${v}" is not a whole number`);
