@@ -4,7 +4,15 @@
  * (emits the stages a PXE client goes through), so the whole UI path is exercised without root;
  * TODO: the namespace test with the real SessionController once the engines land.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -180,19 +188,20 @@ describe.skipIf(!haveTools('chromium'))('renderer over serve --ui (Chromium)', (
 
     const kernel = Buffer.alloc(200_000, 7);
     const initrd = Buffer.alloc(90_000, 9);
-    await page.evaluate(
-      ([k, i]) => {
-        const dt = new DataTransfer();
-        dt.items.add(new File([new Uint8Array(k)], 'vmlinuz'));
-        dt.items.add(new File([new Uint8Array(i)], 'initrd.img'));
-        window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-      },
-      [Array.from(kernel), Array.from(initrd)] as const,
-    );
+    // Real File objects in a real DataTransfer dispatched as the page's drop event (string-evaluated so
+    // this Node-typed test needs no DOM lib).
+    await page.evaluate(`(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(${kernel.length}).fill(7)], 'vmlinuz'));
+      dt.items.add(new File([new Uint8Array(${initrd.length}).fill(9)], 'initrd.img'));
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    })()`);
     await expect
       .poll(() => page.locator('.lib .file').allTextContents(), { timeout: 10_000 })
       .toEqual(['initrd.img', 'vmlinuz']);
     expect(readdirSync(root).sort()).toEqual(['initrd.img', 'vmlinuz']);
+    expect(readFileSync(join(root, 'vmlinuz'))).toEqual(kernel);
+    expect(readFileSync(join(root, 'initrd.img'))).toEqual(initrd);
     await page.screenshot({ path: join(shots, '2-dropped.png') });
 
     await page.getByTestId('start').click();
@@ -200,11 +209,8 @@ describe.skipIf(!haveTools('chromium'))('renderer over serve --ui (Chromium)', (
     await expect
       .poll(() => page.getByTestId('stage').first().textContent(), { timeout: 10_000 })
       .toBe('booted');
-    const progress = await page
-      .getByTestId('progress')
-      .first()
-      .evaluate((p) => (p as HTMLProgressElement).value);
-    expect(progress).toBe(1);
+    const progress = await page.getByTestId('progress').first().getAttribute('value');
+    expect(Number(progress)).toBe(1);
     await page.locator('tr.client button.link').first().click();
     await expect.poll(() => page.locator('.timeline li').count()).toBe(4);
     await page.screenshot({ path: join(shots, '3-client-booted.png') });
@@ -214,11 +220,11 @@ describe.skipIf(!haveTools('chromium'))('renderer over serve --ui (Chromium)', (
     await page.screenshot({ path: join(shots, '4-stopped.png') });
 
     // A file that cannot boot is refused with a plain message, nothing copied.
-    await page.evaluate(() => {
+    await page.evaluate(`(() => {
       const dt = new DataTransfer();
       dt.items.add(new File(['hello'], 'notes.txt'));
       window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    });
+    })()`);
     await expect.poll(() => page.getByTestId('error').textContent()).toContain('Cannot boot notes.txt');
     expect(existsSync(join(root, 'notes.txt'))).toBe(false);
     expect(consoleErrors).toEqual([]);
