@@ -88,7 +88,7 @@ function cString(buf: Uint8Array, start: number, len: number): string {
   return Buffer.from(buf.subarray(start, end)).toString('latin1');
 }
 
-/** Parses one option area into `into`; returns option 52's value when seen (main area only). */
+/** Parses one option area into `into` (RFC 3396: parts of a repeated code are collected in order). */
 function parseArea(
   buf: Uint8Array,
   start: number,
