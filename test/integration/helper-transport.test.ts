@@ -2,28 +2,18 @@
  * The real helper binary behind HelperTransport, on loopback with unprivileged test ports (the only
  * traffic is 127.0.0.1 unicast on the pxe role; nothing is broadcast from the root namespace).
  */
-import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransportError, type Datagram } from '../../app/shared/datagram-transport.js';
 import { HelperTransport } from '../../app/transport/helper-transport.js';
 import { haveTools } from '../helpers/tools.js';
+import { buildHelper } from './helper-build.js';
 
 let dir = '';
 let helperPath = '';
-
-/** Builds the helper into a temp dir (same flags as scripts/build.mjs). */
-export function buildHelper(outDir: string): string {
-  const out = join(outDir, 'pxe-desk-helper');
-  execFileSync('go', ['build', '-trimpath', '-o', out, '.'], {
-    cwd: resolve(__dirname, '../../native-helper'),
-    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' },
-  });
-  return out;
-}
 
 const port = 41000 + (process.pid % 2000);
 

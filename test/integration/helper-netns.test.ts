@@ -1,0 +1,154 @@
+/**
+ * End to end inside network namespaces: the real helper (given cap_net_bind_service,cap_net_raw on a temp
+ * copy that is removed afterwards), the Node side (HelperTransport + ProxyDhcpServer) running as nobody,
+ * a PXE DISCOVER broadcast from a client namespace, and the proxy OFFER back. A second link in the
+ * server namespace must see nothing (SO_BINDTODEVICE pins every send to the chosen NIC).
+ */
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { createNetLab, waitFor } from '../helpers/netns.js';
+import { haveNetns, haveTools } from '../helpers/tools.js';
+import { buildHelper } from './helper-build.js';
+
+const repo = resolve(__dirname, '../..');
+const SRV = '10.243.0.1';
+
+const serverScript = `
+import { HelperTransport } from ${JSON.stringify(join(repo, 'app/transport/helper-transport.ts'))};
+import { ProxyDhcpServer } from ${JSON.stringify(join(repo, 'app/engines/dhcp/index.ts'))};
+const [helperPath, iface, addr] = process.argv.slice(2);
+const transport = new HelperTransport({ iface, helperPath });
+transport.onDatagram((d) => console.log(JSON.stringify({ type: 'in', channel: d.channel, ifindex: d.interfaceIndex, dst: d.destination })));
+transport.onError((e) => console.log(JSON.stringify({ type: 'error', code: e.code, message: e.message })));
+const server = new ProxyDhcpServer({ transport, serverAddress: addr, boot: { mode: 'proxy', serverAddress: addr, tftpServer: addr, httpBaseUrl: 'http://' + addr + ':8080' } });
+try {
+  await server.start();
+  console.log(JSON.stringify({ type: 'ready', uid: process.getuid(), ifindex: transport.ifindex }));
+} catch (e) {
+  console.log(JSON.stringify({ type: 'failed', code: e.code, message: e.message }));
+  process.exit(1);
+}
+setInterval(() => undefined, 1000);
+`;
+
+// A PXE client's DISCOVER (RFC 4578 options 93/94/97, vendor class PXEClient), sent from 0.0.0.0:68.
+const clientScript = `
+import { createSocket } from 'node:dgram';
+const p = Buffer.alloc(240);
+p[0] = 1; p[1] = 1; p[2] = 6; p.writeUInt32BE(0x1234abcd, 4); p.writeUInt16BE(0x8000, 10);
+Buffer.from([0x52, 0x54, 0, 0x12, 0x34, 0x56]).copy(p, 28);
+p.writeUInt32BE(0x63825363, 236);
+const vc = Buffer.from('PXEClient:Arch:00000:UNDI:002001');
+const opts = Buffer.concat([Buffer.from([53, 1, 1, 60, vc.length]), vc, Buffer.from([93, 2, 0, 0, 94, 3, 1, 2, 1, 97, 17, 0]), Buffer.alloc(16, 7), Buffer.from([255])]);
+const s = createSocket({ type: 'udp4', reuseAddr: true });
+s.bind(68, () => {
+  s.setBroadcast(true);
+  const timer = setTimeout(() => { console.log(JSON.stringify({ type: 'timeout' })); process.exit(2); }, 8000);
+  s.on('message', (m, r) => {
+    if (m[0] !== 2 || m.readUInt32BE(4) !== 0x1234abcd) return;
+    clearTimeout(timer);
+    console.log(JSON.stringify({ type: 'reply', from: r.address + ':' + r.port, hex: m.toString('hex') }));
+    process.exit(0);
+  });
+  const send = () => s.send(Buffer.concat([p, opts]), 67, '255.255.255.255');
+  send(); setInterval(send, 1000);
+});
+`;
+
+describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump'))(
+  'helper relay in namespaces (unprivileged engines)',
+  () => {
+    it('a proxy DISCOVER reaches ProxyDhcpServer through the helper and the OFFER comes back on eth0 only', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pxd-helper-ns-'));
+      chmodSync(dir, 0o755);
+      const lab = createNetLab({
+        hosts: [
+          { name: 'srv', address: `${SRV}/24` },
+          { name: 'cli', address: '10.243.0.2/24', defaultRoute: true },
+        ],
+      });
+      try {
+        const helperPath = buildHelper(dir);
+        execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
+        writeFileSync(join(dir, 'server.mts'), serverScript);
+        writeFileSync(join(dir, 'client.mjs'), clientScript);
+        // The interface that is NOT chosen: one end of a veth pair with an address, watched by tcpdump.
+        lab.run('srv', 'ip', ['link', 'add', 'vx0', 'type', 'veth', 'peer', 'name', 'vx1']);
+        lab.run('srv', 'ip', ['addr', 'add', '10.244.0.1/24', 'dev', 'vx0']);
+        lab.run('srv', 'ip', ['link', 'set', 'vx1', 'up']);
+        lab.run('srv', 'ip', ['link', 'set', 'vx0', 'up']);
+        const dump = lab.spawn('srv', 'tcpdump', ['-i', 'vx0', '-n', '-l', 'ip']);
+        let dumped = '';
+        let dumpErr = '';
+        dump.stdout?.on('data', (d: Buffer) => (dumped += d.toString()));
+        dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
+        await waitFor(() => dumpErr.includes('listening'), 10_000, 'tcpdump');
+
+        const server = lab.spawn(
+          'srv',
+          'setpriv',
+          [
+            '--reuid=65534',
+            '--regid=65534',
+            '--clear-groups',
+            process.execPath,
+            '--import',
+            'tsx',
+            join(dir, 'server.mts'),
+            helperPath,
+            'eth0',
+            SRV,
+          ],
+          { cwd: repo },
+        );
+        let out = '';
+        let err = '';
+        server.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        server.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+        await waitFor(
+          () => /"type":"(ready|failed)"/.test(out) || server.exitCode !== null,
+          30_000,
+          `server ready (${err})`,
+        );
+        const lines = (): Array<Record<string, unknown>> =>
+          out
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as Record<string, unknown>);
+        const ready = lines().find((l) => l.type === 'ready');
+        expect(ready, `${out}\n${err}`).toBeDefined();
+        expect(ready?.uid).toBe(65534);
+
+        const clientOut = lab.run('cli', process.execPath, [join(dir, 'client.mjs')], { timeoutMs: 15_000 });
+        const reply = JSON.parse(clientOut.trim().split('\n').pop() ?? '{}') as {
+          type?: string;
+          from?: string;
+          hex?: string;
+        };
+        expect(reply.type).toBe('reply');
+        expect(reply.from).toBe(`${SRV}:67`);
+        const offer = Buffer.from(reply.hex ?? '', 'hex');
+        // Proxy OFFER: BOOTREPLY, yiaddr 0.0.0.0, option 60 "PXEClient", option 54 = the server.
+        expect(offer[0]).toBe(2);
+        expect(offer.readUInt32BE(16)).toBe(0);
+        expect(offer.includes(Buffer.from('PXEClient'))).toBe(true);
+        expect(offer.includes(Buffer.from([54, 4, 10, 243, 0, 1]))).toBe(true);
+        // lab.run blocked the event loop: let the server's stdout arrive.
+        await waitFor(() => lines().some((l) => l.type === 'in'), 5000, 'datagram-in line');
+        const seen = lines().find((l) => l.type === 'in');
+        expect(seen).toMatchObject({ channel: 'dhcp', dst: { address: '255.255.255.255', port: 67 } });
+        expect(seen?.ifindex).toBe(ready?.ifindex);
+
+        await new Promise((r) => setTimeout(r, 500));
+        expect(dumped.trim()).toBe('');
+      } finally {
+        await lab.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      expect(existsSync(dir)).toBe(false);
+    }, 120_000);
+  },
+);
