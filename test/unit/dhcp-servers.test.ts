@@ -133,6 +133,18 @@ describe('ProxyDhcpServer (catalogue P)', () => {
     expect(t.drain()).toEqual([]);
     expect(events.filter((e) => e.type === 'refusal').map((e) => e.reason)).toHaveLength(2);
   });
+  it('P15 per-MAC reply delay', async () => {
+    const t = new MemoryTransport();
+    const s = new ProxyDhcpServer({ transport: t, serverAddress: '10.0.0.1', boot, replyDelayMs: () => 150 });
+    await s.start();
+    const t0 = Date.now();
+    t.inject({ channel: 'dhcp', data: pxeDiscover(0), source: { address: '0.0.0.0', port: 68 } });
+    expect(t.sent).toHaveLength(0);
+    while (t.sent.length === 0 && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 10));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(t.sent).toHaveLength(1);
+    await s.stop();
+  });
   it('P16 retransmits: one OFFER each, same bytes', async () => {
     const { t, send } = await proxy();
     for (let i = 0; i < 3; i++) send(pxeDiscover(0));

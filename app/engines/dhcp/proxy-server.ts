@@ -36,6 +36,11 @@ export interface ProxyDhcpServerOptions {
   readonly clientPort?: number;
   /** Port relays listen on (67). */
   readonly relayPort?: number;
+  /**
+   * Delay before a proxy OFFER, per MAC (ms; default 0). dnsmasq's --dhcp-reply-delay: some PXE firmware
+   * misbehaves on an instant reply (protocol.md §1.2, catalogue P15). Keep it well under iPXE's 2 s.
+   */
+  readonly replyDelayMs?: (mac: string) => number;
 }
 
 interface MutableCounters {
@@ -52,6 +57,7 @@ export class ProxyDhcpServer implements Engine<DhcpEvent> {
   private readonly clock: Clock;
   private readonly limiter: RateLimiter;
   private unsubscribe: (() => void) | undefined;
+  private readonly pending = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(private readonly opts: ProxyDhcpServerOptions) {
     this.logger = (opts.logger ?? silentLogger).child('proxy');
@@ -67,6 +73,8 @@ export class ProxyDhcpServer implements Engine<DhcpEvent> {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    for (const t of this.pending) clearTimeout(t);
+    this.pending.clear();
     // The transport is injected and may be shared (TFTP relay, full server): its owner closes it.
   }
 
@@ -147,7 +155,14 @@ export class ProxyDhcpServer implements Engine<DhcpEvent> {
       msg.giaddr !== '0.0.0.0'
         ? { address: msg.giaddr, port: this.opts.relayPort ?? 67 }
         : { address: '255.255.255.255', port: this.opts.clientPort ?? 68 };
-    this.send('dhcp', to, reply, msg);
+    const delay = Math.min(1500, Math.max(0, this.opts.replyDelayMs?.(req.mac) ?? 0));
+    if (delay > 0) {
+      const timer = setTimeout(() => {
+        this.pending.delete(timer);
+        if (this.unsubscribe) this.send('dhcp', to, reply, msg);
+      }, delay);
+      this.pending.add(timer);
+    } else this.send('dhcp', to, reply, msg);
     this.emit({
       type: 'offer',
       client: identityOf(msg, req, plan.ipxe),
