@@ -1,4 +1,37 @@
-/** Preload: exposes only `window.pxe`; the contract lives in app/shared. */
-import { contextBridge } from 'electron';
+/**
+ * Preload: exposes only `window.pxe`, built from the contract (app/shared/ipc-contract.ts). The renderer
+ * gets no Node, no ipcRenderer, just invoke(channel, payload) on the contract's channels and events.
+ * Sandboxed preloads cannot import relative modules at runtime, so the channel list is duplicated here as
+ * data and checked against the contract type at compile time.
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { Channel, ContractEvent, PxeApi } from '../shared/ipc-contract.js';
 
-contextBridge.exposeInMainWorld('pxe', { version: 1 });
+const CHANNEL_LIST: Record<Channel, true> = {
+  'app.version': true,
+  'interfaces.list': true,
+  'session.snapshot': true,
+  'session.start': true,
+  'session.stop': true,
+  'client.action': true,
+  'library.list': true,
+  'library.import': true,
+  'dialog.pickFolder': true,
+};
+
+const api: PxeApi = {
+  transport: 'ipc',
+  invoke(channel, payload) {
+    if (!Object.prototype.hasOwnProperty.call(CHANNEL_LIST, channel)) {
+      return Promise.resolve({ ok: false, code: 'unknown-channel', message: 'Unknown channel.' });
+    }
+    return ipcRenderer.invoke(`pxe:${channel}`, payload) as ReturnType<PxeApi['invoke']>;
+  },
+  onEvent(listener) {
+    const wrapped = (_e: IpcRendererEvent, event: ContractEvent): void => listener(event);
+    ipcRenderer.on('pxe:event', wrapped);
+    return () => ipcRenderer.off('pxe:event', wrapped);
+  },
+};
+
+contextBridge.exposeInMainWorld('pxe', api);
