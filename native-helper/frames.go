@@ -28,28 +28,15 @@ const (
 	TBye      = 7 // app -> helper: close sockets and exit; empty body
 )
 
-// Roles (the TS Channel names).
-const (
-	RoleDhcp       = 1 // 67
-	RoleDhcpClient = 2 // 68, receive-only except the probe's own DISCOVER/RELEASE
-	RoleTftp       = 3 // 69, never sends
-	RolePxe        = 4 // 4011
-)
+// Roles (the TS Channel names): dhcp 67; dhcp-client 68, receive-only except the probe's own
+// DISCOVER/RELEASE; tftp 69, never sends; pxe 4011.
+const RoleDhcp, RoleDhcpClient, RoleTftp, RolePxe = 1, 2, 3, 4
 
 // WellKnownPort per role.
 var WellKnownPort = map[byte]uint16{RoleDhcp: 67, RoleDhcpClient: 68, RoleTftp: 69, RolePxe: 4011}
 
 // Error codes.
-const (
-	EMalformed    = 1
-	EPortInUse    = 2
-	EPermission   = 3
-	EIfaceMissing = 4
-	EIfaceDown    = 5
-	ESendRefused  = 6
-	EIO           = 7
-	EBadPort      = 8
-)
+const EMalformed, EPortInUse, EPermission, EIfaceMissing, EIfaceDown, ESendRefused, EIO, EBadPort = 1, 2, 3, 4, 5, 6, 7, 8
 
 var ErrMalformed = errors.New("malformed frame")
 
@@ -142,16 +129,6 @@ func DecodeBind(b []byte) (Bind, error) {
 	return bd, nil
 }
 
-func EncodeBind(bd Bind) []byte {
-	b := []byte{byte(len(bd.Iface))}
-	b = append(b, bd.Iface...)
-	b = append(b, byte(len(bd.Ports)))
-	for _, p := range bd.Ports {
-		b = append(b, p.Role, byte(p.Port>>8), byte(p.Port))
-	}
-	return EncodeFrame(TBind, b)
-}
-
 func EncodeBound(ifindex uint32, ports []RolePort) []byte {
 	b := make([]byte, 4, 5+3*len(ports))
 	binary.BigEndian.PutUint32(b, ifindex)
@@ -179,11 +156,6 @@ func DecodeDgramOut(b []byte) (DgramOut, error) {
 	d := DgramOut{Role: b[0], DstPort: binary.BigEndian.Uint16(b[5:7]), Payload: b[7:]}
 	copy(d.Dst[:], b[1:5])
 	return d, nil
-}
-
-func EncodeDgramOut(d DgramOut) []byte {
-	b := []byte{d.Role, d.Dst[0], d.Dst[1], d.Dst[2], d.Dst[3], byte(d.DstPort >> 8), byte(d.DstPort)}
-	return EncodeFrame(TDgramOut, append(b, d.Payload...))
 }
 
 func EncodeError(code byte, fatal bool, msg string) []byte {

@@ -205,3 +205,19 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// Encoders for app -> helper frames: the helper itself only decodes these (TS encodes them).
+func EncodeBind(bd Bind) []byte {
+	b := []byte{byte(len(bd.Iface))}
+	b = append(b, bd.Iface...)
+	b = append(b, byte(len(bd.Ports)))
+	for _, p := range bd.Ports {
+		b = append(b, p.Role, byte(p.Port>>8), byte(p.Port))
+	}
+	return EncodeFrame(TBind, b)
+}
+
+func EncodeDgramOut(d DgramOut) []byte {
+	b := []byte{d.Role, d.Dst[0], d.Dst[1], d.Dst[2], d.Dst[3], byte(d.DstPort >> 8), byte(d.DstPort)}
+	return EncodeFrame(TDgramOut, append(b, d.Payload...))
+}

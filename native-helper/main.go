@@ -71,14 +71,9 @@ func main() {
 		}
 	}
 	rules := NewRules(serverPort, time.Now)
-	var rulesMu sync.Mutex
 	emit(EncodeBound(ifindex, bd.Ports))
 	for role, fd := range socks {
-		go receive(role, fd, func(src [4]byte, port uint16, payload []byte) {
-			rulesMu.Lock()
-			rules.Seen(role, src, port, payload)
-			rulesMu.Unlock()
-		})
+		go receive(role, fd, rules)
 	}
 	for {
 		f, err := ReadFrame(in)
@@ -97,10 +92,7 @@ func main() {
 				fatal(EMalformed, "malformed datagram-out frame")
 			}
 			fd, bound := socks[d.Role]
-			rulesMu.Lock()
-			ok := bound && rules.Allowed(d)
-			rulesMu.Unlock()
-			if !ok {
+			if !bound || !rules.Allowed(d) {
 				emit(EncodeError(ESendRefused, false, fmt.Sprintf("refused: role %d to %v:%d", d.Role, d.Dst, d.DstPort)))
 				continue
 			}
@@ -120,10 +112,7 @@ type ifreq struct {
 
 func ioctlIfreq(fd int, req uintptr, r *ifreq) error {
 	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(r)))
-	if e != 0 {
-		return e
-	}
-	return nil
+	return errnoErr(e)
 }
 
 // bindAll opens every requested role or fails closed with one error frame naming the cause.
@@ -152,14 +141,9 @@ func bindAll(bd Bind) (map[byte]int, uint32) {
 		}
 		fd, err := bindOne(bd.Iface, p.Port)
 		if err != nil {
-			code := byte(EIO)
-			switch err {
-			case syscall.EADDRINUSE:
-				code = EPortInUse
-			case syscall.EACCES, syscall.EPERM:
-				code = EPermission
-			case syscall.ENODEV:
-				code = EIfaceMissing
+			code, known := bindErrors[err]
+			if !known {
+				code = EIO
 			}
 			fatal(code, fmt.Sprintf("bind udp port %d on %s: %v", p.Port, bd.Iface, err))
 		}
@@ -167,6 +151,9 @@ func bindAll(bd Bind) (map[byte]int, uint32) {
 	}
 	return socks, ifindex
 }
+
+var bindErrors = map[error]byte{syscall.EADDRINUSE: EPortInUse, syscall.EACCES: EPermission,
+	syscall.EPERM: EPermission, syscall.ENODEV: EIfaceMissing}
 
 func bindOne(iface string, port uint16) (int, error) {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
@@ -190,7 +177,7 @@ func bindOne(iface string, port uint16) (int, error) {
 	return fd, nil
 }
 
-func receive(role byte, fd int, seen func([4]byte, uint16, []byte)) {
+func receive(role byte, fd int, rules *Rules) {
 	buf := make([]byte, 65536)
 	oob := make([]byte, 256)
 	for {
@@ -214,7 +201,7 @@ func receive(role byte, fd int, seen func([4]byte, uint16, []byte)) {
 				}
 			}
 		}
-		seen(d.Src, d.SrcPort, d.Payload)
+		rules.Seen(role, d.Src, d.SrcPort, d.Payload)
 		emit(EncodeDgramIn(d))
 	}
 }
@@ -235,14 +222,11 @@ func dropPrivileges() error {
 		return fmt.Errorf("invalid or root invoking user id: refusing to stay root")
 	}
 	if uid > 0 && os.Geteuid() == 0 {
-		if err := syscall.Setgroups(nil); err != nil {
-			return err
-		}
-		if err := syscall.Setgid(gid); err != nil {
-			return err
-		}
-		if err := syscall.Setuid(uid); err != nil {
-			return err
+		for _, step := range []func() error{func() error { return syscall.Setgroups(nil) },
+			func() error { return syscall.Setgid(gid) }, func() error { return syscall.Setuid(uid) }} {
+			if err := step(); err != nil {
+				return err
+			}
 		}
 	}
 	hdr := struct {
@@ -251,6 +235,10 @@ func dropPrivileges() error {
 	}{0x20080522, 0} // _LINUX_CAPABILITY_VERSION_3
 	var data [2]struct{ effective, permitted, inheritable uint32 }
 	_, _, e := syscall.AllThreadsSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	return errnoErr(e)
+}
+
+func errnoErr(e syscall.Errno) error {
 	if e != 0 {
 		return e
 	}
@@ -258,9 +246,8 @@ func dropPrivileges() error {
 }
 
 func atoiOr(s string) int {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return -1
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		return n
 	}
-	return n
+	return -1
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,7 @@ type endpoint struct {
 }
 
 type Rules struct {
+	mu         sync.Mutex // Seen runs on receive goroutines, Allowed on the frame loop
 	ServerPort uint16
 	ClientPort uint16
 	now        func() time.Time
@@ -31,9 +33,8 @@ type Rules struct {
 }
 
 func NewRules(dhcpPort uint16, now func() time.Time) *Rules {
-	r := &Rules{ServerPort: dhcpPort, ClientPort: dhcpPort + 1, now: now,
+	return &Rules{ServerPort: dhcpPort, ClientPort: dhcpPort + 1, now: now,
 		clients: map[[4]byte]time.Time{}, relays: map[[4]byte]time.Time{}, pxePeers: map[endpoint]time.Time{}}
-	return r
 }
 
 var zeroIP = [4]byte{}
@@ -41,6 +42,8 @@ var bcast = [4]byte{255, 255, 255, 255}
 
 // Seen records an incoming datagram.
 func (r *Rules) Seen(role byte, src [4]byte, srcPort uint16, payload []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	t := r.now()
 	switch role {
 	case RoleDhcp:
@@ -65,22 +68,17 @@ func (r *Rules) Seen(role byte, src [4]byte, srcPort uint16, payload []byte) {
 }
 
 func (r *Rules) expire(t time.Time) {
-	if len(r.clients)+len(r.relays)+len(r.pxePeers) < 4096 {
-		return
+	if len(r.clients)+len(r.relays)+len(r.pxePeers) >= 4096 {
+		prune(r.clients, t)
+		prune(r.relays, t)
+		prune(r.pxePeers, t)
 	}
-	for k, v := range r.clients {
+}
+
+func prune[K comparable](m map[K]time.Time, t time.Time) {
+	for k, v := range m {
 		if t.Sub(v) > RecentWindow {
-			delete(r.clients, k)
-		}
-	}
-	for k, v := range r.relays {
-		if t.Sub(v) > RecentWindow {
-			delete(r.relays, k)
-		}
-	}
-	for k, v := range r.pxePeers {
-		if t.Sub(v) > RecentWindow {
-			delete(r.pxePeers, k)
+			delete(m, k)
 		}
 	}
 }
@@ -91,6 +89,8 @@ func (r *Rules) recent(seen time.Time, ok bool) bool {
 
 // Allowed says whether the helper may send this datagram.
 func (r *Rules) Allowed(d DgramOut) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	switch d.Role {
 	case RoleDhcp:
 		if d.DstPort == r.ClientPort {
