@@ -13,6 +13,8 @@ import type { FirmwareKind } from '../shared/events.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type LogRecord } from '../shared/runtime.js';
 import type { SessionConfig, SessionEvent, StaticLease } from '../shared/session-types.js';
 import { parseArgs, serveHelp, UsageError, type ParsedArgs } from './args.js';
+import { LiveView } from './live-view.js';
+import { createSyslogSink, type SyslogSink } from './syslog.js';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -220,6 +222,8 @@ async function serve(argv: readonly string[]): Promise<number> {
       process.stdout.write(serveHelp());
       return EXIT.ok;
     }
+    // --ui: the session is configured and started from the browser UI (app/cli/ui-server.ts).
+    if (args.ui === true) return await serveUi(text(args, 'root'));
     args = mergeArgs(args);
     config = buildConfig(args);
   } catch (error) {
@@ -229,10 +233,6 @@ async function serve(argv: readonly string[]): Promise<number> {
   if (args.printConfig === true) {
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     return EXIT.ok;
-  }
-  if (args.ui === true) {
-    process.stderr.write('pxe-desk serve: --ui is not available in this build\n');
-    return EXIT.usage;
   }
   const json = args.json === true;
   let level: LogLevel = args.debug !== undefined ? 'debug' : args.verbose !== undefined ? 'info' : 'info';
@@ -244,15 +244,28 @@ async function serve(argv: readonly string[]): Promise<number> {
     }
     level = wanted as LogLevel;
   }
+  const live =
+    !json && process.stdout.isTTY === true ? new LiveView((t) => process.stdout.write(t)) : undefined;
   const write = (e: SessionEvent): void => {
     if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
+    else if (live) live.handle(e);
     else {
       const line = formatEvent(e);
       if (line) process.stdout.write(`${line}\n`);
     }
   };
+  let syslog: SyslogSink | undefined;
+  if (typeof args.syslog === 'string') {
+    try {
+      syslog = createSyslogSink(args.syslog);
+    } catch (error) {
+      process.stderr.write(`pxe-desk serve: ${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT.usage;
+    }
+  }
   const sink = (record: LogRecord): void => {
     if (LOG_LEVELS.indexOf(record.level) < LOG_LEVELS.indexOf(level)) return;
+    syslog?.write(record);
     write({ type: 'log', record });
   };
   const bootFilesDir = locateBootFiles();
@@ -272,7 +285,11 @@ async function serve(argv: readonly string[]): Promise<number> {
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
-      void session.stop().then(() => done(EXIT.ok));
+      void session.stop().then(() => {
+        live?.close();
+        syslog?.close();
+        done(EXIT.ok);
+      });
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
@@ -280,6 +297,56 @@ async function serve(argv: readonly string[]): Promise<number> {
       // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
       write({ type: 'warning', message: 'SIGHUP: rescanning the netboot folder' });
     });
+  });
+}
+
+/** `serve --ui`: web UI on 127.0.0.1 (random port + token) speaking the UI contract over WebSocket. */
+async function serveUi(root: string | undefined): Promise<number> {
+  const { startUiServer } = await import('./ui-server.js');
+  const { createUiApi } = await import('../core/ui-api.js');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const rendererDir = [join(here, '..', '..', 'renderer'), join(here, '..', '..', 'dist', 'renderer')].find((d) =>
+    existsSync(join(d, 'index.html')),
+  );
+  if (!rendererDir) {
+    process.stderr.write('pxe-desk serve --ui: renderer build missing (run `node scripts/build.mjs renderer`)\n');
+    return EXIT.usage;
+  }
+  const logListeners = new Set<(e: SessionEvent) => void>();
+  const bootFilesDir = locateBootFiles();
+  const session = new SessionController({
+    logger: createLogger((record) => logListeners.forEach((l) => l({ type: 'log', record })), 'session'),
+    ...(bootFilesDir ? { bootFilesDir } : {}),
+  });
+  const uiSession = {
+    start: (c: SessionConfig) => session.start(c),
+    stop: () => session.stop(),
+    snapshot: () => session.snapshot(),
+    clientAction: (mac: string, a: 'forget' | 'block' | 'unblock') => session.clientAction(mac, a),
+    onEvent(l: (e: SessionEvent) => void) {
+      logListeners.add(l);
+      const off = session.onEvent(l);
+      return () => {
+        logListeners.delete(l);
+        off();
+      };
+    },
+  };
+  const server = await startUiServer({
+    rendererDir,
+    makeApi: (resolveSource) => createUiApi({ session: uiSession, listInterfaces, resolveSource, appVersion: CLI_VERSION }),
+  });
+  const url = root ? `${server.url}&root=${encodeURIComponent(resolve(root))}` : server.url;
+  process.stdout.write(`${JSON.stringify({ type: 'ui', url })}\n`);
+  return await new Promise<number>((done) => {
+    const stop = (): void => {
+      void session
+        .stop()
+        .then(() => server.close())
+        .then(() => done(EXIT.ok));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
 }
 

@@ -1,0 +1,92 @@
+/**
+ * Live terminal view for `serve` on a TTY: session header, one row per client (stage, file, progress
+ * bar, rate) and the latest log lines. Redraws at most 4 times a second so a fast transfer's progress
+ * events cannot flood the terminal.
+ */
+import type { ClientRecord, SessionEvent, SessionSnapshot } from '../shared/session-types.js';
+
+const MAX_LOG = 6;
+
+function bar(bytes: number, size: number | undefined, width = 20): string {
+  if (!size) return ''.padEnd(width + 2);
+  const filled = Math.min(width, Math.round((bytes / size) * width));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+function human(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(0)}k`;
+  return String(n);
+}
+
+export function renderClient(c: ClientRecord): string {
+  const t = c.transfer;
+  const file = t ? t.file.slice(-24) : '';
+  const progress = t ? `${bar(t.bytes, t.size)} ${human(t.bytes)}${t.size ? `/${human(t.size)}` : ''}` : '';
+  const rate = t?.rate ? ` ${human(t.rate)}B/s` : '';
+  return `${c.mac.padEnd(17)} ${(c.ip ?? '').padEnd(15)} ${c.stage.padEnd(11)} ${file.padEnd(24)} ${progress}${rate}${c.diagnosis ? `\n    ${c.diagnosis}` : ''}`;
+}
+
+export class LiveView {
+  private snapshot: SessionSnapshot | undefined;
+  private readonly clients = new Map<string, ClientRecord>();
+  private readonly logs: string[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastDraw = 0;
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly minIntervalMs = 250,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  handle(e: SessionEvent): void {
+    if (e.type === 'state') this.snapshot = e.snapshot;
+    else if (e.type === 'client') this.clients.set(e.client.mac, e.client);
+    else {
+      const line =
+        e.type === 'warning'
+          ? `warning: ${e.message}`
+          : `${e.record.level} ${e.record.source}: ${e.record.message}`;
+      this.logs.push(line);
+      if (this.logs.length > MAX_LOG) this.logs.shift();
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastDraw + this.minIntervalMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.draw();
+    }, wait);
+  }
+
+  render(): string {
+    const s = this.snapshot;
+    const eps = s?.endpoints
+      ? Object.entries(s.endpoints)
+          .map(([k, v]) => `${k} ${v}`)
+          .join('  ')
+      : '';
+    const head = `PXE Desk  ${s?.config?.mode ?? ''} mode  ${s?.state ?? ''}  ${eps}`;
+    const err = s?.error ? `\nerror: ${s.error.message}` : '';
+    const rows = [...this.clients.values()].map(renderClient);
+    const table = rows.length ? rows.join('\n') : '(no clients yet: power on a machine set to network boot)';
+    return `${head}${err}\n\n${'MAC'.padEnd(17)} ${'IP'.padEnd(15)} ${'STAGE'.padEnd(11)} FILE\n${table}\n\n${this.logs.join('\n')}\n`;
+  }
+
+  draw(): void {
+    this.lastDraw = this.now();
+    // Home + clear screen, then the whole frame (simpler and flicker-free enough at ≤ 4 fps).
+    this.write(`\x1b[H\x1b[2J${this.render()}`);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.draw();
+  }
+}
