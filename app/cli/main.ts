@@ -2,8 +2,9 @@
  * `pxe-desk` headless CLI entry. Subcommands: serve, interfaces, probe (see docs/cli.md).
  * Exit codes: 0 ok / clean stop, 1 session failed to start or died, 2 usage or config error.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { locateBootFiles } from '../core/boot-files.js';
 import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, type Imported } from '../core/config-import.js';
 import { normalizeMac, parseIpv4, parsePrefix } from '../core/config-validate.js';
@@ -305,11 +306,13 @@ async function serveUi(root: string | undefined): Promise<number> {
   const { startUiServer } = await import('./ui-server.js');
   const { createUiApi } = await import('../core/ui-api.js');
   const here = dirname(fileURLToPath(import.meta.url));
-  const rendererDir = [join(here, '..', '..', 'renderer'), join(here, '..', '..', 'dist', 'renderer')].find((d) =>
-    existsSync(join(d, 'index.html')),
+  const rendererDir = [join(here, '..', '..', 'renderer'), join(here, '..', '..', 'dist', 'renderer')].find(
+    (d) => existsSync(join(d, 'index.html')),
   );
   if (!rendererDir) {
-    process.stderr.write('pxe-desk serve --ui: renderer build missing (run `node scripts/build.mjs renderer`)\n');
+    process.stderr.write(
+      'pxe-desk serve --ui: renderer build missing (run `node scripts/build.mjs renderer`)\n',
+    );
     return EXIT.usage;
   }
   const logListeners = new Set<(e: SessionEvent) => void>();
@@ -334,7 +337,8 @@ async function serveUi(root: string | undefined): Promise<number> {
   };
   const server = await startUiServer({
     rendererDir,
-    makeApi: (resolveSource) => createUiApi({ session: uiSession, listInterfaces, resolveSource, appVersion: CLI_VERSION }),
+    makeApi: (resolveSource) =>
+      createUiApi({ session: uiSession, listInterfaces, resolveSource, appVersion: CLI_VERSION }),
   });
   const url = root ? `${server.url}&root=${encodeURIComponent(resolve(root))}` : server.url;
   process.stdout.write(`${JSON.stringify({ type: 'ui', url })}\n`);
