@@ -6,12 +6,12 @@
  *   never:  direct.
  */
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TransportError, type Channel, type DatagramTransport } from '../shared/datagram-transport.js';
 import type { Logger } from '../shared/runtime.js';
 import { DirectTransport } from './direct-transport.js';
-import { HelperTransport, type HelperLaunch } from './helper-transport.js';
+import { HelperTransport, defaultHelperPath, type HelperLaunch } from './helper-transport.js';
+
+export { defaultHelperPath };
 
 export type TransportPolicy = 'auto' | 'always' | 'never';
 
@@ -25,13 +25,6 @@ export interface ChooseTransportOptions {
   readonly logger?: Logger;
   /** For tests: the platform to decide for (default process.platform). */
   readonly platform?: NodeJS.Platform;
-}
-
-/** Where `node scripts/build.mjs helper` puts the binary for this machine. */
-export function defaultHelperPath(): string {
-  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  return resolve(repo, 'native-helper', 'bin', `linux-${arch}`, 'pxe-desk-helper');
 }
 
 export function chooseTransport(options: ChooseTransportOptions): DatagramTransport {

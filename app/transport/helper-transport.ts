@@ -4,6 +4,8 @@
  * the engines stay unprivileged. Fail closed: any malformed frame from the helper ends it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_CHANNEL_PORTS,
   TransportError,
@@ -23,7 +25,7 @@ export interface HelperTransportOptions {
   /** Port per role; defaults to 67/4011/69/68. Test runs may use unprivileged ports >= 1024. */
   readonly ports?: Partial<Record<Channel, number>>;
   /** Helper binary (default: native-helper/bin/linux-<arch>/pxe-desk-helper via defaultHelperPath()). */
-  readonly helperPath: string;
+  readonly helperPath?: string;
   /** 'direct' (binary has file capabilities, or we are root), 'sudo' (CLI; non-interactive -n), 'pkexec'. */
   readonly launch?: HelperLaunch;
   readonly logger?: Logger;
@@ -224,7 +226,7 @@ export class HelperTransport implements DatagramTransport {
   }
 
   private commandLine(): { command: string; args: string[] } {
-    const path = this.options.helperPath;
+    const path = this.options.helperPath ?? defaultHelperPath();
     switch (this.options.launch ?? 'direct') {
       case 'sudo':
         return { command: 'sudo', args: ['-n', path] };
@@ -283,6 +285,13 @@ export class HelperTransport implements DatagramTransport {
         return new TransportError('io', message);
     }
   }
+}
+
+/** Where `node scripts/build.mjs helper` puts the binary for this machine. */
+export function defaultHelperPath(): string {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return resolve(repo, 'native-helper', 'bin', `linux-${arch}`, 'pxe-desk-helper');
 }
 
 /** The helper reads only PKEXEC_UID/SUDO_UID/SUDO_GID; give it a minimal environment. */
