@@ -31,6 +31,7 @@ import type {
 } from '../shared/session-types.js';
 import { ConfigError, normalizeMac, validateConfig, type ValidatedConfig } from './config-validate.js';
 import { listInterfaces } from './interfaces.js';
+import { createOuiLookup } from './oui.js';
 import { Timeline } from './timeline.js';
 
 /** An engine that may report the port it actually bound (port 0 → ephemeral). */
@@ -109,6 +110,7 @@ export class SessionController {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly factory: EngineFactory;
+  private readonly vendorOf = createOuiLookup();
 
   constructor(private readonly options: SessionControllerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -120,6 +122,7 @@ export class SessionController {
   private newTimeline(): Timeline {
     const t = new Timeline({
       clock: this.clock,
+      vendorOf: this.vendorOf,
       ...(this.options.stallMs ? { stallMs: this.options.stallMs } : {}),
     });
     t.onChange((client) => this.emit({ type: 'client', client }));
