@@ -297,6 +297,9 @@ async function serve(argv: readonly string[]): Promise<number> {
     process.on('SIGHUP', () => {
       // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
       write({ type: 'warning', message: 'SIGHUP: rescanning the netboot folder' });
+      void session
+        .rescan()
+        .catch((error: unknown) => write({ type: 'warning', message: `rescan failed: ${String(error)}` }));
     });
   });
 }

@@ -31,6 +31,8 @@ import type {
 } from '../shared/session-types.js';
 import { ConfigError, normalizeMac, validateConfig, type ValidatedConfig } from './config-validate.js';
 import { listInterfaces } from './interfaces.js';
+import { createScriptHandler } from './ipxe-script.js';
+import { NetbootLibrary } from './netboot-library.js';
 import { createOuiLookup } from './oui.js';
 import { Timeline } from './timeline.js';
 
@@ -49,11 +51,6 @@ export interface EngineFactory {
   dhcp(opts: Record<string, unknown>): Promise<Engine>;
   tftp(opts: Record<string, unknown>): Promise<PortedEngine>;
   http(opts: Record<string, unknown>): Promise<PortedEngine>;
-  /** Generated iPXE menu for the HTTP `scripts` hook, when the library modules exist. */
-  scripts?(
-    root: string,
-    opts: Record<string, unknown>,
-  ): Promise<((path: string, query: URLSearchParams, ip: string) => string | undefined) | undefined>;
 }
 
 /**
@@ -111,6 +108,7 @@ export class SessionController {
   private readonly clock: Clock;
   private readonly factory: EngineFactory;
   private readonly vendorOf = createOuiLookup();
+  private library: NetbootLibrary | undefined;
 
   constructor(private readonly options: SessionControllerOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -250,9 +248,18 @@ export class SessionController {
     const tftpPort = tftp.port?.() ?? ports.tftp ?? 69;
     this.endpoints.tftp = `${v.address}:${tftpPort}`;
 
-    const scripts = this.factory.scripts
-      ? await this.factory.scripts(c.root, { serverAddress: v.address })
-      : undefined;
+    // Generated iPXE menu (boot.ipxe) from the netboot library; a library failure only loses the menu.
+    let httpBase = '';
+    let scripts: ReturnType<typeof createScriptHandler> | undefined;
+    try {
+      const library = new NetbootLibrary({ root: c.root, logger: this.logger.child('library') });
+      await library.scan();
+      library.watch();
+      this.library = library;
+      scripts = createScriptHandler(library, { baseUrl: () => httpBase });
+    } catch (error) {
+      this.warn(`The netboot folder could not be scanned (${String(error)}): no generated boot menu.`);
+    }
     const http = await this.factory.http({
       ...common,
       root: c.root,
@@ -265,6 +272,7 @@ export class SessionController {
     await startOne(http);
     const realHttpPort = http.port?.() ?? httpPort;
     const httpBaseUrl = `http://${v.address}:${realHttpPort}`;
+    httpBase = httpBaseUrl;
     this.endpoints.http = `${httpBaseUrl}/`;
 
     if (!needsDhcp) return;
@@ -311,7 +319,14 @@ export class SessionController {
     }
   }
 
+  /** SIGHUP / UI "rescan": re-reads the netboot folder so new images appear in the menu. */
+  async rescan(): Promise<void> {
+    await this.library?.scan();
+  }
+
   private async teardown(): Promise<void> {
+    this.library?.close();
+    this.library = undefined;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     // Reverse order: DHCP first so no client is pointed at a TFTP server that is already gone.

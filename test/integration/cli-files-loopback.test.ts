@@ -1,0 +1,97 @@
+/**
+ * The README run command shape: `pxe-desk serve --mode files --address 127.0.0.1 ...` on loopback
+ * (ephemeral ports so it never collides), TFTP + HTTP downloads with real clients, the generated
+ * iPXE menu, and a clean SIGINT exit.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/netns.js';
+import { haveTools } from '../helpers/tools.js';
+import type { SessionEvent, SessionSnapshot } from '../../app/shared/session-types.js';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+let dir = '';
+
+describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', () => {
+  beforeAll(() => {
+    execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+    dir = mkdtempSync(join(tmpdir(), 'pxd-files-'));
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves TFTP + HTTP + boot.ipxe and exits 0 on SIGINT', async () => {
+    const payload = randomBytes(200_000);
+    writeFileSync(join(dir, 'payload.bin'), payload);
+    const child = spawn(
+      process.execPath,
+      [
+        join(repo, 'bin', 'pxe-desk.js'),
+        'serve',
+        '--mode',
+        'files',
+        '--address',
+        '127.0.0.1',
+        '--tftp-port',
+        '0',
+        '--http-port',
+        '0',
+        '--root',
+        dir,
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const events: SessionEvent[] = [];
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as SessionEvent);
+    });
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const running = (): SessionSnapshot | undefined =>
+        events
+          .filter((e): e is Extract<SessionEvent, { type: 'state' }> => e.type === 'state')
+          .map((e) => e.snapshot)
+          .find((s) => s.state === 'running');
+      await waitFor(() => running() !== undefined, 15_000, 'session running');
+      const eps = running()!.endpoints!;
+      const tftpPort = eps.tftp!.split(':')[1]!;
+      expect(Number(tftpPort)).toBeGreaterThan(0);
+      const http = eps.http!;
+      const t = execFileSync('curl', ['-sS', '--max-time', '10', `tftp://127.0.0.1:${tftpPort}/payload.bin`]);
+      expect(sha(t)).toBe(sha(payload));
+      const h = execFileSync('curl', ['-sS', '--max-time', '10', `${http}payload.bin`]);
+      expect(sha(h)).toBe(sha(payload));
+      const script = execFileSync('curl', [
+        '-sS',
+        '--max-time',
+        '10',
+        `${http}boot.ipxe?mac=52:54:00:00:00:07&arch=bios`,
+      ]).toString();
+      expect(script.startsWith('#!ipxe')).toBe(true);
+      await waitFor(
+        () =>
+          events.some(
+            (e) =>
+              e.type === 'client' &&
+              e.client.timeline.filter((x) => x.file === 'payload.bin' && x.bytes === payload.length)
+                .length >= 2,
+          ),
+        5000,
+        'both transfers in the timeline',
+      );
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exit).toBe(0);
+    expect(readFileSync(join(dir, 'payload.bin')).length).toBe(payload.length);
+  }, 60_000);
+});
