@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { generateBootScript, parseScriptQuery } from '../../app/core/ipxe-script.js';
+import type { LibraryEntry, LibraryMetadata } from '../../app/shared/library-types.js';
+
+const base = 'http://10.0.0.1:8080';
+const kernel: LibraryEntry = {
+  id: 'deb/vmlinuz',
+  kind: 'linux',
+  title: 'Debian',
+  path: 'deb/vmlinuz',
+  initrd: 'deb/initrd.gz',
+  arch: ['bios', 'uefi-x64'],
+  cmdline: 'console=ttyS0',
+  size: 1,
+};
+const iso: LibraryEntry = {
+  id: 'x.iso',
+  kind: 'iso',
+  title: 'X ${evil}',
+  path: 'x.iso',
+  arch: ['bios'],
+  size: 1,
+};
+const efi: LibraryEntry = {
+  id: 'a b.efi',
+  kind: 'efi',
+  title: 'A',
+  path: 'a b.efi',
+  arch: ['uefi-x64'],
+  size: 1,
+};
+const meta = (m: Partial<LibraryMetadata>): LibraryMetadata => ({
+  version: 1,
+  entries: {},
+  perMac: {},
+  ...m,
+});
+
+describe('parseScriptQuery', () => {
+  it('accepts and normalises MACs and arch names', () => {
+    expect(parseScriptQuery(new URLSearchParams('mac=52-54-00-AA-BB-CC&arch=uefi-x64-http'))).toEqual({
+      mac: '52:54:00:aa:bb:cc',
+      arch: 'uefi-x64',
+    });
+    expect(parseScriptQuery(new URLSearchParams('mac=525400aabbcc&arch=bios'))?.mac).toBe(
+      '52:54:00:aa:bb:cc',
+    );
+    expect(parseScriptQuery(new URLSearchParams(''))).toEqual({ arch: 'bios' });
+  });
+  it('rejects anything outside the strict pattern', () => {
+    for (const q of [
+      'mac=52:54:00:aa:bb',
+      'mac=zz:54:00:aa:bb:cc',
+      'arch=${x}',
+      'arch=mips',
+      'mac=52:54:00:aa:bb:cc%0a',
+    ]) {
+      expect(parseScriptQuery(new URLSearchParams(q)), q).toBeUndefined();
+    }
+  });
+});
+
+describe('generateBootScript', () => {
+  it('builds a UEFI menu line by line with absolute URLs, initrd= and the default', () => {
+    const s = generateBootScript({
+      baseUrl: `${base}/`,
+      entries: [iso, kernel, efi],
+      metadata: meta({ defaultEntry: 'a b.efi', timeoutSeconds: 7 }),
+      client: { mac: '52:54:00:aa:bb:cc', arch: 'uefi-x64' },
+    });
+    expect(s.split('\n')).toEqual([
+      '#!ipxe',
+      '# PXE Desk menu for 52:54:00:aa:bb:cc (uefi-x64)',
+      ':menu',
+      'menu PXE Desk',
+      'item e0 Debian',
+      'item e1 A',
+      'item --gap',
+      'item shell iPXE shell',
+      'item exit Exit (boot next device)',
+      'choose --default e1 --timeout 7000 target || goto exit',
+      'goto ${target}',
+      '',
+      ':e0',
+      `kernel ${base}/deb/vmlinuz initrd=initrd.gz console=ttyS0`,
+      `initrd ${base}/deb/initrd.gz`,
+      'boot',
+      'goto menu',
+      '',
+      ':e1',
+      `chain ${base}/a%20b.efi`,
+      'goto menu',
+      '',
+      ':shell',
+      'shell',
+      'goto menu',
+      '',
+      ':exit',
+      'exit',
+      '',
+    ]);
+  });
+
+  it('BIOS: no initrd= on the kernel line, ISO via sanboot with a note, titles sanitised', () => {
+    const lines = generateBootScript({
+      baseUrl: base,
+      entries: [kernel, iso, efi],
+      client: { arch: 'bios' },
+    }).split('\n');
+    expect(lines).toContain(`kernel ${base}/deb/vmlinuz console=ttyS0`);
+    expect(lines).toContain('item e1 X __evil_');
+    expect(lines).toContain(`sanboot --no-describe ${base}/x.iso`);
+    expect(lines.some((l) => l.startsWith('echo Note: many Linux ISOs'))).toBe(true);
+    expect(lines.join('\n')).not.toContain('a%20b.efi'); // x64-only EFI app hidden from BIOS
+    expect(lines).toContain('choose --default e0 --timeout 10000 target || goto exit');
+  });
+
+  it('per-MAC override boots the entry directly', () => {
+    const s = generateBootScript({
+      baseUrl: base,
+      entries: [kernel, efi],
+      metadata: meta({ perMac: { '52:54:00:aa:bb:cc': { entry: 'a b.efi', once: true } } }),
+      client: { mac: '52:54:00:aa:bb:cc', arch: 'uefi-x64' },
+    });
+    expect(s).toBe(
+      `#!ipxe\n# PXE Desk menu for 52:54:00:aa:bb:cc (uefi-x64)\necho PXE Desk: booting A (once)\nchain ${base}/a%20b.efi\n`,
+    );
+  });
+
+  it('explains when nothing is bootable', () => {
+    const s = generateBootScript({ baseUrl: base, entries: [efi], client: { arch: 'uefi-arm64' } });
+    expect(s.startsWith('#!ipxe\n')).toBe(true);
+    expect(s).toContain('no bootable entries for this machine (uefi-arm64)');
+    expect(s).toContain(`chain ${base}/boot.ipxe?mac=&arch=uefi-arm64 || exit`);
+  });
+});
