@@ -35,6 +35,8 @@ export function unsuitableReason(nic: Omit<NicInfo, 'unsuitable'>): string | und
   if (nic.type === 'wireless') return 'Wi-Fi (PXE boots over a cable only)';
   if (!nic.ipv4) return 'no IPv4 address';
   if (nic.type === 'vpn') return 'VPN tunnel';
+  // Still selectable (labs, VMs bridged to a real NIC), but rarely what a user means.
+  if (nic.type === 'virtual') return 'virtual interface (bridge, veth or container)';
   return undefined;
 }
 
