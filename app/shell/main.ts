@@ -54,7 +54,7 @@ function createWindow(): BrowserWindow {
     ...(state.x !== undefined && state.y !== undefined ? { x: state.x, y: state.y } : {}),
     title: 'PXE Desk',
     webPreferences: {
-      preload: join(import.meta.dirname, '..', 'preload', 'preload.js'),
+      preload: join(import.meta.dirname, '..', 'preload', 'preload.cjs'),
       sandbox: true,
       contextIsolation: true,
       nodeIntegration: false,

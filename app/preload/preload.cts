@@ -4,8 +4,13 @@
  * Sandboxed preloads cannot import relative modules at runtime, so the channel list is duplicated here as
  * data and checked against the contract type at compile time.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+// CommonJS on purpose (.cts): Electron runs sandboxed preloads as scripts, where ESM `import` fails.
+// eslint-disable-next-line no-restricted-imports, @typescript-eslint/no-require-imports -- the preload may use Electron; CJS needs require
+import electron = require('electron');
+import type { IpcRendererEvent } from 'electron';
 import type { Channel, ContractEvent, PxeApi } from '../shared/ipc-contract.js';
+
+const { contextBridge, ipcRenderer } = electron;
 
 const CHANNEL_LIST: Record<Channel, true> = {
   'app.version': true,
