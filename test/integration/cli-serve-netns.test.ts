@@ -150,5 +150,53 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
       expect(leaseText).toContain(mac);
       expect(leaseText).toContain(ip!);
     }, 90_000);
+    it('proxy mode: starts ProxyDhcpServer + TFTP + HTTP, never leases to plain DHCP, SIGINT exits 0', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'pxd-cli-'));
+      lab = createNetLab({
+        hosts: [{ name: 'srv', address: `${SRV}/24`, defaultRoute: true }, { name: 'cli' }],
+      });
+      const child = lab.spawn(
+        'srv',
+        process.execPath,
+        [
+          join(repo, 'bin', 'pxe-desk.js'),
+          'serve',
+          '-p',
+          '--iface',
+          'eth0',
+          '-a',
+          dir,
+          '--helper',
+          'never',
+          '--json',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      await waitFor(() => /"state":"(running|error)"/.test(out), 15_000, 'proxy session running');
+      const running = out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as SessionEvent)
+        .find((e) => e.type === 'state' && e.snapshot.state !== 'starting');
+      expect(running?.type === 'state' && running.snapshot).toMatchObject({
+        state: 'running',
+        transport: 'direct',
+        endpoints: { proxy: `${SRV}:67+4011`, tftp: `${SRV}:69` },
+      });
+      let leased = true;
+      try {
+        lab.run('cli', 'sh', ['-c', 'busybox udhcpc -i eth0 -f -q -n -t 2 -T 1 -s /bin/true 2>&1'], {
+          timeoutMs: 15_000,
+        });
+      } catch {
+        leased = false;
+      }
+      expect(leased).toBe(false);
+      child.kill('SIGINT');
+      expect(await exit).toBe(0);
+    }, 60_000);
   },
 );
