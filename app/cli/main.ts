@@ -278,8 +278,13 @@ async function serve(argv: readonly string[]): Promise<number> {
     if (e.type !== 'log') write(e);
   });
   const snap = await session.start(config);
-  if (snap.state !== 'running')
-    return snap.error?.code === 'start-failed' ? EXIT.startFailed : EXIT.startFailed;
+  if (snap.state !== 'running') {
+    live?.close();
+    syslog?.close();
+    // In --json mode stdout is for machines: say why on stderr too (plain mode already printed it).
+    if (json) process.stderr.write(`pxe-desk serve: ${snap.error?.message ?? 'failed to start'}\n`);
+    return EXIT.startFailed;
+  }
 
   return await new Promise<number>((done) => {
     let stopping = false;

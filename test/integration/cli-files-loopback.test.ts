@@ -17,9 +17,13 @@ const repo = resolve(import.meta.dirname, '..', '..');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 let dir = '';
 
+// Users run the built CLI: build once for every test in this file.
+beforeAll(() => {
+  execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+}, 120_000);
+
 describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', () => {
   beforeAll(() => {
-    execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
     dir = mkdtempSync(join(tmpdir(), 'pxd-files-'));
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,4 +98,74 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', (
     expect(await exit).toBe(0);
     expect(readFileSync(join(dir, 'payload.bin')).length).toBe(payload.length);
   }, 60_000);
+});
+
+describe('pxe-desk serve refusals', () => {
+  it('a TFTP port already in use → exit 1 with a port-in-use fix-it message, nothing left running', async () => {
+    const { createSocket } = await import('node:dgram');
+    const blocker = createSocket('udp4');
+    await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', () => r()));
+    const port = blocker.address().port;
+    try {
+      const run = spawn(
+        process.execPath,
+        [
+          join(repo, 'bin', 'pxe-desk.js'),
+          'serve',
+          '--address',
+          '127.0.0.1',
+          '--tftp-port',
+          String(port),
+          '--http-port',
+          '0',
+          '--root',
+          tmpdir(),
+          '--json',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      run.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      run.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((r) => run.on('exit', (c) => r(c)));
+      expect(code).toBe(1);
+      expect(out).toContain('"code":"port-in-use"');
+      expect(err).toMatch(/choose another port/);
+    } finally {
+      blocker.close();
+    }
+  }, 30_000);
+
+  it('proxy mode without --iface → exit 1, refuses to pick a NIC', () => {
+    let status = 0;
+    let stdout = '';
+    try {
+      execFileSync(
+        process.execPath,
+        [join(repo, 'bin', 'pxe-desk.js'), 'serve', '--mode', 'proxy', '--root', tmpdir()],
+        {
+          encoding: 'utf8',
+        },
+      );
+    } catch (error) {
+      const e = error as { status: number; stdout: string };
+      status = e.status;
+      stdout = e.stdout;
+    }
+    expect(status).toBe(1);
+    expect(stdout).toMatch(/never picks one itself/);
+  });
+
+  it('unknown option → exit 2', () => {
+    let status = 0;
+    try {
+      execFileSync(process.execPath, [join(repo, 'bin', 'pxe-desk.js'), 'serve', '--nope'], {
+        stdio: 'ignore',
+      });
+    } catch (error) {
+      status = (error as { status: number }).status;
+    }
+    expect(status).toBe(2);
+  });
 });
