@@ -36,7 +36,7 @@ export interface HttpBootServerOptions {
   readonly headersTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this. Default 5 s (short: iPXE reuses ports). */
   readonly keepAliveTimeoutMs?: number;
-  /** Read chunk size; big reads are what makes Node approach nginx (bench/README.md). Default 2 MiB. */
+  /** Read chunk size; big reads are what makes Node approach nginx (bench/README.md). Default 1 MiB. */
   readonly chunkSize?: number;
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -71,7 +71,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
     this.clock = options.clock ?? systemClock;
     this.dirs = [options.root, ...(options.fallbackDirs ?? [])];
     this.maxConnections = options.maxConnections ?? 512;
-    this.chunkSize = options.chunkSize ?? 2 * 1024 * 1024;
+    this.chunkSize = options.chunkSize ?? 1024 * 1024;
   }
 
   port(): number {

@@ -1,0 +1,16 @@
+/** Starts HttpBootServer for bench/http-bench.sh: `tsx bench/http-serve.ts ROOT PORT [chunkBytes]`. */
+import { HttpBootServer } from '../app/engines/http/index.js';
+
+const [root, port, chunk] = process.argv.slice(2);
+if (!root || !port) throw new Error('usage: http-serve.ts ROOT PORT [chunkBytes]');
+const server = new HttpBootServer({
+  root,
+  address: '127.0.0.1',
+  port: Number(port),
+  ...(chunk ? { chunkSize: Number(chunk) } : {}),
+});
+await server.start();
+console.log(`listening ${server.port()}`);
+process.on('SIGTERM', () => {
+  void server.stop().then(() => process.exit(0));
+});
