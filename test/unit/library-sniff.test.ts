@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { peArch, sniffHeader } from '../../app/core/library-sniff.js';
+import { parseMetadata } from '../../app/core/netboot-library.js';
+
+/** Minimal PE header: "MZ", e_lfanew at 0x3c → "PE\0\0" + machine. */
+function pe(machine: number): Buffer {
+  const b = Buffer.alloc(4096);
+  b.write('MZ', 0, 'latin1');
+  b.writeUInt32LE(0x80, 0x3c);
+  b.write('PE\0\0', 0x80, 'latin1');
+  b.writeUInt16LE(machine, 0x84);
+  return b;
+}
+
+describe('sniffHeader', () => {
+  it('maps PE machine types to arch', () => {
+    expect(peArch(pe(0x8664))).toBe('uefi-x64');
+    expect(peArch(pe(0x14c))).toBe('uefi-ia32');
+    expect(peArch(pe(0xaa64))).toBe('uefi-arm64');
+    expect(peArch(pe(0x1234))).toBeUndefined();
+    expect(sniffHeader(pe(0xaa64), 'grubaa64.efi')).toEqual({ kind: 'efi', arch: ['uefi-arm64'] });
+  });
+
+  it('recognises bzImage with and without the EFI stub', () => {
+    const legacy = Buffer.alloc(4096);
+    legacy.write('HdrS', 0x202, 'latin1');
+    expect(sniffHeader(legacy, 'vmlinuz')).toEqual({ kind: 'linux-kernel', arch: ['bios'] });
+    const stub = pe(0x8664);
+    stub.write('HdrS', 0x202, 'latin1');
+    expect(sniffHeader(stub, 'vmlinuz')).toEqual({ kind: 'linux-kernel', arch: ['bios', 'uefi-x64'] });
+  });
+
+  it('recognises initrd compressions by magic plus name', () => {
+    const magics = [
+      '1f8b08',
+      '28b52ffd',
+      'fd377a585a00',
+      Buffer.from('070701').toString('hex'),
+      Buffer.from('070702').toString('hex'),
+    ];
+    for (const m of magics) {
+      const b = Buffer.concat([Buffer.from(m, 'hex'), Buffer.alloc(64)]);
+      expect(sniffHeader(b, 'initrd.img-6.1').kind, m).toBe('initrd');
+    }
+    expect(sniffHeader(Buffer.from('1f8b0800', 'hex'), 'archive.tgz').kind).toBe('unknown');
+  });
+
+  it('recognises scripts, WIM, NBPs and disk images', () => {
+    expect(sniffHeader(Buffer.from('#!ipxe\n'), 'x').kind).toBe('ipxe-script');
+    expect(sniffHeader(Buffer.from('MSWIM\0\0\0rest'), 'boot.wim').kind).toBe('wim');
+    expect(sniffHeader(Buffer.alloc(100), 'undionly.kpxe').kind).toBe('nbp');
+    const mbr = Buffer.alloc(512);
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    expect(sniffHeader(mbr, 'usb.img')).toEqual({ kind: 'disk', arch: ['bios'] });
+    const gpt = Buffer.concat([mbr, Buffer.from('EFI PART'), Buffer.alloc(100)]);
+    expect(sniffHeader(gpt, 'disk.raw')).toEqual({ kind: 'disk', arch: ['bios', 'uefi-x64'] });
+    expect(sniffHeader(Buffer.from('hello'), 'readme').kind).toBe('unknown');
+  });
+});
+
+describe('parseMetadata', () => {
+  it('keeps valid fields and drops hostile ones', () => {
+    const m = parseMetadata({
+      defaultEntry: 'a',
+      timeoutSeconds: 99999,
+      entries: { a: { title: 'A', arch: ['bios', 'mips'], cmdline: 5 }, b: 'x' },
+      perMac: { '52:54:00:aa:bb:cc': { entry: 'a', once: true }, nope: { entry: 'a' } },
+    });
+    expect(m).toEqual({
+      version: 1,
+      defaultEntry: 'a',
+      entries: { a: { title: 'A', arch: ['bios'] } },
+      perMac: { '52:54:00:aa:bb:cc': { entry: 'a', once: true } },
+    });
+    expect(parseMetadata('junk')).toEqual({ version: 1, entries: {}, perMac: {} });
+  });
+});
