@@ -1,0 +1,86 @@
+/**
+ * Raw UDP TFTP client for packet-level catalogue cases real clients cannot produce (lost/duplicate
+ * ACKs, hostile names, probe aborts).
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+
+export interface RawPacket {
+  readonly data: Buffer;
+  readonly from: RemoteInfo;
+}
+
+export class RawTftpClient {
+  private readonly socket: Socket = createSocket({ type: 'udp4' });
+  private readonly queue: RawPacket[] = [];
+  private waiter: (() => void) | undefined;
+
+  async open(): Promise<void> {
+    this.socket.on('message', (data, from) => {
+      this.queue.push({ data, from });
+      this.waiter?.();
+    });
+    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', () => resolve()));
+  }
+
+  send(port: number, data: Buffer): void {
+    this.socket.send(data, port, '127.0.0.1');
+  }
+
+  rrq(
+    port: number,
+    name: string | Buffer,
+    mode = 'octet',
+    options: Record<string, string> = {},
+    op = 1,
+  ): void {
+    const parts = [
+      Buffer.from([0, op]),
+      Buffer.isBuffer(name) ? name : Buffer.from(name, 'latin1'),
+      Buffer.from([0]),
+    ];
+    parts.push(Buffer.from(`${mode}\0`));
+    for (const [k, v] of Object.entries(options)) parts.push(Buffer.from(`${k}\0${v}\0`));
+    this.send(port, Buffer.concat(parts));
+  }
+
+  ack(port: number, block: number): void {
+    this.send(port, Buffer.from([0, 4, (block >> 8) & 0xff, block & 0xff]));
+  }
+
+  error(port: number, code: number, message: string): void {
+    this.send(port, Buffer.concat([Buffer.from([0, 5, 0, code]), Buffer.from(`${message}\0`)]));
+  }
+
+  /** Next packet, or undefined after `ms`. */
+  async next(ms = 3000): Promise<RawPacket | undefined> {
+    const deadline = Date.now() + ms;
+    while (this.queue.length === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.waiter = undefined;
+    }
+    return this.queue.shift();
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+export const opcode = (p: RawPacket): number => p.data.readUInt16BE(0);
+export const block = (p: RawPacket): number => p.data.readUInt16BE(2);
+
+/** OACK options as a lower-cased map. */
+export function oackOptions(p: RawPacket): Record<string, string> {
+  const fields = p.data.subarray(2).toString('latin1').split('\0');
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!.toLowerCase()] = fields[i + 1]!;
+  return out;
+}
