@@ -1,0 +1,64 @@
+/** Pure codec and negotiation rules (protocol.md §3.3, T5–T11, S8, S15, T22). */
+import { describe, expect, it } from 'vitest';
+import { negotiate } from '../../app/engines/tftp/index.js';
+import { TftpDecodeError, decodeRequest, sanitiseName, toNetascii } from '../../app/engines/tftp/packet.js';
+import { splitName } from '../../app/engines/tftp/paths.js';
+
+const rrq = (...fields: string[]): Buffer =>
+  Buffer.concat([Buffer.from([0, 1]), Buffer.from(fields.map((f) => `${f}\0`).join(''), 'latin1')]);
+
+describe('tftp codec', () => {
+  it('decodes name, lower-cased mode and options in order', () => {
+    const r = decodeRequest(rrq('boot.efi', 'OCTET', 'BLKSIZE', '1024', 'tsize', '0'));
+    expect(r).toEqual({
+      opcode: 1,
+      filename: 'boot.efi',
+      mode: 'octet',
+      options: [
+        { name: 'BLKSIZE', value: '1024' },
+        { name: 'tsize', value: '0' },
+      ],
+    });
+  });
+
+  it('S8: the name ends at the first NUL; S9/S11 malformed throws', () => {
+    expect(decodeRequest(rrq('ok.bin', '../../x', 'octet')).mode).toBe('../../x');
+    expect(() => decodeRequest(Buffer.from('\0\x01noterm', 'latin1'))).toThrow(TftpDecodeError);
+    expect(() => decodeRequest(rrq('x'.repeat(2000), 'octet'))).toThrow(TftpDecodeError);
+    expect(() => decodeRequest(Buffer.from([0, 3, 0, 1]))).toThrow(TftpDecodeError);
+  });
+
+  it('negotiates with EDK2 rules', () => {
+    const req = (opts: string[]) => decodeRequest(rrq('f', 'octet', ...opts));
+    expect(negotiate(req(['blksize', '65464']), 10, 1500).oack).toEqual([{ name: 'blksize', value: '1468' }]);
+    expect(negotiate(req(['blksize', '1024']), 10, 1500).blksize).toBe(1024);
+    expect(negotiate(req(['blksize', '7', 'windowsize', '0', 'timeout', '300']), 10, undefined).oack).toEqual(
+      [],
+    );
+    expect(negotiate(req(['blksize', 'abc', 'foo', 'bar']), 10, undefined).oack).toEqual([]);
+    const n = negotiate(req(['timeout', '3', 'windowsize', '8', 'TSize', '0']), 4242, undefined);
+    expect(n.oack).toEqual([
+      { name: 'timeout', value: '3' },
+      { name: 'windowsize', value: '8' },
+      { name: 'TSize', value: '4242' },
+    ]);
+    expect(n.timeoutMs).toBe(3000);
+    expect(n.windowsize).toBe(8);
+    expect(negotiate(req(['tsize', '0']), undefined, undefined).oack).toEqual([]);
+  });
+
+  it('T22: netascii LF → CRLF, CR → CR NUL', () => {
+    expect(toNetascii(Buffer.from('a\nb\r')).toString('latin1')).toBe('a\r\nb\r\0');
+  });
+
+  it('S15: sanitises control characters and caps length', () => {
+    expect(sanitiseName('a\x1b[31m\n')).toBe('a\\x1b[31m\\x0a');
+    expect(sanitiseName('x'.repeat(500)).length).toBeLessThan(140);
+  });
+
+  it('splits names safely', () => {
+    expect(splitName('\\EFI\\BOOT\\bootx64.efi')).toEqual({ parts: ['EFI', 'BOOT', 'bootx64.efi'] });
+    expect(splitName('/etc/passwd')).toEqual({ parts: ['etc', 'passwd'] });
+    expect(splitName('pxelinux.cfg\\..\\..\\secret')).toMatchObject({ code: 2 });
+  });
+});
