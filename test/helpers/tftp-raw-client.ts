@@ -69,6 +69,10 @@ export class RawTftpClient {
     return this.queue.shift();
   }
 
+  localPort(): number {
+    return this.socket.address().port;
+  }
+
   close(): void {
     this.socket.close();
   }
