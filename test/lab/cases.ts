@@ -23,6 +23,7 @@ export const CASES: readonly LabCase[] = [
   // (5) native helper, engines unprivileged: the helper engineer adds
   //     { name: 'bios-proxy-helper', fw: 'bios', mode: 'proxy' } with `--helper always` here and in pxe-desk.test.ts.
   { name: 'bios-menu', fw: 'bios', mode: 'dhcp', pxeDeskOnly: true }, // (6)
+  // (7) loop guard: asserted in EVERY PXE Desk case (timeline + pcap: no iPXE binary after boot.ipxe).
   { name: 'uefi-http-boot', fw: 'uefi-http', mode: 'dhcp', pxeDeskOnly: true }, // (8)
 ];
 
