@@ -9,6 +9,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 head -c $((32 * 1024 * 1024)) /dev/urandom >"$WORK/f.bin"
+chmod 755 "$WORK" && chmod 644 "$WORK/f.bin" # in.tftpd drops to nobody
 if [ ! -x "$WORK/hpa/usr/sbin/in.tftpd" ]; then
   (cd "$WORK" && apt-get download tftpd-hpa >/dev/null 2>&1 && dpkg -x tftpd-hpa_*.deb hpa) || true
 fi
