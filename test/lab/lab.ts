@@ -443,3 +443,15 @@ export function requestedFiles(pcap: string): string[] {
     return [];
   }
 }
+
+/** Verbose decode of the DHCP replies a server sent (for option checks such as 60 HTTPClient). */
+export function offersFromServer(pcap: string, server: string): string {
+  try {
+    return execFileSync('tcpdump', ['-r', pcap, '-nn', '-vv', `src host ${server} and udp src port 67`], {
+      encoding: 'latin1',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch {
+    return '';
+  }
+}
