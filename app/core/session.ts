@@ -31,7 +31,7 @@ import type {
 } from '../shared/session-types.js';
 import { ConfigError, normalizeMac, validateConfig, type ValidatedConfig } from './config-validate.js';
 import { listInterfaces } from './interfaces.js';
-import { createScriptHandler } from './ipxe-script.js';
+import { createScriptHandler, parseScriptQuery } from './ipxe-script.js';
 import { NetbootLibrary } from './netboot-library.js';
 import { createOuiLookup } from './oui.js';
 import { Timeline } from './timeline.js';
@@ -256,7 +256,14 @@ export class SessionController {
       await library.scan();
       library.watch();
       this.library = library;
-      scripts = createScriptHandler(library, { baseUrl: () => httpBase });
+      const menu = createScriptHandler(library, { baseUrl: () => httpBase });
+      // The boot-script request carries the client's MAC: learn its IP here so the downloads that
+      // follow join its timeline record (in proxy mode we never see the site server's lease).
+      scripts = (path, query, clientIp) => {
+        const mac = parseScriptQuery(query)?.mac;
+        if (path === 'boot.ipxe' && mac) this.timeline.learnIp(clientIp, mac);
+        return menu(path, query, clientIp);
+      };
     } catch (error) {
       this.warn(`The netboot folder could not be scanned (${String(error)}): no generated boot menu.`);
     }

@@ -66,6 +66,22 @@ export class Timeline {
     return this.ipToMac.get(ip);
   }
 
+  /**
+   * Record that `ip` belongs to `mac` when it is learnt outside DHCP. In proxy mode the site server
+   * leases the address, so we never see it in an OFFER/ACK of ours; iPXE's `boot.ipxe?mac=…` request
+   * is the first place the pair shows up, and the kernel/initrd downloads that follow must join that
+   * machine's record rather than an `ip:` one.
+   */
+  learnIp(ip: string, mac: string): void {
+    const key = mac.toLowerCase();
+    this.ipToMac.set(ip, key);
+    const client = this.clients.get(key);
+    if (client && client.ip !== ip) {
+      client.ip = ip;
+      this.emit(client);
+    }
+  }
+
   ingest(event: EngineEvent): void {
     if (event.engine === 'tftp' || event.engine === 'http') this.onTransfer(event as TransferEvent);
     else this.onDhcp(event as DhcpEvent);

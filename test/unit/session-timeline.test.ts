@@ -107,4 +107,15 @@ describe('Timeline', () => {
     t.ingest(tx('http', 'start', 1000, 'a.iso', 0));
     expect(t.snapshot()[0]?.mac).toBe('ip:10.0.0.100');
   });
+
+  it('joins transfers to a MAC learnt from the boot-script request (proxy mode, no lease of ours)', () => {
+    const t = new Timeline({ clock: clock() });
+    t.ingest({ engine: 'proxy', type: 'discover', time: 900, client: { mac, firmware: 'bios', arch: 0 } });
+    t.learnIp('10.0.0.100', mac.toUpperCase());
+    t.ingest(tx('http', 'start', 1000, 'vmlinuz', 0));
+    const records = t.snapshot();
+    expect(records.map((r) => r.mac)).toEqual([mac]);
+    expect(records[0]?.ip).toBe('10.0.0.100');
+    expect(records[0]?.timeline.some((e) => e.file === 'vmlinuz')).toBe(true);
+  });
 });
