@@ -12,19 +12,10 @@ import type { Clock, Logger } from '../../shared/runtime.js';
 import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { DhcpPoolConfig } from '../../shared/session-types.js';
 import type { DhcpMessage } from './codec.js';
-import {
-  MessageType,
-  Opt,
-  decode,
-  encode,
-  intToIp,
-  ipToBytes,
-  ipToInt,
-  macOf,
-  messageType,
-} from './codec.js';
+import { MessageType, Opt, encode, intToIp, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
 import { addBootFields, bootRequestOf, identityOf, maxSizeOf, replySkeleton } from './pxe-reply.js';
 import { RateLimiter } from './rate-limit.js';
+import { emitEvent, receiveDatagram } from './receive.js';
 
 export interface DhcpServerOptions {
   readonly transport: DatagramTransport;
@@ -128,33 +119,14 @@ export class DhcpServer implements Engine<DhcpEvent> {
   }
 
   private emit(e: Omit<DhcpEvent, 'engine' | 'time'>): void {
-    const event: DhcpEvent = { engine: 'dhcp', time: this.clock.now(), ...e };
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (err) {
-        this.logger.warn('event listener threw', { error: String(err) });
-      }
-    }
+    emitEvent(this.listeners, { engine: 'dhcp', time: this.clock.now(), ...e }, this.logger);
   }
 
   handle(d: Datagram): void {
     if (d.channel !== 'dhcp') return;
-    this.stats.received++;
-    let msg: DhcpMessage;
-    try {
-      msg = decode(d.data);
-    } catch (err) {
-      this.stats.malformed++;
-      this.logger.debug('dropped malformed datagram', { from: d.source.address, error: String(err) });
-      return;
-    }
-    try {
+    receiveDatagram(d, this.stats, this.logger, (msg) => {
       this.onMessage(msg);
-    } catch (err) {
-      this.stats.malformed++;
-      this.logger.debug('dropped datagram', { from: d.source.address, error: String(err) });
-    }
+    });
   }
 
   private inSubnet(ip: string): boolean {

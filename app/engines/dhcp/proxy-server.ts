@@ -10,17 +10,9 @@ import type { DhcpEvent, EngineCounters } from '../../shared/events.js';
 import type { Clock, Logger } from '../../shared/runtime.js';
 import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { DhcpMessage } from './codec.js';
-import {
-  MessageType,
-  Opt,
-  decode,
-  encode,
-  encodeSubOptions,
-  messageType,
-  strOpt,
-  subOptions,
-} from './codec.js';
+import { MessageType, Opt, encode, encodeSubOptions, messageType, strOpt, subOptions } from './codec.js';
 import { RateLimiter } from './rate-limit.js';
+import { emitEvent, receiveDatagram } from './receive.js';
 import { addBootFields, bootRequestOf, identityOf, maxSizeOf, replySkeleton } from './pxe-reply.js';
 
 export interface ProxyDhcpServerOptions {
@@ -93,35 +85,16 @@ export class ProxyDhcpServer implements Engine<DhcpEvent> {
   }
 
   private emit(e: Omit<DhcpEvent, 'engine' | 'time'>): void {
-    const event: DhcpEvent = { engine: 'proxy', time: this.clock.now(), ...e };
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (err) {
-        this.logger.warn('event listener threw', { error: String(err) });
-      }
-    }
+    emitEvent(this.listeners, { engine: 'proxy', time: this.clock.now(), ...e }, this.logger);
   }
 
   /** Receive path: never throws (a hostile packet must not stop the loop). */
   handle(d: Datagram): void {
     if (d.channel !== 'dhcp' && d.channel !== 'pxe') return;
-    this.stats.received++;
-    let msg: DhcpMessage;
-    try {
-      msg = decode(d.data);
-    } catch (err) {
-      this.stats.malformed++;
-      this.logger.debug('dropped malformed datagram', { from: d.source.address, error: String(err) });
-      return;
-    }
-    try {
+    receiveDatagram(d, this.stats, this.logger, (msg) => {
       if (d.channel === 'dhcp') this.onDhcp(msg);
       else this.onPxe(msg, d.source);
-    } catch (err) {
-      this.stats.malformed++;
-      this.logger.debug('dropped datagram', { from: d.source.address, error: String(err) });
-    }
+    });
   }
 
   private onDhcp(msg: DhcpMessage): void {
