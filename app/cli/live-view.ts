@@ -48,7 +48,9 @@ export class LiveView {
       const line =
         e.type === 'warning'
           ? `warning: ${e.message}`
-          : `${e.record.level} ${e.record.source}: ${e.record.message}`;
+          : e.type === 'probe'
+            ? `probe ${e.result.iface}: ${e.result.servers.length} DHCP server(s) answered`
+            : `${e.record.level} ${e.record.source}: ${e.record.message}`;
       this.logs.push(line);
       if (this.logs.length > MAX_LOG) this.logs.shift();
     }

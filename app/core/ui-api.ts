@@ -16,7 +16,13 @@ import {
   type Res,
 } from '../shared/ipc-contract.js';
 import type { Result } from '../shared/runtime.js';
-import type { NicInfo, SessionConfig, SessionEvent, SessionSnapshot } from '../shared/session-types.js';
+import type {
+  NicInfo,
+  ProbeResult,
+  SessionConfig,
+  SessionEvent,
+  SessionSnapshot,
+} from '../shared/session-types.js';
 
 /** What ui-api needs from the session controller (SessionController satisfies it). */
 export interface UiSession {
@@ -35,6 +41,10 @@ export interface UiApiOptions {
   readonly pickFolder?: () => Promise<string | null>;
   /** Maps an import `source` to a real path (WebSocket uploads use ids); default: identity. */
   readonly resolveSource?: (source: string) => string | undefined;
+  /** Preflight probe on a NIC (issue 10); absent → 'not-supported'. */
+  readonly runProbe?: (iface: string) => Promise<ProbeResult>;
+  /** Session report as JSON + HTML (issue 10); absent → 'not-supported'. */
+  readonly exportReport?: () => Promise<{ json: string; html: string }>;
 }
 
 export interface UiApi {
@@ -136,6 +146,18 @@ export function createUiApi(options: UiApiOptions): UiApi {
         ? options.pickFolder()
         : Promise.reject(
             Object.assign(new Error('No folder dialog here: type the path.'), { code: 'not-supported' }),
+          ),
+    'probe.run': ({ iface }) =>
+      options.runProbe
+        ? options.runProbe(iface)
+        : Promise.reject(
+            Object.assign(new Error('Probing is not available here.'), { code: 'not-supported' }),
+          ),
+    'report.export': () =>
+      options.exportReport
+        ? options.exportReport()
+        : Promise.reject(
+            Object.assign(new Error('Reports are not available here.'), { code: 'not-supported' }),
           ),
   };
 

@@ -11,6 +11,7 @@ import type { Result } from './runtime.js';
 import type {
   DhcpPoolConfig,
   NicInfo,
+  ProbeResult,
   SessionConfig,
   SessionEvent,
   SessionMode,
@@ -55,6 +56,10 @@ export interface Channels {
   'library.list': { req: { root: string }; res: unknown[] };
   'library.import': { req: { root: string; files: LibraryImportFile[] }; res: { copied: string[] } };
   'dialog.pickFolder': { req: null; res: string | null };
+  /** Preflight probe on one NIC (issue 10): which DHCP / proxyDHCP servers answer there. */
+  'probe.run': { req: { iface: string }; res: ProbeResult };
+  /** The session report (NIC, mode, probe, every client's timeline + diagnosis, log) as JSON and HTML. */
+  'report.export': { req: null; res: { json: string; html: string } };
 }
 
 export type Channel = keyof Channels;
@@ -284,6 +289,13 @@ function checkClientAction(v: unknown): Check {
   }
 }
 
+function checkProbe(v: unknown): Check {
+  return (
+    checkRecord(v, 'payload', ['iface']) ??
+    (isIfaceName((v as { iface: unknown }).iface) ? undefined : 'iface: invalid interface name')
+  );
+}
+
 function checkLibraryList(v: unknown): Check {
   return (
     checkRecord(v, 'payload', ['root']) ??
@@ -319,6 +331,8 @@ export const REQUEST_GUARDS: { readonly [C in Channel]: (v: unknown) => Check } 
   'library.list': checkLibraryList,
   'library.import': checkLibraryImport,
   'dialog.pickFolder': checkNull,
+  'probe.run': checkProbe,
+  'report.export': checkNull,
 };
 
 export const CHANNELS = Object.keys(REQUEST_GUARDS) as Channel[];

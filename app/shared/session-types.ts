@@ -104,8 +104,65 @@ export interface ClientRecord {
   /** The transfer in progress or last finished. */
   readonly transfer?: TransferEvent;
   readonly timeline: readonly TimelineEntry[];
-  /** Plain-language diagnosis (why it stalled / looped / was refused), when any. */
+  /** Plain-language diagnosis (why it stalled / looped / was refused), when any: the headline of `diagnoses`. */
   readonly diagnosis?: string;
+  /** Every finding for this client, most severe first (issue 10: "explain every stalled boot"). */
+  readonly diagnoses?: readonly Diagnosis[];
+}
+
+/** Stable codes of per-client findings; the renderer may pick an icon per code, the text is for humans. */
+export type DiagnosisCode =
+  | 'site-boot-file' // took another server's offer (with a boot file of its own) and never asked us on 4011
+  | 'boot-loop' // downloaded the same NBP repeatedly: iPXE user class missing / chainload loop
+  | 'loop-broken' // the automatic loop breaker stopped serving the NBP to this MAC
+  | 'tftp-stall' // TFTP stopped at block N: firewall or MTU
+  | 'http-stall'
+  | 'missing-arch' // no boot file for the client's architecture in the library
+  | 'refused' // allow/deny list or policy
+  | 'no-next-step' // got the NBP but never requested the script / kernel
+  | 'other';
+
+export interface Diagnosis {
+  readonly code: DiagnosisCode;
+  readonly severity: 'info' | 'warning' | 'error';
+  /** What happened, in plain language: "downloaded ipxe.efi 3 times in 60 s: boot loop". */
+  readonly text: string;
+  /** What to do about it, when known. */
+  readonly fix?: string;
+  readonly time: number;
+}
+
+/** One DHCP server (or proxyDHCP server) that answered the preflight probe. */
+export interface ProbeServer {
+  /** Server identifier (option 54), else the reply's source address. */
+  readonly serverId: string;
+  /** ip:port the reply came from. */
+  readonly source: string;
+  /** 'dhcp' hands out addresses (yiaddr set); 'proxy' is a proxyDHCP (PXEClient, no yiaddr). */
+  readonly kind: 'dhcp' | 'proxy';
+  readonly offeredAddress?: string;
+  readonly prefixLength?: number;
+  readonly router?: string;
+  readonly dns?: readonly string[];
+  /** Boot options it already sends: file/67, siaddr/66, 60 PXEClient, 43 (PXE menu if sub-options 9/10). */
+  readonly bootFile?: string;
+  readonly nextServer?: string;
+  readonly vendorClass?: string;
+  readonly pxeMenu?: boolean;
+}
+
+/** Result of the passive + active preflight probe on one NIC (`pxe-desk probe --iface NAME`). */
+export interface ProbeResult {
+  readonly iface: string;
+  /** The random locally-administered MAC the probe used (and released). */
+  readonly probeMac: string;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly servers: readonly ProbeServer[];
+  /** Plain-language findings for the UI and CLI (policy warnings included). */
+  readonly warnings: readonly string[];
+  /** Policy verdict per mode: undefined when allowed, else the reason it is refused. */
+  readonly refuse?: { readonly dhcp?: string; readonly proxy?: string };
 }
 
 export interface NicInfo {
@@ -130,10 +187,13 @@ export interface SessionSnapshot {
   readonly transport?: 'direct' | 'helper' | 'memory';
   readonly clients: readonly ClientRecord[];
   readonly warnings: readonly string[];
+  /** The last preflight probe on the session's NIC, when one ran. */
+  readonly probe?: ProbeResult;
 }
 
 export type SessionEvent =
   | { readonly type: 'state'; readonly snapshot: SessionSnapshot }
   | { readonly type: 'client'; readonly client: ClientRecord }
   | { readonly type: 'log'; readonly record: LogRecord }
-  | { readonly type: 'warning'; readonly message: string };
+  | { readonly type: 'warning'; readonly message: string }
+  | { readonly type: 'probe'; readonly result: ProbeResult };
