@@ -10,12 +10,9 @@ import (
 	"io"
 )
 
-const (
-	ProtocolVersion = 1
-	// MaxFrame bounds a frame: a 65507-byte UDP payload plus the largest header, so a peer cannot make
-	// the helper allocate without limit.
-	MaxFrame = 65507 + 64
-)
+// MaxFrame bounds a frame: a 65507-byte UDP payload plus the largest header, so a peer cannot make the
+// helper allocate without limit.
+const ProtocolVersion, MaxFrame = 1, 65507 + 64
 
 // Frame types.
 const (
@@ -55,72 +52,54 @@ type Bind struct {
 	Ports []RolePort
 }
 
-type DgramIn struct {
-	Role    byte
-	Ifindex uint32
-	Src     [4]byte
-	SrcPort uint16
-	Dst     [4]byte
-	Payload []byte
-}
-
-type DgramOut struct {
-	Role    byte
-	Dst     [4]byte
-	DstPort uint16
-	Payload []byte
+// Dgram is one relayed datagram: dgram-in carries Ifindex, Src:SrcPort and Dst, the header destination
+// (e.g. 255.255.255.255); dgram-out carries Dst:DstPort.
+type Dgram struct {
+	Role             byte
+	Ifindex          uint32
+	Src, Dst         [4]byte
+	SrcPort, DstPort uint16
+	Payload          []byte
 }
 
 // ReadFrame reads one frame; any structural problem is ErrMalformed (EOF passes through as io.EOF).
 func ReadFrame(r io.Reader) (Frame, error) {
-	var hdr [6]byte
-	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
-		if err == io.EOF {
-			return Frame{}, io.EOF
-		}
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err == io.EOF {
+		return Frame{}, io.EOF
+	} else if err != nil {
 		return Frame{}, ErrMalformed
 	}
-	n := binary.BigEndian.Uint32(hdr[:4])
+	n := binary.BigEndian.Uint32(hdr[:])
 	if n < 2 || n > MaxFrame {
 		return Frame{}, ErrMalformed
 	}
 	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return Frame{}, ErrMalformed
-	}
-	if buf[0] != ProtocolVersion || buf[1] < THello || buf[1] > TBye {
+	if _, err := io.ReadFull(r, buf); err != nil || buf[0] != ProtocolVersion || buf[1] < THello || buf[1] > TBye {
 		return Frame{}, ErrMalformed
 	}
 	return Frame{Type: buf[1], Body: buf[2:]}, nil
 }
 
 func EncodeFrame(t byte, body []byte) []byte {
-	out := make([]byte, 6+len(body))
-	binary.BigEndian.PutUint32(out, uint32(2+len(body)))
-	out[4] = ProtocolVersion
-	out[5] = t
-	copy(out[6:], body)
-	return out
+	out := binary.BigEndian.AppendUint32(make([]byte, 0, 6+len(body)), uint32(2+len(body)))
+	return append(append(out, ProtocolVersion, t), body...)
 }
 
 func validRole(r byte) bool { return r >= RoleDhcp && r <= RolePxe }
 
 func DecodeBind(b []byte) (Bind, error) {
-	if len(b) < 2 {
+	if len(b) < 2 || b[0] == 0 || b[0] > 15 || len(b) < 2+int(b[0]) {
 		return Bind{}, ErrMalformed
 	}
 	l := int(b[0])
-	if l == 0 || l > 15 || len(b) < 1+l+1 {
-		return Bind{}, ErrMalformed
-	}
 	bd := Bind{Iface: string(b[1 : 1+l])}
-	n := int(b[1+l])
-	rest := b[2+l:]
+	n, rest := int(b[1+l]), b[2+l:]
 	if n == 0 || len(rest) != 3*n {
 		return Bind{}, ErrMalformed
 	}
-	for i := 0; i < n; i++ {
-		rp := RolePort{Role: rest[3*i], Port: binary.BigEndian.Uint16(rest[3*i+1:])}
+	for ; len(rest) > 0; rest = rest[3:] {
+		rp := RolePort{Role: rest[0], Port: binary.BigEndian.Uint16(rest[1:3])}
 		if !validRole(rp.Role) {
 			return Bind{}, ErrMalformed
 		}
@@ -130,38 +109,30 @@ func DecodeBind(b []byte) (Bind, error) {
 }
 
 func EncodeBound(ifindex uint32, ports []RolePort) []byte {
-	b := make([]byte, 4, 5+3*len(ports))
-	binary.BigEndian.PutUint32(b, ifindex)
-	b = append(b, byte(len(ports)))
+	b := append(binary.BigEndian.AppendUint32(nil, ifindex), byte(len(ports)))
 	for _, p := range ports {
-		b = append(b, p.Role, byte(p.Port>>8), byte(p.Port))
+		b = binary.BigEndian.AppendUint16(append(b, p.Role), p.Port)
 	}
 	return EncodeFrame(TBound, b)
 }
 
-func EncodeDgramIn(d DgramIn) []byte {
-	b := make([]byte, 15, 15+len(d.Payload))
-	b[0] = d.Role
-	binary.BigEndian.PutUint32(b[1:], d.Ifindex)
-	copy(b[5:9], d.Src[:])
-	binary.BigEndian.PutUint16(b[9:], d.SrcPort)
-	copy(b[11:15], d.Dst[:])
-	return EncodeFrame(TDgramIn, append(b, d.Payload...))
+func EncodeDgramIn(d Dgram) []byte {
+	b := binary.BigEndian.AppendUint32([]byte{d.Role}, d.Ifindex)
+	b = binary.BigEndian.AppendUint16(append(b, d.Src[:]...), d.SrcPort)
+	return EncodeFrame(TDgramIn, append(append(b, d.Dst[:]...), d.Payload...))
 }
 
-func DecodeDgramOut(b []byte) (DgramOut, error) {
+func DecodeDgramOut(b []byte) (Dgram, error) {
 	if len(b) < 7 || !validRole(b[0]) {
-		return DgramOut{}, ErrMalformed
+		return Dgram{}, ErrMalformed
 	}
-	d := DgramOut{Role: b[0], DstPort: binary.BigEndian.Uint16(b[5:7]), Payload: b[7:]}
-	copy(d.Dst[:], b[1:5])
-	return d, nil
+	return Dgram{Role: b[0], Dst: *(*[4]byte)(b[1:5]), DstPort: binary.BigEndian.Uint16(b[5:7]), Payload: b[7:]}, nil
 }
 
 func EncodeError(code byte, fatal bool, msg string) []byte {
-	f := byte(0)
+	body := []byte{code, 0}
 	if fatal {
-		f = 1
+		body[1] = 1
 	}
-	return EncodeFrame(TError, append([]byte{code, f}, msg...))
+	return EncodeFrame(TError, append(body, msg...))
 }

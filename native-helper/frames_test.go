@@ -17,8 +17,8 @@ func goldens() map[string][]byte {
 		"hello.bin":     EncodeFrame(THello, []byte("pxe-desk-helper/1")),
 		"bind.bin":      EncodeBind(Bind{Iface: "eth0", Ports: []RolePort{{RoleDhcp, 67}, {RolePxe, 4011}}}),
 		"bound.bin":     EncodeBound(2, []RolePort{{RoleDhcp, 67}, {RolePxe, 4011}}),
-		"dgram-in.bin":  EncodeDgramIn(DgramIn{RoleDhcp, 2, [4]byte{0, 0, 0, 0}, 68, [4]byte{255, 255, 255, 255}, []byte{1, 2, 3}}),
-		"dgram-out.bin": EncodeDgramOut(DgramOut{RoleDhcp, [4]byte{255, 255, 255, 255}, 68, []byte{2, 1, 6}}),
+		"dgram-in.bin":  EncodeDgramIn(Dgram{Role: RoleDhcp, Ifindex: 2, SrcPort: 68, Dst: bcast, Payload: []byte{1, 2, 3}}),
+		"dgram-out.bin": EncodeDgramOut(Dgram{Role: RoleDhcp, Dst: bcast, DstPort: 68, Payload: []byte{2, 1, 6}}),
 		"error.bin":     EncodeError(EPortInUse, true, "bind udp port 67 on eth0: address already in use"),
 		"bye.bin":       EncodeFrame(TBye, nil),
 	}
@@ -114,7 +114,9 @@ func TestReplyRules(t *testing.T) {
 	client := [4]byte{10, 0, 0, 5}
 	relay := [4]byte{10, 1, 0, 1}
 	stranger := [4]byte{10, 0, 0, 9}
-	out := func(role byte, ip [4]byte, port uint16, p []byte) DgramOut { return DgramOut{role, ip, port, p} }
+	out := func(role byte, ip [4]byte, port uint16, p []byte) Dgram {
+		return Dgram{Role: role, Dst: ip, DstPort: port, Payload: p}
+	}
 	offer := dhcpPacket(2, 2, zeroIP, zeroIP)
 	if !r.Allowed(out(RoleDhcp, bcast, 68, offer)) {
 		t.Error("broadcast :68 from 67 refused")
@@ -217,7 +219,7 @@ func EncodeBind(bd Bind) []byte {
 	return EncodeFrame(TBind, b)
 }
 
-func EncodeDgramOut(d DgramOut) []byte {
+func EncodeDgramOut(d Dgram) []byte {
 	b := []byte{d.Role, d.Dst[0], d.Dst[1], d.Dst[2], d.Dst[3], byte(d.DstPort >> 8), byte(d.DstPort)}
 	return EncodeFrame(TDgramOut, append(b, d.Payload...))
 }

@@ -18,15 +18,13 @@ import (
 	"unsafe"
 )
 
-var (
-	outMu sync.Mutex
-	out   io.Writer = os.Stdout
-)
+// outMu keeps frames whole: receive goroutines and the frame loop all write to stdout.
+var outMu sync.Mutex
 
 func emit(frame []byte) {
 	outMu.Lock()
 	defer outMu.Unlock()
-	if _, err := out.Write(frame); err != nil {
+	if _, err := os.Stdout.Write(frame); err != nil {
 		// The app is gone: nothing left to relay for.
 		os.Exit(0)
 	}
@@ -38,23 +36,37 @@ func fatal(code byte, msg string) {
 	os.Exit(2)
 }
 
+// main is a strict state machine: bind exactly once, then only dgram-out; anything else (a frame
+// before bind, a second bind, an unknown or malformed frame) is fatal and nothing is sent (fail closed).
 func main() {
 	emit(EncodeFrame(THello, []byte("pxe-desk-helper/1")))
 	in := bufio.NewReaderSize(os.Stdin, 1<<16)
-	f, err := ReadFrame(in)
-	if err == io.EOF {
-		return
+	var socks map[byte]int
+	var rules *Rules
+	for {
+		f, err := ReadFrame(in)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			fatal(EMalformed, "malformed frame")
+		}
+		switch {
+		case f.Type == TBye:
+			return
+		case f.Type == TBind && socks == nil:
+			socks, rules = start(f.Body)
+		case f.Type == TDgramOut && socks != nil:
+			send(socks, rules, f.Body)
+		default:
+			fatal(EMalformed, "unexpected frame type "+strconv.Itoa(int(f.Type)))
+		}
 	}
-	if err != nil {
-		fatal(EMalformed, "malformed frame")
-	}
-	if f.Type == TBye {
-		return
-	}
-	if f.Type != TBind {
-		fatal(EMalformed, "first frame must be bind")
-	}
-	bd, err := DecodeBind(f.Body)
+}
+
+// start binds every requested role, drops privileges, reports bound and starts the receive loops.
+func start(body []byte) (map[byte]int, *Rules) {
+	bd, err := DecodeBind(body)
 	if err != nil {
 		fatal(EMalformed, "malformed bind frame")
 	}
@@ -75,59 +87,45 @@ func main() {
 	for role, fd := range socks {
 		go receive(role, fd, rules)
 	}
-	for {
-		f, err := ReadFrame(in)
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			fatal(EMalformed, "malformed frame")
-		}
-		switch f.Type {
-		case TBye:
-			return
-		case TDgramOut:
-			d, err := DecodeDgramOut(f.Body)
-			if err != nil {
-				fatal(EMalformed, "malformed datagram-out frame")
-			}
-			fd, bound := socks[d.Role]
-			if !bound || !rules.Allowed(d) {
-				emit(EncodeError(ESendRefused, false, fmt.Sprintf("refused: role %d to %v:%d", d.Role, d.Dst, d.DstPort)))
-				continue
-			}
-			if err := syscall.Sendto(fd, d.Payload, 0, &syscall.SockaddrInet4{Port: int(d.DstPort), Addr: d.Dst}); err != nil {
-				emit(EncodeError(EIO, false, "send failed: "+err.Error()))
-			}
-		default:
-			fatal(EMalformed, "unexpected frame type "+strconv.Itoa(int(f.Type)))
-		}
+	return socks, rules
+}
+
+func send(socks map[byte]int, rules *Rules, body []byte) {
+	d, err := DecodeDgramOut(body)
+	if err != nil {
+		fatal(EMalformed, "malformed datagram-out frame")
 	}
-}
-
-type ifreq struct {
-	name [16]byte
-	data [24]byte
-}
-
-func ioctlIfreq(fd int, req uintptr, r *ifreq) error {
-	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(r)))
-	return errnoErr(e)
+	fd, bound := socks[d.Role]
+	if !bound || !rules.Allowed(d) {
+		emit(EncodeError(ESendRefused, false, fmt.Sprintf("refused: role %d to %v:%d", d.Role, d.Dst, d.DstPort)))
+		return
+	}
+	if err := syscall.Sendto(fd, d.Payload, 0, &syscall.SockaddrInet4{Port: int(d.DstPort), Addr: d.Dst}); err != nil {
+		emit(EncodeError(EIO, false, "send failed: "+err.Error()))
+	}
 }
 
 // bindAll opens every requested role or fails closed with one error frame naming the cause.
 func bindAll(bd Bind) (map[byte]int, uint32) {
+	// Not net.InterfaceByName: package net links cgo, and AllThreadsSyscall (capset) refuses cgo.
 	probe, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
 	if err != nil {
 		fatal(EIO, "socket: "+err.Error())
 	}
-	var r ifreq
+	var r struct {
+		name [16]byte
+		data [24]byte // ifr_ifindex / ifr_flags
+	}
 	copy(r.name[:15], bd.Iface)
-	if ioctlIfreq(probe, syscall.SIOCGIFINDEX, &r) != nil {
+	ioctl := func(req uintptr) syscall.Errno {
+		_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(probe), req, uintptr(unsafe.Pointer(&r)))
+		return e
+	}
+	if ioctl(syscall.SIOCGIFINDEX) != 0 {
 		fatal(EIfaceMissing, "interface "+bd.Iface+" does not exist")
 	}
 	ifindex := *(*uint32)(unsafe.Pointer(&r.data[0]))
-	if ioctlIfreq(probe, syscall.SIOCGIFFLAGS, &r) != nil || *(*uint16)(unsafe.Pointer(&r.data[0]))&syscall.IFF_UP == 0 {
+	if ioctl(syscall.SIOCGIFFLAGS) != 0 || *(*uint16)(unsafe.Pointer(&r.data[0]))&syscall.IFF_UP == 0 {
 		fatal(EIfaceDown, "interface "+bd.Iface+" is down")
 	}
 	syscall.Close(probe)
@@ -160,45 +158,48 @@ func bindOne(iface string, port uint16) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	steps := []func() error{
-		func() error { return syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1) },
-		func() error { return syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1) },
-		func() error { return syscall.SetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_PKTINFO, 1) },
-		// Pin to the chosen NIC: broadcasts leave only there and only its traffic is received.
-		func() error { return syscall.BindToDevice(fd, iface) },
-		func() error { return syscall.Bind(fd, &syscall.SockaddrInet4{Port: int(port)}) },
-	}
-	for _, s := range steps {
-		if err := s(); err != nil {
-			syscall.Close(fd)
-			return -1, err
+	// IP_PKTINFO reports the arrival ifindex and header destination (e.g. 255.255.255.255).
+	for _, opt := range [][2]int{{syscall.SOL_SOCKET, syscall.SO_REUSEADDR},
+		{syscall.SOL_SOCKET, syscall.SO_BROADCAST}, {syscall.IPPROTO_IP, syscall.IP_PKTINFO}} {
+		if err == nil {
+			err = syscall.SetsockoptInt(fd, opt[0], opt[1], 1)
 		}
+	}
+	// Pin to the chosen NIC: broadcasts leave only there and only its traffic is received.
+	if err == nil {
+		err = syscall.BindToDevice(fd, iface)
+	}
+	if err == nil {
+		err = syscall.Bind(fd, &syscall.SockaddrInet4{Port: int(port)})
+	}
+	if err != nil {
+		syscall.Close(fd)
+		return -1, err
 	}
 	return fd, nil
 }
 
+// receive relays every datagram of one socket; it never stops on a bad packet (the engines judge
+// payloads), only on a socket error that cannot recover.
 func receive(role byte, fd int, rules *Rules) {
-	buf := make([]byte, 65536)
-	oob := make([]byte, 256)
+	buf, oob := make([]byte, 65536), make([]byte, 256)
 	for {
 		n, oobn, _, from, err := syscall.Recvmsg(fd, buf, oob, 0)
-		if err != nil {
-			if err == syscall.EINTR || err == syscall.ECONNREFUSED {
-				continue
-			}
+		if err == syscall.EINTR || err == syscall.ECONNREFUSED {
+			continue
+		} else if err != nil {
 			fatal(EIO, "receive: "+err.Error())
 		}
 		src, ok := from.(*syscall.SockaddrInet4)
 		if !ok {
 			continue
 		}
-		d := DgramIn{Role: role, Src: src.Addr, SrcPort: uint16(src.Port), Payload: buf[:n]}
-		if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil {
-			for _, m := range msgs {
-				if m.Header.Level == syscall.IPPROTO_IP && m.Header.Type == syscall.IP_PKTINFO && len(m.Data) >= 12 {
-					d.Ifindex = *(*uint32)(unsafe.Pointer(&m.Data[0]))
-					copy(d.Dst[:], m.Data[8:12]) // in_pktinfo.ipi_addr: the header destination
-				}
+		d := Dgram{Role: role, Src: src.Addr, SrcPort: uint16(src.Port), Payload: buf[:n]}
+		msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
+		for _, m := range msgs {
+			if m.Header.Level == syscall.IPPROTO_IP && m.Header.Type == syscall.IP_PKTINFO && len(m.Data) >= syscall.SizeofInet4Pktinfo {
+				pi := (*syscall.Inet4Pktinfo)(unsafe.Pointer(&m.Data[0]))
+				d.Ifindex, d.Dst = uint32(pi.Ifindex), pi.Addr // ipi_addr: the header destination
 			}
 		}
 		rules.Seen(role, d.Src, d.SrcPort, d.Payload)
@@ -207,24 +208,29 @@ func receive(role byte, fd int, rules *Rules) {
 }
 
 // dropPrivileges: become the invoking user (pkexec/sudo) or, with file capabilities, shrink the
-// capability sets to nothing. Sockets already bound keep working.
+// capability sets to nothing. Sockets already bound keep working. A root or unparsable invoking
+// user is refused: staying root would be the unsafe outcome.
 func dropPrivileges() error {
-	uid, gid := -1, -1
-	if v := os.Getenv("PKEXEC_UID"); v != "" {
-		uid, gid = atoiOr(v), atoiOr(v)
-	} else if v := os.Getenv("SUDO_UID"); v != "" {
-		uid, gid = atoiOr(v), atoiOr(os.Getenv("SUDO_GID"))
-		if gid < 0 {
-			gid = uid
+	// pkexec gives no gid: the uid is used as gid. sudo always sets both.
+	uidText, gidText := os.Getenv("PKEXEC_UID"), os.Getenv("PKEXEC_UID")
+	if uidText == "" {
+		uidText, gidText = os.Getenv("SUDO_UID"), os.Getenv("SUDO_GID")
+	}
+	if uidText != "" {
+		uid, uerr := strconv.Atoi(uidText)
+		gid, gerr := strconv.Atoi(gidText)
+		if uerr != nil || gerr != nil || uid <= 0 || gid <= 0 {
+			return fmt.Errorf("invalid or root invoking user id: refusing to stay root")
 		}
-	}
-	if (os.Getenv("PKEXEC_UID") != "" || os.Getenv("SUDO_UID") != "") && (uid <= 0 || gid <= 0) {
-		return fmt.Errorf("invalid or root invoking user id: refusing to stay root")
-	}
-	if uid > 0 && os.Geteuid() == 0 {
-		for _, step := range []func() error{func() error { return syscall.Setgroups(nil) },
-			func() error { return syscall.Setgid(gid) }, func() error { return syscall.Setuid(uid) }} {
-			if err := step(); err != nil {
+		if os.Geteuid() == 0 {
+			err := syscall.Setgroups(nil)
+			if err == nil {
+				err = syscall.Setgid(gid)
+			}
+			if err == nil {
+				err = syscall.Setuid(uid)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -235,19 +241,8 @@ func dropPrivileges() error {
 	}{0x20080522, 0} // _LINUX_CAPABILITY_VERSION_3
 	var data [2]struct{ effective, permitted, inheritable uint32 }
 	_, _, e := syscall.AllThreadsSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
-	return errnoErr(e)
-}
-
-func errnoErr(e syscall.Errno) error {
 	if e != 0 {
 		return e
 	}
 	return nil
-}
-
-func atoiOr(s string) int {
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-		return n
-	}
-	return -1
 }

@@ -64,7 +64,7 @@ func TestHelperExitsOnStdinClose(t *testing.T) {
 
 func TestHelperFailsClosed(t *testing.T) {
 	// Wrong order: datagram-out before bind.
-	expectFatal(t, EncodeDgramOut(DgramOut{RoleDhcp, bcast, 68, []byte{1}}), EMalformed)
+	expectFatal(t, EncodeDgramOut(Dgram{Role: RoleDhcp, Dst: bcast, DstPort: 68, Payload: []byte{1}}), EMalformed)
 	// Garbage and truncation.
 	expectFatal(t, []byte{0, 0, 0, 3, 1, 2}, EMalformed)
 	expectFatal(t, []byte{0xff, 0xff, 0xff, 0xff}, EMalformed)
@@ -75,8 +75,8 @@ func TestHelperFailsClosed(t *testing.T) {
 
 func TestHelperBindsAndRefusesUnlistedSends(t *testing.T) {
 	in := EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40110}}})
-	in = append(in, EncodeDgramOut(DgramOut{RolePxe, [4]byte{127, 0, 0, 1}, 40111, []byte("x")})...)
-	in = append(in, EncodeDgramOut(DgramOut{RoleTftp, [4]byte{127, 0, 0, 1}, 40111, []byte("x")})...)
+	in = append(in, EncodeDgramOut(Dgram{Role: RolePxe, Dst: [4]byte{127, 0, 0, 1}, DstPort: 40111, Payload: []byte("x")})...)
+	in = append(in, EncodeDgramOut(Dgram{Role: RoleTftp, Dst: [4]byte{127, 0, 0, 1}, DstPort: 40111, Payload: []byte("x")})...)
 	in = append(in, EncodeFrame(TBye, nil)...)
 	frames, exit := runHelper(t, in)
 	if exit != 0 || len(frames) != 4 || frames[1].Type != TBound || frames[2].Type != TError || frames[2].Body[0] != ESendRefused || frames[3].Body[0] != ESendRefused {
