@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"math/rand"
 	"os"
 	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -81,5 +84,68 @@ func TestHelperBindsAndRefusesUnlistedSends(t *testing.T) {
 	frames, exit := runHelper(t, in)
 	if exit != 0 || len(frames) != 4 || frames[1].Type != TBound || frames[2].Type != TError || frames[2].Body[0] != ESendRefused || frames[3].Body[0] != ESendRefused {
 		t.Fatalf("got %+v exit %d", frames, exit)
+	}
+}
+
+// Random, truncated, oversized and wrong-order frames after a valid bind: the helper never panics and
+// never sends. The pxe role may answer only peers it has seen; nothing ever writes to it, so any
+// datagram at the listener (the target of every dgram-out below) would be a rule breach.
+func TestHelperFuzzedFramesNeverSend(t *testing.T) {
+	// syscall, not package net: net links cgo into this binary, and the helper's capset refuses cgo.
+	listener, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(listener)
+	if err := syscall.Bind(listener, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(listener)
+	lport := uint16(sa.(*syscall.SockaddrInet4).Port)
+	rng := rand.New(rand.NewSource(8))
+	toListener := func() []byte {
+		role := byte(1 + rng.Intn(4))
+		return EncodeDgramOut(Dgram{Role: role, Dst: [4]byte{127, 0, 0, 1}, DstPort: lport, Payload: []byte("x")})
+	}
+	for i := 0; i < 150; i++ {
+		in := EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40120}, {RoleTftp, 40121}}})
+		var tail []byte
+		switch i % 5 {
+		case 0: // random bytes
+			tail = make([]byte, rng.Intn(200))
+			rng.Read(tail)
+		case 1: // a truncated frame
+			f := toListener()
+			tail = f[:rng.Intn(len(f))]
+		case 2: // a bit flipped anywhere in a frame
+			tail = toListener()
+			tail[rng.Intn(len(tail))] ^= byte(1 + rng.Intn(255))
+		case 3: // oversized length, with or without the bytes behind it
+			tail = []byte{0, 1, 0, 0, 1, TDgramOut}
+			if rng.Intn(2) == 0 {
+				tail = append(tail, make([]byte, 70000)...)
+			}
+		case 4: // wrong order: a second bind, hello or bound from the app
+			tail = append(toListener(), EncodeFrame(byte(1+rng.Intn(3)), []byte{4, 'e', 't', 'h', '0'})...)
+		}
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = []string{"PXE_DESK_HELPER_TEST_MAIN=1"}
+		cmd.Stdin = bytes.NewReader(append(in, append(tail, toListener()...)...))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, _ := cmd.Output()
+		if code := cmd.ProcessState.ExitCode(); (code != 0 && code != 2) || strings.Contains(stderr.String(), "panic") {
+			t.Fatalf("case %d: exit %d, stderr %s", i, code, stderr.String())
+		}
+		frames, r := []Frame{}, bytes.NewReader(out)
+		for f, err := ReadFrame(r); err == nil; f, err = ReadFrame(r) {
+			frames = append(frames, f)
+		}
+		if len(frames) < 2 || frames[1].Type != TBound {
+			t.Fatalf("case %d: no bound frame: %+v", i, frames)
+		}
+	}
+	if n, from, err := syscall.Recvfrom(listener, make([]byte, 100), syscall.MSG_DONTWAIT); err == nil {
+		t.Fatalf("the helper sent %d bytes from %v", n, from)
 	}
 }
