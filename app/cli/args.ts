@@ -78,6 +78,12 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
   { key: 'config', kind: 'string', names: ['--config'], help: 'PXE Desk or PyPXE JSON config file' },
   { key: 'ini', kind: 'string', names: ['-c'], help: 'proxyDHCPd INI file' },
   { key: 'helper', kind: 'string', names: ['--helper'], help: 'auto | always | never' },
+  {
+    key: 'helperPath',
+    kind: 'string',
+    names: ['--helper-path'],
+    help: 'native helper binary (default: packaged or built one)',
+  },
   { key: 'json', kind: 'boolean', names: ['--json'], help: 'JSON lines of session events' },
   {
     key: 'printConfig',

@@ -270,9 +270,11 @@ async function serve(argv: readonly string[]): Promise<number> {
     write({ type: 'log', record });
   };
   const bootFilesDir = locateBootFiles();
+  const helperPath = text(args, 'helperPath');
   const session = new SessionController({
     logger: createLogger(sink, 'session'),
     ...(bootFilesDir ? { bootFilesDir } : {}),
+    ...(helperPath ? { helperPath: resolve(helperPath) } : {}),
   });
   session.onEvent((e) => {
     if (e.type !== 'log') write(e);
@@ -299,6 +301,16 @@ async function serve(argv: readonly string[]): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // The session ended by itself (the native helper died; the error line is already out): exit 1 so
+    // a supervisor (systemd Restart=on-failure) starts it again.
+    session.onEvent((e) => {
+      if (e.type !== 'state' || e.snapshot.state !== 'error' || stopping) return;
+      stopping = true;
+      live?.close();
+      syslog?.close();
+      if (json) process.stderr.write(`pxe-desk serve: ${e.snapshot.error?.message ?? 'session failed'}\n`);
+      done(EXIT.startFailed);
+    });
     process.on('SIGHUP', () => {
       // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
       write({ type: 'warning', message: 'SIGHUP: rescanning the netboot folder' });

@@ -17,7 +17,7 @@ import {
 } from '../engines/dhcp/index.js';
 import { HttpBootServer, type HttpBootServerOptions } from '../engines/http/index.js';
 import { TftpServer, type TftpServerOptions } from '../engines/tftp/index.js';
-import type { Channel, DatagramTransport } from '../shared/datagram-transport.js';
+import type { Channel, DatagramTransport, TransportError } from '../shared/datagram-transport.js';
 import type { Engine } from '../shared/engine.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../shared/runtime.js';
 import type {
@@ -236,6 +236,25 @@ export class SessionController {
     if (ports.client !== undefined) channelPorts['dhcp-client'] = ports.client;
     if (ports.tftp !== undefined) channelPorts.tftp = ports.tftp;
 
+    if (needsDhcp) {
+      this.transport = await this.factory.transport({
+        policy: c.helper ?? 'auto',
+        ...(c.iface !== undefined ? { iface: c.iface } : {}),
+        bindAddress: v.address,
+        ports: channelPorts,
+        ...(this.options.helperPath ? { helperPath: this.options.helperPath } : {}),
+      });
+      this.transportKind = this.transport.kind;
+      // The helper dying mid-session (killed, crashed) ends the session with its error, so the UI/CLI
+      // report it and Start works again (docs/helper.md); refused sends are only logged by the helper.
+      this.transport.onError?.((e) => void this.transportFailed(e));
+      // The helper binds once per start: every well-known port on the NIC together, TFTP's 69 included
+      // (relayed to the TFTP engine), so no engine needs privilege (issue 6).
+      if (this.transport.kind === 'helper')
+        await this.transport.open(c.mode === 'proxy' ? ['dhcp', 'pxe', 'tftp'] : ['dhcp', 'tftp']);
+    }
+    const viaHelper = this.transport?.kind === 'helper' ? { transport: this.transport } : {};
+
     const httpPort = ports.http ?? 8080;
     const tftp = await this.factory.tftp({
       ...common,
@@ -243,6 +262,7 @@ export class SessionController {
       address: v.address,
       port: ports.tftp ?? 69,
       fallbackDirs,
+      ...viaHelper,
     });
     await startOne(tftp);
     const tftpPort = tftp.port?.() ?? ports.tftp ?? 69;
@@ -282,15 +302,7 @@ export class SessionController {
     httpBase = httpBaseUrl;
     this.endpoints.http = `${httpBaseUrl}/`;
 
-    if (!needsDhcp) return;
-    this.transport = await this.factory.transport({
-      policy: c.helper ?? 'auto',
-      ...(c.iface !== undefined ? { iface: c.iface } : {}),
-      bindAddress: v.address,
-      ports: channelPorts,
-      ...(this.options.helperPath ? { helperPath: this.options.helperPath } : {}),
-    });
-    this.transportKind = this.transport.kind;
+    if (!needsDhcp || !this.transport) return;
     const boot = {
       mode: c.mode,
       serverAddress: v.address,
@@ -324,6 +336,16 @@ export class SessionController {
       await startOne(dhcp);
       this.endpoints.dhcp = `${v.address}:${ports.dhcp ?? 67}`;
     }
+  }
+
+  private async transportFailed(error: TransportError): Promise<void> {
+    if (error.code !== 'helper-died' || this.state !== 'running') return;
+    await this.teardown();
+    this.startedAt = undefined;
+    this.endpoints = {};
+    this.error = toSessionError(error);
+    this.logger.error(this.error.message, { code: this.error.code });
+    this.setState('error');
   }
 
   /** SIGHUP / UI "rescan": re-reads the netboot folder so new images appear in the menu. */

@@ -54,6 +54,8 @@ export interface DatagramTransport {
   send(channel: Channel, to: Endpoint, data: Uint8Array): Promise<void>;
   /** Close every socket this transport opened. Idempotent. */
   close(): Promise<void>;
+  /** Errors after open (the helper died, a send was refused); only transports that can have them. */
+  onError?(listener: (error: TransportError) => void): () => void;
 }
 
 export type TransportErrorCode =

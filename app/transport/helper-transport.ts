@@ -4,7 +4,8 @@
  * the engines stay unprivileged. Fail closed: any malformed frame from the helper ends it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_CHANNEL_PORTS,
@@ -287,11 +288,33 @@ export class HelperTransport implements DatagramTransport {
   }
 }
 
-/** Where `node scripts/build.mjs helper` puts the binary for this machine. */
-export function defaultHelperPath(): string {
+/**
+ * Where the helper binary is looked for, in order: a packaged app's resources folder
+ * (`resources/helper/linux-<arch>/`, electron-builder.yml; where the deb's after-install hook sets the
+ * capabilities), then the output of `node scripts/build.mjs helper` in a checkout, seen from the
+ * sources (app/transport/) or from the build (dist/app/transport/).
+ */
+export function helperCandidates(): string[] {
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  return resolve(repo, 'native-helper', 'bin', `linux-${arch}`, 'pxe-desk-helper');
+  const rel = ['helper', `linux-${arch}`, 'pxe-desk-helper'] as const;
+  const here = dirname(fileURLToPath(import.meta.url));
+  // Electron's main process only; plain Node has no resourcesPath.
+  const resources: unknown = (process as { resourcesPath?: unknown }).resourcesPath;
+  return [
+    ...(typeof resources === 'string' ? [join(resources, ...rel)] : []),
+    resolve(here, '..', '..', 'native-helper', 'bin', ...rel.slice(1)),
+    resolve(here, '..', '..', '..', 'native-helper', 'bin', ...rel.slice(1)),
+  ];
+}
+
+/** The first helper binary that exists, else the checkout's build path (named in "not found" errors). */
+export function defaultHelperPath(): string {
+  const candidates = helperCandidates();
+  return (
+    candidates.find((p) => existsSync(p)) ??
+    candidates.find((p) => existsSync(resolve(p, '..', '..', '..'))) ??
+    candidates[0]!
+  );
 }
 
 /** The helper reads only PKEXEC_UID/SUDO_UID/SUDO_GID; give it a minimal environment. */
