@@ -55,12 +55,27 @@ export interface BootResult {
   readonly dir: string;
 }
 
+/** How the PXE Desk CLI is started (lab case 5: through the native helper, as an unprivileged user). */
+export interface ServerOptions {
+  /** `--helper always --helper-path <path>` instead of `--helper never` (direct sockets). */
+  readonly helperPath?: string;
+  /** Run the CLI as this uid/gid via setpriv: no supplementary groups, so no capabilities either. */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
+}
+
 export interface LabRun {
   readonly dir: string;
   readonly root: string;
   readonly net: NetLab;
   /** Start the server under test in the srv namespace. */
-  startServer(kind: ServerKind, mode: Mode, extraArgs?: readonly string[]): Promise<void>;
+  startServer(
+    kind: ServerKind,
+    mode: Mode,
+    extraArgs?: readonly string[],
+    options?: ServerOptions,
+  ): Promise<void>;
+  /** PID of the running PXE Desk CLI (the setpriv'd process itself: setpriv execs node). */
+  serverPid(): number | undefined;
   boot(fw: Firmware, timeoutMs?: number): Promise<BootResult>;
   pcapPath(): string;
   /** Stop everything, keep artefacts when `failed`, remove the namespaces. */
@@ -161,12 +176,14 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
   }
 
   let siteDhcp = false;
+  let cliPid: number | undefined;
   const run: LabRun = {
     dir,
     root,
     net,
     pcapPath: () => join(dir, 'lab.pcap'),
-    async startServer(kind, mode, extraArgs = []) {
+    serverPid: () => cliPid,
+    async startServer(kind, mode, extraArgs = [], options = {}) {
       const common = [
         '--conf-file=/dev/null',
         '--keep-in-foreground',
@@ -215,15 +232,20 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
           '--root',
           root,
           '--json',
-          '--helper',
-          'never',
+          ...(options.helperPath
+            ? ['--helper', 'always', '--helper-path', options.helperPath]
+            : ['--helper', 'never']),
         ];
         if (mode === 'dhcp') args.push('--range', `${POOL.start}-${POOL.end}`);
+        const argv = [process.execPath, ...args, ...extraArgs];
+        const { runAs } = options;
+        if (runAs) argv.unshift('setpriv', `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups');
         const child = track(
           'pxe-desk',
-          net.spawn('srv', process.execPath, [...args, ...extraArgs], { cwd: REPO }),
+          net.spawn('srv', argv[0]!, argv.slice(1), { cwd: REPO }),
           'pxe-desk.out',
         );
+        cliPid = child.pid;
         let buf = '';
         child.stdout?.on('data', (d: Buffer) => {
           buf += d.toString('utf8');

@@ -4,11 +4,14 @@
  * server namespace. The marker's kernel command line proves which chain ran; the `--json` client
  * events prove the timeline the UI shows (MAC, firmware, files, final stage).
  */
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
+import { buildHelper } from '../integration/helper-build.js';
 import { CASES, selected, servers, type LabCase } from './cases.js';
 import {
   benchLine,
@@ -19,6 +22,7 @@ import {
   LAB_TOOLS,
   SRV_IP,
   type LabRun,
+  type ServerOptions,
 } from './lab.js';
 
 const enabled = haveNetns() && haveTools(...LAB_TOOLS) && servers().includes('pxe-desk');
@@ -88,19 +92,73 @@ function timelineFiles(client: ClientLike | undefined): string[] {
   );
 }
 
+/** `/proc/<pid>/status` fields (Uid, CapEff, …). */
+function procStatus(pid: number): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return fields;
+}
+
+/** (5) The CLI (engines) runs as nobody with no capability; its child, the helper, dropped its own. */
+function expectUnprivileged(run: LabRun, helperPath: string): void {
+  const pid = run.serverPid();
+  expect(pid).toBeGreaterThan(0);
+  const cli = procStatus(pid!);
+  expect(cli.Uid?.split(/\s+/)).toEqual(['65534', '65534', '65534', '65534']);
+  expect(cli.CapEff).toBe('0000000000000000');
+  expect(cli.CapPrm).toBe('0000000000000000');
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+  const helper = children.map(Number).find((c) => {
+    try {
+      return readFileSync(`/proc/${c}/cmdline`, 'utf8').startsWith(helperPath);
+    } catch {
+      return false;
+    }
+  });
+  expect(helper, `helper ${helperPath} among the CLI's children ${children.join(' ')}`).toBeDefined();
+  const h = procStatus(helper!);
+  expect(h.Uid?.split(/\s+/)[1]).toBe('65534');
+  // The file capabilities were used to bind 67/4011/69, then cleared (docs/helper.md).
+  expect(h.CapEff).toBe('0000000000000000');
+  expect(h.CapPrm).toBe('0000000000000000');
+}
+
+const helperTools = (c: LabCase): boolean => !c.viaHelper || haveTools('go', 'setcap', 'setpriv');
+
 describe.skipIf(!enabled)('lab through PXE Desk', () => {
   for (const c of CASES) {
-    it.skipIf(!selected(c.name))(`${c.name} boots to the marker`, async () => {
+    it.skipIf(!selected(c.name) || !helperTools(c))(`${c.name} boots to the marker`, async () => {
       const run = await createLabRun(c.name);
       let failed = true;
+      let helperDir: string | undefined;
       try {
         const wantTag = await configureLibrary(run, c);
-        await run.startServer('pxe-desk', c.mode);
+        let options: ServerOptions = {};
+        if (c.viaHelper) {
+          // A temp copy gets the capabilities the deb's after-install hook would set; removed below.
+          helperDir = mkdtempSync(join(tmpdir(), 'pxd-lab-helper-'));
+          chmodSync(helperDir, 0o755);
+          const helperPath = buildHelper(helperDir);
+          execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
+          options = { helperPath, runAs: { uid: 65534, gid: 65534 } };
+        }
+        await run.startServer('pxe-desk', c.mode, [], options);
+        if (options.helperPath) expectUnprivileged(run, options.helperPath);
         const r = await run.boot(c.fw);
         benchLine(c.name, 'pxe-desk', r.seconds);
         expect(r.ok, `no marker; artefacts in artifacts/lab/${c.name}`).toBe(true);
         expect(r.fw).toBe(c.fw === 'bios' ? 'bios' : 'uefi');
         expect(r.cmdline).toContain(wantTag);
+        if (c.viaHelper) {
+          // The session says which transport served: the helper relay, not direct sockets.
+          const running = r.events.find(
+            (e) => e.type === 'state' && (e.snapshot as { state?: unknown }).state === 'running',
+          );
+          expect((running?.snapshot as { transport?: unknown } | undefined)?.transport).toBe('helper');
+        }
 
         // The timeline the UI shows: right MAC, firmware, the files, final stage.
         const records = clientRecords(r.events);
@@ -151,6 +209,7 @@ describe.skipIf(!enabled)('lab through PXE Desk', () => {
         failed = false;
       } finally {
         await run.finish(failed);
+        if (helperDir) rmSync(helperDir, { recursive: true, force: true });
       }
     });
   }
