@@ -2,7 +2,10 @@
  * End to end inside network namespaces: the real helper (given cap_net_bind_service,cap_net_raw on a temp
  * copy that is removed afterwards), the Node side (HelperTransport + ProxyDhcpServer) running as nobody,
  * a PXE DISCOVER broadcast from a client namespace, and the proxy OFFER back. A second link in the
- * server namespace must see nothing (SO_BINDTODEVICE pins every send to the chosen NIC).
+ * server namespace, where the default route points, must see nothing (SO_BINDTODEVICE pins every send
+ * to the chosen NIC). Negative controls prove that capture would have seen a stray broadcast: the same
+ * send from a helper bound to eth0 stays off it, while a plain unpinned socket's broadcast and a helper
+ * bound to the second link show up in it.
  */
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +35,29 @@ try {
   process.exit(1);
 }
 setInterval(() => undefined, 1000);
+`;
+
+// Negative control: a helper bound to <iface> (root, unprivileged test ports 1067/1068) broadcasts
+// three datagrams from its dhcp role to 255.255.255.255:1068, the shape of a proxy OFFER's destination.
+const controlScript = `
+import { HelperTransport } from ${JSON.stringify(join(repo, 'app/transport/helper-transport.ts'))};
+const [helperPath, iface] = process.argv.slice(2);
+const t = new HelperTransport({ iface, helperPath, ports: { dhcp: 1067 } });
+await t.open(['dhcp']);
+for (let i = 0; i < 3; i++) await t.send('dhcp', { address: '255.255.255.255', port: 1068 }, Buffer.from('ctl'));
+await new Promise((r) => setTimeout(r, 200));
+await t.close();
+console.log('sent on ' + iface);
+`;
+
+// What the helper prevents: a plain node:dgram socket (no SO_BINDTODEVICE) broadcasting to :1068.
+const unpinnedScript = `
+import { createSocket } from 'node:dgram';
+const s = createSocket('udp4');
+s.bind(1069, () => {
+  s.setBroadcast(true);
+  s.send(Buffer.from('unpinned'), 1068, '255.255.255.255', (e) => { console.log(e ? 'error ' + e.message : 'sent'); s.close(); });
+});
 `;
 
 // A PXE client's DISCOVER (RFC 4578 options 93/94/97, vendor class PXEClient), sent from 0.0.0.0:68.
@@ -75,11 +101,16 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
         writeFileSync(join(dir, 'server.mts'), serverScript);
         writeFileSync(join(dir, 'client.mjs'), clientScript);
+        writeFileSync(join(dir, 'control.mts'), controlScript);
+        writeFileSync(join(dir, 'unpinned.mjs'), unpinnedScript);
         // The interface that is NOT chosen: one end of a veth pair with an address, watched by tcpdump.
         lab.run('srv', 'ip', ['link', 'add', 'vx0', 'type', 'veth', 'peer', 'name', 'vx1']);
         lab.run('srv', 'ip', ['addr', 'add', '10.244.0.1/24', 'dev', 'vx0']);
         lab.run('srv', 'ip', ['link', 'set', 'vx1', 'up']);
         lab.run('srv', 'ip', ['link', 'set', 'vx0', 'up']);
+        // The default route leads to the WRONG link (DESIGN: without SO_BINDTODEVICE a broadcast leaves
+        // by the default route, maybe Wi-Fi): only the pin keeps the OFFER on eth0.
+        lab.run('srv', 'ip', ['route', 'add', 'default', 'dev', 'vx0']);
         const dump = lab.spawn('srv', 'tcpdump', ['-i', 'vx0', '-n', '-l', 'ip']);
         let dumped = '';
         let dumpErr = '';
@@ -144,6 +175,27 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
 
         await new Promise((r) => setTimeout(r, 500));
         expect(dumped.trim()).toBe('');
+
+        // Negative control: the capture on vx0 is live and would show a stray broadcast.
+        const control = (iface: string): string =>
+          lab.run('srv', process.execPath, ['--import', 'tsx', join(dir, 'control.mts'), helperPath, iface], {
+            timeoutMs: 30_000,
+          });
+        expect(control('eth0')).toContain('sent on eth0');
+        await new Promise((r) => setTimeout(r, 500));
+        expect(dumped.trim(), 'a broadcast pinned to eth0 leaked onto vx0').toBe('');
+        expect(lab.run('srv', process.execPath, [join(dir, 'unpinned.mjs')])).toContain('sent');
+        await waitFor(
+          () => /\.1069 > 255\.255\.255\.255\.1068/.test(dumped),
+          10_000,
+          'the unpinned broadcast in the vx0 capture',
+        );
+        expect(control('vx0')).toContain('sent on vx0');
+        await waitFor(
+          () => (dumped.match(/10\.244\.0\.1\.1067 > 255\.255\.255\.255\.1068/g) ?? []).length === 3,
+          10_000,
+          "the control's 3 broadcasts in the vx0 capture",
+        );
       } finally {
         await lab.destroy();
         rmSync(dir, { recursive: true, force: true });
