@@ -10,3 +10,33 @@ export function buildHelper(outDir: string): string {
   });
   return out;
 }
+
+/**
+ * A BIOS PXE client's DISCOVER (RFC 4578 options 93/94/97, vendor class PXEClient) broadcast from
+ * 0.0.0.0:68 every second, as a node script for a client namespace. Prints one JSON line: the first
+ * BOOTREPLY with our xid (`reply`, with its source and hex), or `timeout` after `timeoutMs` (exit 0).
+ */
+export function pxeDiscoverScript(timeoutMs: number): string {
+  return `
+import { createSocket } from 'node:dgram';
+const p = Buffer.alloc(240);
+p[0] = 1; p[1] = 1; p[2] = 6; p.writeUInt32BE(0x1234abcd, 4); p.writeUInt16BE(0x8000, 10);
+Buffer.from([0x52, 0x54, 0, 0x12, 0x34, 0x56]).copy(p, 28);
+p.writeUInt32BE(0x63825363, 236);
+const vc = Buffer.from('PXEClient:Arch:00000:UNDI:002001');
+const opts = Buffer.concat([Buffer.from([53, 1, 1, 60, vc.length]), vc, Buffer.from([93, 2, 0, 0, 94, 3, 1, 2, 1, 97, 17, 0]), Buffer.alloc(16, 7), Buffer.from([255])]);
+const s = createSocket({ type: 'udp4', reuseAddr: true });
+s.bind(68, () => {
+  s.setBroadcast(true);
+  const timer = setTimeout(() => { console.log(JSON.stringify({ type: 'timeout' })); process.exit(0); }, ${timeoutMs});
+  s.on('message', (m, r) => {
+    if (m[0] !== 2 || m.readUInt32BE(4) !== 0x1234abcd) return;
+    clearTimeout(timer);
+    console.log(JSON.stringify({ type: 'reply', from: r.address + ':' + r.port, hex: m.toString('hex') }));
+    process.exit(0);
+  });
+  const send = () => s.send(Buffer.concat([p, opts]), 67, '255.255.255.255');
+  send(); setInterval(send, 1000);
+});
+`;
+}

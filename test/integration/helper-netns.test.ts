@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createNetLab, waitFor } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { buildHelper } from './helper-build.js';
+import { buildHelper, pxeDiscoverScript } from './helper-build.js';
 
 const repo = resolve(__dirname, '../..');
 const SRV = '10.243.0.1';
@@ -60,30 +60,6 @@ s.bind(1069, () => {
 });
 `;
 
-// A PXE client's DISCOVER (RFC 4578 options 93/94/97, vendor class PXEClient), sent from 0.0.0.0:68.
-const clientScript = `
-import { createSocket } from 'node:dgram';
-const p = Buffer.alloc(240);
-p[0] = 1; p[1] = 1; p[2] = 6; p.writeUInt32BE(0x1234abcd, 4); p.writeUInt16BE(0x8000, 10);
-Buffer.from([0x52, 0x54, 0, 0x12, 0x34, 0x56]).copy(p, 28);
-p.writeUInt32BE(0x63825363, 236);
-const vc = Buffer.from('PXEClient:Arch:00000:UNDI:002001');
-const opts = Buffer.concat([Buffer.from([53, 1, 1, 60, vc.length]), vc, Buffer.from([93, 2, 0, 0, 94, 3, 1, 2, 1, 97, 17, 0]), Buffer.alloc(16, 7), Buffer.from([255])]);
-const s = createSocket({ type: 'udp4', reuseAddr: true });
-s.bind(68, () => {
-  s.setBroadcast(true);
-  const timer = setTimeout(() => { console.log(JSON.stringify({ type: 'timeout' })); process.exit(2); }, 8000);
-  s.on('message', (m, r) => {
-    if (m[0] !== 2 || m.readUInt32BE(4) !== 0x1234abcd) return;
-    clearTimeout(timer);
-    console.log(JSON.stringify({ type: 'reply', from: r.address + ':' + r.port, hex: m.toString('hex') }));
-    process.exit(0);
-  });
-  const send = () => s.send(Buffer.concat([p, opts]), 67, '255.255.255.255');
-  send(); setInterval(send, 1000);
-});
-`;
-
 describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump'))(
   'helper relay in namespaces (unprivileged engines)',
   () => {
@@ -100,7 +76,7 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         const helperPath = buildHelper(dir);
         execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
         writeFileSync(join(dir, 'server.mts'), serverScript);
-        writeFileSync(join(dir, 'client.mjs'), clientScript);
+        writeFileSync(join(dir, 'client.mjs'), pxeDiscoverScript(8000));
         writeFileSync(join(dir, 'control.mts'), controlScript);
         writeFileSync(join(dir, 'unpinned.mjs'), unpinnedScript);
         // The interface that is NOT chosen: one end of a veth pair with an address, watched by tcpdump.
