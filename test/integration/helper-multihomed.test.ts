@@ -4,7 +4,8 @@
  * (10.248.0.1/24, LAN B). `pxe-desk serve --mode proxy --iface eth1 --helper always` runs as nobody with
  * a capability-bearing temp copy of the helper. A DISCOVER arriving on eth1 is answered with option 54
  * and siaddr = 10.248.0.1, out of eth1 only (tcpdump on eth0 sees no server packet); a DISCOVER on eth0
- * is not answered at all (the helper listens on the chosen NIC only).
+ * is not answered at all (the helper listens on the chosen NIC only). Killing the helper makes the CLI
+ * report helper-died and exit 1.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -159,9 +160,19 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
 
         await new Promise((r) => setTimeout(r, 500));
         expect(dumped.trim(), 'the server sent on eth0').toBe('');
-        serve.kill('SIGTERM');
+        // The helper dies (killed by its PID, a child of the CLI): the CLI reports it and exits 1, so a
+        // supervisor can restart it.
+        const helperPid = readFileSync(`/proc/${serve.pid}/task/${serve.pid}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .map(Number)
+          .find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(helperPath));
+        expect(helperPid).toBeGreaterThan(0);
+        process.kill(helperPid!, 'SIGKILL');
         await waitFor(() => serve.exitCode !== null, 15_000, 'pxe-desk serve exit');
-        expect(serve.exitCode).toBe(0);
+        expect(serve.exitCode).toBe(1);
+        expect(err).toMatch(/pxe-desk serve: the helper exited \(SIGKILL\)/);
+        expect(out).toMatch(/"state":"error".*"code":"helper-died"/);
       } finally {
         await labB?.destroy();
         await labA.destroy();
