@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -147,5 +148,58 @@ func TestHelperFuzzedFramesNeverSend(t *testing.T) {
 	}
 	if n, from, err := syscall.Recvfrom(listener, make([]byte, 100), syscall.MSG_DONTWAIT); err == nil {
 		t.Fatalf("the helper sent %d bytes from %v", n, from)
+	}
+}
+
+// /proc/<pid>/status lines of a running helper.
+func procStatus(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Started by sudo or pkexec (root, with the invoking user's id in the environment), the helper binds
+// and then becomes that user with no capability left; a root or garbled invoking id is refused.
+func TestHelperDropsToInvokingUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CI runs as root)")
+	}
+	for i, env := range [][]string{{"SUDO_UID=65534", "SUDO_GID=65534"}, {"PKEXEC_UID=65534"}} {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append([]string{"PXE_DESK_HELPER_TEST_MAIN=1"}, env...)
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = stdin.Write(EncodeBind(Bind{"lo", []RolePort{{RolePxe, uint16(40130 + i)}}}))
+		for _, want := range []byte{THello, TBound} {
+			if f, err := ReadFrame(stdout); err != nil || f.Type != want {
+				t.Fatalf("%v: want frame %d, got %+v %v", env, want, f, err)
+			}
+		}
+		status := procStatus(t, cmd.Process.Pid)
+		stdin.Close()
+		_ = cmd.Wait()
+		for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "Gid:\t65534\t65534\t65534\t65534",
+			"Groups:\t \n", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000"} {
+			if !strings.Contains(status, want) {
+				t.Errorf("%v: %q missing from\n%s", env, want, status)
+			}
+		}
+	}
+	for _, env := range []string{"SUDO_UID=0", "PKEXEC_UID=root"} {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = []string{"PXE_DESK_HELPER_TEST_MAIN=1", env}
+		cmd.Stdin = bytes.NewReader(EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40135}}}))
+		out, _ := cmd.Output()
+		r := bytes.NewReader(out)
+		_, _ = ReadFrame(r)
+		if f, err := ReadFrame(r); err != nil || f.Type != TError || f.Body[0] != EPermission || cmd.ProcessState.ExitCode() != 2 {
+			t.Errorf("%s: want fatal permission error, got %+v %v exit %d", env, f, err, cmd.ProcessState.ExitCode())
+		}
 	}
 }

@@ -10,7 +10,7 @@ if [ ! -x /usr/sbin/policy-rc.d ] || ! grep -q 'exit 101' /usr/sbin/policy-rc.d;
   $SUDO chmod +x /usr/sbin/policy-rc.d
 fi
 PACKAGES=(
-  golang-go libcap2-bin iproute2 procps util-linux
+  golang-go libcap2-bin iproute2 procps util-linux sudo
   qemu-system-x86 ipxe ipxe-qemu ovmf busybox-static cpio
   dnsmasq-base atftp atftpd tftp-hpa curl
   chromium tcpdump tshark xorriso kea-admin ieee-data

@@ -178,5 +178,38 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
       }
       expect(existsSync(dir)).toBe(false);
     }, 120_000);
+
+    it('reports interface-down and interface-missing before binding anything', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pxd-helper-down-'));
+      const lab = createNetLab({ hosts: [{ name: 'srv', address: '10.249.0.1/24' }] });
+      try {
+        const helperPath = buildHelper(dir);
+        // A link that exists but is down (a fresh veth pair is created down).
+        lab.run('srv', 'ip', ['link', 'add', 'vd0', 'type', 'veth', 'peer', 'name', 'vd1']);
+        writeFileSync(
+          join(dir, 'open.mts'),
+          `import { HelperTransport } from ${JSON.stringify(join(repo, 'app/transport/helper-transport.ts'))};
+const out = {};
+for (const iface of ['vd0', 'nosuch9']) {
+  const t = new HelperTransport({ iface, helperPath: process.argv[2], ports: { dhcp: 1067 } });
+  try { await t.open(['dhcp']); out[iface] = 'opened'; await t.close(); }
+  catch (e) { out[iface] = { code: e.code, message: e.message }; }
+}
+console.log(JSON.stringify(out));
+`,
+        );
+        const text = lab.run('srv', process.execPath, ['--import', 'tsx', join(dir, 'open.mts'), helperPath]);
+        const out = JSON.parse(text.trim().split('\n').pop() ?? '{}') as Record<
+          string,
+          { code?: string; message?: string }
+        >;
+        expect(out.vd0).toMatchObject({ code: 'interface-down' });
+        expect(out.vd0?.message).toMatch(/vd0 is down.*ip link set vd0 up/);
+        expect(out.nosuch9).toMatchObject({ code: 'interface-missing' });
+      } finally {
+        await lab.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
   },
 );

@@ -3,15 +3,17 @@
  * traffic is 127.0.0.1 unicast on the pxe role; nothing is broadcast from the root namespace).
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransportError, type Datagram } from '../../app/shared/datagram-transport.js';
 import { HelperTransport } from '../../app/transport/helper-transport.js';
 import { haveTools } from '../helpers/tools.js';
 import { buildHelper } from './helper-build.js';
 
+const repo = resolve(__dirname, '../..');
 let dir = '';
 let helperPath = '';
 
@@ -79,6 +81,51 @@ describe.skipIf(process.platform !== 'linux' || !haveTools('go'))(
       });
       await expect(gone.open(['pxe'])).rejects.toBeInstanceOf(TransportError);
     });
+
+    // Run as nobody (setpriv): the helper copy has no file capabilities and nobody has no sudo rights.
+    // Nothing is bound or sent: both attempts fail before any socket exists.
+    it.skipIf(!haveTools('setpriv', 'sudo'))(
+      'maps an unprivileged bind to permission-denied and a refused sudo to elevation-refused',
+      () => {
+        chmodSync(dir, 0o755);
+        const script = join(dir, 'unprivileged.mts');
+        writeFileSync(
+          script,
+          `import { HelperTransport } from ${JSON.stringify(join(repo, 'app/transport/helper-transport.ts'))};
+const out = {};
+for (const launch of ['direct', 'sudo']) {
+  const t = new HelperTransport({ iface: 'lo', helperPath: process.argv[2], launch, ports: { dhcp: 67 }, startTimeoutMs: 20000 });
+  try { await t.open(['dhcp']); out[launch] = 'opened'; await t.close(); }
+  catch (e) { out[launch] = { code: e.code, message: e.message }; }
+}
+console.log(JSON.stringify(out));
+`,
+        );
+        const text = execFileSync(
+          'setpriv',
+          [
+            '--reuid=65534',
+            '--regid=65534',
+            '--clear-groups',
+            process.execPath,
+            '--import',
+            'tsx',
+            script,
+            helperPath,
+          ],
+          { cwd: repo, encoding: 'utf8', timeout: 60_000 },
+        );
+        const out = JSON.parse(text.trim().split('\n').pop() ?? '{}') as Record<
+          string,
+          { code?: string; message?: string }
+        >;
+        expect(out.direct?.code).toBe('permission-denied');
+        expect(out.direct?.message).toMatch(/port 67 .*cap_net_bind_service/);
+        expect(out.sudo?.code).toBe('elevation-refused');
+        expect(out.sudo?.message).toMatch(/sudo refused to start the helper: .*password/);
+      },
+      90_000,
+    );
 
     it('reports helper-died when the helper exits after start', async () => {
       const t = new HelperTransport({ iface: 'lo', helperPath, ports: { tftp: port + 3 } });
