@@ -18,7 +18,13 @@ import {
 import { silentLogger, type Logger } from '../shared/runtime.js';
 import { FrameReader, HelperErrorCode, encodeFrame, type HelperFrame } from './frames.js';
 
-export type HelperLaunch = 'direct' | 'sudo' | 'pkexec';
+/**
+ * How the helper is started. 'direct': it has file capabilities (deb/rpm install hook) or we are root.
+ * 'sudo': `sudo -n` (non-interactive). 'pkexec': polkit asks the user. 'auto' (default): direct, and
+ * when that is refused for lack of privilege (no capabilities, not root), once more through pkexec in a
+ * graphical session or sudo -n otherwise (docs/helper.md, launch paths).
+ */
+export type HelperLaunch = 'auto' | 'direct' | 'sudo' | 'pkexec';
 
 export interface HelperTransportOptions {
   /** The one NIC the helper binds on (e.g. "eth0"). */
@@ -27,7 +33,7 @@ export interface HelperTransportOptions {
   readonly ports?: Partial<Record<Channel, number>>;
   /** Helper binary (default: native-helper/bin/linux-<arch>/pxe-desk-helper via defaultHelperPath()). */
   readonly helperPath?: string;
-  /** 'direct' (binary has file capabilities, or we are root), 'sudo' (CLI; non-interactive -n), 'pkexec'. */
+  /** Default 'auto': direct, elevating through pkexec/sudo when the helper lacks privilege. */
   readonly launch?: HelperLaunch;
   readonly logger?: Logger;
   /** ms to wait for the helper's bound/error answer (pkexec waits for a human: default 120 s). */
@@ -82,7 +88,22 @@ export class HelperTransport implements DatagramTransport {
       );
     }
     if (wanted.length === 0) return;
-    const { command, args } = this.commandLine();
+    const launch = this.options.launch ?? 'auto';
+    if (launch !== 'auto') return this.start(wanted, launch);
+    try {
+      await this.start(wanted, 'direct');
+    } catch (error) {
+      const via =
+        error instanceof TransportError && error.code === 'permission-denied' ? elevation() : undefined;
+      if (!via) throw error;
+      this.logger.info('the helper has no capabilities: asking for elevation', { via });
+      await this.start(wanted, via);
+    }
+  }
+
+  private async start(wanted: readonly Channel[], launch: Exclude<HelperLaunch, 'auto'>): Promise<void> {
+    const { command, args } = this.commandLine(launch);
+    this.stderrTail = '';
     this.closing = false;
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: launchEnv() });
     this.child = child;
@@ -116,10 +137,11 @@ export class HelperTransport implements DatagramTransport {
       });
       let fatalError: TransportError | undefined;
       child.on('exit', (code, signal) => {
+        if (this.child !== child) return; // an earlier attempt (auto launch retries once)
         this.child = undefined;
         this.bound.clear();
         if (this.closing && started) return;
-        fail(fatalError ?? this.exitError(code, signal));
+        fail(fatalError ?? this.exitError(launch, code, signal));
       });
       child.stdout?.on('data', (chunk: Buffer) => {
         let frames: HelperFrame[];
@@ -226,9 +248,9 @@ export class HelperTransport implements DatagramTransport {
     for (const l of this.errorListeners) l(error);
   }
 
-  private commandLine(): { command: string; args: string[] } {
+  private commandLine(launch: Exclude<HelperLaunch, 'auto'>): { command: string; args: string[] } {
     const path = this.options.helperPath ?? defaultHelperPath();
-    switch (this.options.launch ?? 'direct') {
+    switch (launch) {
       case 'sudo':
         return { command: 'sudo', args: ['-n', path] };
       case 'pkexec':
@@ -238,8 +260,11 @@ export class HelperTransport implements DatagramTransport {
     }
   }
 
-  private exitError(code: number | null, signal: NodeJS.Signals | null): TransportError {
-    const launch = this.options.launch ?? 'direct';
+  private exitError(
+    launch: Exclude<HelperLaunch, 'auto'>,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): TransportError {
     // pkexec: 126 = authentication dismissed, 127 = not authorized; sudo -n: 1 with "password is required".
     if (
       (launch === 'pkexec' && (code === 126 || code === 127)) ||
@@ -247,7 +272,9 @@ export class HelperTransport implements DatagramTransport {
     ) {
       return new TransportError(
         'elevation-refused',
-        `${launch} refused to start the helper: ${this.stderrTail.trim()}`,
+        `${launch} refused to start the helper: ${this.stderrTail.trim()}. Give the helper file ` +
+          `capabilities (sudo setcap cap_net_bind_service,cap_net_raw+ep ${this.options.helperPath ?? defaultHelperPath()}) ` +
+          `or run PXE Desk with sudo (docs/helper.md)`,
       );
     }
     return new TransportError(
@@ -315,6 +342,18 @@ export function defaultHelperPath(): string {
     candidates.find((p) => existsSync(resolve(p, '..', '..', '..'))) ??
     candidates[0]!
   );
+}
+
+/**
+ * How to elevate a helper without capabilities: none as root (root needs none), pkexec in a graphical
+ * session (polkit shows the password dialog), else sudo -n (a sudoers rule for the helper path).
+ */
+function elevation(): 'pkexec' | 'sudo' | undefined {
+  if (process.getuid?.() === 0) return undefined;
+  const onPath = (tool: string): boolean =>
+    (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, tool)));
+  if ((process.env.DISPLAY || process.env.WAYLAND_DISPLAY) && onPath('pkexec')) return 'pkexec';
+  return onPath('sudo') ? 'sudo' : undefined;
 }
 
 /** The helper reads only PKEXEC_UID/SUDO_UID/SUDO_GID; give it a minimal environment. */

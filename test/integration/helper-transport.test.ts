@@ -85,7 +85,7 @@ describe.skipIf(process.platform !== 'linux' || !haveTools('go'))(
     // Run as nobody (setpriv): the helper copy has no file capabilities and nobody has no sudo rights.
     // Nothing is bound or sent: both attempts fail before any socket exists.
     it.skipIf(!haveTools('setpriv', 'sudo'))(
-      'maps an unprivileged bind to permission-denied and a refused sudo to elevation-refused',
+      'maps an unprivileged bind to permission-denied and a refused sudo (explicit or auto) to elevation-refused',
       () => {
         chmodSync(dir, 0o755);
         const script = join(dir, 'unprivileged.mts');
@@ -93,7 +93,7 @@ describe.skipIf(process.platform !== 'linux' || !haveTools('go'))(
           script,
           `import { HelperTransport } from ${JSON.stringify(join(repo, 'app/transport/helper-transport.ts'))};
 const out = {};
-for (const launch of ['direct', 'sudo']) {
+for (const launch of ['direct', 'sudo', 'auto']) {
   const t = new HelperTransport({ iface: 'lo', helperPath: process.argv[2], launch, ports: { dhcp: 67 }, startTimeoutMs: 20000 });
   try { await t.open(['dhcp']); out[launch] = 'opened'; await t.close(); }
   catch (e) { out[launch] = { code: e.code, message: e.message }; }
@@ -113,7 +113,12 @@ console.log(JSON.stringify(out));
             script,
             helperPath,
           ],
-          { cwd: repo, encoding: 'utf8', timeout: 60_000 },
+          {
+            cwd: repo,
+            encoding: 'utf8',
+            timeout: 60_000,
+            env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+          },
         );
         const out = JSON.parse(text.trim().split('\n').pop() ?? '{}') as Record<
           string,
@@ -123,6 +128,12 @@ console.log(JSON.stringify(out));
         expect(out.direct?.message).toMatch(/port 67 .*cap_net_bind_service/);
         expect(out.sudo?.code).toBe('elevation-refused');
         expect(out.sudo?.message).toMatch(/sudo refused to start the helper: .*password/);
+        // auto: direct is refused for lack of privilege, then sudo -n (no display, so no pkexec) too;
+        // the message says how to fix it.
+        expect(out.auto?.code).toBe('elevation-refused');
+        expect(out.auto?.message).toMatch(
+          /sudo setcap cap_net_bind_service,cap_net_raw\+ep .*pxe-desk-helper/,
+        );
       },
       90_000,
     );
