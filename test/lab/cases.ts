@@ -22,8 +22,10 @@ export const CASES: readonly LabCase[] = [
   { name: 'uefi-proxy', fw: 'uefi', mode: 'proxy' }, // (2)
   { name: 'bios-dhcp', fw: 'bios', mode: 'dhcp' }, // (3)
   { name: 'uefi-dhcp', fw: 'uefi', mode: 'dhcp' }, // (4)
-  // (5) native helper, engines unprivileged (dnsmasq plays it as bios-proxy, for the benchmark line).
+  // (5) native helper, engines unprivileged (dnsmasq plays them as bios/uefi-proxy, for the benchmark line).
   { name: 'bios-proxy-helper', fw: 'bios', mode: 'proxy', viaHelper: true },
+  // UEFI through the helper: OVMF's TFTP download of snponly.efi arrives through the helper's port 69.
+  { name: 'uefi-proxy-helper', fw: 'uefi', mode: 'proxy', viaHelper: true },
   { name: 'bios-menu', fw: 'bios', mode: 'dhcp', pxeDeskOnly: true }, // (6)
   // (7) loop guard: asserted in EVERY PXE Desk case (timeline + pcap: no iPXE binary after boot.ipxe).
   { name: 'uefi-http-boot', fw: 'uefi-http', mode: 'dhcp', pxeDeskOnly: true }, // (8)

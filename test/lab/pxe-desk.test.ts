@@ -181,6 +181,9 @@ describe.skipIf(!enabled)('lab through PXE Desk', () => {
           `files: ${files.join(', ')}`,
         ).toBe(true);
         expect((byIp ?? client)!.stage).toBe('booted');
+        // UEFI through the helper: OVMF's RRQ reached the TFTP engine through the helper's port 69 (as
+        // nobody the engine has no socket there of its own).
+        if (c.viaHelper && c.fw === 'uefi') expect(files).toContain('snponly.efi');
 
         // (7) loop guard: iPXE is never handed an iPXE binary. Every iPXE binary in the timeline (one
         // name; EDK2's TFTP tsize probe may add a second entry) comes before the first boot.ipxe, i.e.
