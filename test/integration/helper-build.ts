@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { waitFor, type NetLab } from '../helpers/netns.js';
 
 /** Builds the helper into a temp dir (same flags as scripts/build.mjs). */
 export function buildHelper(outDir: string): string {
@@ -39,4 +40,37 @@ s.bind(68, () => {
   send(); setInterval(send, 1000);
 });
 `;
+}
+
+/**
+ * setpriv arguments that run a TypeScript script (through tsx) as nobody: uid/gid 65534, no
+ * supplementary groups, so no capabilities either (the "engines unprivileged" side of the tests).
+ */
+export function tsxAsNobody(script: string, ...args: string[]): string[] {
+  return [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    process.execPath,
+    '--import',
+    'tsx',
+    script,
+    ...args,
+  ];
+}
+
+/** tcpdump on `iface` of a lab host, started and listening; returns what it has printed so far. */
+export async function startCapture(
+  lab: NetLab,
+  host: string,
+  iface: string,
+  filter: string,
+): Promise<() => string> {
+  const dump = lab.spawn(host, 'tcpdump', ['-i', iface, '-n', '-l', filter]);
+  let dumped = '';
+  let dumpErr = '';
+  dump.stdout?.on('data', (d: Buffer) => (dumped += d.toString()));
+  dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
+  await waitFor(() => dumpErr.includes('listening'), 10_000, 'tcpdump');
+  return () => dumped;
 }

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { buildHelper, pxeDiscoverScript } from './helper-build.js';
+import { buildHelper, pxeDiscoverScript, startCapture, tsxAsNobody } from './helper-build.js';
 
 const repo = resolve(__dirname, '../..');
 const A_SRV = '10.247.0.1';
@@ -92,29 +92,17 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         writeFileSync(quietClient, pxeDiscoverScript(4000));
 
         // Every packet the server sends on eth0 from a DHCP/PXE/TFTP port.
-        const dump = labA.spawn('srv', 'tcpdump', [
-          '-i',
+        const dumped = await startCapture(
+          labA,
+          'srv',
           'eth0',
-          '-n',
-          '-l',
           'udp src port 67 or udp src port 4011 or udp src port 69',
-        ]);
-        let dumped = '';
-        let dumpErr = '';
-        dump.stdout?.on('data', (d: Buffer) => (dumped += d.toString()));
-        dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
-        await waitFor(() => dumpErr.includes('listening'), 10_000, 'tcpdump');
+        );
 
         const serve = labA.spawn(
           'srv',
           'setpriv',
-          [
-            '--reuid=65534',
-            '--regid=65534',
-            '--clear-groups',
-            process.execPath,
-            '--import',
-            'tsx',
+          tsxAsNobody(
             join(repo, 'test', 'lab', 'run-cli.ts'),
             'serve',
             '--mode',
@@ -128,7 +116,7 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
             'always',
             '--helper-path',
             helperPath,
-          ],
+          ),
           { cwd: repo },
         );
         let out = '';
@@ -159,7 +147,7 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         expect(option(offer, 60)?.toString()).toBe('PXEClient');
 
         await new Promise((r) => setTimeout(r, 500));
-        expect(dumped.trim(), 'the server sent on eth0').toBe('');
+        expect(dumped().trim(), 'the server sent on eth0').toBe('');
         // The helper dies (killed by its PID, a child of the CLI): the CLI reports it and exits 1, so a
         // supervisor can restart it.
         const helperPid = readFileSync(`/proc/${serve.pid}/task/${serve.pid}/children`, 'utf8')

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createNetLab, waitFor } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { buildHelper, pxeDiscoverScript } from './helper-build.js';
+import { buildHelper, pxeDiscoverScript, startCapture, tsxAsNobody } from './helper-build.js';
 
 const repo = resolve(__dirname, '../..');
 const SRV = '10.243.0.1';
@@ -87,28 +87,12 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         // The default route leads to the WRONG link (DESIGN: without SO_BINDTODEVICE a broadcast leaves
         // by the default route, maybe Wi-Fi): only the pin keeps the OFFER on eth0.
         lab.run('srv', 'ip', ['route', 'add', 'default', 'dev', 'vx0']);
-        const dump = lab.spawn('srv', 'tcpdump', ['-i', 'vx0', '-n', '-l', 'ip']);
-        let dumped = '';
-        let dumpErr = '';
-        dump.stdout?.on('data', (d: Buffer) => (dumped += d.toString()));
-        dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
-        await waitFor(() => dumpErr.includes('listening'), 10_000, 'tcpdump');
+        const dumped = await startCapture(lab, 'srv', 'vx0', 'ip');
 
         const server = lab.spawn(
           'srv',
           'setpriv',
-          [
-            '--reuid=65534',
-            '--regid=65534',
-            '--clear-groups',
-            process.execPath,
-            '--import',
-            'tsx',
-            join(dir, 'server.mts'),
-            helperPath,
-            'eth0',
-            SRV,
-          ],
+          tsxAsNobody(join(dir, 'server.mts'), helperPath, 'eth0', SRV),
           { cwd: repo },
         );
         let out = '';
@@ -150,7 +134,7 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         expect(seen?.ifindex).toBe(ready?.ifindex);
 
         await new Promise((r) => setTimeout(r, 500));
-        expect(dumped.trim()).toBe('');
+        expect(dumped().trim()).toBe('');
 
         // Negative control: the capture on vx0 is live and would show a stray broadcast.
         const control = (iface: string): string =>
@@ -159,16 +143,16 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
           });
         expect(control('eth0')).toContain('sent on eth0');
         await new Promise((r) => setTimeout(r, 500));
-        expect(dumped.trim(), 'a broadcast pinned to eth0 leaked onto vx0').toBe('');
+        expect(dumped().trim(), 'a broadcast pinned to eth0 leaked onto vx0').toBe('');
         expect(lab.run('srv', process.execPath, [join(dir, 'unpinned.mjs')])).toContain('sent');
         await waitFor(
-          () => /\.1069 > 255\.255\.255\.255\.1068/.test(dumped),
+          () => /\.1069 > 255\.255\.255\.255\.1068/.test(dumped()),
           10_000,
           'the unpinned broadcast in the vx0 capture',
         );
         expect(control('vx0')).toContain('sent on vx0');
         await waitFor(
-          () => (dumped.match(/10\.244\.0\.1\.1067 > 255\.255\.255\.255\.1068/g) ?? []).length === 3,
+          () => (dumped().match(/10\.244\.0\.1\.1067 > 255\.255\.255\.255\.1068/g) ?? []).length === 3,
           10_000,
           "the control's 3 broadcasts in the vx0 capture",
         );

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransportError, type Datagram } from '../../app/shared/datagram-transport.js';
 import { HelperTransport } from '../../app/transport/helper-transport.js';
 import { haveTools } from '../helpers/tools.js';
-import { buildHelper } from './helper-build.js';
+import { buildHelper, tsxAsNobody } from './helper-build.js';
 
 const repo = resolve(__dirname, '../..');
 let dir = '';
@@ -101,25 +101,12 @@ for (const launch of ['direct', 'sudo', 'auto']) {
 console.log(JSON.stringify(out));
 `,
         );
-        const text = execFileSync(
-          'setpriv',
-          [
-            '--reuid=65534',
-            '--regid=65534',
-            '--clear-groups',
-            process.execPath,
-            '--import',
-            'tsx',
-            script,
-            helperPath,
-          ],
-          {
-            cwd: repo,
-            encoding: 'utf8',
-            timeout: 60_000,
-            env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-          },
-        );
+        const text = execFileSync('setpriv', tsxAsNobody(script, helperPath), {
+          cwd: repo,
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        });
         const out = JSON.parse(text.trim().split('\n').pop() ?? '{}') as Record<
           string,
           { code?: string; message?: string }
