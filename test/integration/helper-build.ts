@@ -47,6 +47,7 @@ s.bind(68, () => {
  * supplementary groups, so no capabilities either (the "engines unprivileged" side of the tests).
  */
 export function tsxAsNobody(script: string, ...args: string[]): string[] {
+  assertNobodyCanRead(script);
   return [
     '--reuid=65534',
     '--regid=65534',
@@ -73,4 +74,22 @@ export async function startCapture(
   dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
   await waitFor(() => dumpErr.includes('listening'), 10_000, 'tcpdump');
   return () => dumped;
+}
+
+const readable = new Set<string>();
+
+/** Fails with the fix when nobody cannot read the checkout or a temp file (e.g. a clone under /root). */
+export function assertNobodyCanRead(...paths: string[]): void {
+  for (const path of [resolve(__dirname, '../../package.json'), ...paths]) {
+    if (readable.has(path)) continue;
+    try {
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path]);
+    } catch {
+      throw new Error(
+        `user nobody cannot read ${path}: the unprivileged-engine tests need a checkout (and temp dir) ` +
+          'that others can read, e.g. not under a 0700 home such as /root',
+      );
+    }
+    readable.add(path);
+  }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { buildHelper } from '../integration/helper-build.js';
+import { assertNobodyCanRead, buildHelper } from '../integration/helper-build.js';
 import { CASES, selected, servers, type LabCase } from './cases.js';
 import {
   benchLine,
@@ -143,6 +143,7 @@ describe.skipIf(!enabled)('lab through PXE Desk', () => {
           chmodSync(helperDir, 0o755);
           const helperPath = buildHelper(helperDir);
           execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
+          assertNobodyCanRead(helperPath, run.root);
           options = { helperPath, runAs: { uid: 65534, gid: 65534 } };
         }
         await run.startServer('pxe-desk', c.mode, [], options);
