@@ -20,9 +20,9 @@ import { FrameReader, HelperErrorCode, encodeFrame, type HelperFrame } from './f
 
 /**
  * How the helper is started. 'direct': it has file capabilities (deb/rpm install hook) or we are root.
- * 'sudo': `sudo -n` (non-interactive). 'pkexec': polkit asks the user. 'auto' (default): direct, and
+ * 'sudo': sudo, asking for the password in a terminal, `-n` otherwise. 'pkexec': polkit asks the user. 'auto' (default): direct, and
  * when that is refused for lack of privilege (no capabilities, not root), once more through pkexec in a
- * graphical session or sudo -n otherwise (docs/helper.md, launch paths).
+ * graphical session or sudo otherwise (docs/helper.md, launch paths).
  */
 export type HelperLaunch = 'auto' | 'direct' | 'sudo' | 'pkexec';
 
@@ -252,7 +252,9 @@ export class HelperTransport implements DatagramTransport {
     const path = this.options.helperPath ?? defaultHelperPath();
     switch (launch) {
       case 'sudo':
-        return { command: 'sudo', args: ['-n', path] };
+        // In a terminal sudo may ask for the password (it reads /dev/tty, not our stdin pipe);
+        // elsewhere -n: fail at once instead of waiting for a prompt nobody sees.
+        return { command: 'sudo', args: process.stdin.isTTY ? [path] : ['-n', path] };
       case 'pkexec':
         return { command: 'pkexec', args: [path] };
       default:
@@ -346,7 +348,8 @@ export function defaultHelperPath(): string {
 
 /**
  * How to elevate a helper without capabilities: none as root (root needs none), pkexec in a graphical
- * session (polkit shows the password dialog), else sudo -n (a sudoers rule for the helper path).
+ * session (polkit shows the password dialog), else sudo (the password in a terminal, else a sudoers
+ * NOPASSWD rule for the helper path).
  */
 function elevation(): 'pkexec' | 'sudo' | undefined {
   if (process.getuid?.() === 0) return undefined;
