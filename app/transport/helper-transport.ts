@@ -20,9 +20,9 @@ import { FrameReader, HelperErrorCode, encodeFrame, type HelperFrame } from './f
 
 /**
  * How the helper is started. 'direct': it has file capabilities (deb/rpm install hook) or we are root.
- * 'sudo': sudo, asking for the password in a terminal, `-n` otherwise. 'pkexec': polkit asks the user. 'auto' (default): direct, and
- * when that is refused for lack of privilege (no capabilities, not root), once more through pkexec in a
- * graphical session or sudo otherwise (docs/helper.md, launch paths).
+ * 'sudo': asks for the password in a terminal, `sudo -n` otherwise. 'pkexec': polkit asks the user.
+ * 'auto' (default): direct, and when that is refused for lack of privilege (no capabilities, not
+ * root), once more through pkexec in a graphical session or sudo otherwise (docs/helper.md).
  */
 export type HelperLaunch = 'auto' | 'direct' | 'sudo' | 'pkexec';
 
