@@ -45,15 +45,11 @@ func main() {
 	var rules *Rules
 	for {
 		f, err := ReadFrame(in)
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			fatal(EMalformed, "malformed frame")
-		}
 		switch {
-		case f.Type == TBye:
+		case err == io.EOF || (err == nil && f.Type == TBye):
 			return
+		case err != nil:
+			fatal(EMalformed, "malformed frame")
 		case f.Type == TBind && socks == nil:
 			socks, rules = start(f.Body)
 		case f.Type == TDgramOut && socks != nil:
@@ -137,7 +133,7 @@ func bindAll(bd Bind) (map[byte]int, uint32) {
 		if _, dup := socks[p.Role]; dup {
 			fatal(EMalformed, "role requested twice")
 		}
-		fd, err := bindOne(bd.Iface, p.Port)
+		fd, err := bindOne(bd.Iface, p.Port, p.Role == RoleDhcpClient)
 		if err != nil {
 			code, known := bindErrors[err]
 			if !known {
@@ -153,14 +149,20 @@ func bindAll(bd Bind) (map[byte]int, uint32) {
 var bindErrors = map[error]byte{syscall.EADDRINUSE: EPortInUse, syscall.EACCES: EPermission,
 	syscall.EPERM: EPermission, syscall.ENODEV: EIfaceMissing}
 
-func bindOne(iface string, port uint16) (int, error) {
+// bindOne: SO_REUSEADDR only when shared (68, with the OS's DHCP client). Two UDP sockets that both
+// set it may bind the same port on the same NIC, so on 67/69/4011 a second PXE Desk would bind
+// silently and answer too; without it, it gets EADDRINUSE ("port in use").
+func bindOne(iface string, port uint16, shared bool) (int, error) {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
 	// IP_PKTINFO reports the arrival ifindex and header destination (e.g. 255.255.255.255).
-	for _, opt := range [][2]int{{syscall.SOL_SOCKET, syscall.SO_REUSEADDR},
-		{syscall.SOL_SOCKET, syscall.SO_BROADCAST}, {syscall.IPPROTO_IP, syscall.IP_PKTINFO}} {
+	opts := [][2]int{{syscall.SOL_SOCKET, syscall.SO_BROADCAST}, {syscall.IPPROTO_IP, syscall.IP_PKTINFO}}
+	if shared {
+		opts = append(opts, [2]int{syscall.SOL_SOCKET, syscall.SO_REUSEADDR})
+	}
+	for _, opt := range opts {
 		if err == nil {
 			err = syscall.SetsockoptInt(fd, opt[0], opt[1], 1)
 		}

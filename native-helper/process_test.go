@@ -203,3 +203,31 @@ func TestHelperDropsToInvokingUser(t *testing.T) {
 		}
 	}
 }
+
+// A second helper (another PXE Desk) asking for a port the first holds on the same NIC gets "port in
+// use": both may not share 67/69/4011. Only 68 (dhcp-client, receive-only) is shared, with the OS's
+// DHCP client.
+func TestSecondHelperGetsPortInUse(t *testing.T) {
+	first := exec.Command(os.Args[0])
+	first.Env = []string{"PXE_DESK_HELPER_TEST_MAIN=1"}
+	stdin, _ := first.StdinPipe()
+	stdout, _ := first.StdoutPipe()
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = first.Wait()
+	}()
+	_, _ = stdin.Write(EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40140}, {RoleDhcpClient, 40142}}}))
+	for _, want := range []byte{THello, TBound} {
+		if f, err := ReadFrame(stdout); err != nil || f.Type != want {
+			t.Fatalf("first helper: want frame %d, got %+v %v", want, f, err)
+		}
+	}
+	expectFatal(t, EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40140}}}), EPortInUse)
+	frames, exit := runHelper(t, EncodeBind(Bind{"lo", []RolePort{{RoleDhcpClient, 40142}}}))
+	if exit != 0 || len(frames) != 2 || frames[1].Type != TBound {
+		t.Fatalf("dhcp-client port not shared: %+v exit %d", frames, exit)
+	}
+}

@@ -17,6 +17,7 @@ import {
 } from '../shared/datagram-transport.js';
 import { silentLogger, type Logger } from '../shared/runtime.js';
 import { FrameReader, HelperErrorCode, encodeFrame, type HelperFrame } from './frames.js';
+import { udpPortOwner } from './port-owner.js';
 
 /**
  * How the helper is started. 'direct': it has file capabilities (deb/rpm install hook) or we are root.
@@ -290,10 +291,12 @@ export class HelperTransport implements DatagramTransport {
       case HelperErrorCode.portInUse: {
         const port = /port (\d+)/.exec(message)?.[1];
         const channel = wanted.find((c) => String(this.ports[c]) === port);
-        return new TransportError(
-          'port-in-use',
-          `${message} (likely ${channel ? LIKELY_OWNERS[channel] : 'another server'}); stop it or choose another port`,
-        );
+        // Name the holder when we may see it (our own processes, or all as root), else the usual suspects.
+        const owner = port ? udpPortOwner(Number(port)) : undefined;
+        const who = owner
+          ? `in use by ${owner.name === 'pxe-desk-helper' ? 'another PXE Desk' : owner.name} (pid ${owner.pid})`
+          : `likely ${channel ? LIKELY_OWNERS[channel] : 'another server'}`;
+        return new TransportError('port-in-use', `${message} (${who}); stop it or choose another port`);
       }
       case HelperErrorCode.permission:
         return new TransportError(

@@ -195,5 +195,58 @@ console.log(JSON.stringify(out));
         rmSync(dir, { recursive: true, force: true });
       }
     }, 60_000);
+
+    it.skipIf(!haveTools('dnsmasq'))(
+      'names dnsmasq holding port 67 in a port-in-use error',
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'pxd-helper-busy-'));
+        const lab = createNetLab({ hosts: [{ name: 'srv', address: '10.251.0.1/24' }] });
+        try {
+          const helperPath = buildHelper(dir);
+          // A real peer on 67: dnsmasq as a DHCP server on eth0 (no client, so it sends nothing).
+          const dnsmasq = lab.spawn('srv', 'dnsmasq', [
+            '--conf-file=/dev/null',
+            '--keep-in-foreground',
+            '--port=0',
+            '--pid-file=',
+            '--user=root',
+            '--interface=eth0',
+            '--dhcp-range=10.251.0.100,10.251.0.150,1h',
+            `--dhcp-leasefile=${join(dir, 'leases')}`,
+          ]);
+          await waitFor(
+            () => lab.run('srv', 'ss', ['-Hulnp', 'sport = :67']).includes('dnsmasq'),
+            10_000,
+            'dnsmasq on 67',
+          );
+          writeFileSync(
+            join(dir, 'busy.mts'),
+            `import { HelperTransport } from ${JSON.stringify(join(repo, 'app/transport/helper-transport.ts'))};
+const t = new HelperTransport({ iface: 'eth0', helperPath: process.argv[2] });
+try { await t.open(['dhcp', 'pxe']); console.log(JSON.stringify({ opened: true })); await t.close(); }
+catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+`,
+          );
+          const text = lab.run('srv', process.execPath, [
+            '--import',
+            'tsx',
+            join(dir, 'busy.mts'),
+            helperPath,
+          ]);
+          const out = JSON.parse(text.trim().split('\n').pop() ?? '{}') as {
+            code?: string;
+            message?: string;
+          };
+          expect(out.code).toBe('port-in-use');
+          expect(out.message).toContain(
+            `bind udp port 67 on eth0: address already in use (in use by dnsmasq (pid ${dnsmasq.pid}))`,
+          );
+        } finally {
+          await lab.destroy();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+      60_000,
+    );
   },
 );

@@ -64,13 +64,26 @@ describe.skipIf(process.platform !== 'linux' || !haveTools('go'))(
       const squatter = createSocket('udp4');
       await new Promise<void>((ok) => squatter.bind(port + 1, ok));
       try {
+        // The holder is named when we may see it: here this very process.
         const busy = new HelperTransport({ iface: 'lo', helperPath, ports: { pxe: port + 1 } });
         await expect(busy.open(['pxe'])).rejects.toMatchObject({
           code: 'port-in-use',
-          message: expect.stringMatching(/another PXE Desk/),
+          message: expect.stringContaining(`(in use by node (pid ${process.pid}))`),
         });
       } finally {
         squatter.close();
+      }
+      // Another PXE Desk on the same NIC and port: refused, not silently sharing the port.
+      const first = new HelperTransport({ iface: 'lo', helperPath, ports: { pxe: port + 1 } });
+      await first.open(['pxe']);
+      try {
+        const second = new HelperTransport({ iface: 'lo', helperPath, ports: { pxe: port + 1 } });
+        await expect(second.open(['pxe'])).rejects.toMatchObject({
+          code: 'port-in-use',
+          message: expect.stringMatching(/in use by another PXE Desk \(pid \d+\)\); stop it/),
+        });
+      } finally {
+        await first.close();
       }
       const missing = new HelperTransport({ iface: 'nosuch0', helperPath, ports: { pxe: port + 2 } });
       await expect(missing.open(['pxe'])).rejects.toMatchObject({ code: 'interface-missing' });
