@@ -5,11 +5,12 @@
  * events prove the timeline the UI shows (MAC, firmware, files, final stage).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
+import { waitFor } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import { assertNobodyCanRead, buildHelper } from '../integration/helper-build.js';
 import { CASES, selected, servers, type LabCase } from './cases.js';
@@ -103,7 +104,15 @@ function procStatus(pid: number): Record<string, string> {
 }
 
 /** (5) The CLI (engines) runs as nobody with no capability; its child, the helper, dropped its own. */
-function expectUnprivileged(run: LabRun, helperPath: string): void {
+async function expectUnprivileged(run: LabRun, helperPath: string): Promise<void> {
+  // Only once the session runs has the helper bound and dropped its capabilities (a loaded machine
+  // may take seconds to get there).
+  const out = join(run.dir, 'pxe-desk.out');
+  await waitFor(
+    () => existsSync(out) && /"state":"(running|error)"/.test(readFileSync(out, 'utf8')),
+    60_000,
+    'the session running',
+  );
   const pid = run.serverPid();
   expect(pid).toBeGreaterThan(0);
   const cli = procStatus(pid!);
@@ -147,7 +156,7 @@ describe.skipIf(!enabled)('lab through PXE Desk', () => {
           options = { helperPath, runAs: { uid: 65534, gid: 65534 } };
         }
         await run.startServer('pxe-desk', c.mode, [], options);
-        if (options.helperPath) expectUnprivileged(run, options.helperPath);
+        if (options.helperPath) await expectUnprivileged(run, options.helperPath);
         const r = await run.boot(c.fw);
         benchLine(c.name, 'pxe-desk', r.seconds);
         expect(r.ok, `no marker; artefacts in artifacts/lab/${c.name}`).toBe(true);
