@@ -102,6 +102,40 @@ describe('helper frame contract (golden frames shared with go test)', () => {
   });
 });
 
+describe('helper frame decoder fuzz (the app side of fail closed)', () => {
+  it('random, truncated and bit-flipped streams yield frames or FrameError, never another exception', () => {
+    // Deterministic PRNG (xorshift32), so a failure reproduces.
+    let seed = 0x8badf00d;
+    const rnd = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const seeds = Object.keys(expected).map(golden);
+    for (let i = 0; i < 20_000; i++) {
+      let b: Buffer;
+      const s = seeds[rnd(seeds.length)]!;
+      if (i % 3 === 0) b = Buffer.from(Array.from({ length: rnd(64) }, () => rnd(256)));
+      else if (i % 3 === 1) b = Buffer.from(s.subarray(0, rnd(s.length + 1)));
+      else {
+        b = Buffer.from(s);
+        const at = rnd(b.length);
+        b[at] = b[at]! ^ (1 + rnd(255));
+      }
+      const reader = new FrameReader();
+      try {
+        // split at a random point: the reader must carry partial frames across chunks
+        const cut = rnd(b.length + 1);
+        reader.push(b.subarray(0, cut));
+        reader.push(b.subarray(cut));
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw new Error(`${b.toString('hex')}: ${String(error)}`);
+      }
+    }
+  });
+});
+
 describe('chooseTransport', () => {
   it('auto: direct off Linux or without a helper binary, helper on Linux with one', () => {
     expect(chooseTransport({ policy: 'auto', platform: 'win32' })).toBeInstanceOf(DirectTransport);
