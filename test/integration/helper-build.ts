@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { waitFor, type NetLab } from '../helpers/netns.js';
 
@@ -10,6 +11,32 @@ export function buildHelper(outDir: string): string {
     env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' },
   });
   return out;
+}
+
+const capabilityCopies = new Set<string>();
+
+/**
+ * Builds the helper into `dir` and gives that copy cap_net_bind_service,cap_net_raw+ep (what the deb/rpm
+ * hook does). Callers remove `dir` in their finally; should the test process be stopped first, the
+ * copy is removed on exit/SIGINT/SIGTERM too: no capability-bearing binary is left behind.
+ */
+export function buildHelperWithCapabilities(dir: string): string {
+  const path = buildHelper(dir);
+  if (capabilityCopies.size === 0) {
+    process.once('exit', removeCapabilityCopies);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const)
+      process.once(signal, () => {
+        removeCapabilityCopies();
+        process.exit(130);
+      });
+  }
+  capabilityCopies.add(path);
+  execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', path]);
+  return path;
+}
+
+function removeCapabilityCopies(): void {
+  for (const path of capabilityCopies) rmSync(path, { force: true });
 }
 
 /**

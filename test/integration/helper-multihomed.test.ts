@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { buildHelper, pxeDiscoverScript, startCapture, tsxAsNobody } from './helper-build.js';
+import { buildHelperWithCapabilities, pxeDiscoverScript, startCapture, tsxAsNobody } from './helper-build.js';
 
 const repo = resolve(__dirname, '../..');
 const A_SRV = '10.247.0.1';
@@ -80,8 +80,7 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         labA.run('srv', 'ip', ['addr', 'add', `${B_SRV}/24`, 'dev', 'eth1']);
         labA.run('srv', 'ip', ['link', 'set', 'eth1', 'up']);
 
-        const helperPath = buildHelper(dir);
-        execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
+        const helperPath = buildHelperWithCapabilities(dir);
         const root = join(dir, 'root');
         mkdirSync(root);
         writeFileSync(join(root, 'undionly.kpxe'), 'not really iPXE, only named in the offer');

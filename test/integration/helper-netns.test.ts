@@ -10,11 +10,16 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createNetLab, waitFor } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { buildHelper, pxeDiscoverScript, startCapture, tsxAsNobody } from './helper-build.js';
+import {
+  buildHelper,
+  buildHelperWithCapabilities,
+  pxeDiscoverScript,
+  startCapture,
+  tsxAsNobody,
+} from './helper-build.js';
 
 const repo = resolve(__dirname, '../..');
 const SRV = '10.243.0.1';
@@ -73,8 +78,7 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         ],
       });
       try {
-        const helperPath = buildHelper(dir);
-        execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
+        const helperPath = buildHelperWithCapabilities(dir);
         writeFileSync(join(dir, 'server.mts'), serverScript);
         writeFileSync(join(dir, 'client.mjs'), pxeDiscoverScript(8000));
         writeFileSync(join(dir, 'control.mts'), controlScript);

@@ -4,7 +4,6 @@
  * server namespace. The marker's kernel command line proves which chain ran; the `--json` client
  * events prove the timeline the UI shows (MAC, firmware, files, final stage).
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
 import { waitFor } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { assertNobodyCanRead, buildHelper } from '../integration/helper-build.js';
+import { assertNobodyCanRead, buildHelperWithCapabilities } from '../integration/helper-build.js';
 import { CASES, selected, servers, type LabCase } from './cases.js';
 import {
   benchLine,
@@ -150,8 +149,7 @@ describe.skipIf(!enabled)('lab through PXE Desk', () => {
           // A temp copy gets the capabilities the deb's after-install hook would set; removed below.
           helperDir = mkdtempSync(join(tmpdir(), 'pxd-lab-helper-'));
           chmodSync(helperDir, 0o755);
-          const helperPath = buildHelper(helperDir);
-          execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
+          const helperPath = buildHelperWithCapabilities(helperDir);
           assertNobodyCanRead(helperPath, run.root);
           options = { helperPath, runAs: { uid: 65534, gid: 65534 } };
         }
