@@ -7,7 +7,7 @@
  * send from a helper bound to eth0 stays off it, while a plain unpinned socket's broadcast and a helper
  * bound to the second link show up in it.
  */
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -160,6 +160,18 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
           10_000,
           "the control's 3 broadcasts in the vx0 capture",
         );
+
+        // The app crashes (SIGKILL, no bye frame): its pipe closes and the helper exits at once, so no
+        // orphan keeps 67/4011 bound.
+        const helperPid = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .map(Number)
+          .find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(helperPath));
+        expect(helperPid).toBeGreaterThan(0);
+        process.kill(server.pid!, 'SIGKILL');
+        await waitFor(() => !existsSync(`/proc/${helperPid}`), 10_000, 'the orphaned helper to exit');
+        expect(lab.run('srv', 'ss', ['-Hulnp', 'sport = :67 or sport = :4011']).trim()).toBe('');
       } finally {
         await lab.destroy();
         rmSync(dir, { recursive: true, force: true });
