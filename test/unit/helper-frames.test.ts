@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DirectTransport } from '../../app/transport/direct-transport.js';
 import { chooseTransport } from '../../app/transport/choose-transport.js';
@@ -10,7 +10,11 @@ import {
   encodeFrame,
   type HelperFrame,
 } from '../../app/transport/frames.js';
-import { HelperTransport } from '../../app/transport/helper-transport.js';
+import {
+  HelperTransport,
+  defaultHelperPath,
+  helperCandidates,
+} from '../../app/transport/helper-transport.js';
 import { TransportError } from '../../app/shared/datagram-transport.js';
 
 const golden = (name: string): Buffer => readFileSync(resolve(__dirname, '../fixtures/helper-frames', name));
@@ -178,5 +182,29 @@ describe('chooseTransport', () => {
       code(() => chooseTransport({ policy: 'always', platform: 'linux', helperPath: process.execPath })),
     ).toBe('interface-missing');
     expect(code(() => chooseTransport({ policy: 'always', platform: 'darwin' }))).toBe('io');
+  });
+});
+
+describe('helper binary lookup', () => {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+
+  it('a packaged app looks in its resources first, then the checkout seen from sources or dist/', () => {
+    const proc = process as { resourcesPath?: string };
+    proc.resourcesPath = '/opt/PXE Desk/resources';
+    try {
+      const c = helperCandidates();
+      expect(c[0]).toBe(`/opt/PXE Desk/resources/helper/linux-${arch}/pxe-desk-helper`);
+      const repo = resolve(__dirname, '../..');
+      expect(c).toContain(join(repo, 'native-helper', 'bin', `linux-${arch}`, 'pxe-desk-helper'));
+    } finally {
+      delete proc.resourcesPath;
+    }
+    expect(helperCandidates()[0]).not.toContain('/opt/PXE Desk');
+  });
+
+  it('outside a packaged app it is the checkout build path (existing or, for the error, expected)', () => {
+    const path = defaultHelperPath();
+    expect(helperCandidates()).toContain(path);
+    expect(path).toMatch(new RegExp(`native-helper/bin/linux-${arch}/pxe-desk-helper$`));
   });
 });
