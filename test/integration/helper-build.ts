@@ -114,7 +114,7 @@ export function assertNobodyCanRead(...paths: string[]): void {
     } catch {
       throw new Error(
         `user nobody cannot read ${path}: the unprivileged-engine tests need a checkout (and temp dir) ` +
-          'that others can read, e.g. not under a 0700 home such as /root',
+          'that others can read, e.g. not under a 0700 home such as /root (npm test, as root, runs from a bind mount then)',
       );
     }
     readable.add(path);
