@@ -12,6 +12,8 @@ export interface BootConfig {
   readonly httpBaseUrl: string;
   readonly bootFiles?: Partial<Record<FirmwareKind, string>>;
   readonly scriptPath?: string;
+  /** Absolute URL iPXE chains to instead of the generated script (proxyDHCPd `chainload_url`). */
+  readonly chainloadUrl?: string;
   readonly allow?: readonly string[];
   readonly deny?: readonly string[];
   readonly perMac?: Readonly<Record<string, { readonly bootFile?: string }>>;
@@ -155,7 +157,7 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
       firmware,
       arch,
       ipxe,
-      bootFile: `${base}/${script}?mac=${mac}&arch=${firmware}`,
+      bootFile: config.chainloadUrl ?? `${base}/${script}?mac=${mac}&arch=${firmware}`,
       vendorClass: http ? 'HTTPClient' : 'PXEClient',
       nextServer: config.tftpServer,
       ipxeNoProxyWait: config.mode === 'dhcp',
