@@ -95,11 +95,22 @@ function readStaticLeases(path: string): StaticLease[] {
 /** Flags over config files: returns the merged option record. */
 export function mergeArgs(args: ParsedArgs): ParsedArgs {
   let base: Imported = {};
-  if (typeof args.ini === 'string')
-    base = { ...base, ...importProxyDhcpdIni(readFileSync(args.ini, 'utf8')) };
+  if (typeof args.ini === 'string') {
+    let text: string;
+    try {
+      text = readFileSync(args.ini, 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `cannot read ${args.ini}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    base = { ...base, ...importProxyDhcpdIni(text) };
+  }
   if (typeof args.config === 'string') {
     const data = readJson(args.config);
-    base = { ...base, ...(isPyPxeJson(data) ? importPyPxeJson(data) : (data as Imported)) };
+    const imported = isPyPxeJson(data) ? importPyPxeJson(data) : (data as Imported);
+    const notes = [...importNotes(base), ...importNotes(imported)];
+    base = { ...base, ...imported, ...(notes.length ? { importNotes: notes } : {}) };
   }
   return { ...base, ...args };
 }

@@ -179,7 +179,11 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
   let address = config.address ?? nic?.ipv4?.address;
   if (address === undefined)
     fail('address-required', 'Files mode without an interface needs an address to listen on (--address IP).');
-  if (parseIpv4(address) === undefined) fail('bad-address', `"${address}" is not an IPv4 address.`);
+  if (parseIpv4(address) === undefined)
+    fail(
+      'bad-address',
+      `"${address}" is not an IPv4 address: give this machine's address, e.g. --address 10.0.0.1.`,
+    );
   address = address.trim();
   if (nic?.ipv4 && config.address !== undefined && config.address !== nic.ipv4.address)
     warnings.push(`--address ${config.address} differs from ${nic.name}'s address ${nic.ipv4.address}.`);
@@ -252,21 +256,29 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
         `The range includes this machine's own address ${address}: start or end the range elsewhere.`,
       );
     if (pool.router !== undefined && parseIpv4(pool.router) === undefined)
-      fail('bad-router', `Router "${pool.router}" is not an IPv4 address.`);
+      fail(
+        'bad-router',
+        `Router "${pool.router}" is not an IPv4 address: give one such as --router 10.0.0.1, or leave it out.`,
+      );
     for (const dns of pool.dns ?? [])
-      if (parseIpv4(dns) === undefined) fail('bad-dns', `DNS server "${dns}" is not an IPv4 address.`);
+      if (parseIpv4(dns) === undefined)
+        fail(
+          'bad-dns',
+          `DNS server "${dns}" is not an IPv4 address: give one such as --dns 10.0.0.1, or leave it out.`,
+        );
     if (
       pool.leaseTimeSeconds !== undefined &&
       (!Number.isInteger(pool.leaseTimeSeconds) || pool.leaseTimeSeconds < 60)
     )
       fail('bad-lease-time', `Lease time ${pool.leaseTimeSeconds} s is too short: use at least 60 seconds.`);
     for (const lease of pool.staticLeases ?? []) {
-      if (!normalizeMac(lease.mac)) fail('bad-mac', `Static lease "${lease.mac}" is not a MAC address.`);
+      if (!normalizeMac(lease.mac))
+        fail('bad-mac', `Static lease "${lease.mac}" is not a MAC address: write it as aa:bb:cc:dd:ee:ff.`);
       const ip = parseIpv4(lease.ip);
       if (ip === undefined || !sameSubnet(ip, self, nicPrefix))
         fail(
           'bad-static-lease',
-          `Static lease ${lease.mac} → ${lease.ip} is not an address in the served subnet.`,
+          `Static lease ${lease.mac} → ${lease.ip} is not an address in the served subnet ${formatIpv4((self & maskOf(nicPrefix)) >>> 0)}/${nicPrefix}: give it one inside.`,
         );
     }
   }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../app/cli/args.js';
 import { buildConfig } from '../../app/cli/main.js';
@@ -22,7 +25,7 @@ describe('serve argument parsing', () => {
       '--dhcp-dns=9.9.9.9',
       '-a',
       '/srv',
-      '--dhcp-whitelist',
+      '--allow',
       'AA-BB-CC-00-11-22,aa:bb:cc:00:11:33',
       '--iface',
       'eth0',
@@ -83,6 +86,88 @@ describe('serve argument parsing', () => {
     expect(() => buildConfig(parseArgs(['--mode', 'dhcp', '--range', '1-2-3']))).toThrow(/START-END/);
     expect(() => buildConfig(parseArgs(['--helper', 'sometimes']))).toThrow(/auto, always or never/);
     expect(() => buildConfig(parseArgs(['--tftp-port', 'abc']))).toThrow(/whole number/);
+    expect(() => buildConfig(parseArgs(['-f', '10.0.0.300']))).toThrow(
+      /-f\/--dhcp-fileserver-ip wants an IPv4/,
+    );
+    expect(() => buildConfig(parseArgs(['-p', '--vendor-options', 'proxyDHCPd']))).toThrow(/hex bytes/);
+    expect(() => buildConfig(parseArgs(['--chainload-url', 'ftp://x/y']))).toThrow(/scheme "ftp"/);
+    expect(() => buildConfig(parseArgs(['--dhcp-whitelist']))).toThrow(/--static-config FILE/);
+  });
+
+  it('file server, chainload target and option 43 reach the SessionConfig', () => {
+    const c = buildConfig(
+      parseArgs([
+        '-p',
+        '--iface',
+        'eth0',
+        '--dhcp-fileserver-ip',
+        '10.0.0.5',
+        '--chainload-url',
+        'http://10.0.0.5/menu.ipxe',
+        '--vendor-options',
+        '06:01:08:ff',
+      ]),
+    );
+    expect(c).toMatchObject({
+      mode: 'proxy',
+      fileServer: '10.0.0.5',
+      chainloadUrl: 'http://10.0.0.5/menu.ipxe',
+      vendorOptions: '06:01:08:ff',
+    });
+    expect(buildConfig(parseArgs(['-f', '10.0.0.6'])).fileServer).toBe('10.0.0.6');
+    expect(buildConfig(parseArgs(['--dhcp-fileserver', '10.0.0.7'])).fileServer).toBe('10.0.0.7');
+  });
+
+  it('PyPXE --dhcp-whitelist answers only the MACs of --static-config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pxd-wl-'));
+    try {
+      const file = join(dir, 'static.json');
+      // PyPXE's static config: MAC → { ipaddr, … }.
+      writeFileSync(
+        file,
+        JSON.stringify({
+          '52:54:00:12:34:56': { ipaddr: '10.0.0.61', subnet: '255.255.255.0' },
+          '52-54-00-AB-CD-EF': { ipaddr: '10.0.0.62' },
+        }),
+      );
+      const c = buildConfig(
+        parseArgs([
+          '--dhcp',
+          '-b',
+          '10.0.0.100',
+          '-e',
+          '10.0.0.150',
+          '--static-config',
+          file,
+          '--dhcp-whitelist',
+        ]),
+      );
+      expect(c.allow).toEqual(['52:54:00:12:34:56', '52:54:00:ab:cd:ef']);
+      expect(c.dhcp?.staticLeases).toEqual([
+        { mac: '52:54:00:12:34:56', ip: '10.0.0.61' },
+        { mac: '52:54:00:ab:cd:ef', ip: '10.0.0.62' },
+      ]);
+      // Proxy mode has no pool, the whitelist still reads the file.
+      expect(buildConfig(parseArgs(['-p', '--static-config', file, '--dhcp-whitelist'])).allow).toHaveLength(
+        2,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('PyPXE leftovers: --syslog-port, --dhcp-server-port, --dump-config-merged', () => {
+    const a = parseArgs([
+      '--syslog',
+      'logs.lan',
+      '--syslog-port',
+      '5514',
+      '--dhcp-server-port',
+      '6767',
+      '--dump-config-merged',
+    ]);
+    expect(a).toMatchObject({ syslog: 'logs.lan', syslogPort: '5514', printConfig: true });
+    expect(buildConfig(a).ports).toEqual({ dhcp: 6767 });
   });
 });
 
