@@ -367,10 +367,10 @@ async function serve(argv: readonly string[]): Promise<number> {
     process.once('SIGTERM', stop);
     process.on('SIGHUP', () => {
       // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
-      write({ type: 'warning', message: 'SIGHUP: rescanning the netboot folder' });
-      void session
-        .rescan()
-        .catch((error: unknown) => write({ type: 'warning', message: `rescan failed: ${String(error)}` }));
+      void session.rescan().then(
+        (n) => write({ type: 'warning', message: `SIGHUP: rescanned the netboot folder (${n} boot entries)` }),
+        (error: unknown) => write({ type: 'warning', message: `SIGHUP: rescan failed: ${String(error)}` }),
+      );
     });
   });
 }

@@ -351,9 +351,9 @@ export class SessionController {
     }
   }
 
-  /** SIGHUP / UI "rescan": re-reads the netboot folder so new images appear in the menu. */
-  async rescan(): Promise<void> {
-    await this.library?.scan();
+  /** SIGHUP / UI "rescan": re-reads the netboot folder so new images appear in the menu; returns the entry count. */
+  async rescan(): Promise<number> {
+    return (await this.library?.scan())?.length ?? 0;
   }
 
   private async teardown(): Promise<void> {

@@ -169,3 +169,127 @@ describe('pxe-desk serve refusals', () => {
     expect(status).toBe(2);
   });
 });
+
+/** `pxe-desk serve --mode files` on loopback with ephemeral ports; collects --json events. */
+async function startFiles(root: string, extra: string[]) {
+  const child = spawn(
+    process.execPath,
+    [
+      join(repo, 'bin', 'pxe-desk.js'),
+      'serve',
+      '--address',
+      '127.0.0.1',
+      '--tftp-port',
+      '0',
+      '--http-port',
+      '0',
+      '--root',
+      root,
+      '--json',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const events: SessionEvent[] = [];
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as SessionEvent);
+  });
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const running = (): SessionSnapshot | undefined =>
+    events
+      .filter((e): e is Extract<SessionEvent, { type: 'state' }> => e.type === 'state')
+      .map((e) => e.snapshot)
+      .find((s) => s.state === 'running');
+  await waitFor(() => running() !== undefined, 15_000, 'session running');
+  const logs = () =>
+    events.filter((e): e is Extract<SessionEvent, { type: 'log' }> => e.type === 'log').map((e) => e.record);
+  return { child, events, exit, endpoints: running()!.endpoints!, logs };
+}
+
+describe.skipIf(!haveTools('curl'))('pxe-desk serve: per-service logs and SIGHUP', () => {
+  let root = '';
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pxd-logs-'));
+    writeFileSync(join(root, 'hello.txt'), 'hello');
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const poke = (eps: Readonly<Record<string, string>>): void => {
+    const tftpPort = eps.tftp!.split(':')[1]!;
+    // A missing TFTP file (refusal: info) and a hostile HTTP path (refusal: debug).
+    try {
+      execFileSync('curl', ['-sS', '--max-time', '5', `tftp://127.0.0.1:${tftpPort}/missing.bin`], {
+        stdio: 'ignore',
+      });
+    } catch {
+      /* expected: file not found */
+    }
+    execFileSync('curl', [
+      '-sS',
+      '--max-time',
+      '5',
+      '--path-as-is',
+      '-o',
+      '/dev/null',
+      `${eps.http}../../etc/passwd`,
+    ]);
+  };
+
+  it('--verbose tftp --debug http: tftp info + http debug, session quiet; no flags: info everywhere', async () => {
+    const a = await startFiles(root, ['--verbose', 'tftp', '--debug', 'http']);
+    try {
+      poke(a.endpoints);
+      await waitFor(
+        () => a.logs().some((r) => r.source === 'http' && r.level === 'debug'),
+        5000,
+        'http debug record',
+      );
+      await waitFor(() => a.logs().some((r) => r.source === 'tftp'), 5000, 'tftp record');
+    } finally {
+      a.child.kill('SIGINT');
+    }
+    expect(await a.exit).toBe(0);
+    expect(a.logs().some((r) => r.source === 'tftp' && r.level === 'info')).toBe(true);
+    expect(a.logs().filter((r) => r.source === 'session' && r.level === 'info')).toEqual([]);
+
+    const b = await startFiles(root, []);
+    try {
+      poke(b.endpoints);
+      await waitFor(() => b.logs().some((r) => r.source === 'tftp'), 5000, 'tftp record');
+    } finally {
+      b.child.kill('SIGINT');
+    }
+    expect(await b.exit).toBe(0);
+    expect(b.logs().some((r) => r.source === 'session' && r.message === 'session running')).toBe(true);
+    expect(b.logs().filter((r) => r.level === 'debug')).toEqual([]);
+  }, 60_000);
+
+  it('SIGHUP rescans the folder (a kernel added meanwhile is counted) and keeps serving', async () => {
+    const s = await startFiles(root, []);
+    try {
+      // A bzImage header ("HdrS" at 0x202, Linux boot protocol) and an initrd next to it.
+      const kernel = Buffer.alloc(8192);
+      kernel.write('HdrS', 0x202, 'latin1');
+      execFileSync('mkdir', ['-p', join(root, 'tiny')]);
+      writeFileSync(join(root, 'tiny', 'vmlinuz'), kernel);
+      writeFileSync(join(root, 'tiny', 'initrd.img'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]));
+      s.child.kill('SIGHUP');
+      await waitFor(
+        () => s.events.some((e) => e.type === 'warning' && /SIGHUP: rescanned/.test(e.message)),
+        10_000,
+        'rescan reported',
+      );
+      const msg = s.events.find((e) => e.type === 'warning' && /SIGHUP/.test(e.message));
+      expect(msg?.type === 'warning' && msg.message).toMatch(/\(([1-9]\d*) boot entries\)/);
+      const h = execFileSync('curl', ['-sS', '--max-time', '5', `${s.endpoints.http}hello.txt`]).toString();
+      expect(h).toBe('hello');
+    } finally {
+      s.child.kill('SIGINT');
+    }
+    expect(await s.exit).toBe(0);
+  }, 60_000);
+});
