@@ -293,3 +293,48 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve: per-service logs and SIGHUP
     expect(await s.exit).toBe(0);
   }, 60_000);
 });
+
+describe.skipIf(!haveTools('curl', 'script'))('pxe-desk serve on a terminal (live view, Ctrl-C)', () => {
+  it('draws clients with stage, file and progress live; Ctrl-C on the TTY stops it with exit 0', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pxd-tty-'));
+    const payload = randomBytes(300_000);
+    writeFileSync(join(root, 'vmlinuz-test'), payload);
+    // util-linux `script` gives the CLI a real pseudo-terminal; its stdin is the keyboard.
+    const cmd = [process.execPath, join(repo, 'bin', 'pxe-desk.js'), 'serve', '--address', '127.0.0.1']
+      .concat(['--tftp-port', '0', '--http-port', '0', '--root', root])
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TERM: 'xterm', COLUMNS: '120', LINES: '40' },
+    });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      // The header of a frame names the bound endpoints.
+      await waitFor(
+        () => /tftp 127\.0\.0\.1:\d+/.test(screen),
+        15_000,
+        `live header (got ${JSON.stringify(screen)})`,
+      );
+      expect(screen).toContain('\x1b[H\x1b[2J'); // redrawn frames, not log lines
+      expect(screen).toMatch(/PXE Desk {2}files mode {2}running/);
+      expect(screen).toMatch(/no clients yet/);
+      const port = /tftp 127\.0\.0\.1:(\d+)/.exec(screen)![1]!;
+      const got = execFileSync('curl', ['-sS', '--max-time', '10', `tftp://127.0.0.1:${port}/vmlinuz-test`]);
+      expect(sha(got)).toBe(sha(payload));
+      // The client row: stage booted, the file and a full progress bar with its size.
+      await waitFor(
+        () => /ip:127\.0\.0\.1\s+127\.0\.0\.1\s+booted\s+vmlinuz-test\s+\[#{20}\] 300k\/300k/.test(screen),
+        10_000,
+        `client row (got ${JSON.stringify(screen.slice(-600))})`,
+      );
+      child.stdin.write('\x03'); // Ctrl-C
+      expect(await exit).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
