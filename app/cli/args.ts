@@ -197,7 +197,43 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[] = S
   return out;
 }
 
+/** Value placeholders for --help. */
+const META: Readonly<Record<string, string>> = {
+  mode: 'MODE',
+  iface: 'NAME',
+  address: 'IP',
+  fileServer: 'IP',
+  chainloadUrl: 'URL|FILE',
+  vendorOptions: 'HEX',
+  root: 'DIR',
+  netbootFile: 'FILE',
+  range: 'START-END',
+  rangeStart: 'IP',
+  rangeEnd: 'IP',
+  subnet: 'MASK|/N',
+  router: 'IP',
+  dns: 'IP',
+  leaseTime: 'SECONDS',
+  staticLeases: 'FILE',
+  allow: 'MAC',
+  deny: 'MAC',
+  bootFile: 'ARCH=FILE',
+  leasesFile: 'FILE',
+  config: 'FILE',
+  ini: 'FILE',
+  helper: 'POLICY',
+  logLevel: 'LEVEL',
+  syslog: '[HOST[:PORT]]',
+  syslogPort: 'PORT',
+  debug: '[SERVICES]',
+  verbose: '[SERVICES]',
+};
+
 export function serveHelp(): string {
-  const lines = SERVE_OPTIONS.map((s) => `  ${s.names.join(', ').padEnd(36)} ${s.help}`);
+  const lines = SERVE_OPTIONS.map((s) => {
+    const meta = META[s.key] ?? (s.key.endsWith('Port') ? 'PORT' : '');
+    const names = `${s.names.join(', ')}${meta ? ` ${meta}` : ''}`;
+    return names.length > 36 ? `  ${names}\n  ${''.padEnd(36)} ${s.help}` : `  ${names.padEnd(36)} ${s.help}`;
+  });
   return `usage: pxe-desk serve [options]\n\n${lines.join('\n')}\n\nExit codes: see docs/cli.md (0 ok, 1 start failed, 2 usage).\n`;
 }
