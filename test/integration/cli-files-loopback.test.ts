@@ -338,3 +338,38 @@ describe.skipIf(!haveTools('curl', 'script'))('pxe-desk serve on a terminal (liv
     }
   }, 60_000);
 });
+
+describe('pxe-desk serve --syslog HOST --syslog-port PORT', () => {
+  it('sends RFC 3164 lines (facility daemon) to a remote collector, filtered like the terminal', async () => {
+    const { createSocket } = await import('node:dgram');
+    const collector = createSocket('udp4');
+    const lines: string[] = [];
+    collector.on('message', (m) => lines.push(m.toString()));
+    await new Promise<void>((r) => collector.bind(0, '127.0.0.1', () => r()));
+    const root = mkdtempSync(join(tmpdir(), 'pxd-syslog-'));
+    try {
+      const port = String(collector.address().port);
+      const s = await startFiles(root, [
+        '--syslog',
+        '127.0.0.1',
+        '--syslog-port',
+        port,
+        '--verbose',
+        'session',
+      ]);
+      s.child.kill('SIGINT');
+      expect(await s.exit).toBe(0);
+      await waitFor(() => lines.some((l) => l.includes('session running')), 5000, 'syslog line');
+      const line = lines.find((l) => l.includes('session running'))!;
+      // <30> = daemon (3) * 8 + info (6); then "Mmm dd hh:mm:ss host tag[pid]: source: message".
+      expect(line).toMatch(
+        /^<30>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d pxe-desk pxe-desk\[\d+\]: session: session running$/,
+      );
+      // --verbose session: the HTTP engine's info line stays off syslog too.
+      expect(lines.some((l) => / http: /.test(l))).toBe(false);
+    } finally {
+      collector.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
