@@ -368,7 +368,8 @@ async function serve(argv: readonly string[]): Promise<number> {
     process.on('SIGHUP', () => {
       // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
       void session.rescan().then(
-        (n) => write({ type: 'warning', message: `SIGHUP: rescanned the netboot folder (${n} boot entries)` }),
+        (n) =>
+          write({ type: 'warning', message: `SIGHUP: rescanned the netboot folder (${n} boot entries)` }),
         (error: unknown) => write({ type: 'warning', message: `SIGHUP: rescan failed: ${String(error)}` }),
       );
     });
