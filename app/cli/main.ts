@@ -140,7 +140,10 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     bootFiles[arch] = entry.slice(eq + 1);
   }
   const netbootFile = text(args, 'netbootFile');
-  if (netbootFile) for (const fw of FIRMWARE) bootFiles[fw] ??= netbootFile;
+  // PyPXE -i: "PXE boot file name (after iPXE if --ipxe)". With --ipxe, or when it is an iPXE script
+  // (which firmware cannot run), it is what iPXE chains to; otherwise the firmware's boot file.
+  const netbootIsChain = netbootFile !== undefined && (args.ipxe === true || /\.ipxe$/i.test(netbootFile));
+  if (netbootFile && !netbootIsChain) for (const fw of FIRMWARE) bootFiles[fw] ??= netbootFile;
 
   const ports: Record<string, number> = {};
   for (const [key, role] of [
@@ -193,7 +196,7 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
   const fileServer = text(args, 'fileServer');
   if (fileServer !== undefined && parseIpv4(fileServer) === undefined)
     throw new UsageError(`-f/--dhcp-fileserver-ip wants an IPv4 address (got ${fileServer})`);
-  const chainloadUrl = text(args, 'chainloadUrl');
+  const chainloadUrl = text(args, 'chainloadUrl') ?? (netbootIsChain ? netbootFile : undefined);
   const vendorOptions = text(args, 'vendorOptions');
   try {
     if (chainloadUrl !== undefined) checkChainloadUrl(chainloadUrl);

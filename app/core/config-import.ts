@@ -77,6 +77,7 @@ export function importPyPxeJson(data: Record<string, unknown>): Imported {
   };
   set('root', data.NETBOOT_DIR);
   set('netbootFile', data.NETBOOT_FILE);
+  if (data.USE_IPXE === true) out.ipxe = true;
   set('address', data.DHCP_SERVER_IP);
   set('fileServer', data.DHCP_FILESERVER ?? data.DHCP_FILESERVER_IP);
   set('rangeStart', data.DHCP_OFFER_BEGIN);

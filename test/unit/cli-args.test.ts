@@ -220,7 +220,11 @@ describe('config import', () => {
     });
     const c = buildConfig(r);
     expect(c.dhcp?.prefixLength).toBe(24);
-    expect(c.bootFiles?.bios).toBe('boot.http.ipxe');
+    // PyPXE -i names an iPXE script here: iPXE chains to it, firmware still gets the iPXE binary.
+    expect(c.chainloadUrl).toBe('boot.http.ipxe');
+    expect(c.bootFiles).toBeUndefined();
+    expect(buildConfig(parseArgs(['-i', 'pxelinux.0'])).bootFiles?.bios).toBe('pxelinux.0');
+    expect(buildConfig(parseArgs(['-i', 'menu.cfg', '--ipxe']))).toMatchObject({ chainloadUrl: 'menu.cfg' });
     expect(importPyPxeJson({ DHCP_MODE_PROXY: true }).mode).toBe('proxy');
     expect(isPyPxeJson({ mode: 'proxy' })).toBe(false);
   });

@@ -133,6 +133,7 @@ describe('PyPXE JSON', () => {
       router: '192.168.2.1',
       dhcpPort: '67',
       dns: ['8.8.8.8'],
+      ipxe: true,
       debug: 'dhcp',
       mode: 'dhcp',
       importNotes: ['PyPXE USE_HTTP=false ignored: PXE Desk always serves HTTP.'],
@@ -160,21 +161,13 @@ describe('PyPXE JSON', () => {
         router: '192.168.2.1',
         dns: ['8.8.8.8'],
       },
-      bootFiles: Object.fromEntries(
-        [
-          'bios',
-          'uefi-ia32',
-          'uefi-x64',
-          'uefi-arm64',
-          'uefi-x64-http',
-          'uefi-ia32-http',
-          'uefi-arm64-http',
-        ].map((fw) => [fw, 'boot.http.ipxe']),
-      ),
+      // USE_IPXE + NETBOOT_FILE: the file iPXE loads after chainloading (PyPXE's -i semantics).
+      chainloadUrl: 'boot.http.ipxe',
       ports: { dhcp: 67 },
       helper: 'auto',
       fileServer: '192.168.2.3',
     });
+    expect(importNotes(merged)).toEqual(['PyPXE USE_HTTP=false ignored: PXE Desk always serves HTTP.']);
   });
 
   it('a PXE Desk JSON config (docs/example-config.json) is taken as is', () => {
