@@ -122,7 +122,12 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
   },
   { key: 'syslogPort', kind: 'string', names: ['--syslog-port'], help: 'PyPXE: syslog server port (514)' },
   { key: 'http', kind: 'boolean', names: ['--http'], help: 'PyPXE: serve HTTP (always on)' },
-  { key: 'ipxe', kind: 'boolean', names: ['--ipxe'], help: 'PyPXE: chainload iPXE (always on)' },
+  {
+    key: 'ipxe',
+    kind: 'boolean',
+    names: ['--ipxe'],
+    help: 'PyPXE: iPXE chainloading (always on); makes -i the chain target',
+  },
   {
     key: 'debug',
     kind: 'optional',
