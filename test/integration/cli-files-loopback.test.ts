@@ -7,13 +7,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/netns.js';
 import { haveTools } from '../helpers/tools.js';
-import type { SessionEvent, SessionSnapshot } from '../../app/shared/session-types.js';
+import { cliBin, follow, repo, untilStarted } from './cli-run.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 let dir = '';
 
@@ -21,6 +20,31 @@ let dir = '';
 beforeAll(() => {
   execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
 }, 120_000);
+
+/** `pxe-desk serve` on loopback with ephemeral ports (--json); resolves once it runs. */
+async function startFiles(root: string, extra: string[]) {
+  const run = follow(
+    spawn(
+      process.execPath,
+      [
+        cliBin,
+        'serve',
+        '--address',
+        '127.0.0.1',
+        '--tftp-port',
+        '0',
+        '--http-port',
+        '0',
+        '--root',
+        root,
+      ].concat(['--json', ...extra]),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  const snap = await untilStarted(run);
+  expect(snap.state, run.stderr()).toBe('running');
+  return { ...run, endpoints: snap.endpoints! };
+}
 
 describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', () => {
   beforeAll(() => {
@@ -31,42 +55,8 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', (
   it('serves TFTP + HTTP + boot.ipxe and exits 0 on SIGINT', async () => {
     const payload = randomBytes(200_000);
     writeFileSync(join(dir, 'payload.bin'), payload);
-    const child = spawn(
-      process.execPath,
-      [
-        join(repo, 'bin', 'pxe-desk.js'),
-        'serve',
-        '--mode',
-        'files',
-        '--address',
-        '127.0.0.1',
-        '--tftp-port',
-        '0',
-        '--http-port',
-        '0',
-        '--root',
-        dir,
-        '--json',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const events: SessionEvent[] = [];
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as SessionEvent);
-    });
-    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const { child, exit, events, endpoints: eps } = await startFiles(dir, ['--mode', 'files']);
     try {
-      const running = (): SessionSnapshot | undefined =>
-        events
-          .filter((e): e is Extract<SessionEvent, { type: 'state' }> => e.type === 'state')
-          .map((e) => e.snapshot)
-          .find((s) => s.state === 'running');
-      await waitFor(() => running() !== undefined, 15_000, 'session running');
-      const eps = running()!.endpoints!;
       const tftpPort = eps.tftp!.split(':')[1]!;
       expect(Number(tftpPort)).toBeGreaterThan(0);
       const http = eps.http!;
@@ -110,7 +100,7 @@ describe('pxe-desk serve refusals', () => {
       const run = spawn(
         process.execPath,
         [
-          join(repo, 'bin', 'pxe-desk.js'),
+          cliBin,
           'serve',
           '--address',
           '127.0.0.1',
@@ -141,13 +131,9 @@ describe('pxe-desk serve refusals', () => {
     let status = 0;
     let stdout = '';
     try {
-      execFileSync(
-        process.execPath,
-        [join(repo, 'bin', 'pxe-desk.js'), 'serve', '--mode', 'proxy', '--root', tmpdir()],
-        {
-          encoding: 'utf8',
-        },
-      );
+      execFileSync(process.execPath, [cliBin, 'serve', '--mode', 'proxy', '--root', tmpdir()], {
+        encoding: 'utf8',
+      });
     } catch (error) {
       const e = error as { status: number; stdout: string };
       status = e.status;
@@ -160,7 +146,7 @@ describe('pxe-desk serve refusals', () => {
   it('unknown option → exit 2', () => {
     let status = 0;
     try {
-      execFileSync(process.execPath, [join(repo, 'bin', 'pxe-desk.js'), 'serve', '--nope'], {
+      execFileSync(process.execPath, [cliBin, 'serve', '--nope'], {
         stdio: 'ignore',
       });
     } catch (error) {
@@ -169,46 +155,6 @@ describe('pxe-desk serve refusals', () => {
     expect(status).toBe(2);
   });
 });
-
-/** `pxe-desk serve --mode files` on loopback with ephemeral ports; collects --json events. */
-async function startFiles(root: string, extra: string[]) {
-  const child = spawn(
-    process.execPath,
-    [
-      join(repo, 'bin', 'pxe-desk.js'),
-      'serve',
-      '--address',
-      '127.0.0.1',
-      '--tftp-port',
-      '0',
-      '--http-port',
-      '0',
-      '--root',
-      root,
-      '--json',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const events: SessionEvent[] = [];
-  let buf = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as SessionEvent);
-  });
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const running = (): SessionSnapshot | undefined =>
-    events
-      .filter((e): e is Extract<SessionEvent, { type: 'state' }> => e.type === 'state')
-      .map((e) => e.snapshot)
-      .find((s) => s.state === 'running');
-  await waitFor(() => running() !== undefined, 15_000, 'session running');
-  const logs = () =>
-    events.filter((e): e is Extract<SessionEvent, { type: 'log' }> => e.type === 'log').map((e) => e.record);
-  return { child, events, exit, endpoints: running()!.endpoints!, logs };
-}
 
 describe.skipIf(!haveTools('curl'))('pxe-desk serve: per-service logs and SIGHUP', () => {
   let root = '';
@@ -300,7 +246,7 @@ describe.skipIf(!haveTools('curl', 'script'))('pxe-desk serve on a terminal (liv
     const payload = randomBytes(300_000);
     writeFileSync(join(root, 'vmlinuz-test'), payload);
     // util-linux `script` gives the CLI a real pseudo-terminal; its stdin is the keyboard.
-    const cmd = [process.execPath, join(repo, 'bin', 'pxe-desk.js'), 'serve', '--address', '127.0.0.1']
+    const cmd = [process.execPath, cliBin, 'serve', '--address', '127.0.0.1']
       .concat(['--tftp-port', '0', '--http-port', '0', '--root', root])
       .map((a) => `'${a}'`)
       .join(' ');

@@ -7,18 +7,16 @@
  * - a proxyDHCPd INI: `chainload_url` is what iPXE gets, `vendor_specific_information` (hex) is option 43.
  * The client is a scripted PXE ROM (cli-pxe-client.mjs); downloads use curl.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import type { ClientRecord, SessionEvent } from '../../app/shared/session-types.js';
+import { cliBin, follow, repo, untilStarted, type ServeRun } from './cli-run.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const cliBin = join(repo, 'bin', 'pxe-desk.js');
 const clientScript = join(import.meta.dirname, 'cli-pxe-client.mjs');
 const NET = '10.235.0';
 const SRV = `${NET}.1`;
@@ -57,6 +55,11 @@ interface ClientResult {
   error?: string;
 }
 
+/** The client downloads `url` with curl into `out` (inside the client namespace). */
+function curlTo(l: NetLab, url: string, out: string): Promise<string> {
+  return runAsync(l, 'cli', 'curl', ['-sS', '--max-time', '15', '-o', out, url]);
+}
+
 /** Runs a command in a namespace without blocking the event loop (pxe-desk's stdout keeps draining). */
 function runAsync(l: NetLab, host: string, cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
   const child = l.spawn(host, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -82,43 +85,15 @@ async function pxeClient(l: NetLab, opts: Record<string, unknown>): Promise<Clie
   return JSON.parse(out) as ClientResult;
 }
 
-interface Served {
-  child: ChildProcess;
-  events: SessionEvent[];
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
 /** Starts `pxe-desk serve … --json` in a namespace and waits until it is running. */
-async function serve(l: NetLab, host: string, args: string[]): Promise<Served> {
-  const child = l.spawn(host, process.execPath, [cliBin, 'serve', ...args, '--helper', 'never', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const events: SessionEvent[] = [];
-  let stderr = '';
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) events.push(JSON.parse(line) as SessionEvent);
-  });
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await waitFor(
-    () => events.some((e) => e.type === 'state' && ['running', 'error'].includes(e.snapshot.state)),
-    20_000,
-    `${host}: session running (stderr: ${stderr})`,
+async function serve(l: NetLab, host: string, args: string[]): Promise<ServeRun> {
+  const run = follow(
+    l.spawn(host, process.execPath, [cliBin, 'serve', ...args, '--helper', 'never', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
-  const state = events.find((e) => e.type === 'state' && e.snapshot.state !== 'starting');
-  expect(state?.type === 'state' && state.snapshot.state, stderr).toBe('running');
-  return { child, events, stderr: () => stderr, exit };
-}
-
-function records(events: SessionEvent[]): Map<string, ClientRecord> {
-  const latest = new Map<string, ClientRecord>();
-  for (const e of events) if (e.type === 'client') latest.set(e.client.mac, e.client);
-  return latest;
+  expect((await untilStarted(run, `${host}: session`)).state, run.stderr()).toBe('running');
+  return run;
 }
 
 describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
@@ -177,25 +152,19 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
 
       // The ROM now fetches the NBP over TFTP from its new address (BIOS, discovery control 8: no 4011).
       const out = join(dir, 'nbp.bin');
-      await runAsync(lab, 'cli', 'curl', [
-        '-sS',
-        '--max-time',
-        '15',
-        '-o',
-        out,
-        `tftp://${SRV}/undionly.kpxe`,
-      ]);
+      await curlTo(lab, `tftp://${SRV}/undionly.kpxe`, out);
       expect(sha(readFileSync(out))).toBe(sha(nbp));
 
       await waitFor(
         () =>
-          records(srv.events)
+          srv
+            .clients()
             .get(result.mac)
             ?.timeline.some((t) => t.bytes === nbp.length) ?? false,
         10_000,
         'TFTP download in the MAC record',
       );
-      const all = records(srv.events);
+      const all = srv.clients();
       expect([...all.keys()]).toEqual([result.mac]); // ONE record, no `ip:` stray
       const client = all.get(result.mac)!;
       expect(client.ip).toBe(ip);
@@ -237,14 +206,7 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
       const offer = bios.offers.find((o) => o.from.startsWith(SRV));
       expect(offer).toMatchObject({ siaddr: FILES, opt66: FILES, file: 'undionly.kpxe', serverId: SRV });
       const out = join(dir, 'nbp.bin');
-      await runAsync(lab, 'cli', 'curl', [
-        '-sS',
-        '--max-time',
-        '15',
-        '-o',
-        out,
-        `tftp://${offer!.siaddr}/${offer!.file}`,
-      ]);
+      await curlTo(lab, `tftp://${offer!.siaddr}/${offer!.file}`, out);
       expect(sha(readFileSync(out))).toBe(sha(remote));
 
       const ipxe = await pxeClient(lab, { arch: 7, userClass: 'iPXE', waitMs: 1500 });
@@ -253,9 +215,9 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
       const script = await runAsync(lab, 'cli', 'curl', ['-sS', '--max-time', '15', url!]);
       expect(script).toMatch(/^#!ipxe/);
       // The file server (not us) served both downloads.
-      await waitFor(() => records(files.events).size > 0, 5_000, 'file server saw the client');
+      await waitFor(() => files.clients().size > 0, 5_000, 'file server saw the client');
       expect(
-        [...records(files.events).values()].some((c) => c.timeline.some((t) => t.file === 'undionly.kpxe')),
+        [...files.clients().values()].some((c) => c.timeline.some((t) => t.file === 'undionly.kpxe')),
       ).toBe(true);
 
       srv.child.kill('SIGINT');

@@ -10,14 +10,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, type NetLab } from '../helpers/netns.js';
 import { haveNetns } from '../helpers/tools.js';
+import { cliBin, repo } from './cli-run.js';
 import type { NicInfo } from '../../app/shared/session-types.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const cliBin = join(repo, 'bin', 'pxe-desk.js');
 const SRV = '10.236.0.1';
 let lab: NetLab | undefined;
 let root = '';

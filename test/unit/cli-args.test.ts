@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../app/cli/args.js';
 import { buildConfig } from '../../app/cli/main.js';
-import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson } from '../../app/core/config-import.js';
 
 describe('serve argument parsing', () => {
   it('maps PyPXE short and long aliases onto the same keys', () => {
@@ -156,6 +155,16 @@ describe('serve argument parsing', () => {
     }
   });
 
+  it('PyPXE -i: the firmware boot file, or with --ipxe / for an iPXE script the chain target', () => {
+    expect(buildConfig(parseArgs(['-i', 'pxelinux.0'])).bootFiles?.bios).toBe('pxelinux.0');
+    const script = buildConfig(parseArgs(['--netboot-file', 'boot.http.ipxe']));
+    expect(script.chainloadUrl).toBe('boot.http.ipxe');
+    expect(script.bootFiles).toBeUndefined();
+    expect(buildConfig(parseArgs(['-i', 'menu.cfg', '--ipxe']))).toMatchObject({ chainloadUrl: 'menu.cfg' });
+    // An explicit chain target wins over -i.
+    expect(buildConfig(parseArgs(['-i', 'a.ipxe', '--chainload-url', 'b.ipxe'])).chainloadUrl).toBe('b.ipxe');
+  });
+
   it('PyPXE leftovers: --syslog-port, --dhcp-server-port, --dump-config-merged', () => {
     const a = parseArgs([
       '--syslog',
@@ -168,64 +177,5 @@ describe('serve argument parsing', () => {
     ]);
     expect(a).toMatchObject({ syslog: 'logs.lan', syslogPort: '5514', printConfig: true });
     expect(buildConfig(a).ports).toEqual({ dhcp: 6767 });
-  });
-});
-
-describe('config import', () => {
-  it('proxyDHCPd INI with iPXE bootstraps', () => {
-    const ini = `[proxy]\nlisten_address = 192.168.1.10\ntftpd = 192.168.1.10\ninterface = enp3s0\nfilename = pxelinux.0\n\n[ipxe]\nenabled = true\nlegacy_bootstrap = undionly.kpxe\nefi_bootstrap = ipxe.efi\nchainload_url = http://192.168.1.10/boot.ipxe\n`;
-    const r = importProxyDhcpdIni(ini);
-    expect(r).toMatchObject({
-      mode: 'proxy',
-      address: '192.168.1.10',
-      iface: 'enp3s0',
-      fileServer: '192.168.1.10',
-      chainloadUrl: 'http://192.168.1.10/boot.ipxe',
-    });
-    expect(r.bootFile).toEqual(['bios=undionly.kpxe', 'uefi-x64=ipxe.efi']);
-    const plain = importProxyDhcpdIni(
-      '[proxy]\nlisten_address=0.0.0.0\nfilename=pxelinux.0\n[ipxe]\nenabled=false\n',
-    );
-    expect(plain.netbootFile).toBe('pxelinux.0');
-    expect(plain.address).toBeUndefined();
-  });
-
-  it('PyPXE JSON', () => {
-    const data = {
-      NETBOOT_DIR: 'netboot',
-      NETBOOT_FILE: 'boot.http.ipxe',
-      DHCP_SERVER_IP: '192.168.2.2',
-      DHCP_OFFER_BEGIN: '192.168.2.100',
-      DHCP_OFFER_END: '192.168.2.150',
-      DHCP_SUBNET: '255.255.255.0',
-      DHCP_DNS: '8.8.8.8',
-      DHCP_ROUTER: '192.168.2.1',
-      USE_DHCP: true,
-      DHCP_MODE_PROXY: false,
-      DHCP_WHITELIST: ['00:11:22:33:44:55'],
-    };
-    expect(isPyPxeJson(data)).toBe(true);
-    const r = importPyPxeJson(data);
-    expect(r).toMatchObject({
-      root: 'netboot',
-      netbootFile: 'boot.http.ipxe',
-      address: '192.168.2.2',
-      rangeStart: '192.168.2.100',
-      rangeEnd: '192.168.2.150',
-      subnet: '255.255.255.0',
-      dns: ['8.8.8.8'],
-      router: '192.168.2.1',
-      mode: 'dhcp',
-      allow: ['00:11:22:33:44:55'],
-    });
-    const c = buildConfig(r);
-    expect(c.dhcp?.prefixLength).toBe(24);
-    // PyPXE -i names an iPXE script here: iPXE chains to it, firmware still gets the iPXE binary.
-    expect(c.chainloadUrl).toBe('boot.http.ipxe');
-    expect(c.bootFiles).toBeUndefined();
-    expect(buildConfig(parseArgs(['-i', 'pxelinux.0'])).bootFiles?.bios).toBe('pxelinux.0');
-    expect(buildConfig(parseArgs(['-i', 'menu.cfg', '--ipxe']))).toMatchObject({ chainloadUrl: 'menu.cfg' });
-    expect(importPyPxeJson({ DHCP_MODE_PROXY: true }).mode).toBe('proxy');
-    expect(isPyPxeJson({ mode: 'proxy' })).toBe(false);
   });
 });

@@ -141,6 +141,8 @@ describe('PyPXE JSON', () => {
     expect(importPyPxeJson({ DHCP_MODE_PROXY: true, USE_DHCP: true }).mode).toBe('proxy');
     expect(importPyPxeJson({ SYSLOG_SERVER: 'logs.lan', SYSLOG_PORT: 5514 }).syslog).toBe('logs.lan:5514');
     expect(importPyPxeJson({ DHCP_WHITELIST: true }).whitelist).toBe(true);
+    // Some forks list the MACs themselves.
+    expect(importPyPxeJson({ DHCP_WHITELIST: ['00:11:22:33:44:55'] }).allow).toEqual(['00:11:22:33:44:55']);
     expect(importPyPxeJson({ DHCP_FILESERVER_IP: '10.9.9.9' }).fileServer).toBe('10.9.9.9');
     expect(isPyPxeJson({ mode: 'proxy', root: '/srv' })).toBe(false);
   });
