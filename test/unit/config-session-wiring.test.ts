@@ -12,24 +12,24 @@ import type { Engine } from '../../app/shared/engine.js';
 import type { EngineEvent, TransferEvent } from '../../app/shared/events.js';
 import type { NicInfo } from '../../app/shared/session-types.js';
 
-class Fake implements Engine<EngineEvent> {
-  readonly listeners = new Set<(e: EngineEvent) => void>();
-  constructor(
-    readonly name: string,
-    readonly opts: Record<string, unknown>,
-  ) {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  onEvent(l: (e: EngineEvent) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  counters() {
-    return { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
-  }
-  emit(e: EngineEvent): void {
-    for (const l of this.listeners) l(e);
-  }
+interface Fake extends Engine<EngineEvent> {
+  readonly name: string;
+  readonly opts: Record<string, unknown>;
+  emit(e: EngineEvent): void;
+}
+
+/** An engine that records the options the session built for it and lets the test emit its events. */
+function fake(name: string, opts: Record<string, unknown>): Fake {
+  const listeners = new Set<(e: EngineEvent) => void>();
+  return {
+    name,
+    opts,
+    start: async () => undefined,
+    stop: async () => undefined,
+    onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
+    counters: () => ({ received: 0, malformed: 0, rateLimited: 0, sent: 0 }),
+    emit: (e) => listeners.forEach((l) => l(e)),
+  };
 }
 
 function setup() {
@@ -46,7 +46,7 @@ function setup() {
     close: async () => receivers.clear(),
   };
   const mk = async (name: string, o: Record<string, unknown>) => {
-    const e = new Fake(name, o);
+    const e = fake(name, o);
     made.push(e);
     return e;
   };
