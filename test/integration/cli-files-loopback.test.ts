@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/netns.js';
 import { haveTools } from '../helpers/tools.js';
-import { cliBin, follow, repo, untilStarted } from './cli-run.js';
+import { cliBin, ensureBuilt, follow, untilStarted } from './cli-run.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 let dir = '';
 
 // Users run the built CLI: build once for every test in this file.
 beforeAll(() => {
-  execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+  ensureBuilt();
 }, 120_000);
 
 /** `pxe-desk serve` on loopback with ephemeral ports (--json); resolves once it runs. */

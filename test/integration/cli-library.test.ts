@@ -2,7 +2,7 @@
  * PXE Desk as a library (app/index.ts, built to dist/app/index.js): another program drives the
  * session controller and an engine on its own, with typed options, on loopback.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import {
 } from '../../app/index.js';
 import { waitFor } from '../helpers/netns.js';
 import { haveTools } from '../helpers/tools.js';
+import { ensureBuilt } from './cli-run.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 // The servers run in this process: the client must not block the event loop.
@@ -83,7 +84,7 @@ describe.skipIf(!haveTools('curl'))('library surface', () => {
   }, 30_000);
 
   it('the built library (dist/app/index.js) exports the same surface', async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+    ensureBuilt();
     const lib = (await import(join(repo, 'dist', 'app', 'index.js'))) as Record<string, unknown>;
     for (const name of [
       'SessionController',

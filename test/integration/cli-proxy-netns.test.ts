@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { cliBin, follow, repo, untilStarted, type ServeRun } from './cli-run.js';
+import { cliBin, ensureBuilt, follow, type ServeRun, untilStarted } from './cli-run.js';
 
 const clientScript = join(import.meta.dirname, 'cli-pxe-client.mjs');
 const NET = '10.235.0';
@@ -100,7 +100,7 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
   'pxe-desk serve, proxy mode (built CLI)',
   () => {
     beforeAll(() => {
-      execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+      ensureBuilt();
     }, 120_000);
 
     it('the NBP download from the site-leased IP joins the MAC record (REQUEST option 50): ONE record', async () => {

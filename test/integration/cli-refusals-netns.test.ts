@@ -7,14 +7,14 @@
  * port-in-use case, which stays inside the namespace.
  * (Wi-Fi cannot be staged in a namespace: it is covered by test/unit/config-validate.test.ts.)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, type NetLab } from '../helpers/netns.js';
 import { haveNetns } from '../helpers/tools.js';
-import { cliBin, repo } from './cli-run.js';
+import { cliBin, ensureBuilt } from './cli-run.js';
 import type { NicInfo } from '../../app/shared/session-types.js';
 
 const SRV = '10.236.0.1';
@@ -47,7 +47,7 @@ function cli(args: string[], timeoutMs = 30_000): Promise<Run> {
 
 describe.skipIf(!haveNetns())('pxe-desk in a namespace: interfaces and refusals', () => {
   beforeAll(() => {
-    execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+    ensureBuilt();
     root = mkdtempSync(join(tmpdir(), 'pxd-refuse-'));
     lab = createNetLab({ hosts: [{ name: 'srv', address: `${SRV}/24`, defaultRoute: true }] });
     // d0: address but link down (no cable); d1: up without IPv4.

@@ -2,7 +2,8 @@
  * Shared by the CLI tests: follow a running `pxe-desk serve --json` child (spawned by the caller, in a
  * namespace or not) — its JSON events, stderr, exit — and wait for the session to come up.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LogRecord } from '../../app/shared/runtime.js';
 import type { ClientRecord, SessionEvent, SessionSnapshot } from '../../app/shared/session-types.js';
@@ -10,6 +11,52 @@ import { waitFor } from '../helpers/netns.js';
 
 export const repo = resolve(import.meta.dirname, '..', '..');
 export const cliBin = join(repo, 'bin', 'pxe-desk.js');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const sleepSync = (ms: number): void =>
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) as never;
+
+/**
+ * Users run the built CLI, so these tests do too. Test files run in parallel: a rebuild while another
+ * file's CLI child imports dist/ could hand it a half-written module. So: build only when dist/ is
+ * older than app/ (`npm test` builds first), one build at a time (a lock directory), re-checked
+ * under the lock.
+ */
+export function ensureBuilt(): void {
+  const built = join(repo, 'dist', 'app', 'cli', 'main.js');
+  const fresh = (): boolean =>
+    existsSync(built) && statSync(built).mtimeMs >= newestSource(join(repo, 'app'));
+  if (fresh()) return;
+  mkdirSync(join(repo, 'dist'), { recursive: true });
+  const lock = join(repo, 'dist', '.build-lock');
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than 5 minutes belongs to a killed run.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000) rmdirSync(lock);
+      if (Date.now() > deadline) throw new Error('timed out waiting for another test file to build dist/');
+      sleepSync(200);
+    }
+  }
+  try {
+    if (!fresh())
+      execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+  } finally {
+    rmdirSync(lock);
+  }
+}
 
 export interface ServeRun {
   readonly child: ChildProcess;

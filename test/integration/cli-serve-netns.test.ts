@@ -13,7 +13,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import type { ClientRecord } from '../../app/shared/session-types.js';
-import { cliBin, follow, repo, untilStarted } from './cli-run.js';
+import { cliBin, ensureBuilt, follow, untilStarted } from './cli-run.js';
 
 const SRV = '10.234.0.1';
 let lab: NetLab | undefined;
@@ -32,7 +32,7 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
   'pxe-desk serve (built CLI) in namespaces',
   () => {
     beforeAll(() => {
-      execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+      ensureBuilt();
     }, 120_000);
 
     it('dhcp mode: udhcpc lease, TFTP + HTTP downloads appear in the --json timeline; SIGINT exits 0', async () => {
