@@ -160,5 +160,56 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
       child.kill('SIGINT');
       expect(await exit).toBe(0);
     }, 60_000);
+
+    it('PyPXE --static-config + --dhcp-whitelist: the listed MAC gets its fixed address, another none', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'pxd-cli-'));
+      lab = createNetLab({
+        hosts: [{ name: 'srv', address: `${SRV}/24`, defaultRoute: true }, { name: 'cli' }, { name: 'cli2' }],
+      });
+      const mac = lab.run('cli', 'cat', ['/sys/class/net/eth0/address']).trim();
+      const statics = join(dir, 'static.json');
+      // PyPXE's static config format: { "MAC": { "ipaddr": … } }, MAC in upper case with dashes here.
+      writeFileSync(
+        statics,
+        JSON.stringify({ [mac.toUpperCase().replace(/:/g, '-')]: { ipaddr: '10.234.0.77' } }),
+      );
+      const run = follow(
+        lab.spawn(
+          'srv',
+          process.execPath,
+          [
+            cliBin,
+            'serve',
+            '--dhcp',
+            '--iface',
+            'eth0',
+            '-a',
+            dir,
+            '-b',
+            '10.234.0.100',
+            '-e',
+            '10.234.0.120',
+          ].concat(['--static-config', statics, '--dhcp-whitelist', '--helper', 'never', '--json']),
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        ),
+      );
+      expect((await untilStarted(run)).state, run.stderr()).toBe('running');
+      const udhcpc = 'busybox udhcpc -i eth0 -f -q -n -t 3 -T 1 -s /bin/true 2>&1';
+      const out = lab.run('cli', 'sh', ['-c', udhcpc], { timeoutMs: 20_000 });
+      expect(out).toMatch(/lease of 10\.234\.0\.77 obtained/);
+      let other = 'leased';
+      try {
+        other = lab.run('cli2', 'sh', ['-c', udhcpc], { timeoutMs: 20_000 });
+      } catch {
+        other = 'no lease'; // -n: exits non-zero without one
+      }
+      expect(other).toBe('no lease');
+      await waitFor(() => [...run.clients().values()].some((c) => c.stage === 'refused'), 5000, 'refusal');
+      const refused = [...run.clients().values()].find((c) => c.stage === 'refused');
+      expect(refused?.mac).not.toBe(mac);
+      expect(refused?.diagnosis).toMatch(/not on the allow list/);
+      run.child.kill('SIGINT');
+      expect(await run.exit).toBe(0);
+    }, 60_000);
   },
 );
