@@ -324,9 +324,13 @@ export class SessionController {
       // (lease-sniff.ts), only for machines that already network-booted at us (not every laptop on the LAN).
       const timeline = (): Timeline => this.timeline;
       this.transport.onDatagram((d) => {
-        const r = sniffRequest(d);
-        if (r && (timeline().knows(r.mac) || /^(PXE|HTTP)Client/.test(r.vendorClass ?? '')))
-          timeline().ingest(requestEvent(r, this.clock.now()));
+        try {
+          const r = sniffRequest(d);
+          if (r && (timeline().knows(r.mac) || /^(PXE|HTTP)Client/.test(r.vendorClass ?? '')))
+            timeline().ingest(requestEvent(r, this.clock.now()));
+        } catch (error) {
+          this.logger.debug('request sniffing failed', { error: String(error) }); // never the receive loop
+        }
       });
       const proxy = await this.factory.proxy({
         ...common,
