@@ -214,7 +214,7 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve: per-service logs and SIGHUP
     expect(b.logs().filter((r) => r.level === 'debug')).toEqual([]);
   }, 60_000);
 
-  it('SIGHUP rescans the folder (a kernel added meanwhile is counted) and keeps serving', async () => {
+  it('SIGHUP rescans the folder (a kernel added meanwhile is counted) and keeps serving; SIGTERM exits 0', async () => {
     const s = await startFiles(root, []);
     try {
       // A bzImage header ("HdrS" at 0x202, Linux boot protocol) and an initrd next to it.
@@ -234,7 +234,7 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve: per-service logs and SIGHUP
       const h = execFileSync('curl', ['-sS', '--max-time', '5', `${s.endpoints.http}hello.txt`]).toString();
       expect(h).toBe('hello');
     } finally {
-      s.child.kill('SIGINT');
+      s.child.kill('SIGTERM'); // systemd's stop
     }
     expect(await s.exit).toBe(0);
   }, 60_000);
