@@ -237,6 +237,36 @@ function readStaticOrFail(path: string | undefined): StaticLease[] {
   return readStaticLeases(path);
 }
 
+/** Options given that the chosen mode does not use, so a typo'd mode does not fail silently. */
+export function ignoredOptions(args: ParsedArgs, mode: SessionConfig['mode']): string[] {
+  const notes: string[] = [];
+  const given = (keys: readonly string[]): string[] => keys.filter((k) => args[k] !== undefined);
+  if (mode !== 'dhcp') {
+    const pool = given([
+      'range',
+      'rangeStart',
+      'rangeEnd',
+      'subnet',
+      'router',
+      'dns',
+      'leaseTime',
+      'leasesFile',
+    ]);
+    if (pool.length)
+      notes.push(
+        `${pool.join(', ')} ignored in ${mode} mode: only --mode dhcp hands out addresses${mode === 'proxy' ? ' (here the site DHCP server does)' : ''}.`,
+      );
+  }
+  if (mode === 'files') {
+    const dhcp = given(['allow', 'deny', 'whitelist', 'bootFile', 'chainloadUrl']);
+    if (dhcp.length)
+      notes.push(
+        `${dhcp.join(', ')} ignored in files mode: no DHCP answers are sent (use --mode proxy or dhcp).`,
+      );
+  }
+  return notes;
+}
+
 /** Notes from importing another tool's config (settings that have no effect here), for stderr. */
 export function importNotes(args: ParsedArgs): string[] {
   const v = args.importNotes;
@@ -287,7 +317,8 @@ async function serve(argv: readonly string[]): Promise<number> {
     process.stderr.write(`pxe-desk serve: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.usage;
   }
-  for (const note of importNotes(args)) process.stderr.write(`pxe-desk serve: note: ${note}\n`);
+  for (const note of [...importNotes(args), ...ignoredOptions(args, config.mode)])
+    process.stderr.write(`pxe-desk serve: note: ${note}\n`);
   let keep: (record: LogRecord) => boolean;
   try {
     const opt = (k: string): string | undefined =>

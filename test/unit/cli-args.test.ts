@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../app/cli/args.js';
-import { buildConfig } from '../../app/cli/main.js';
+import { buildConfig, ignoredOptions } from '../../app/cli/main.js';
 
 describe('serve argument parsing', () => {
   it('maps PyPXE short and long aliases onto the same keys', () => {
@@ -163,6 +163,26 @@ describe('serve argument parsing', () => {
     expect(buildConfig(parseArgs(['-i', 'menu.cfg', '--ipxe']))).toMatchObject({ chainloadUrl: 'menu.cfg' });
     // An explicit chain target wins over -i.
     expect(buildConfig(parseArgs(['-i', 'a.ipxe', '--chainload-url', 'b.ipxe'])).chainloadUrl).toBe('b.ipxe');
+  });
+
+  it('options the mode does not use are named in a note', () => {
+    const proxy = parseArgs([
+      '-p',
+      '--iface',
+      'eth0',
+      '--range',
+      '10.0.0.10-10.0.0.20',
+      '--router',
+      '10.0.0.1',
+    ]);
+    expect(ignoredOptions(proxy, 'proxy')).toEqual([
+      'range, router ignored in proxy mode: only --mode dhcp hands out addresses (here the site DHCP server does).',
+    ]);
+    expect(ignoredOptions(parseArgs(['--allow', '52:54:00:00:00:01', '-b', '10.0.0.5']), 'files')).toEqual([
+      'rangeStart ignored in files mode: only --mode dhcp hands out addresses.',
+      'allow ignored in files mode: no DHCP answers are sent (use --mode proxy or dhcp).',
+    ]);
+    expect(ignoredOptions(parseArgs(['--dhcp', '--range', '10.0.0.10-10.0.0.20']), 'dhcp')).toEqual([]);
   });
 
   it('PyPXE leftovers: --syslog-port, --dhcp-server-port, --dump-config-merged', () => {
