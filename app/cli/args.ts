@@ -154,6 +154,11 @@ export class UsageError extends Error {
   }
 }
 
+/** Where a seed tool used the same short option differently. */
+const HINTS: Readonly<Record<string, string>> = {
+  '-d': " (here -d is PyPXE's --dhcp-dns IP; proxyDHCPd's daemon mode is the systemd unit docs/pxe-desk.service)",
+};
+
 export function parseArgs(argv: readonly string[], specs: readonly OptSpec[] = SERVE_OPTIONS): ParsedArgs {
   const byName = new Map<string, OptSpec>();
   for (const spec of specs) for (const name of spec.names) byName.set(name, spec);
@@ -182,7 +187,9 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[] = S
           i++;
         } else value = '';
       } else {
-        if (next === undefined) throw new UsageError(`${arg} needs a value`);
+        // A known option where the value should be is a missing value, not a value ("-d -p").
+        if (next === undefined || byName.has(next.split('=')[0]!))
+          throw new UsageError(`${arg} needs a value${HINTS[arg] ?? ''}`);
         value = next;
         i++;
       }

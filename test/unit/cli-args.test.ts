@@ -80,6 +80,10 @@ describe('serve argument parsing', () => {
   it('rejects unknown options and malformed values', () => {
     expect(() => parseArgs(['--bogus'])).toThrow(UsageError);
     expect(() => parseArgs(['--root'])).toThrow(/needs a value/);
+    expect(() => parseArgs(['--root', '--json'])).toThrow(/--root needs a value/);
+    expect(() => parseArgs(['-c', 'proxy.ini', '-d'])).toThrow(/daemon mode is the systemd unit/);
+    expect(() => parseArgs(['-d', '-p'])).toThrow(/-d needs a value/);
+    expect(parseArgs(['--root', '-weird-folder-name']).root).toBe('-weird-folder-name');
     expect(() => buildConfig(parseArgs(['--mode', 'x']))).toThrow(/proxy, dhcp or files/);
     expect(() => buildConfig(parseArgs(['--boot-file', 'ppc=x']))).toThrow(/ARCH=FILE/);
     expect(() => buildConfig(parseArgs(['--mode', 'dhcp', '--range', '1-2-3']))).toThrow(/START-END/);
