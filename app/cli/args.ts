@@ -28,8 +28,20 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
   {
     key: 'fileServer',
     kind: 'string',
-    names: ['-f', '--dhcp-fileserver-ip'],
+    names: ['-f', '--dhcp-fileserver-ip', '--dhcp-fileserver'],
     help: 'TFTP/HTTP server address handed out',
+  },
+  {
+    key: 'chainloadUrl',
+    kind: 'string',
+    names: ['--chainload-url'],
+    help: 'what iPXE chains to instead of the generated boot.ipxe (URL or file)',
+  },
+  {
+    key: 'vendorOptions',
+    kind: 'string',
+    names: ['--vendor-options'],
+    help: 'proxy mode: raw option 43 as hex PXE sub-options (06:01:08:ff)',
   },
   { key: 'root', kind: 'string', names: ['--root', '-a', '--netboot-dir'], help: 'netboot folder to serve' },
   { key: 'netbootFile', kind: 'string', names: ['-i', '--netboot-file'], help: 'boot file for every client' },
@@ -59,8 +71,14 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
   {
     key: 'allow',
     kind: 'multi',
-    names: ['--allow', '--dhcp-whitelist'],
+    names: ['--allow'],
     help: 'serve only these MACs (repeatable / comma list)',
+  },
+  {
+    key: 'whitelist',
+    kind: 'boolean',
+    names: ['--dhcp-whitelist'],
+    help: 'PyPXE: serve only the MACs of --static-leases',
   },
   { key: 'deny', kind: 'multi', names: ['--deny'], help: 'never serve these MACs' },
   { key: 'bootFile', kind: 'multi', names: ['--boot-file'], help: 'ARCH=FILE, e.g. bios=undionly.kpxe' },
@@ -71,7 +89,12 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
     help: 'persist leases to FILE',
   },
   { key: 'httpPort', kind: 'string', names: ['--http-port'], help: 'HTTP port (8080)' },
-  { key: 'dhcpPort', kind: 'string', names: ['--dhcp-port'], help: 'DHCP server port (67)' },
+  {
+    key: 'dhcpPort',
+    kind: 'string',
+    names: ['--dhcp-port', '--dhcp-server-port'],
+    help: 'DHCP server port (67)',
+  },
   { key: 'proxyPort', kind: 'string', names: ['--proxy-port'], help: 'PXE boot-server port (4011)' },
   { key: 'tftpPort', kind: 'string', names: ['--tftp-port'], help: 'TFTP port (69)' },
   { key: 'clientPort', kind: 'string', names: ['--client-port'], help: 'DHCP client port (68; tests)' },
@@ -88,20 +111,41 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
   {
     key: 'printConfig',
     kind: 'boolean',
-    names: ['--print-config'],
+    names: ['--print-config', '--dump-config-merged'],
     help: 'print the resolved config and exit',
   },
-  { key: 'logLevel', kind: 'string', names: ['--log-level'], help: 'debug | info | warn | error' },
+  {
+    key: 'logLevel',
+    kind: 'string',
+    names: ['--log-level'],
+    help: 'debug | info | warn | error, per service too: warn,tftp=debug',
+  },
   {
     key: 'syslog',
     kind: 'optional',
     names: ['--syslog'],
     help: 'log to syslog (local socket or HOST[:PORT])',
   },
+  { key: 'syslogPort', kind: 'string', names: ['--syslog-port'], help: 'PyPXE: syslog server port (514)' },
   { key: 'http', kind: 'boolean', names: ['--http'], help: 'PyPXE: serve HTTP (always on)' },
-  { key: 'ipxe', kind: 'boolean', names: ['--ipxe'], help: 'PyPXE: chainload iPXE (always on)' },
-  { key: 'debug', kind: 'optional', names: ['--debug'], help: 'PyPXE: debug logging [services]' },
-  { key: 'verbose', kind: 'optional', names: ['--verbose'], help: 'PyPXE: verbose logging [services]' },
+  {
+    key: 'ipxe',
+    kind: 'boolean',
+    names: ['--ipxe'],
+    help: 'PyPXE: iPXE chainloading (always on); makes -i the chain target',
+  },
+  {
+    key: 'debug',
+    kind: 'optional',
+    names: ['--debug'],
+    help: 'PyPXE: debug logs for [dhcp,tftp,http,ipxe,session,helper|all,-svc]',
+  },
+  {
+    key: 'verbose',
+    kind: 'optional',
+    names: ['--verbose'],
+    help: 'PyPXE: info logs for [services], others warn only',
+  },
   { key: 'ui', kind: 'boolean', names: ['--ui'], help: 'open the web UI (see `serve --ui`)' },
   { key: 'help', kind: 'boolean', names: ['--help', '-h'], help: 'this help' },
 ];
@@ -115,6 +159,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** Where a seed tool used the same short option differently. */
+const HINTS: Readonly<Record<string, string>> = {
+  '-d': " (here -d is PyPXE's --dhcp-dns IP; proxyDHCPd's daemon mode is the systemd unit docs/pxe-desk.service)",
+};
 
 export function parseArgs(argv: readonly string[], specs: readonly OptSpec[] = SERVE_OPTIONS): ParsedArgs {
   const byName = new Map<string, OptSpec>();
@@ -144,7 +193,9 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[] = S
           i++;
         } else value = '';
       } else {
-        if (next === undefined) throw new UsageError(`${arg} needs a value`);
+        // A known option where the value should be is a missing value, not a value ("-d -p").
+        if (next === undefined || byName.has(next.split('=')[0]!))
+          throw new UsageError(`${arg} needs a value${HINTS[arg] ?? ''}`);
         value = next;
         i++;
       }
@@ -164,7 +215,43 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[] = S
   return out;
 }
 
+/** Value placeholders for --help. */
+const META: Readonly<Record<string, string>> = {
+  mode: 'MODE',
+  iface: 'NAME',
+  address: 'IP',
+  fileServer: 'IP',
+  chainloadUrl: 'URL|FILE',
+  vendorOptions: 'HEX',
+  root: 'DIR',
+  netbootFile: 'FILE',
+  range: 'START-END',
+  rangeStart: 'IP',
+  rangeEnd: 'IP',
+  subnet: 'MASK|/N',
+  router: 'IP',
+  dns: 'IP',
+  leaseTime: 'SECONDS',
+  staticLeases: 'FILE',
+  allow: 'MAC',
+  deny: 'MAC',
+  bootFile: 'ARCH=FILE',
+  leasesFile: 'FILE',
+  config: 'FILE',
+  ini: 'FILE',
+  helper: 'POLICY',
+  logLevel: 'LEVEL',
+  syslog: '[HOST[:PORT]]',
+  syslogPort: 'PORT',
+  debug: '[SERVICES]',
+  verbose: '[SERVICES]',
+};
+
 export function serveHelp(): string {
-  const lines = SERVE_OPTIONS.map((s) => `  ${s.names.join(', ').padEnd(36)} ${s.help}`);
+  const lines = SERVE_OPTIONS.map((s) => {
+    const meta = META[s.key] ?? (s.key.endsWith('Port') ? 'PORT' : '');
+    const names = `${s.names.join(', ')}${meta ? ` ${meta}` : ''}`;
+    return names.length > 36 ? `  ${names}\n  ${''.padEnd(36)} ${s.help}` : `  ${names.padEnd(36)} ${s.help}`;
+  });
   return `usage: pxe-desk serve [options]\n\n${lines.join('\n')}\n\nExit codes: see docs/cli.md (0 ok, 1 start failed, 2 usage).\n`;
 }

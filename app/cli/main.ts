@@ -7,14 +7,22 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateBootFiles } from '../core/boot-files.js';
 import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, type Imported } from '../core/config-import.js';
-import { normalizeMac, parseIpv4, parsePrefix } from '../core/config-validate.js';
+import {
+  checkChainloadUrl,
+  ConfigError,
+  normalizeMac,
+  parseIpv4,
+  parsePrefix,
+  parseVendorOptions,
+} from '../core/config-validate.js';
 import { listInterfaces } from '../core/interfaces.js';
 import { SessionController } from '../core/session.js';
 import type { FirmwareKind } from '../shared/events.js';
-import { createLogger, LOG_LEVELS, type LogLevel, type LogRecord } from '../shared/runtime.js';
+import { createLogger, type LogRecord } from '../shared/runtime.js';
 import type { SessionConfig, SessionEvent, StaticLease } from '../shared/session-types.js';
 import { parseArgs, serveHelp, UsageError, type ParsedArgs } from './args.js';
 import { LiveView } from './live-view.js';
+import { createLogFilter, logLevels } from './log-filter.js';
 import { createSyslogSink, type SyslogSink } from './syslog.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -87,11 +95,22 @@ function readStaticLeases(path: string): StaticLease[] {
 /** Flags over config files: returns the merged option record. */
 export function mergeArgs(args: ParsedArgs): ParsedArgs {
   let base: Imported = {};
-  if (typeof args.ini === 'string')
-    base = { ...base, ...importProxyDhcpdIni(readFileSync(args.ini, 'utf8')) };
+  if (typeof args.ini === 'string') {
+    let text: string;
+    try {
+      text = readFileSync(args.ini, 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `cannot read ${args.ini}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    base = { ...base, ...importProxyDhcpdIni(text) };
+  }
   if (typeof args.config === 'string') {
     const data = readJson(args.config);
-    base = { ...base, ...(isPyPxeJson(data) ? importPyPxeJson(data) : (data as Imported)) };
+    const imported = isPyPxeJson(data) ? importPyPxeJson(data) : (data as Imported);
+    const notes = [...importNotes(base), ...importNotes(imported)];
+    base = { ...base, ...imported, ...(notes.length ? { importNotes: notes } : {}) };
   }
   return { ...base, ...args };
 }
@@ -121,7 +140,10 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     bootFiles[arch] = entry.slice(eq + 1);
   }
   const netbootFile = text(args, 'netbootFile');
-  if (netbootFile) for (const fw of FIRMWARE) bootFiles[fw] ??= netbootFile;
+  // PyPXE -i: "PXE boot file name (after iPXE if --ipxe)". With --ipxe, or when it is an iPXE script
+  // (which firmware cannot run), it is what iPXE chains to; otherwise the firmware's boot file.
+  const netbootIsChain = netbootFile !== undefined && (args.ipxe === true || /\.ipxe$/i.test(netbootFile));
+  if (netbootFile && !netbootIsChain) for (const fw of FIRMWARE) bootFiles[fw] ??= netbootFile;
 
   const ports: Record<string, number> = {};
   for (const [key, role] of [
@@ -171,7 +193,24 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
   const address = text(args, 'address');
   if (address !== undefined && parseIpv4(address) === undefined)
     throw new UsageError(`--address wants an IPv4 address (got ${address})`);
-  const allow = list(args, 'allow');
+  const fileServer = text(args, 'fileServer');
+  if (fileServer !== undefined && parseIpv4(fileServer) === undefined)
+    throw new UsageError(`-f/--dhcp-fileserver-ip wants an IPv4 address (got ${fileServer})`);
+  const chainloadUrl = text(args, 'chainloadUrl') ?? (netbootIsChain ? netbootFile : undefined);
+  const vendorOptions = text(args, 'vendorOptions');
+  try {
+    if (chainloadUrl !== undefined) checkChainloadUrl(chainloadUrl);
+    if (vendorOptions !== undefined) parseVendorOptions(vendorOptions);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  let allow = list(args, 'allow');
+  if (args.whitelist === true) {
+    // PyPXE --dhcp-whitelist: only the machines listed in the static config are answered.
+    const statics = dhcp?.staticLeases ?? readStaticOrFail(text(args, 'staticLeases'));
+    allow = [...(allow ?? []), ...statics.map((l) => l.mac)];
+  }
   const deny = list(args, 'deny');
   return {
     mode,
@@ -184,7 +223,54 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     ...(Object.keys(bootFiles).length ? { bootFiles } : {}),
     ...(Object.keys(ports).length ? { ports } : {}),
     helper,
+    ...(fileServer ? { fileServer } : {}),
+    ...(chainloadUrl ? { chainloadUrl } : {}),
+    ...(vendorOptions ? { vendorOptions } : {}),
   };
+}
+
+function readStaticOrFail(path: string | undefined): StaticLease[] {
+  if (!path)
+    throw new UsageError(
+      '--dhcp-whitelist answers only the MACs of --static-config FILE: give that file too',
+    );
+  return readStaticLeases(path);
+}
+
+/** Options given that the chosen mode does not use, so a typo'd mode does not fail silently. */
+export function ignoredOptions(args: ParsedArgs, mode: SessionConfig['mode']): string[] {
+  const notes: string[] = [];
+  const given = (keys: readonly string[]): string[] => keys.filter((k) => args[k] !== undefined);
+  if (mode !== 'dhcp') {
+    const pool = given([
+      'range',
+      'rangeStart',
+      'rangeEnd',
+      'subnet',
+      'router',
+      'dns',
+      'leaseTime',
+      'leasesFile',
+    ]);
+    if (pool.length)
+      notes.push(
+        `${pool.join(', ')} ignored in ${mode} mode: only --mode dhcp hands out addresses${mode === 'proxy' ? ' (here the site DHCP server does)' : ''}.`,
+      );
+  }
+  if (mode === 'files') {
+    const dhcp = given(['allow', 'deny', 'whitelist', 'bootFile', 'chainloadUrl']);
+    if (dhcp.length)
+      notes.push(
+        `${dhcp.join(', ')} ignored in files mode: no DHCP answers are sent (use --mode proxy or dhcp).`,
+      );
+  }
+  return notes;
+}
+
+/** Notes from importing another tool's config (settings that have no effect here), for stderr. */
+export function importNotes(args: ParsedArgs): string[] {
+  const v = args.importNotes;
+  return Array.isArray(v) ? v : [];
 }
 
 function formatEvent(e: SessionEvent): string | undefined {
@@ -231,20 +317,31 @@ async function serve(argv: readonly string[]): Promise<number> {
     process.stderr.write(`pxe-desk serve: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.usage;
   }
+  for (const note of [...importNotes(args), ...ignoredOptions(args, config.mode)])
+    process.stderr.write(`pxe-desk serve: note: ${note}\n`);
+  let keep: (record: LogRecord) => boolean;
+  try {
+    const opt = (k: string): string | undefined =>
+      typeof args[k] === 'string' ? (args[k] as string) : undefined;
+    const logLevel = opt('logLevel');
+    const debug = opt('debug');
+    const verbose = opt('verbose');
+    keep = createLogFilter(
+      logLevels({
+        ...(logLevel !== undefined ? { logLevel } : {}),
+        ...(debug !== undefined ? { debug } : {}),
+        ...(verbose !== undefined ? { verbose } : {}),
+      }),
+    );
+  } catch (error) {
+    process.stderr.write(`pxe-desk serve: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.usage;
+  }
   if (args.printConfig === true) {
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     return EXIT.ok;
   }
   const json = args.json === true;
-  let level: LogLevel = args.debug !== undefined ? 'debug' : args.verbose !== undefined ? 'info' : 'info';
-  const wanted = text(args, 'logLevel');
-  if (wanted) {
-    if (!LOG_LEVELS.includes(wanted as LogLevel)) {
-      process.stderr.write(`pxe-desk serve: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
-      return EXIT.usage;
-    }
-    level = wanted as LogLevel;
-  }
   const live =
     !json && process.stdout.isTTY === true ? new LiveView((t) => process.stdout.write(t)) : undefined;
   const write = (e: SessionEvent): void => {
@@ -257,15 +354,18 @@ async function serve(argv: readonly string[]): Promise<number> {
   };
   let syslog: SyslogSink | undefined;
   if (typeof args.syslog === 'string') {
+    const port = text(args, 'syslogPort');
+    const target =
+      port && args.syslog !== '' && !args.syslog.includes(':') ? `${args.syslog}:${port}` : args.syslog;
     try {
-      syslog = createSyslogSink(args.syslog);
+      syslog = createSyslogSink(target);
     } catch (error) {
       process.stderr.write(`pxe-desk serve: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT.usage;
     }
   }
   const sink = (record: LogRecord): void => {
-    if (LOG_LEVELS.indexOf(record.level) < LOG_LEVELS.indexOf(level)) return;
+    if (!keep(record)) return;
     syslog?.write(record);
     write({ type: 'log', record });
   };
@@ -313,10 +413,11 @@ async function serve(argv: readonly string[]): Promise<number> {
     });
     process.on('SIGHUP', () => {
       // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
-      write({ type: 'warning', message: 'SIGHUP: rescanning the netboot folder' });
-      void session
-        .rescan()
-        .catch((error: unknown) => write({ type: 'warning', message: `rescan failed: ${String(error)}` }));
+      void session.rescan().then(
+        (n) =>
+          write({ type: 'warning', message: `SIGHUP: rescanned the netboot folder (${n} boot entries)` }),
+        (error: unknown) => write({ type: 'warning', message: `SIGHUP: rescan failed: ${String(error)}` }),
+      );
     });
   });
 }

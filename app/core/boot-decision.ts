@@ -12,6 +12,8 @@ export interface BootConfig {
   readonly httpBaseUrl: string;
   readonly bootFiles?: Partial<Record<FirmwareKind, string>>;
   readonly scriptPath?: string;
+  /** Absolute URL iPXE chains to instead of the generated script (proxyDHCPd `chainload_url`). */
+  readonly chainloadUrl?: string;
   readonly allow?: readonly string[];
   readonly deny?: readonly string[];
   readonly perMac?: Readonly<Record<string, { readonly bootFile?: string }>>;
@@ -115,15 +117,22 @@ function fileFor(fw: FirmwareKind, config: BootConfig): string | undefined {
   return def;
 }
 
+/** Why the operator excluded this MAC (deny list, allow list, blocked), or undefined. */
+export function exclusionOf(
+  rawMac: string,
+  config: Pick<BootConfig, 'allow' | 'deny' | 'isBlocked'>,
+): string | undefined {
+  const mac = norm(rawMac);
+  if (config.deny?.some((m) => norm(m) === mac)) return `${mac} is on the deny list`;
+  if (config.allow && config.allow.length > 0 && !config.allow.some((m) => norm(m) === mac))
+    return `${mac} is not on the allow list`;
+  return config.isBlocked?.(mac);
+}
+
 export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
   const mac = norm(req.mac);
-  if (config.deny?.some((m) => norm(m) === mac))
-    return { kind: 'refuse', reason: `${mac} is on the deny list` };
-  if (config.allow && config.allow.length > 0 && !config.allow.some((m) => norm(m) === mac)) {
-    return { kind: 'refuse', reason: `${mac} is not on the allow list` };
-  }
-  const blocked = config.isBlocked?.(mac);
-  if (blocked) return { kind: 'refuse', reason: blocked };
+  const excluded = exclusionOf(mac, config);
+  if (excluded) return { kind: 'refuse', reason: excluded };
   const vc = req.vendorClass ?? '';
   // Case-sensitive prefix compare, as EDK2 and iPXE do (catalogue D23–D25).
   const http = vc.startsWith('HTTPClient');
@@ -155,7 +164,7 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
       firmware,
       arch,
       ipxe,
-      bootFile: `${base}/${script}?mac=${mac}&arch=${firmware}`,
+      bootFile: config.chainloadUrl ?? `${base}/${script}?mac=${mac}&arch=${firmware}`,
       vendorClass: http ? 'HTTPClient' : 'PXEClient',
       nextServer: config.tftpServer,
       ipxeNoProxyWait: config.mode === 'dhcp',

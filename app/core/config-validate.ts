@@ -51,6 +51,59 @@ export function normalizeMac(text: string): string | undefined {
   return MAC.test(mac) ? mac : undefined;
 }
 
+/**
+ * Raw option 43 given as hex bytes ("06:01:08:ff", "06 01 08 ff" or "060108ff"). For a PXEClient reply
+ * option 43 holds encapsulated PXE sub-options (PXE 2.1 §2.4, RFC 2132 §8.4): code, length, value …,
+ * optional 255 end. Anything else (proxyDHCPd's default text "proxyDHCPd") is refused, because ROMs
+ * parse it as sub-options and misread the offer. Throws ConfigError; returns the bytes.
+ */
+export function parseVendorOptions(text: string): Uint8Array {
+  const hex = text
+    .trim()
+    .replace(/^0x/i, '')
+    .replace(/[\s:.-]/g, '');
+  const fix =
+    'give PXE sub-options as hex bytes, e.g. "06:01:08:ff" (discovery control: boot the file at once), or leave it out';
+  if (!/^([0-9a-f]{2})+$/i.test(hex))
+    fail('bad-vendor-options', `Option 43 "${text}" is not hex bytes: ${fix}.`);
+  const bytes = Buffer.from(hex, 'hex');
+  if (bytes.length > 255) fail('bad-vendor-options', `Option 43 is ${bytes.length} bytes: at most 255 fit.`);
+  let p = 0;
+  while (p < bytes.length) {
+    const code = bytes[p]!;
+    if (code === 0) {
+      p++;
+      continue;
+    }
+    if (code === 255) {
+      if (bytes.subarray(p + 1).some((b) => b !== 0))
+        fail('bad-vendor-options', `Option 43 has bytes after its end marker (ff) at byte ${p}: ${fix}.`);
+      break;
+    }
+    const len = bytes[p + 1];
+    if (len === undefined || p + 2 + len > bytes.length)
+      fail(
+        'bad-vendor-options',
+        `Option 43 sub-option ${code} at byte ${p} runs past the end (code, length, value…): ${fix}.`,
+      );
+    p += 2 + len;
+  }
+  return new Uint8Array(bytes);
+}
+
+/** iPXE chain target: an http/https/tftp URL, or a file name relative to the netboot folder. */
+export function checkChainloadUrl(text: string): void {
+  const t = text.trim();
+  const fix = 'use a URL such as http://10.0.0.1/menu.ipxe or a file name in the netboot folder';
+  if (!t || /\s/.test(t) || t.length > 255)
+    fail('bad-chainload-url', `Chainload target "${text}" is not usable: ${fix}.`);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(t)?.[1]?.toLowerCase();
+  if (scheme !== undefined && !['http', 'https', 'tftp'].includes(scheme))
+    fail('bad-chainload-url', `Chainload URL scheme "${scheme}" is not fetched by iPXE: ${fix}.`);
+  if (scheme === undefined && (t.startsWith('/') || t.split(/[\\/]/).includes('..')))
+    fail('bad-chainload-url', `Chainload file "${text}" leaves the netboot folder: ${fix}.`);
+}
+
 export interface ValidationContext {
   readonly interfaces: readonly NicInfo[];
   readonly folderExists: (path: string) => boolean;
@@ -126,7 +179,11 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
   let address = config.address ?? nic?.ipv4?.address;
   if (address === undefined)
     fail('address-required', 'Files mode without an interface needs an address to listen on (--address IP).');
-  if (parseIpv4(address) === undefined) fail('bad-address', `"${address}" is not an IPv4 address.`);
+  if (parseIpv4(address) === undefined)
+    fail(
+      'bad-address',
+      `"${address}" is not an IPv4 address: give this machine's address, e.g. --address 10.0.0.1.`,
+    );
   address = address.trim();
   if (nic?.ipv4 && config.address !== undefined && config.address !== nic.ipv4.address)
     warnings.push(`--address ${config.address} differs from ${nic.name}'s address ${nic.ipv4.address}.`);
@@ -138,6 +195,21 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
     for (const mac of list ?? [])
       if (!normalizeMac(mac))
         fail('bad-mac', `"${mac}" in the ${label} list is not a MAC address (aa:bb:cc:dd:ee:ff).`);
+  }
+
+  if (config.fileServer !== undefined && parseIpv4(config.fileServer) === undefined)
+    fail(
+      'bad-file-server',
+      `File server "${config.fileServer}" is not an IPv4 address: give the address clients fetch files from (-f 10.0.0.5).`,
+    );
+  if (config.chainloadUrl !== undefined) checkChainloadUrl(config.chainloadUrl);
+  if (config.vendorOptions !== undefined) {
+    if (config.mode !== 'proxy')
+      fail(
+        'bad-vendor-options',
+        'Raw option 43 (vendor_specific_information) is only sent in proxy mode: use --mode proxy or drop it.',
+      );
+    parseVendorOptions(config.vendorOptions);
   }
 
   const ports = config.ports ?? {};
@@ -184,21 +256,29 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
         `The range includes this machine's own address ${address}: start or end the range elsewhere.`,
       );
     if (pool.router !== undefined && parseIpv4(pool.router) === undefined)
-      fail('bad-router', `Router "${pool.router}" is not an IPv4 address.`);
+      fail(
+        'bad-router',
+        `Router "${pool.router}" is not an IPv4 address: give one such as --router 10.0.0.1, or leave it out.`,
+      );
     for (const dns of pool.dns ?? [])
-      if (parseIpv4(dns) === undefined) fail('bad-dns', `DNS server "${dns}" is not an IPv4 address.`);
+      if (parseIpv4(dns) === undefined)
+        fail(
+          'bad-dns',
+          `DNS server "${dns}" is not an IPv4 address: give one such as --dns 10.0.0.1, or leave it out.`,
+        );
     if (
       pool.leaseTimeSeconds !== undefined &&
       (!Number.isInteger(pool.leaseTimeSeconds) || pool.leaseTimeSeconds < 60)
     )
       fail('bad-lease-time', `Lease time ${pool.leaseTimeSeconds} s is too short: use at least 60 seconds.`);
     for (const lease of pool.staticLeases ?? []) {
-      if (!normalizeMac(lease.mac)) fail('bad-mac', `Static lease "${lease.mac}" is not a MAC address.`);
+      if (!normalizeMac(lease.mac))
+        fail('bad-mac', `Static lease "${lease.mac}" is not a MAC address: write it as aa:bb:cc:dd:ee:ff.`);
       const ip = parseIpv4(lease.ip);
       if (ip === undefined || !sameSubnet(ip, self, nicPrefix))
         fail(
           'bad-static-lease',
-          `Static lease ${lease.mac} → ${lease.ip} is not an address in the served subnet.`,
+          `Static lease ${lease.mac} → ${lease.ip} is not an address in the served subnet ${formatIpv4((self & maskOf(nicPrefix)) >>> 0)}/${nicPrefix}: give it one inside.`,
         );
     }
   }

@@ -9,10 +9,14 @@ export {
   formatIpv4,
   parsePrefix,
   sameSubnet,
+  parseVendorOptions,
+  checkChainloadUrl,
 } from './config-validate.js';
 export type { ValidatedConfig, ValidationContext } from './config-validate.js';
 export { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, parseIni } from './config-import.js';
 export { listInterfaces, unsuitableReason } from './interfaces.js';
 export { Timeline } from './timeline.js';
+export { sniffRequest } from './lease-sniff.js';
+export type { SniffedRequest } from './lease-sniff.js';
 export type { TimelineOptions } from './timeline.js';
 export { locateBootFiles } from './boot-files.js';

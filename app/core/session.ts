@@ -29,8 +29,15 @@ import type {
   SessionSnapshot,
   SessionState,
 } from '../shared/session-types.js';
-import { ConfigError, normalizeMac, validateConfig, type ValidatedConfig } from './config-validate.js';
+import {
+  ConfigError,
+  normalizeMac,
+  parseVendorOptions,
+  validateConfig,
+  type ValidatedConfig,
+} from './config-validate.js';
 import { listInterfaces } from './interfaces.js';
+import { requestEvent, sniffRequest } from './lease-sniff.js';
 import { createScriptHandler, parseScriptQuery } from './ipxe-script.js';
 import { NetbootLibrary } from './netboot-library.js';
 import { createOuiLookup } from './oui.js';
@@ -298,16 +305,25 @@ export class SessionController {
     });
     await startOne(http);
     const realHttpPort = http.port?.() ?? httpPort;
-    const httpBaseUrl = `http://${v.address}:${realHttpPort}`;
+    // PyPXE -f: clients fetch files from this host (siaddr, option 66, boot URLs and the menu's URLs).
+    const fileHost = c.fileServer ?? v.address;
+    const httpBaseUrl = `http://${fileHost}:${realHttpPort}`;
     httpBase = httpBaseUrl;
-    this.endpoints.http = `${httpBaseUrl}/`;
+    this.endpoints.http = `http://${v.address}:${realHttpPort}/`;
 
     if (!needsDhcp || !this.transport) return;
+    const chain = c.chainloadUrl?.trim();
     const boot = {
       mode: c.mode,
       serverAddress: v.address,
-      tftpServer: v.address,
+      tftpServer: fileHost,
       httpBaseUrl,
+      // A bare file name (proxyDHCPd's default "boot.ipxe") is fetched from our HTTP server.
+      ...(chain
+        ? {
+            chainloadUrl: /^[a-z]+:\/\//i.test(chain) ? chain : `${httpBaseUrl}/${chain.replace(/^\/+/, '')}`,
+          }
+        : {}),
       ...(c.bootFiles ? { bootFiles: c.bootFiles } : {}),
       ...(c.allow ? { allow: c.allow.map((m) => normalizeMac(m) ?? m) } : {}),
       ...(c.deny ? { deny: c.deny.map((m) => normalizeMac(m) ?? m) } : {}),
@@ -316,11 +332,24 @@ export class SessionController {
       isBlocked: (mac: string) => (this.blocked.has(mac) ? 'blocked by the operator' : undefined),
     };
     if (c.mode === 'proxy') {
+      // The site server's lease is invisible to us: learn IP → MAC from the client's broadcast REQUEST
+      // (lease-sniff.ts), only for machines that already network-booted at us (not every laptop on the LAN).
+      const timeline = (): Timeline => this.timeline;
+      this.transport.onDatagram((d) => {
+        try {
+          const r = sniffRequest(d);
+          if (r && (timeline().knows(r.mac) || /^(PXE|HTTP)Client/.test(r.vendorClass ?? '')))
+            timeline().ingest(requestEvent(r, this.clock.now()));
+        } catch (error) {
+          this.logger.debug('request sniffing failed', { error: String(error) }); // never the receive loop
+        }
+      });
       const proxy = await this.factory.proxy({
         ...common,
         transport: this.transport,
         serverAddress: v.address,
         boot,
+        ...(c.vendorOptions ? { vendorOptions: parseVendorOptions(c.vendorOptions) } : {}),
       });
       await startOne(proxy);
       this.endpoints.proxy = `${v.address}:${ports.dhcp ?? 67}+${ports.proxy ?? 4011}`;
@@ -348,9 +377,9 @@ export class SessionController {
     this.setState('error');
   }
 
-  /** SIGHUP / UI "rescan": re-reads the netboot folder so new images appear in the menu. */
-  async rescan(): Promise<void> {
-    await this.library?.scan();
+  /** SIGHUP / UI "rescan": re-reads the netboot folder so new images appear in the menu; returns the entry count. */
+  async rescan(): Promise<number> {
+    return (await this.library?.scan())?.length ?? 0;
   }
 
   private async teardown(): Promise<void> {

@@ -62,6 +62,11 @@ export class Timeline {
     return [...this.clients.values()].map((c) => ({ ...c, timeline: [...c.timeline] }));
   }
 
+  /** Whether this MAC has a record (it network-booted at us in this session). */
+  knows(mac: string): boolean {
+    return this.clients.has(mac.toLowerCase());
+  }
+
   macForIp(ip: string): string | undefined {
     return this.ipToMac.get(ip);
   }
@@ -156,9 +161,13 @@ export class Timeline {
     const fw = id.firmware ? ` (${id.firmware}${id.ipxe ? ', iPXE' : ''})` : '';
     switch (event.type) {
       case 'discover':
-      case 'request':
         stage = 'dhcp';
-        text = `${event.type.toUpperCase()}${fw}`;
+        text = `DISCOVER${fw}`;
+        break;
+      case 'request':
+        // After an offer the REQUEST is progress, not a restart: keep 'offered'.
+        stage = client.stage === 'offered' ? 'offered' : 'dhcp';
+        text = `REQUEST${event.ip ? ` ${event.ip}` : ''}${event.server ? ` from ${event.server}` : ''}${fw}`;
         break;
       case 'offer':
       case 'ack':

@@ -56,6 +56,12 @@ export interface SessionConfig {
     readonly client?: number;
   };
   readonly helper?: HelperPolicy;
+  /** File server handed to clients (siaddr, option 66, host of boot URLs) when not us: PyPXE `-f`. */
+  readonly fileServer?: string;
+  /** What iPXE chains to instead of the generated boot.ipxe: a URL, or a file served over our HTTP (proxyDHCPd `chainload_url`). */
+  readonly chainloadUrl?: string;
+  /** Raw option 43 for proxy replies to PXEClient firmware, as hex bytes (proxyDHCPd `vendor_specific_information`). */
+  readonly vendorOptions?: string;
   /** Experts only: start full DHCP even though another DHCP server answered the probe (logged). */
   readonly overrideForeignDhcp?: boolean;
 }

@@ -7,20 +7,44 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/netns.js';
 import { haveTools } from '../helpers/tools.js';
-import type { SessionEvent, SessionSnapshot } from '../../app/shared/session-types.js';
+import { cliBin, ensureBuilt, follow, untilStarted } from './cli-run.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 let dir = '';
 
 // Users run the built CLI: build once for every test in this file.
 beforeAll(() => {
-  execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+  ensureBuilt();
 }, 120_000);
+
+/** `pxe-desk serve` on loopback with ephemeral ports (--json); resolves once it runs. */
+async function startFiles(root: string, extra: string[]) {
+  const run = follow(
+    spawn(
+      process.execPath,
+      [
+        cliBin,
+        'serve',
+        '--address',
+        '127.0.0.1',
+        '--tftp-port',
+        '0',
+        '--http-port',
+        '0',
+        '--root',
+        root,
+      ].concat(['--json', ...extra]),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  const snap = await untilStarted(run);
+  expect(snap.state, run.stderr()).toBe('running');
+  return { ...run, endpoints: snap.endpoints! };
+}
 
 describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', () => {
   beforeAll(() => {
@@ -31,42 +55,8 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', (
   it('serves TFTP + HTTP + boot.ipxe and exits 0 on SIGINT', async () => {
     const payload = randomBytes(200_000);
     writeFileSync(join(dir, 'payload.bin'), payload);
-    const child = spawn(
-      process.execPath,
-      [
-        join(repo, 'bin', 'pxe-desk.js'),
-        'serve',
-        '--mode',
-        'files',
-        '--address',
-        '127.0.0.1',
-        '--tftp-port',
-        '0',
-        '--http-port',
-        '0',
-        '--root',
-        dir,
-        '--json',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const events: SessionEvent[] = [];
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as SessionEvent);
-    });
-    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const { child, exit, events, endpoints: eps } = await startFiles(dir, ['--mode', 'files']);
     try {
-      const running = (): SessionSnapshot | undefined =>
-        events
-          .filter((e): e is Extract<SessionEvent, { type: 'state' }> => e.type === 'state')
-          .map((e) => e.snapshot)
-          .find((s) => s.state === 'running');
-      await waitFor(() => running() !== undefined, 15_000, 'session running');
-      const eps = running()!.endpoints!;
       const tftpPort = eps.tftp!.split(':')[1]!;
       expect(Number(tftpPort)).toBeGreaterThan(0);
       const http = eps.http!;
@@ -110,7 +100,7 @@ describe('pxe-desk serve refusals', () => {
       const run = spawn(
         process.execPath,
         [
-          join(repo, 'bin', 'pxe-desk.js'),
+          cliBin,
           'serve',
           '--address',
           '127.0.0.1',
@@ -141,13 +131,9 @@ describe('pxe-desk serve refusals', () => {
     let status = 0;
     let stdout = '';
     try {
-      execFileSync(
-        process.execPath,
-        [join(repo, 'bin', 'pxe-desk.js'), 'serve', '--mode', 'proxy', '--root', tmpdir()],
-        {
-          encoding: 'utf8',
-        },
-      );
+      execFileSync(process.execPath, [cliBin, 'serve', '--mode', 'proxy', '--root', tmpdir()], {
+        encoding: 'utf8',
+      });
     } catch (error) {
       const e = error as { status: number; stdout: string };
       status = e.status;
@@ -160,7 +146,7 @@ describe('pxe-desk serve refusals', () => {
   it('unknown option → exit 2', () => {
     let status = 0;
     try {
-      execFileSync(process.execPath, [join(repo, 'bin', 'pxe-desk.js'), 'serve', '--nope'], {
+      execFileSync(process.execPath, [cliBin, 'serve', '--nope'], {
         stdio: 'ignore',
       });
     } catch (error) {
@@ -168,4 +154,168 @@ describe('pxe-desk serve refusals', () => {
     }
     expect(status).toBe(2);
   });
+});
+
+describe.skipIf(!haveTools('curl'))('pxe-desk serve: per-service logs and SIGHUP', () => {
+  let root = '';
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pxd-logs-'));
+    writeFileSync(join(root, 'hello.txt'), 'hello');
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const poke = (eps: Readonly<Record<string, string>>): void => {
+    const tftpPort = eps.tftp!.split(':')[1]!;
+    // A missing TFTP file (refusal: info) and a hostile HTTP path (refusal: debug).
+    try {
+      execFileSync('curl', ['-sS', '--max-time', '5', `tftp://127.0.0.1:${tftpPort}/missing.bin`], {
+        stdio: 'ignore',
+      });
+    } catch {
+      /* expected: file not found */
+    }
+    execFileSync('curl', [
+      '-sS',
+      '--max-time',
+      '5',
+      '--path-as-is',
+      '-o',
+      '/dev/null',
+      `${eps.http}../../etc/passwd`,
+    ]);
+  };
+
+  it('--verbose tftp --debug http: tftp info + http debug, session quiet; no flags: info everywhere', async () => {
+    const a = await startFiles(root, ['--verbose', 'tftp', '--debug', 'http']);
+    try {
+      poke(a.endpoints);
+      await waitFor(
+        () => a.logs().some((r) => r.source === 'http' && r.level === 'debug'),
+        5000,
+        'http debug record',
+      );
+      await waitFor(() => a.logs().some((r) => r.source === 'tftp'), 5000, 'tftp record');
+    } finally {
+      a.child.kill('SIGINT');
+    }
+    expect(await a.exit).toBe(0);
+    expect(a.logs().some((r) => r.source === 'tftp' && r.level === 'info')).toBe(true);
+    expect(a.logs().filter((r) => r.source === 'session' && r.level === 'info')).toEqual([]);
+
+    const b = await startFiles(root, []);
+    try {
+      poke(b.endpoints);
+      await waitFor(() => b.logs().some((r) => r.source === 'tftp'), 5000, 'tftp record');
+    } finally {
+      b.child.kill('SIGINT');
+    }
+    expect(await b.exit).toBe(0);
+    expect(b.logs().some((r) => r.source === 'session' && r.message === 'session running')).toBe(true);
+    expect(b.logs().filter((r) => r.level === 'debug')).toEqual([]);
+  }, 60_000);
+
+  it('SIGHUP rescans the folder (a kernel added meanwhile is counted) and keeps serving; SIGTERM exits 0', async () => {
+    const s = await startFiles(root, []);
+    try {
+      // A bzImage header ("HdrS" at 0x202, Linux boot protocol) and an initrd next to it.
+      const kernel = Buffer.alloc(8192);
+      kernel.write('HdrS', 0x202, 'latin1');
+      execFileSync('mkdir', ['-p', join(root, 'tiny')]);
+      writeFileSync(join(root, 'tiny', 'vmlinuz'), kernel);
+      writeFileSync(join(root, 'tiny', 'initrd.img'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]));
+      s.child.kill('SIGHUP');
+      await waitFor(
+        () => s.events.some((e) => e.type === 'warning' && /SIGHUP: rescanned/.test(e.message)),
+        10_000,
+        'rescan reported',
+      );
+      const msg = s.events.find((e) => e.type === 'warning' && /SIGHUP/.test(e.message));
+      expect(msg?.type === 'warning' && msg.message).toMatch(/\(([1-9]\d*) boot entries\)/);
+      const h = execFileSync('curl', ['-sS', '--max-time', '5', `${s.endpoints.http}hello.txt`]).toString();
+      expect(h).toBe('hello');
+    } finally {
+      s.child.kill('SIGTERM'); // systemd's stop
+    }
+    expect(await s.exit).toBe(0);
+  }, 60_000);
+});
+
+describe.skipIf(!haveTools('curl', 'script'))('pxe-desk serve on a terminal (live view, Ctrl-C)', () => {
+  it('draws clients with stage, file and progress live; Ctrl-C on the TTY stops it with exit 0', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pxd-tty-'));
+    const payload = randomBytes(300_000);
+    writeFileSync(join(root, 'vmlinuz-test'), payload);
+    // util-linux `script` gives the CLI a real pseudo-terminal; its stdin is the keyboard.
+    const cmd = [process.execPath, cliBin, 'serve', '--address', '127.0.0.1']
+      .concat(['--tftp-port', '0', '--http-port', '0', '--root', root])
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TERM: 'xterm', COLUMNS: '120', LINES: '40' },
+    });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      // The header of a frame names the bound endpoints.
+      await waitFor(
+        () => /tftp 127\.0\.0\.1:\d+/.test(screen),
+        15_000,
+        `live header (got ${JSON.stringify(screen)})`,
+      );
+      expect(screen).toContain('\x1b[H\x1b[2J'); // redrawn frames, not log lines
+      expect(screen).toMatch(/PXE Desk {2}files mode {2}running/);
+      expect(screen).toMatch(/no clients yet/);
+      const port = /tftp 127\.0\.0\.1:(\d+)/.exec(screen)![1]!;
+      const got = execFileSync('curl', ['-sS', '--max-time', '10', `tftp://127.0.0.1:${port}/vmlinuz-test`]);
+      expect(sha(got)).toBe(sha(payload));
+      // The client row: stage booted, the file and a full progress bar with its size.
+      await waitFor(
+        () => /ip:127\.0\.0\.1\s+127\.0\.0\.1\s+booted\s+vmlinuz-test\s+\[#{20}\] 300k\/300k/.test(screen),
+        10_000,
+        `client row (got ${JSON.stringify(screen.slice(-600))})`,
+      );
+      child.stdin.write('\x03'); // Ctrl-C
+      expect(await exit).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('pxe-desk serve --syslog HOST --syslog-port PORT', () => {
+  it('sends RFC 3164 lines (facility daemon) to a remote collector, filtered like the terminal', async () => {
+    const { createSocket } = await import('node:dgram');
+    const collector = createSocket('udp4');
+    const lines: string[] = [];
+    collector.on('message', (m) => lines.push(m.toString()));
+    await new Promise<void>((r) => collector.bind(0, '127.0.0.1', () => r()));
+    const root = mkdtempSync(join(tmpdir(), 'pxd-syslog-'));
+    try {
+      const port = String(collector.address().port);
+      const s = await startFiles(root, [
+        '--syslog',
+        '127.0.0.1',
+        '--syslog-port',
+        port,
+        '--verbose',
+        'session',
+      ]);
+      s.child.kill('SIGINT');
+      expect(await s.exit).toBe(0);
+      await waitFor(() => lines.some((l) => l.includes('session running')), 5000, 'syslog line');
+      const line = lines.find((l) => l.includes('session running'))!;
+      // <30> = daemon (3) * 8 + info (6); then "Mmm dd hh:mm:ss host tag[pid]: source: message".
+      expect(line).toMatch(
+        /^<30>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d pxe-desk pxe-desk\[\d+\]: session: session running$/,
+      );
+      // --verbose session: the HTTP engine's info line stays off syslog too.
+      expect(lines.some((l) => / http: /.test(l))).toBe(false);
+    } finally {
+      collector.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

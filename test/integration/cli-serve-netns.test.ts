@@ -8,13 +8,13 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import type { ClientRecord, SessionEvent } from '../../app/shared/session-types.js';
+import type { ClientRecord } from '../../app/shared/session-types.js';
+import { cliBin, ensureBuilt, follow, untilStarted } from './cli-run.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
 const SRV = '10.234.0.1';
 let lab: NetLab | undefined;
 let dir: string | undefined;
@@ -32,7 +32,7 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
   'pxe-desk serve (built CLI) in namespaces',
   () => {
     beforeAll(() => {
-      execFileSync(process.execPath, ['scripts/build.mjs', 'main'], { cwd: repo, stdio: 'ignore' });
+      ensureBuilt();
     }, 120_000);
 
     it('dhcp mode: udhcpc lease, TFTP + HTTP downloads appear in the --json timeline; SIGINT exits 0', async () => {
@@ -52,7 +52,7 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
         'srv',
         process.execPath,
         [
-          join(repo, 'bin', 'pxe-desk.js'),
+          cliBin,
           'serve',
           '--mode',
           'dhcp',
@@ -78,24 +78,9 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
-      const events: SessionEvent[] = [];
-      let stderr = '';
-      let buf = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const lines = buf.split('\n');
-        buf = lines.pop() ?? '';
-        for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as SessionEvent);
-      });
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      await waitFor(
-        () => events.some((e) => e.type === 'state' && ['running', 'error'].includes(e.snapshot.state)),
-        15_000,
-        `session running (stderr: ${stderr})`,
-      );
-      const running = events.find((e) => e.type === 'state' && e.snapshot.state !== 'starting');
-      expect(running?.type === 'state' && running.snapshot.state).toBe('running');
+      const run = follow(child);
+      const { events, exit } = run;
+      expect((await untilStarted(run)).state).toBe('running');
 
       const mac = lab.run('cli', 'cat', ['/sys/class/net/eth0/address']).trim();
       const out = lab.run(
@@ -121,12 +106,7 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
       expect(sha(readFileSync(tftpOut))).toBe(sha(kernel));
       expect(sha(readFileSync(httpOut))).toBe(sha(initrd));
 
-      const clientOf = (): ClientRecord | undefined =>
-        events
-          .filter((e): e is Extract<SessionEvent, { type: 'client' }> => e.type === 'client')
-          .map((e) => e.client)
-          .filter((c) => c.mac === mac)
-          .at(-1);
+      const clientOf = (): ClientRecord | undefined => run.clients().get(mac);
       await waitFor(
         () => (clientOf()?.timeline.filter((t) => t.bytes !== undefined).length ?? 0) >= 2,
         10_000,
@@ -158,30 +138,12 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
       const child = lab.spawn(
         'srv',
         process.execPath,
-        [
-          join(repo, 'bin', 'pxe-desk.js'),
-          'serve',
-          '-p',
-          '--iface',
-          'eth0',
-          '-a',
-          dir,
-          '--helper',
-          'never',
-          '--json',
-        ],
+        [cliBin, 'serve', '-p', '--iface', 'eth0', '-a', dir, '--helper', 'never', '--json'],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
-      let out = '';
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      await waitFor(() => /"state":"(running|error)"/.test(out), 15_000, 'proxy session running');
-      const running = out
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as SessionEvent)
-        .find((e) => e.type === 'state' && e.snapshot.state !== 'starting');
-      expect(running?.type === 'state' && running.snapshot).toMatchObject({
+      const run = follow(child);
+      const { exit } = run;
+      expect(await untilStarted(run, 'proxy session')).toMatchObject({
         state: 'running',
         transport: 'direct',
         endpoints: { proxy: `${SRV}:67+4011`, tftp: `${SRV}:69` },
@@ -197,6 +159,57 @@ describe.skipIf(!haveNetns() || !haveTools('busybox', 'curl'))(
       expect(leased).toBe(false);
       child.kill('SIGINT');
       expect(await exit).toBe(0);
+    }, 60_000);
+
+    it('PyPXE --static-config + --dhcp-whitelist: the listed MAC gets its fixed address, another none', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'pxd-cli-'));
+      lab = createNetLab({
+        hosts: [{ name: 'srv', address: `${SRV}/24`, defaultRoute: true }, { name: 'cli' }, { name: 'cli2' }],
+      });
+      const mac = lab.run('cli', 'cat', ['/sys/class/net/eth0/address']).trim();
+      const statics = join(dir, 'static.json');
+      // PyPXE's static config format: { "MAC": { "ipaddr": … } }, MAC in upper case with dashes here.
+      writeFileSync(
+        statics,
+        JSON.stringify({ [mac.toUpperCase().replace(/:/g, '-')]: { ipaddr: '10.234.0.77' } }),
+      );
+      const run = follow(
+        lab.spawn(
+          'srv',
+          process.execPath,
+          [
+            cliBin,
+            'serve',
+            '--dhcp',
+            '--iface',
+            'eth0',
+            '-a',
+            dir,
+            '-b',
+            '10.234.0.100',
+            '-e',
+            '10.234.0.120',
+          ].concat(['--static-config', statics, '--dhcp-whitelist', '--helper', 'never', '--json']),
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        ),
+      );
+      expect((await untilStarted(run)).state, run.stderr()).toBe('running');
+      const udhcpc = 'busybox udhcpc -i eth0 -f -q -n -t 3 -T 1 -s /bin/true 2>&1';
+      const out = lab.run('cli', 'sh', ['-c', udhcpc], { timeoutMs: 20_000 });
+      expect(out).toMatch(/lease of 10\.234\.0\.77 obtained/);
+      let other = 'leased';
+      try {
+        other = lab.run('cli2', 'sh', ['-c', udhcpc], { timeoutMs: 20_000 });
+      } catch {
+        other = 'no lease'; // -n: exits non-zero without one
+      }
+      expect(other).toBe('no lease');
+      await waitFor(() => [...run.clients().values()].some((c) => c.stage === 'refused'), 5000, 'refusal');
+      const refused = [...run.clients().values()].find((c) => c.stage === 'refused');
+      expect(refused?.mac).not.toBe(mac);
+      expect(refused?.diagnosis).toMatch(/not on the allow list/);
+      run.child.kill('SIGINT');
+      expect(await run.exit).toBe(0);
     }, 60_000);
   },
 );

@@ -1,7 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../app/cli/args.js';
-import { buildConfig } from '../../app/cli/main.js';
-import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson } from '../../app/core/config-import.js';
+import { buildConfig, ignoredOptions } from '../../app/cli/main.js';
 
 describe('serve argument parsing', () => {
   it('maps PyPXE short and long aliases onto the same keys', () => {
@@ -22,7 +24,7 @@ describe('serve argument parsing', () => {
       '--dhcp-dns=9.9.9.9',
       '-a',
       '/srv',
-      '--dhcp-whitelist',
+      '--allow',
       'AA-BB-CC-00-11-22,aa:bb:cc:00:11:33',
       '--iface',
       'eth0',
@@ -78,65 +80,126 @@ describe('serve argument parsing', () => {
   it('rejects unknown options and malformed values', () => {
     expect(() => parseArgs(['--bogus'])).toThrow(UsageError);
     expect(() => parseArgs(['--root'])).toThrow(/needs a value/);
+    expect(() => parseArgs(['--root', '--json'])).toThrow(/--root needs a value/);
+    expect(() => parseArgs(['-c', 'proxy.ini', '-d'])).toThrow(/daemon mode is the systemd unit/);
+    expect(() => parseArgs(['-d', '-p'])).toThrow(/-d needs a value/);
+    expect(parseArgs(['--root', '-weird-folder-name']).root).toBe('-weird-folder-name');
     expect(() => buildConfig(parseArgs(['--mode', 'x']))).toThrow(/proxy, dhcp or files/);
     expect(() => buildConfig(parseArgs(['--boot-file', 'ppc=x']))).toThrow(/ARCH=FILE/);
     expect(() => buildConfig(parseArgs(['--mode', 'dhcp', '--range', '1-2-3']))).toThrow(/START-END/);
     expect(() => buildConfig(parseArgs(['--helper', 'sometimes']))).toThrow(/auto, always or never/);
     expect(() => buildConfig(parseArgs(['--tftp-port', 'abc']))).toThrow(/whole number/);
-  });
-});
-
-describe('config import', () => {
-  it('proxyDHCPd INI with iPXE bootstraps', () => {
-    const ini = `[proxy]\nlisten_address = 192.168.1.10\ntftpd = 192.168.1.10\ninterface = enp3s0\nfilename = pxelinux.0\n\n[ipxe]\nenabled = true\nlegacy_bootstrap = undionly.kpxe\nefi_bootstrap = ipxe.efi\nchainload_url = http://192.168.1.10/boot.ipxe\n`;
-    const r = importProxyDhcpdIni(ini);
-    expect(r).toMatchObject({
-      mode: 'proxy',
-      address: '192.168.1.10',
-      iface: 'enp3s0',
-      fileServer: '192.168.1.10',
-      chainloadUrl: 'http://192.168.1.10/boot.ipxe',
-    });
-    expect(r.bootFile).toEqual(['bios=undionly.kpxe', 'uefi-x64=ipxe.efi']);
-    const plain = importProxyDhcpdIni(
-      '[proxy]\nlisten_address=0.0.0.0\nfilename=pxelinux.0\n[ipxe]\nenabled=false\n',
+    expect(() => buildConfig(parseArgs(['-f', '10.0.0.300']))).toThrow(
+      /-f\/--dhcp-fileserver-ip wants an IPv4/,
     );
-    expect(plain.netbootFile).toBe('pxelinux.0');
-    expect(plain.address).toBeUndefined();
+    expect(() => buildConfig(parseArgs(['-p', '--vendor-options', 'proxyDHCPd']))).toThrow(/hex bytes/);
+    expect(() => buildConfig(parseArgs(['--chainload-url', 'ftp://x/y']))).toThrow(/scheme "ftp"/);
+    expect(() => buildConfig(parseArgs(['--dhcp-whitelist']))).toThrow(/--static-config FILE/);
   });
 
-  it('PyPXE JSON', () => {
-    const data = {
-      NETBOOT_DIR: 'netboot',
-      NETBOOT_FILE: 'boot.http.ipxe',
-      DHCP_SERVER_IP: '192.168.2.2',
-      DHCP_OFFER_BEGIN: '192.168.2.100',
-      DHCP_OFFER_END: '192.168.2.150',
-      DHCP_SUBNET: '255.255.255.0',
-      DHCP_DNS: '8.8.8.8',
-      DHCP_ROUTER: '192.168.2.1',
-      USE_DHCP: true,
-      DHCP_MODE_PROXY: false,
-      DHCP_WHITELIST: ['00:11:22:33:44:55'],
-    };
-    expect(isPyPxeJson(data)).toBe(true);
-    const r = importPyPxeJson(data);
-    expect(r).toMatchObject({
-      root: 'netboot',
-      netbootFile: 'boot.http.ipxe',
-      address: '192.168.2.2',
-      rangeStart: '192.168.2.100',
-      rangeEnd: '192.168.2.150',
-      subnet: '255.255.255.0',
-      dns: ['8.8.8.8'],
-      router: '192.168.2.1',
-      mode: 'dhcp',
-      allow: ['00:11:22:33:44:55'],
+  it('file server, chainload target and option 43 reach the SessionConfig', () => {
+    const c = buildConfig(
+      parseArgs([
+        '-p',
+        '--iface',
+        'eth0',
+        '--dhcp-fileserver-ip',
+        '10.0.0.5',
+        '--chainload-url',
+        'http://10.0.0.5/menu.ipxe',
+        '--vendor-options',
+        '06:01:08:ff',
+      ]),
+    );
+    expect(c).toMatchObject({
+      mode: 'proxy',
+      fileServer: '10.0.0.5',
+      chainloadUrl: 'http://10.0.0.5/menu.ipxe',
+      vendorOptions: '06:01:08:ff',
     });
-    const c = buildConfig(r);
-    expect(c.dhcp?.prefixLength).toBe(24);
-    expect(c.bootFiles?.bios).toBe('boot.http.ipxe');
-    expect(importPyPxeJson({ DHCP_MODE_PROXY: true }).mode).toBe('proxy');
-    expect(isPyPxeJson({ mode: 'proxy' })).toBe(false);
+    expect(buildConfig(parseArgs(['-f', '10.0.0.6'])).fileServer).toBe('10.0.0.6');
+    expect(buildConfig(parseArgs(['--dhcp-fileserver', '10.0.0.7'])).fileServer).toBe('10.0.0.7');
+  });
+
+  it('PyPXE --dhcp-whitelist answers only the MACs of --static-config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pxd-wl-'));
+    try {
+      const file = join(dir, 'static.json');
+      // PyPXE's static config: MAC → { ipaddr, … }.
+      writeFileSync(
+        file,
+        JSON.stringify({
+          '52:54:00:12:34:56': { ipaddr: '10.0.0.61', subnet: '255.255.255.0' },
+          '52-54-00-AB-CD-EF': { ipaddr: '10.0.0.62' },
+        }),
+      );
+      const c = buildConfig(
+        parseArgs([
+          '--dhcp',
+          '-b',
+          '10.0.0.100',
+          '-e',
+          '10.0.0.150',
+          '--static-config',
+          file,
+          '--dhcp-whitelist',
+        ]),
+      );
+      expect(c.allow).toEqual(['52:54:00:12:34:56', '52:54:00:ab:cd:ef']);
+      expect(c.dhcp?.staticLeases).toEqual([
+        { mac: '52:54:00:12:34:56', ip: '10.0.0.61' },
+        { mac: '52:54:00:ab:cd:ef', ip: '10.0.0.62' },
+      ]);
+      // Proxy mode has no pool, the whitelist still reads the file.
+      expect(buildConfig(parseArgs(['-p', '--static-config', file, '--dhcp-whitelist'])).allow).toHaveLength(
+        2,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('PyPXE -i: the firmware boot file, or with --ipxe / for an iPXE script the chain target', () => {
+    expect(buildConfig(parseArgs(['-i', 'pxelinux.0'])).bootFiles?.bios).toBe('pxelinux.0');
+    const script = buildConfig(parseArgs(['--netboot-file', 'boot.http.ipxe']));
+    expect(script.chainloadUrl).toBe('boot.http.ipxe');
+    expect(script.bootFiles).toBeUndefined();
+    expect(buildConfig(parseArgs(['-i', 'menu.cfg', '--ipxe']))).toMatchObject({ chainloadUrl: 'menu.cfg' });
+    // An explicit chain target wins over -i.
+    expect(buildConfig(parseArgs(['-i', 'a.ipxe', '--chainload-url', 'b.ipxe'])).chainloadUrl).toBe('b.ipxe');
+  });
+
+  it('options the mode does not use are named in a note', () => {
+    const proxy = parseArgs([
+      '-p',
+      '--iface',
+      'eth0',
+      '--range',
+      '10.0.0.10-10.0.0.20',
+      '--router',
+      '10.0.0.1',
+    ]);
+    expect(ignoredOptions(proxy, 'proxy')).toEqual([
+      'range, router ignored in proxy mode: only --mode dhcp hands out addresses (here the site DHCP server does).',
+    ]);
+    expect(ignoredOptions(parseArgs(['--allow', '52:54:00:00:00:01', '-b', '10.0.0.5']), 'files')).toEqual([
+      'rangeStart ignored in files mode: only --mode dhcp hands out addresses.',
+      'allow ignored in files mode: no DHCP answers are sent (use --mode proxy or dhcp).',
+    ]);
+    expect(ignoredOptions(parseArgs(['--dhcp', '--range', '10.0.0.10-10.0.0.20']), 'dhcp')).toEqual([]);
+  });
+
+  it('PyPXE leftovers: --syslog-port, --dhcp-server-port, --dump-config-merged', () => {
+    const a = parseArgs([
+      '--syslog',
+      'logs.lan',
+      '--syslog-port',
+      '5514',
+      '--dhcp-server-port',
+      '6767',
+      '--dump-config-merged',
+    ]);
+    expect(a).toMatchObject({ syslog: 'logs.lan', syslogPort: '5514', printConfig: true });
+    expect(buildConfig(a).ports).toEqual({ dhcp: 6767 });
   });
 });

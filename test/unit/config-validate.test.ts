@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, normalizeMac, parsePrefix, validateConfig } from '../../app/core/config-validate.js';
+import {
+  ConfigError,
+  normalizeMac,
+  parsePrefix,
+  parseVendorOptions,
+  validateConfig,
+} from '../../app/core/config-validate.js';
 import type { NicInfo, SessionConfig } from '../../app/shared/session-types.js';
 
 const nics: NicInfo[] = [
@@ -66,6 +72,120 @@ describe('validateConfig', () => {
       'range-outside-subnet',
       /172\.16\.0\.0\/20/,
     ],
+    [{ mode: 'x', root: '/srv' }, 'bad-mode', /use proxy, dhcp or files/],
+    [{ mode: 'files', root: '' }, 'root-missing', /--root DIR/],
+    [{ mode: 'proxy', root: '/srv', iface: 'eth0', deny: ['nope'] }, 'bad-mac', /deny list .*aa:bb/],
+    [{ mode: 'proxy', root: '/srv', iface: 'eth0', ports: { proxy: -1 } }, 'bad-port', /1-65535/],
+    [
+      { mode: 'dhcp', root: '/srv', iface: 'eth0', dhcp: dhcp('10.0.0.x', '10.0.0.9') },
+      'bad-range',
+      /not two IPv4/,
+    ],
+    [
+      { mode: 'dhcp', root: '/srv', iface: 'eth0', dhcp: dhcp('10.0.0.2', '10.0.0.3', 31) },
+      'bad-subnet',
+      /\/8 to \/30/,
+    ],
+    [
+      {
+        mode: 'dhcp',
+        root: '/srv',
+        iface: 'eth0',
+        dhcp: { ...dhcp('10.0.0.100', '10.0.0.200'), router: '10.0.0' },
+      },
+      'bad-router',
+      /--router 10\.0\.0\.1, or leave it out/,
+    ],
+    [
+      {
+        mode: 'dhcp',
+        root: '/srv',
+        iface: 'eth0',
+        dhcp: { ...dhcp('10.0.0.100', '10.0.0.200'), dns: ['8.8.8.8', 'dns.lan'] },
+      },
+      'bad-dns',
+      /"dns\.lan".*--dns/,
+    ],
+    [
+      {
+        mode: 'dhcp',
+        root: '/srv',
+        iface: 'eth0',
+        dhcp: { ...dhcp('10.0.0.100', '10.0.0.200'), leaseTimeSeconds: 30 },
+      },
+      'bad-lease-time',
+      /at least 60 seconds/,
+    ],
+    [
+      {
+        mode: 'dhcp',
+        root: '/srv',
+        iface: 'eth0',
+        dhcp: {
+          ...dhcp('10.0.0.100', '10.0.0.200'),
+          staticLeases: [{ mac: '52:54:00:00:00:01', ip: '10.9.0.5' }],
+        },
+      },
+      'bad-static-lease',
+      /10\.0\.0\.0\/24: give it one inside/,
+    ],
+    [
+      {
+        mode: 'dhcp',
+        root: '/srv',
+        iface: 'eth0',
+        dhcp: { ...dhcp('10.0.0.100', '10.0.0.200'), staticLeases: [{ mac: 'host-1', ip: '10.0.0.5' }] },
+      },
+      'bad-mac',
+      /aa:bb:cc:dd:ee:ff/,
+    ],
+    [
+      { mode: 'proxy', root: '/srv', iface: 'eth0', fileServer: 'files.lan' },
+      'bad-file-server',
+      /-f 10\.0\.0\.5/,
+    ],
+    [
+      { mode: 'proxy', root: '/srv', iface: 'eth0', chainloadUrl: 'ftp://x/m.ipxe' },
+      'bad-chainload-url',
+      /scheme "ftp"/,
+    ],
+    [
+      { mode: 'proxy', root: '/srv', iface: 'eth0', chainloadUrl: '../etc/m.ipxe' },
+      'bad-chainload-url',
+      /leaves the netboot folder/,
+    ],
+    [{ mode: 'proxy', root: '/srv', iface: 'eth0', chainloadUrl: 'a b' }, 'bad-chainload-url', /use a URL/],
+    [
+      { mode: 'proxy', root: '/srv', iface: 'eth0', vendorOptions: '"proxyDHCPd"' },
+      'bad-vendor-options',
+      /not hex bytes.*06:01:08:ff/,
+    ],
+    [
+      { mode: 'proxy', root: '/srv', iface: 'eth0', vendorOptions: '06:05:08' },
+      'bad-vendor-options',
+      /runs past the end/,
+    ],
+    [
+      { mode: 'proxy', root: '/srv', iface: 'eth0', vendorOptions: '06:01:08:ff:01' },
+      'bad-vendor-options',
+      /after its end marker/,
+    ],
+    [
+      { mode: 'proxy', root: '/srv', iface: 'eth0', vendorOptions: '01'.repeat(256) },
+      'bad-vendor-options',
+      /at most 255/,
+    ],
+    [
+      {
+        mode: 'dhcp',
+        root: '/srv',
+        iface: 'eth0',
+        dhcp: dhcp('10.0.0.100', '10.0.0.200'),
+        vendorOptions: '060108ff',
+      },
+      'bad-vendor-options',
+      /only sent in proxy mode/,
+    ],
   ] as const)('%j → %s', (config, code, message) => {
     const result = codeOf(config as SessionConfig);
     expect(result.code).toBe(code);
@@ -79,6 +199,17 @@ describe('validateConfig', () => {
     );
     expect(v.address).toBe('172.16.5.1');
     expect(v.prefixLength).toBe(20);
+  });
+
+  it('accepts well-formed option 43, chainload targets and a file server', () => {
+    const base = { mode: 'proxy', root: '/srv', iface: 'eth0' } as const;
+    expect(() =>
+      validateConfig({ ...base, vendorOptions: '06 01 08 0a 04 00 50 58 45 ff 00' }, ctx),
+    ).not.toThrow();
+    expect([...parseVendorOptions('0x060108ff')]).toEqual([6, 1, 8, 255]);
+    for (const chainloadUrl of ['http://10.0.0.1/m.ipxe', 'https://x/y', 'tftp://10.0.0.1/a', 'menus/a.ipxe'])
+      expect(() => validateConfig({ ...base, chainloadUrl }, ctx)).not.toThrow();
+    expect(validateConfig({ ...base, fileServer: '10.0.0.5' }, ctx).address).toBe('10.0.0.1');
   });
 
   it('files mode with only an address is fine', () => {

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import type { BootConfig } from '../../core/boot-decision.js';
-import { decideBoot } from '../../core/boot-decision.js';
+import { decideBoot, exclusionOf } from '../../core/boot-decision.js';
 import type { Datagram, DatagramTransport, Endpoint } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
 import type { DhcpEvent, EngineCounters } from '../../shared/events.js';
@@ -208,6 +208,16 @@ export class DhcpServer implements Engine<DhcpEvent> {
       return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
     };
     const serverId = optIp(Opt.serverId);
+    // Operator exclusions cover the lease too, not only the boot file (PyPXE --dhcp-whitelist: "only
+    // respond to DHCP clients present in --static-config"); a REQUEST from one is left unanswered.
+    const excluded = exclusionOf(mac, this.opts.boot);
+    if (excluded && (type === MessageType.Discover || type === MessageType.Request)) {
+      if (type === MessageType.Discover) {
+        this.emit({ type: 'discover', client, xid: msg.xid });
+        this.emit({ type: 'refusal', client, xid: msg.xid, reason: excluded });
+      }
+      return;
+    }
     switch (type) {
       case MessageType.Discover: {
         this.emit({ type: 'discover', client, xid: msg.xid });

@@ -33,6 +33,11 @@ export interface ProxyDhcpServerOptions {
    * misbehaves on an instant reply (protocol.md §1.2, catalogue P15). Keep it well under iPXE's 2 s.
    */
   readonly replyDelayMs?: (mac: string) => number;
+  /**
+   * Operator's raw option 43 (well-formed PXE sub-options, proxyDHCPd `vendor_specific_information`):
+   * replaces ours in every PXEClient reply; a 4011 ACK still echoes the client's boot item (71).
+   */
+  readonly vendorOptions?: Uint8Array;
 }
 
 interface MutableCounters {
@@ -124,6 +129,8 @@ export class ProxyDhcpServer implements Engine<DhcpEvent> {
     // UEFI PXE (not iPXE) gets no 43, so EDK2 goes BINL to 4011 (protocol.md §1.2 UEFI variant).
     const with43 = plan.firmware === 'bios' || plan.ipxe;
     addBootFields(reply, msg, plan, this.opts.serverAddress, with43);
+    if (this.opts.vendorOptions && plan.vendorClass === 'PXEClient')
+      reply.options.set(Opt.vendorSpecific, Buffer.from(this.opts.vendorOptions));
     const to: Endpoint =
       msg.giaddr !== '0.0.0.0'
         ? { address: msg.giaddr, port: this.opts.relayPort ?? 67 }
@@ -180,6 +187,11 @@ export class ProxyDhcpServer implements Engine<DhcpEvent> {
       reply.file = bootFile.length <= 127 ? bootFile : '';
       reply.options.set(Opt.bootFile, strOpt(bootFile));
       reply.options.set(Opt.vendorSpecific, encodeSubOptions([[71, Buffer.from(item)]]));
+    }
+    if (this.opts.vendorOptions && plan.vendorClass === 'PXEClient') {
+      const subs = subOptions(Buffer.from(this.opts.vendorOptions));
+      if (item && item.length === 4) subs.set(71, Buffer.from(item));
+      reply.options.set(Opt.vendorSpecific, encodeSubOptions([...subs]));
     }
     // Reply to the request's source address AND port (EDK2 listens on :4011; claytono/infra#1362).
     const to: Endpoint =

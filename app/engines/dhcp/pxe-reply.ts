@@ -86,6 +86,8 @@ export function addBootFields(
   if (plan.vendorClass === 'PXEClient' && with43) o.set(Opt.vendorSpecific, PXE_SKIP_DISCOVERY);
   if (plan.ipxeNoProxyWait) o.set(Opt.ipxeEncap, Buffer.from([176, 1, 1]));
   reply.siaddr = plan.nextServer;
+  // A separate file server (PyPXE -f, proxyDHCPd tftpd) is also named in option 66: some ROMs read it.
+  if (plan.nextServer !== serverAddress) o.set(Opt.tftpServer, Buffer.from(plan.nextServer, 'latin1'));
   // Same value in `file` and option 67 (iPXE prefers file, EDK2 prefers 67).
   if (plan.bootFile.length <= 127) reply.file = plan.bootFile;
   o.set(Opt.bootFile, strOpt(plan.bootFile));
