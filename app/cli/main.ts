@@ -9,11 +9,12 @@ import { locateBootFiles } from '../core/boot-files.js';
 import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, type Imported } from '../core/config-import.js';
 import { normalizeMac, parseIpv4, parsePrefix } from '../core/config-validate.js';
 import { listInterfaces } from '../core/interfaces.js';
-import { SessionController } from '../core/session.js';
+import { formatProbe, probeInterface } from '../core/probe.js';
+import { SessionController, toSessionError } from '../core/session.js';
 import type { FirmwareKind } from '../shared/events.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type LogRecord } from '../shared/runtime.js';
 import type { SessionConfig, SessionEvent, StaticLease } from '../shared/session-types.js';
-import { parseArgs, serveHelp, UsageError, type ParsedArgs } from './args.js';
+import { parseArgs, serveHelp, UsageError, type OptSpec, type ParsedArgs } from './args.js';
 import { LiveView } from './live-view.js';
 import { createSyslogSink, type SyslogSink } from './syslog.js';
 
@@ -381,6 +382,66 @@ async function interfaces(argv: readonly string[]): Promise<number> {
   return EXIT.ok;
 }
 
+const PROBE_OPTIONS: readonly OptSpec[] = [
+  { key: 'iface', kind: 'string', names: ['--iface'], help: 'network interface to look at (required)' },
+  { key: 'json', kind: 'boolean', names: ['--json'], help: 'print the ProbeResult as JSON' },
+  { key: 'window', kind: 'string', names: ['--window'], help: 'listen this many ms (default 3500)' },
+  { key: 'helper', kind: 'string', names: ['--helper'], help: 'auto | always | never' },
+  { key: 'clientPort', kind: 'string', names: ['--client-port'], help: 'DHCP client port (68; tests)' },
+  { key: 'help', kind: 'boolean', names: ['--help', '-h'], help: 'this help' },
+];
+
+/** `pxe-desk probe --iface NAME`: which DHCP / proxyDHCP servers answer on that NIC (never picks one). */
+async function probe(argv: readonly string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv, PROBE_OPTIONS);
+  } catch (error) {
+    process.stderr.write(`pxe-desk probe: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.usage;
+  }
+  if (args.help === true) {
+    const lines = PROBE_OPTIONS.map((s) => `  ${s.names.join(', ').padEnd(20)} ${s.help}`);
+    process.stdout.write(`usage: pxe-desk probe --iface NAME [--json]\n\n${lines.join('\n')}\n`);
+    return EXIT.ok;
+  }
+  const iface = text(args, 'iface');
+  const helper = text(args, 'helper') ?? 'auto';
+  let windowMs: number | undefined;
+  let clientPort: number | undefined;
+  try {
+    windowMs = num(args, 'window');
+    clientPort = num(args, 'clientPort');
+  } catch (error) {
+    process.stderr.write(`pxe-desk probe: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
+  if (!iface) {
+    process.stderr.write(
+      'pxe-desk probe: --iface is required (PXE Desk never picks a network interface; see `pxe-desk interfaces`)\n',
+    );
+    return EXIT.usage;
+  }
+  if (helper !== 'auto' && helper !== 'always' && helper !== 'never') {
+    process.stderr.write(`pxe-desk probe: --helper must be auto, always or never (got ${helper})\n`);
+    return EXIT.usage;
+  }
+  try {
+    const result = await probeInterface({
+      iface,
+      helper,
+      ...(windowMs !== undefined ? { windowMs } : {}),
+      ...(clientPort !== undefined ? { clientPort } : {}),
+    });
+    process.stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : formatProbe(result));
+    return EXIT.ok;
+  } catch (error) {
+    const e = toSessionError(error);
+    process.stderr.write(`pxe-desk probe: ${e.message}\n`);
+    return EXIT.startFailed;
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-V') {
@@ -389,10 +450,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'serve') return serve(rest);
   if (command === 'interfaces') return interfaces(rest);
-  if (command === 'probe') {
-    process.stderr.write('pxe-desk probe: not available in this build\n');
-    return EXIT.usage;
-  }
+  if (command === 'probe') return probe(rest);
   process.stdout.write(USAGE);
   return command === undefined || command === '--help' || command === '-h' ? EXIT.ok : EXIT.usage;
 }
