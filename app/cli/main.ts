@@ -2,7 +2,7 @@
  * `pxe-desk` headless CLI entry. Subcommands: serve, interfaces, probe (see docs/cli.md).
  * Exit codes: 0 ok / clean stop, 1 session failed to start or died, 2 usage or config error.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateBootFiles } from '../core/boot-files.js';
@@ -10,6 +10,7 @@ import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, type Imported } from
 import { normalizeMac, parseIpv4, parsePrefix } from '../core/config-validate.js';
 import { listInterfaces } from '../core/interfaces.js';
 import { formatProbe, probeInterface } from '../core/probe.js';
+import { foreignLanHooks, renderReport } from '../core/report.js';
 import { SessionController, toSessionError } from '../core/session.js';
 import type { FirmwareKind } from '../shared/events.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type LogRecord } from '../shared/runtime.js';
@@ -174,6 +175,7 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     throw new UsageError(`--address wants an IPv4 address (got ${address})`);
   const allow = list(args, 'allow');
   const deny = list(args, 'deny');
+  const probeWindowMs = num(args, 'probeWindow');
   return {
     mode,
     root: resolve(text(args, 'root') ?? '.'),
@@ -185,6 +187,9 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     ...(Object.keys(bootFiles).length ? { bootFiles } : {}),
     ...(Object.keys(ports).length ? { ports } : {}),
     helper,
+    ...(args.forceDhcp === true ? { overrideForeignDhcp: true } : {}),
+    ...(args.noProbe === true ? { skipProbe: true } : {}),
+    ...(probeWindowMs !== undefined ? { probeWindowMs } : {}),
   };
 }
 
@@ -206,12 +211,19 @@ function formatEvent(e: SessionEvent): string | undefined {
     case 'client': {
       const c = e.client;
       const last = c.timeline.at(-1);
-      return `${ts} ${c.mac}${c.ip ? ` ${c.ip}` : ''} [${c.stage}] ${last?.text ?? ''}`;
+      const why = c.diagnoses?.[0];
+      return `${ts} ${c.mac}${c.ip ? ` ${c.ip}` : ''} [${c.stage}] ${last?.text ?? ''}${why ? `\n${ts}   diagnosis: ${why.text}${why.fix ? ` (fix: ${why.fix})` : ''}` : ''}`;
     }
     case 'warning':
       return `${ts} warning: ${e.message}`;
     case 'log':
       return `${ts} ${e.record.level} ${e.record.source}: ${e.record.message}`;
+    case 'probe':
+      return formatProbe(e.result)
+        .trimEnd()
+        .split('\n')
+        .map((l) => `${ts} ${l}`)
+        .join('\n');
   }
 }
 
@@ -278,8 +290,20 @@ async function serve(argv: readonly string[]): Promise<number> {
   session.onEvent((e) => {
     if (e.type !== 'log') write(e);
   });
+  const reportFile = text(args, 'report');
+  const writeReport = (): void => {
+    if (!reportFile) return;
+    try {
+      const r = renderReport(session.reportData(), Date.now(), CLI_VERSION);
+      writeFileSync(reportFile, /\.html?$/i.test(reportFile) ? r.html : r.json);
+      process.stderr.write(`pxe-desk serve: report written to ${reportFile}\n`);
+    } catch (error) {
+      process.stderr.write(`pxe-desk serve: cannot write the report to ${reportFile}: ${String(error)}\n`);
+    }
+  };
   const snap = await session.start(config);
   if (snap.state !== 'running') {
+    writeReport();
     live?.close();
     syslog?.close();
     // In --json mode stdout is for machines: say why on stderr too (plain mode already printed it).
@@ -293,6 +317,7 @@ async function serve(argv: readonly string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       void session.stop().then(() => {
+        writeReport();
         live?.close();
         syslog?.close();
         done(EXIT.ok);
@@ -300,6 +325,8 @@ async function serve(argv: readonly string[]): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // SIGUSR1: write the report now (the session keeps running), e.g. to attach it to a ticket.
+    process.on('SIGUSR1', writeReport);
     process.on('SIGHUP', () => {
       // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
       write({ type: 'warning', message: 'SIGHUP: rescanning the netboot folder' });
@@ -347,7 +374,13 @@ async function serveUi(root: string | undefined): Promise<number> {
   const server = await startUiServer({
     rendererDir,
     makeApi: (resolveSource) =>
-      createUiApi({ session: uiSession, listInterfaces, resolveSource, appVersion: CLI_VERSION }),
+      createUiApi({
+        session: uiSession,
+        listInterfaces,
+        resolveSource,
+        appVersion: CLI_VERSION,
+        ...foreignLanHooks(session, { appVersion: CLI_VERSION }),
+      }),
   });
   const url = root ? `${server.url}&root=${encodeURIComponent(resolve(root))}` : server.url;
   process.stdout.write(`${JSON.stringify({ type: 'ui', url })}\n`);

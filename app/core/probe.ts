@@ -195,6 +195,9 @@ function describeServer(s: ProbeServer): string {
   return `${s.serverId}${boot ? ` (${boot})` : ''}`;
 }
 
+export const NO_DHCP_SERVER =
+  'No DHCP server answered on this network: in proxy mode clients get no address and cannot boot. On an isolated bench use full DHCP mode instead.';
+
 /**
  * The policy verdicts and warnings for a set of answering servers (issue 10 "Policy"). Pure.
  * Full DHCP is refused while any address-leasing server answers: two DHCP servers on one LAN hand out
@@ -208,11 +211,7 @@ export function assessProbe(servers: readonly ProbeServer[]): Pick<ProbeResult, 
   const refuse: { dhcp?: string; proxy?: string } = {};
   if (dhcp.length > 0) {
     refuse.dhcp = `Another DHCP server answers on this network (${dhcp.map((s) => s.serverId).join(', ')}): full DHCP mode would hand out conflicting addresses. Use proxy mode here, or full mode only on an isolated switch.`;
-  } else {
-    warnings.push(
-      'No DHCP server answered on this network: in proxy mode clients get no address and cannot boot. On an isolated bench use full DHCP mode instead.',
-    );
-  }
+  } else warnings.push(NO_DHCP_SERVER);
   if (proxies.length > 0)
     warnings.push(
       `Another proxyDHCP/PXE server answers here (${proxies.map(describeServer).join('; ')}): clients may boot from it instead of PXE Desk. Stop it, or serve from a separate network.`,
@@ -223,6 +222,12 @@ export function assessProbe(servers: readonly ProbeServer[]): Pick<ProbeResult, 
       `The site DHCP server already hands out boot options (${siteBoot.map(describeServer).join('; ')}): PXE clients may follow it instead of PXE Desk. Ask its admin to drop options 66/67 for these machines, or use an isolated switch.`,
     );
   return { warnings, ...(refuse.dhcp || refuse.proxy ? { refuse } : {}) };
+}
+
+/** The probe's warnings that matter for `mode` ("no DHCP server" is good news for full DHCP mode). */
+export function warningsFor(result: ProbeResult, mode: SessionMode): string[] {
+  if (mode === 'files') return [];
+  return result.warnings.filter((w) => mode === 'proxy' || w !== NO_DHCP_SERVER);
 }
 
 /** The refusal (if any) for starting `mode` with this probe result. */
