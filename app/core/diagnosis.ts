@@ -82,7 +82,7 @@ const LABEL: Partial<Record<FirmwareKind, string>> = {
   bios: 'BIOS',
   'uefi-ia32': 'UEFI 32-bit (IA32)',
   'uefi-x64': 'UEFI x64',
-  'uefi-arm64': 'ARM64 (UEFI)',
+  'uefi-arm64': 'ARM64 UEFI',
   'uefi-x64-http': 'UEFI x64 HTTP boot',
   'uefi-ia32-http': 'UEFI 32-bit HTTP boot',
   'uefi-arm64-http': 'ARM64 UEFI HTTP boot',
