@@ -130,6 +130,9 @@ export interface PreflightProbeOptions {
   readonly clock: Clock;
 }
 
+/** How long another server's offer waits for our engine to see the same client's DISCOVER. */
+const HOLD_FOREIGN_MS = 5000;
+
 /** Bounded copy of the session's log for the report. */
 const MAX_LOG_RECORDS = 2000;
 
@@ -178,6 +181,8 @@ export class SessionController {
   private logRecords: LogRecord[] = [];
   private ownAddress: string | undefined;
   private offClientPort: (() => void) | undefined;
+  /** Other servers' offers for MACs we have not seen yet (bounded, a few seconds). */
+  private readonly heldOffers = new Map<string, { event: DhcpEvent; type: number | undefined }>();
 
   constructor(private readonly options: SessionControllerOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -299,6 +304,7 @@ export class SessionController {
     this.nic = undefined;
     this.logRecords = [];
     this.paused.clear();
+    this.heldOffers.clear();
     this.timeline = this.newTimeline();
     this.diagnoser = this.newDiagnoser(config.mode);
     this.setState('starting');
@@ -544,12 +550,7 @@ export class SessionController {
     const server = parseProbeReply(reply, `${d.source.address}:${d.source.port}`);
     if (!server || server.serverId === this.ownAddress || d.source.address === this.ownAddress) return;
     const mac = macOf(reply);
-    // Only machines that asked us (PXE clients): a busy LAN's other DHCP traffic is not our business.
-    if (!this.diagnoser.has(mac)) return;
     const ip = server.offeredAddress;
-    // In proxy mode the site server leases the address: learn it so TFTP/HTTP join this MAC's record.
-    if (ip && (messageType(reply) === MessageType.Ack || !this.timeline.macForIp(ip)))
-      this.timeline.learnIp(ip, mac);
     const event: DhcpEvent = {
       engine: this.config?.mode === 'dhcp' ? 'dhcp' : 'proxy',
       type: 'foreign-offer',
@@ -560,6 +561,22 @@ export class SessionController {
       ...(ip ? { ip } : {}),
       ...(server.bootFile ? { bootFile: server.bootFile } : {}),
     };
+    // Only machines that asked us (PXE clients): a busy LAN's other DHCP traffic is not our business.
+    // The site's offer may be relayed before our engine has handled the same DISCOVER: hold it briefly.
+    if (this.diagnoser.has(mac)) this.onForeignOffer(event, reply.yiaddr, messageType(reply));
+    else {
+      const now = this.clock.now();
+      for (const [m, held] of this.heldOffers)
+        if (now - held.event.time > HOLD_FOREIGN_MS || this.heldOffers.size > 256) this.heldOffers.delete(m);
+      this.heldOffers.set(mac, { event, type: messageType(reply) });
+    }
+  }
+
+  private onForeignOffer(event: DhcpEvent, yiaddr: string, type: number | undefined): void {
+    const mac = event.client.mac;
+    // In proxy mode the site server leases the address: learn it so TFTP/HTTP join this MAC's record.
+    if (yiaddr !== '0.0.0.0' && (type === MessageType.Ack || !this.timeline.macForIp(yiaddr)))
+      this.timeline.learnIp(yiaddr, mac);
     this.onEngineEvent(event);
   }
 
@@ -573,6 +590,12 @@ export class SessionController {
     const loop = this.diagnoser.ingest(event, mac);
     if (loop && !mac.startsWith('ip:')) this.breakLoop(loop);
     this.timeline.ingest(event);
+    const held = event.engine !== 'tftp' && event.engine !== 'http' ? this.heldOffers.get(mac) : undefined;
+    if (held) {
+      this.heldOffers.delete(mac);
+      if (this.clock.now() - held.event.time <= HOLD_FOREIGN_MS)
+        this.onForeignOffer(held.event, held.event.ip ?? '0.0.0.0', held.type);
+    }
   }
 
   /** Loop breaker: stop naming a boot file to a MAC caught in a boot loop, for a while, and say so. */

@@ -15,7 +15,7 @@ const input = JSON.parse(process.argv[2] ?? '{}') as {
   config: SessionConfig;
   options?: Pick<
     SessionControllerOptions,
-    'probeWindowMs' | 'siteGraceMs' | 'loopPauseMs' | 'stallMs' | 'nextStepMs' | 'loopWindowMs'
+    'probeWindowMs' | 'siteGraceMs' | 'loopPauseMs' | 'stallMs' | 'nextStepMs' | 'loopWindowMs' | 'helperPath'
   >;
 };
 const out = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v)}\n`);

@@ -6,7 +6,7 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import type { LogRecord } from '../../app/shared/runtime.js';
 import type { ClientRecord, SessionEvent, SessionSnapshot } from '../../app/shared/session-types.js';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
+import { buildHelper } from './helper-build.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const here = import.meta.dirname;
@@ -40,13 +41,20 @@ interface Driver {
   send(cmd: string): void;
 }
 
-function startDriver(l: NetLab, input: unknown): Driver {
-  const child = l.spawn(
-    'desk',
+function startDriver(l: NetLab, input: unknown, asNobody = false): Driver {
+  const node = [
     process.execPath,
-    ['--import', 'tsx', join(here, 'foreign-lan-driver.ts'), JSON.stringify(input)],
-    { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+    '--import',
+    'tsx',
+    join(here, 'foreign-lan-driver.ts'),
+    JSON.stringify(input),
+  ];
+  // As nobody: the engines stay unprivileged, only the helper binds 67/68/4011 (with capabilities).
+  const argv = asNobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node.slice(1);
+  const child = l.spawn('desk', asNobody ? 'setpriv' : process.execPath, argv, {
+    cwd: repo,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const lines: Line[] = [];
   let buf = '';
   let err = '';
@@ -367,6 +375,60 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'curl'))(
       expect(c.diagnoses?.[0]?.fix).toMatch(/options 66\/67/);
       d.send('stop');
       await new Promise((r) => d.child.once('exit', r));
+    }, 120_000);
+  },
+);
+
+describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'go', 'setcap', 'setpriv'))(
+  'foreign LAN through the native helper (Linux production path)',
+  () => {
+    it("the session (as nobody) probes through the helper's 68, sees the site server, serves a PXE client, and hears the site offer", async () => {
+      const net = '10.245.0';
+      dir = mkdtempSync(join(tmpdir(), 'pxd-lanh-'));
+      chmodSync(dir, 0o755);
+      const root = join(dir, 'root');
+      execFileSync('mkdir', ['-p', root]);
+      writeFileSync(join(root, 'undionly.kpxe'), randomBytes(10_000));
+      chmodSync(root, 0o755);
+      chmodSync(join(root, 'undionly.kpxe'), 0o644);
+      const helperPath = buildHelper(dir);
+      execFileSync('setcap', ['cap_net_bind_service,cap_net_raw+ep', helperPath]);
+      const mac = '52:54:00:0c:00:01';
+      lab = createNetLab({
+        hosts: [
+          { name: 'site', address: `${net}.254/24` },
+          { name: 'desk', address: `${DESK(net)}/24` },
+          { name: 'c1', address: `${net}.101/24`, defaultRoute: true },
+        ],
+      });
+      dnsmasq(lab, 'site', net, [`--dhcp-host=${mac},${net}.101`]);
+      const d = startDriver(
+        lab,
+        {
+          config: { mode: 'proxy', iface: 'eth0', root, helper: 'always', ports: { tftp: 6969, http: 8080 } },
+          options: { probeWindowMs: 2000, helperPath },
+        },
+        true,
+      );
+      const snap = await d.running();
+      expect(snap.transport).toBe('helper');
+      expect(snap.probe?.servers).toEqual([
+        expect.objectContaining({ kind: 'dhcp', serverId: `${net}.254` }),
+      ]);
+      const offers = discover(lab, 'c1', mac);
+      expect(offers.find((o) => o.from === DESK(net))).toMatchObject({ file: 'undionly.kpxe' });
+      await waitFor(
+        () =>
+          (d.client(mac)?.timeline ?? []).some(
+            (t) => t.text === `another DHCP server ${net}.254 answered ${net}.101`,
+          ),
+        10_000,
+        `the site's offer, heard on the helper's port 68: ${JSON.stringify(d.client(mac)?.timeline)} ${JSON.stringify(d.logs().filter((r) => r.level !== 'debug'))}`,
+      );
+      expect(d.client(mac)?.ip).toBe(`${net}.101`);
+      d.send('stop');
+      await new Promise((r) => d.child.once('exit', r));
+      rmSync(helperPath, { force: true });
     }, 120_000);
   },
 );

@@ -304,6 +304,23 @@ describe('session diagnosis and loop breaker', () => {
     other[33] = 0x99;
     net.inject({ channel: 'dhcp-client', source: { address: SITE, port: 67 }, data: other });
     expect(s.snapshot().clients).toHaveLength(1);
+    // The site may be faster than our engine: its offer arrives first and joins once we see the DISCOVER.
+    const early = Buffer.from(data);
+    early[33] = 0x77;
+    net.inject({ channel: 'dhcp-client', source: { address: SITE, port: 67 }, data: early });
+    clock.t += 50;
+    const mac2 = '52:54:00:12:34:77';
+    proxy.emit({
+      engine: 'proxy',
+      type: 'discover',
+      time: clock.t,
+      client: { mac: mac2, arch: 0, firmware: 'bios' },
+    });
+    const c2 = s.snapshot().clients.find((x) => x.mac === mac2)!;
+    expect(c2.timeline.map((t) => t.text)).toEqual([
+      'DISCOVER (bios)',
+      'another DHCP server 10.0.0.254 answered 10.0.0.88 → pxelinux.0',
+    ]);
     await s.stop();
   });
 });
