@@ -7,6 +7,7 @@ import {
   buildProbeRelease,
   parseProbeReply,
   probeMacFrom,
+  probeInterface,
   probeRefusal,
   warningsFor,
 } from '../../app/core/probe.js';
@@ -272,5 +273,39 @@ describe('DhcpProbe with an in-memory network', () => {
     expect(r.servers).toEqual([]);
     expect(r.warnings).toEqual([NO_DHCP_SERVER]);
     expect(t.sent.length).toBe(1);
+  });
+});
+
+describe('probeInterface refuses before opening any socket', () => {
+  const nic = (o: object) => () =>
+    Promise.resolve([
+      {
+        name: 'eth0',
+        type: 'wired' as const,
+        up: true,
+        ipv4: { address: '10.0.0.1', prefixLength: 24 },
+        ...o,
+      },
+    ]);
+  it('missing, down or address-less NICs, and Linux without the helper (unless --helper never)', async () => {
+    await expect(probeInterface({ iface: 'eth9', interfaces: nic({}) })).rejects.toMatchObject({
+      code: 'iface-missing',
+    });
+    await expect(probeInterface({ iface: 'eth0', interfaces: nic({ up: false }) })).rejects.toMatchObject({
+      code: 'iface-down',
+    });
+    await expect(
+      probeInterface({ iface: 'eth0', interfaces: nic({ ipv4: undefined }) }),
+    ).rejects.toMatchObject({
+      code: 'iface-no-ipv4',
+    });
+    await expect(
+      probeInterface({
+        iface: 'eth0',
+        interfaces: nic({}),
+        platform: 'linux',
+        helperPath: '/nonexistent/helper',
+      }),
+    ).rejects.toMatchObject({ code: 'helper-required', message: expect.stringMatching(/only through eth0/) });
   });
 });
