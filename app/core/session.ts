@@ -494,11 +494,16 @@ export class SessionController {
     }
     this.transportKind = this.transport.kind;
     const override = c.mode === 'dhcp' && c.overrideForeignDhcp === true;
+    // Plain sockets cannot pin the probe's broadcast to the chosen NIC on Linux (DESIGN Clarifications):
+    // only an explicit `helper: 'never'` (isolated namespaces, Windows-like setups) may probe with them.
+    const unpinned = process.platform === 'linux' && this.transport.kind === 'direct' && c.helper !== 'never';
     const cannotLook = clientPortError
       ? `Could not look for other DHCP servers on ${c.iface ?? 'this network'} (${clientPortError})`
       : c.skipProbe
         ? 'The preflight probe was skipped'
-        : undefined;
+        : unpinned
+          ? `Could not look for other DHCP servers: without the native helper the probe could leave through another interface than ${c.iface ?? 'the chosen one'} (build it: node scripts/build.mjs helper)`
+          : undefined;
     if (cannotLook) {
       if (c.mode === 'dhcp' && !override)
         throw new ConfigError(
