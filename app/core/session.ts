@@ -33,6 +33,7 @@ import type {
   ClientRecord,
   NicInfo,
   ProbeResult,
+  ProbeServer,
   SessionConfig,
   SessionError,
   SessionEvent,
@@ -183,6 +184,8 @@ export class SessionController {
   private offClientPort: (() => void) | undefined;
   /** Other servers' offers for MACs we have not seen yet (bounded, a few seconds). */
   private readonly heldOffers = new Map<string, { event: DhcpEvent; type: number | undefined }>();
+  /** Servers seen on 68 while running (for the "new server appeared" warning). */
+  private readonly noticed = new Set<string>();
 
   constructor(private readonly options: SessionControllerOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -305,6 +308,7 @@ export class SessionController {
     this.logRecords = [];
     this.paused.clear();
     this.heldOffers.clear();
+    this.noticed.clear();
     this.timeline = this.newTimeline();
     this.diagnoser = this.newDiagnoser(config.mode);
     this.setState('starting');
@@ -554,6 +558,7 @@ export class SessionController {
     }
     const server = parseProbeReply(reply, `${d.source.address}:${d.source.port}`);
     if (!server || server.serverId === this.ownAddress || d.source.address === this.ownAddress) return;
+    this.noticeServer(server);
     const mac = macOf(reply);
     const ip = server.offeredAddress;
     const event: DhcpEvent = {
@@ -575,6 +580,27 @@ export class SessionController {
         if (now - held.event.time > HOLD_FOREIGN_MS || this.heldOffers.size > 256) this.heldOffers.delete(m);
       this.heldOffers.set(mac, { event, type: messageType(reply) });
     }
+  }
+
+  /**
+   * A server the preflight probe did not see starts answering while we serve: in full DHCP mode that is
+   * the conflict the policy exists to prevent, in any mode another PXE server competes for the clients.
+   * Said once per server.
+   */
+  private noticeServer(server: ProbeServer): void {
+    const key = `${server.kind}/${server.serverId}`;
+    if (this.noticed.has(key) || this.noticed.size > 64) return;
+    this.noticed.add(key);
+    const known = this.probe?.servers.some((s) => s.kind === server.kind && s.serverId === server.serverId);
+    if (known) return;
+    if (server.kind === 'dhcp' && this.config?.mode === 'dhcp')
+      this.warn(
+        `Another DHCP server (${server.serverId}) started answering on this network while PXE Desk serves full DHCP: clients may get conflicting addresses. Stop one of them, or use proxy mode.`,
+      );
+    else if (server.kind === 'proxy')
+      this.warn(
+        `Another proxyDHCP/PXE server (${server.serverId}) started answering here: clients may boot from it instead of PXE Desk.`,
+      );
   }
 
   private onForeignOffer(event: DhcpEvent, yiaddr: string, type: number | undefined): void {

@@ -181,6 +181,48 @@ describe('session preflight policy', () => {
   });
 });
 
+describe('servers that appear while serving', () => {
+  it('full DHCP: a new DHCP server answering on 68 is warned about once; one the probe saw (override) is not', async () => {
+    const net = new SiteNetwork([{ server: SITE }]);
+    const { s, events } = setup(net);
+    await s.start({ ...dhcpConfig, overrideForeignDhcp: true });
+    const offerFrom = (server: string, file = '') => {
+      const options = new Map<number, Buffer>([
+        [Opt.messageType, Buffer.from([2])],
+        [Opt.serverId, Buffer.from(server.split('.').map(Number))],
+      ]);
+      const chaddr = Buffer.alloc(16, 1);
+      return encode({
+        op: 2,
+        htype: 1,
+        hlen: 6,
+        hops: 0,
+        xid: 1,
+        secs: 0,
+        flags: 0x8000,
+        ciaddr: '0.0.0.0',
+        yiaddr: '10.0.0.99',
+        siaddr: '0.0.0.0',
+        giaddr: '0.0.0.0',
+        chaddr,
+        sname: '',
+        file,
+        options,
+        hasCookie: true,
+      });
+    };
+    for (const server of [SITE, '10.0.0.200', '10.0.0.200'])
+      net.inject({ channel: 'dhcp-client', source: { address: server, port: 67 }, data: offerFrom(server) });
+    const warnings = events
+      .filter((e) => e.type === 'warning')
+      .map((e) => (e as { message: string }).message);
+    expect(warnings.filter((w) => /started answering/.test(w))).toEqual([
+      'Another DHCP server (10.0.0.200) started answering on this network while PXE Desk serves full DHCP: clients may get conflicting addresses. Stop one of them, or use proxy mode.',
+    ]);
+    await s.stop();
+  });
+});
+
 describe('session diagnosis and loop breaker', () => {
   const MAC = '52:54:00:12:34:56';
   it('three NBP downloads in a minute: the boot decision refuses the MAC, diagnosis + log say so; unblock lifts it', async () => {
