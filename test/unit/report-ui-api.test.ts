@@ -7,27 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { foreignLanHooks, type SessionReport } from '../../app/core/report.js';
 import { SessionController, type EngineFactory } from '../../app/core/session.js';
 import { createUiApi } from '../../app/core/ui-api.js';
-import type { Engine } from '../../app/shared/engine.js';
-import type { EngineEvent } from '../../app/shared/events.js';
-
-class Fake implements Engine<EngineEvent> {
-  readonly listeners = new Set<(e: EngineEvent) => void>();
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  onEvent(l: (e: EngineEvent) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  counters() {
-    return { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
-  }
-}
+import { FakeEngine } from '../helpers/fake-engine.js';
 
 describe('report.export / probe.run over the UI contract', () => {
   it('exports the running session as JSON + escaped HTML; rejects a hostile probe iface before running anything', async () => {
-    const engines: Fake[] = [];
+    const engines: FakeEngine[] = [];
     const mk = async () => {
-      const e = new Fake();
+      const e = new FakeEngine();
       engines.push(e);
       return e;
     };
@@ -53,18 +39,16 @@ describe('report.export / probe.run over the UI contract', () => {
       (await api.handle('session.start', { mode: 'files', root: '/srv', address: '127.0.0.1' })).ok,
     ).toBe(true);
     // A client whose name fields come from the network.
-    engines[0]!.listeners.forEach((l) =>
-      l({
-        engine: 'tftp',
-        type: 'failed',
-        time: Date.UTC(2026, 0, 2),
-        transferId: '1',
-        client: { address: '127.0.0.9', port: 1000 },
-        file: '<svg onload=alert(1)>.efi',
-        bytes: 0,
-        reason: 'client never acknowledged the option reply (OACK)',
-      }),
-    );
+    engines[0]!.emit({
+      engine: 'tftp',
+      type: 'failed',
+      time: Date.UTC(2026, 0, 2),
+      transferId: '1',
+      client: { address: '127.0.0.9', port: 1000 },
+      file: '<svg onload=alert(1)>.efi',
+      bytes: 0,
+      reason: 'client never acknowledged the option reply (OACK)',
+    });
     const r = await api.handle('report.export', null);
     expect(r.ok).toBe(true);
     const { json, html } = (r as { ok: true; value: { json: string; html: string } }).value;

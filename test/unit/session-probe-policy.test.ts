@@ -11,10 +11,9 @@ import { SessionController, type EngineFactory } from '../../app/core/session.js
 import { NO_DHCP_SERVER } from '../../app/core/probe.js';
 import { Opt, decode, encode, messageType } from '../../app/engines/dhcp/index.js';
 import type { Channel, Endpoint } from '../../app/shared/datagram-transport.js';
-import type { Engine } from '../../app/shared/engine.js';
-import type { EngineEvent } from '../../app/shared/events.js';
 import { createLogger, type LogRecord } from '../../app/shared/runtime.js';
 import type { NicInfo, SessionConfig, SessionEvent } from '../../app/shared/session-types.js';
+import { FakeEngine } from '../helpers/fake-engine.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
 
 const SITE = '10.0.0.254';
@@ -47,26 +46,6 @@ class SiteNetwork extends MemoryTransport {
         this.inject({ channel: 'dhcp-client', source: { address: site.server, port: 67 }, data: reply }),
       );
     }
-  }
-}
-
-class FakeEngine implements Engine<EngineEvent> {
-  listeners = new Set<(e: EngineEvent) => void>();
-  constructor(
-    readonly name: string,
-    readonly opts: Record<string, unknown>,
-  ) {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  onEvent(l: (e: EngineEvent) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  counters() {
-    return { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
-  }
-  emit(e: EngineEvent): void {
-    for (const l of this.listeners) l(e);
   }
 }
 
