@@ -215,7 +215,7 @@ export class SessionController {
       ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}),
       bootFileAvailable: (firmware, arch) => this.bootFileAvailable(firmware, arch),
       bootingServers: () =>
-        new Set((this.probe?.servers ?? []).filter(sendsBootOptions).map((s) => s.serverId)),
+        new Map((this.probe?.servers ?? []).filter(sendsBootOptions).map((s) => [s.serverId, s.bootFile])),
     });
   }
 

@@ -155,7 +155,7 @@ describe('diagnosis rules', () => {
     );
     expect(s?.fix).toMatch(/66\/67/);
     // Also when the probe saw that server hand out boot options (offer seen here without a file).
-    const p = new ClientDiagnoser({ ...opts, bootingServers: () => new Set(['10.0.0.254']) });
+    const p = new ClientDiagnoser({ ...opts, bootingServers: () => new Map([['10.0.0.254', 'pxelinux.0']]) });
     p.ingest(dhcp('foreign-offer', 20, { server: '10.0.0.254' }), MAC);
     expect(p.diagnoses(MAC, 10_100)[0]?.code).toBe('site-boot-file');
   });
@@ -168,6 +168,48 @@ describe('diagnosis rules', () => {
     const f = new ClientDiagnoser({ ...opts, mode: 'dhcp' });
     f.ingest(dhcp('foreign-offer', 20, { server: '10.0.0.254', bootFile: 'pxelinux.0' }), MAC);
     expect(f.diagnoses(MAC, 60_000)).toEqual([]);
+  });
+
+  it("iPXE told the script address but never fetched it: the site's boot file won (or HTTP is blocked)", () => {
+    const ipxeOffer = (d: ClientDiagnoser, t: number) =>
+      d.ingest(
+        {
+          engine: 'proxy',
+          type: 'offer',
+          time: t,
+          client: { mac: MAC, arch: 7, firmware: 'uefi-x64', ipxe: true },
+          bootFile: 'http://10.0.0.1:8080/boot.ipxe?mac=x',
+        },
+        MAC,
+      );
+    // Real OVMF case: EDK2 came to us (4011, snponly.efi), then iPXE's own DHCP followed the site.
+    const d = new ClientDiagnoser(opts);
+    d.ingest(dhcp('foreign-offer', 0, { server: '10.0.0.254', bootFile: 'pxelinux.0' }), MAC);
+    d.ingest(dhcp('pxe-request', 100), MAC);
+    download(d, 200, 'snponly.efi');
+    d.ingest(dhcp('discover', 2000, { client: { mac: MAC, ipxe: true } }), MAC);
+    ipxeOffer(d, 2001);
+    expect(d.diagnoses(MAC, 5000)).toEqual([]);
+    const [s] = d.diagnoses(MAC, 12_500);
+    expect(s).toMatchObject({ code: 'site-boot-file', severity: 'error' });
+    expect(s?.text).toBe(
+      "iPXE got PXE Desk's boot script address but never fetched it — it followed the site server's boot file instead (10.0.0.254 → pxelinux.0)",
+    );
+    // iPXE started (it asked again), so this is not "the boot loader did not start".
+    expect(d.diagnoses(MAC, 60_000).map((x) => x.code)).toEqual(['site-boot-file']);
+    // Without a known site boot file: a warning about reaching our HTTP port.
+    const n = new ClientDiagnoser(opts);
+    ipxeOffer(n, 0);
+    expect(n.diagnoses(MAC, 11_000)[0]).toMatchObject({
+      code: 'no-next-step',
+      text: expect.stringMatching(/^iPXE got the boot script address/),
+    });
+    // Fetched: nothing to say.
+    const ok = new ClientDiagnoser(opts);
+    ipxeOffer(ok, 0);
+    ok.ingest(transfer('start', 300, 'boot.ipxe'), MAC);
+    ok.ingest(transfer('done', 310, 'boot.ipxe', { transferId: String(id) }), MAC);
+    expect(ok.diagnoses(MAC, 60_000)).toEqual([]);
   });
 
   it('no next step: the boot loader arrived and nothing followed', () => {
