@@ -501,13 +501,31 @@ export class SessionController {
     // Plain sockets cannot pin the probe's broadcast to the chosen NIC on Linux (DESIGN Clarifications):
     // only an explicit `helper: 'never'` (isolated namespaces, Windows-like setups) may probe with them.
     const unpinned = process.platform === 'linux' && this.transport.kind === 'direct' && c.helper !== 'never';
-    const cannotLook = clientPortError
+    let cannotLook = clientPortError
       ? `Could not look for other DHCP servers on ${c.iface ?? 'this network'} (${clientPortError})`
       : c.skipProbe
         ? 'The preflight probe was skipped'
         : unpinned
           ? `Could not look for other DHCP servers: without the native helper the probe could leave through another interface than ${c.iface ?? 'the chosen one'} (build it: node scripts/build.mjs helper)`
           : undefined;
+    let result: ProbeResult | undefined;
+    if (!cannotLook) {
+      const opts: PreflightProbeOptions = {
+        transport: this.transport,
+        iface: c.iface ?? v.address,
+        windowMs: c.probeWindowMs ?? this.options.probeWindowMs ?? DEFAULT_PROBE_WINDOW_MS,
+        serverPort: c.ports?.dhcp ?? 67,
+        ownAddresses: [v.address],
+        logger: this.logger,
+        clock: this.clock,
+      };
+      try {
+        result = await (this.options.runProbe ?? ((o) => new DhcpProbe(o).run()))(opts);
+      } catch (error) {
+        // e.g. the helper refused the send, or no route for the broadcast: same as not looking.
+        cannotLook = `The preflight probe failed on ${c.iface ?? 'this network'} (${error instanceof Error ? error.message : String(error)})`;
+      }
+    }
     if (cannotLook) {
       if (c.mode === 'dhcp' && !override)
         throw new ConfigError(
@@ -515,19 +533,7 @@ export class SessionController {
           `${cannotLook}: full DHCP mode starts only after checking that no other DHCP server answers. Free UDP port 68 (stop this NIC's DHCP client) or, if you are sure the network is isolated, use the override (--force-dhcp).`,
         );
       this.warn(`${cannotLook}: other DHCP/PXE servers on this network were not checked.`);
-    } else {
-      const transport = this.transport;
-      const windowMs = c.probeWindowMs ?? this.options.probeWindowMs ?? DEFAULT_PROBE_WINDOW_MS;
-      const opts: PreflightProbeOptions = {
-        transport,
-        iface: c.iface ?? v.address,
-        windowMs,
-        serverPort: c.ports?.dhcp ?? 67,
-        ownAddresses: [v.address],
-        logger: this.logger,
-        clock: this.clock,
-      };
-      const result = await (this.options.runProbe ?? ((o) => new DhcpProbe(o).run()))(opts);
+    } else if (result) {
       this.probe = result;
       this.emit({ type: 'probe', result });
       for (const w of warningsFor(result, c.mode)) this.warn(w);
