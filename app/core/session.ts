@@ -644,12 +644,10 @@ export class SessionController {
     const reason = `loop breaker: ${loop.file} was downloaded ${loop.count} times in ${windowS} s (boot loop); no boot file for ${Math.round(pauseMs / 1000)} s or until unblocked`;
     this.paused.set(loop.mac, { until, reason });
     this.diagnoser.markLoopBroken(loop.mac, loop, now, until);
-    this.logger.warn(`loop breaker: stopped serving ${loop.file} to ${loop.mac}`, {
-      mac: loop.mac,
-      file: loop.file,
-      count: loop.count,
-      pauseMs,
-    });
+    // A warning, not only a log line: the UI and CLI show it until the session ends.
+    this.warn(
+      `loop breaker: stopped serving ${loop.file} to ${loop.mac} for ${Math.round(pauseMs / 1000)} s (downloaded ${loop.count} times in ${windowS} s); Unblock it once the cause is fixed`,
+    );
   }
 
   private blockReason(mac: string): string | undefined {
