@@ -258,9 +258,16 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq'))(
       expect(
         lines.some((e) => e.type === 'log' && e.record.level === 'warn' && /OVERRIDE/.test(e.record.message)),
       ).toBe(true);
+      // SIGUSR1: the report now, the session keeps running.
+      child.kill('SIGUSR1');
+      await waitFor(() => existsSync(htmlReport), 10_000, 'SIGUSR1 report');
+      await waitFor(() => readFileSync(htmlReport, 'utf8').includes('</html>'), 5000, 'complete report');
+      expect(readFileSync(htmlReport, 'utf8')).toMatch(/<th>State<\/th><td>running<\/td>/);
+      expect(child.exitCode).toBeNull();
       child.kill('SIGINT');
       expect(await exit).toBe(0);
       const html = readFileSync(htmlReport, 'utf8');
+      expect(html).toMatch(/<th>State<\/th><td>idle<\/td>/);
       expect(html).toMatch(/^<!doctype html>/);
       expect(html).toContain('Preflight probe on eth0');
       expect(html).toContain('expert override');
