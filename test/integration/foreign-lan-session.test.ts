@@ -143,7 +143,7 @@ const DESK = (net: string) => `${net}.1`;
 describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'curl'))(
   'foreign LAN: proxy mode next to a site DHCP server (dnsmasq)',
   () => {
-    it('boots a scripted PXE client; diagnoses loop (+ loop breaker), TFTP stall and missing arch; report JSON = timeline', async () => {
+    it('boots a scripted PXE client; diagnoses loop (+ loop breaker), TFTP stall, HTTP stall and missing arch; report JSON = timeline', async () => {
       const net = '10.241.0';
       dir = mkdtempSync(join(tmpdir(), 'pxd-lan-'));
       const root = join(dir, 'root');
