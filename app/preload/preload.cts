@@ -22,6 +22,8 @@ const CHANNEL_LIST: Record<Channel, true> = {
   'library.list': true,
   'library.import': true,
   'dialog.pickFolder': true,
+  'probe.run': true,
+  'report.export': true,
 };
 
 const api: PxeApi = {
