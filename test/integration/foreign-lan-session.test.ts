@@ -6,7 +6,7 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -150,7 +150,11 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'curl'))(
       execFileSync('mkdir', ['-p', root]);
       writeFileSync(join(root, 'undionly.kpxe'), randomBytes(60_000));
       writeFileSync(join(root, 'vmlinuz'), randomBytes(200_000));
-      writeFileSync(join(root, 'big.img'), randomBytes(16_000_000));
+      // Sparse and far bigger than every socket buffer between server and client (veth TCP buffers
+      // auto-tune to several MB each way): a 16 MB file could be handed to the kernel whole and
+      // counted "done" before curl gave up, so the cut-short download would not look cut short.
+      writeFileSync(join(root, 'big.img'), '');
+      truncateSync(join(root, 'big.img'), 1024 * 1024 * 1024);
       const macs = {
         boot: '52:54:00:0a:00:01',
         loop: '52:54:00:0a:00:02',
