@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
-# DHCP benchmark: OFFER latency p50/p99 and lost replies at RATES DISCOVER/s for PXE Desk (proxy, full)
-# beside dnsmasq (proxy, full), each in its own run inside two private namespaces joined by a veth
-# (198.18.0.0/16, RFC 2544 benchmark range). Nothing touches the host's interfaces. Not a test.
-# usage: sudo bench/dhcp-bench.sh   [RATES="1000 20000"] [SECS=3]
+# DHCP benchmark (not a test): OFFER latency p50/p99, lost replies and server CPU per 1 000 offers at RATES
+# DISCOVER/s for PXE Desk (proxy, full) beside dnsmasq (proxy, full) in the same run. Generator: ISC perfdhcp
+# (Debian kea-admin), relay-style (giaddr = its own address, so every server answers by unicast), PXE options
+# 60/93/97, one new client MAC per request. Latency is read from a capture taken in the generator's namespace
+# (bench/dhcp-latency.mjs: wire time from DISCOVER to the OFFER with the same xid). Everything runs in two
+# private namespaces joined by a veth (198.18.0.0/16, RFC 2544 benchmark range); nothing touches the host's
+# interfaces, every process is stopped by PID, the namespaces are removed on exit.
+# usage: sudo bench/dhcp-bench.sh   [RATES="1000 20000"] [SECS=3] [REPS=3] [SERVERS="pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp"]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-"1000 20000"}
 SECS=${SECS:-3}
+REPS=${REPS:-3}
+SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp"}
 NS_S=pxdesk-dhcpb-s NS_C=pxdesk-dhcpb-c SRV=198.18.0.1 CLI=198.18.0.2
+HZ=$(getconf CLK_TCK)
+for tool in perfdhcp dnsmasq tcpdump; do
+  command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || { echo "missing $tool (bash scripts/setup-system.sh)"; exit 1; }
+done
+PERFDHCP=$(command -v perfdhcp || echo /usr/sbin/perfdhcp)
+TCPDUMP=$(command -v tcpdump || echo /usr/sbin/tcpdump)
 WORK=$(mktemp -d)
-PID=""
-stop() { if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; fi; }
-cleanup() { stop; ip netns del $NS_S 2>/dev/null; ip netns del $NS_C 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cleanup; WORK=$(mktemp -d)
+PID="" CAP=""
+stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; fi; }
+cleanup() {
+  stop_pid "$CAP"; CAP=""; stop_pid "$PID"; PID=""
+  ip netns del $NS_S 2>/dev/null; ip netns del $NS_C 2>/dev/null; true
+}
+trap 'cleanup; rm -rf "$WORK"' EXIT
+cleanup
 ip netns add $NS_S && ip netns add $NS_C
 ip link add dhb-s type veth peer name dhb-c
 ip link set dhb-s netns $NS_S && ip link set dhb-c netns $NS_C
 ip -n $NS_S addr add $SRV/16 dev dhb-s && ip -n $NS_C addr add $CLI/16 dev dhb-c
 for n in $NS_S $NS_C; do ip -n $n link set lo up; done
 ip -n $NS_S link set dhb-s up && ip -n $NS_C link set dhb-c up
+# The direct transport's broadcasts need a route in the namespace (DESIGN, Clarifications); replies here are unicast.
 ip -n $NS_S route add default dev dhb-s
 
 DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/null --port=0 --interface=dhb-s --bind-interfaces --log-facility=/dev/null --dhcp-leasefile=$WORK/dnsmasq.leases --quiet-dhcp"
@@ -29,32 +45,65 @@ cmd_of() { case $1 in
   dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.255.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
   dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.18.254.254,255.255.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
 esac; }
-
-declare -A P50 P99 LOST
-for name in pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp; do
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+started() { # the server has bound UDP 67 in its namespace
+  for _ in $(seq 200); do
+    ip netns exec $NS_S ss -uln 2>/dev/null | grep -q ':67\b' && return 0
+    kill -0 "$PID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+VC=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n')
+TSV=$WORK/dhcp.tsv
+for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   rm -f "$WORK/dnsmasq.leases"
+  # A fresh server per measurement: the full-mode pool (65 000 addresses) then never runs dry.
   ip netns exec $NS_S $(cmd_of $name) > "$WORK/$name.log" 2>&1 &
   PID=$!
-  sleep 3
-  if ! kill -0 $PID 2>/dev/null; then echo "$name failed to start: $(tail -3 "$WORK/$name.log")"; PID=""; continue; fi
-  seed=1
-  for r in $RATES; do
-    j=$(ip netns exec $NS_C node bench/dhcp-flood.mjs $SRV $CLI "$r" "$SECS" $seed)
-    seed=$((seed + 1))
-    P50[$name,$r]=$(echo "$j" | node -pe 'JSON.parse(require("fs").readFileSync(0)).p50_ms')
-    P99[$name,$r]=$(echo "$j" | node -pe 'JSON.parse(require("fs").readFileSync(0)).p99_ms')
-    LOST[$name,$r]=$(echo "$j" | node -pe 'JSON.parse(require("fs").readFileSync(0)).lost')
-    printf '%-14s %6s/s  %s\n' "$name" "$r" "$j"
-    sleep 1
-  done
-  stop
-done
+  if ! started; then echo "$name failed to start: $(tail -3 "$WORK/$name.log")"; stop_pid "$PID"; PID=""; continue; fi
+  ip netns exec $NS_C "$TCPDUMP" -i dhb-c -n -s 96 -B 32768 -w "$WORK/cap.pcap" udp port 67 2> "$WORK/tcpdump.txt" &
+  CAP=$!
+  sleep 0.5
+  c0=$(cpu_ticks $PID)
+  # -i: DISCOVER/OFFER only; -R: distinct clients; -W: wait 2 s for late replies; capped at RATE*SECS requests.
+  timeout $((SECS + 20)) ip netns exec $NS_C "$PERFDHCP" -4 -l dhb-c -i -r "$r" -R 1000000 -p "$SECS" -W 2000000 \
+    -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' "$rep") $SRV > "$WORK/perfdhcp.txt" 2>&1
+  c1=$(cpu_ticks $PID)
+  sleep 0.3
+  stop_pid "$CAP"; CAP=""
+  stop_pid "$PID"; PID=""
+  lat=$(node bench/dhcp-latency.mjs "$WORK/cap.pcap" 2>/dev/null || echo '{}')
+  capdrop=$(awk '/dropped by kernel/{print $1}' "$WORK/tcpdump.txt")
+  sent=$(awk '/^sent packets/{print $3; exit}' "$WORK/perfdhcp.txt")
+  recv=$(awk '/^received packets/{print $3; exit}' "$WORK/perfdhcp.txt")
+  row=$(LAT="$lat" node -e '
+    const [n, r, rep, s, g, c0, c1, hz, cd] = process.argv.slice(1);
+    const l = JSON.parse(process.env.LAT || "{}");
+    const sent = Number(s) || 0, got = Number(g) || 0;
+    const cpu = ((Number(c1) - Number(c0)) / Number(hz)) * 1000;
+    console.log([n, r, rep, sent, got, sent - got, l.p50_ms ?? "NA", l.p99_ms ?? "NA", l.max_ms ?? "NA",
+      got ? ((cpu * 1000) / got).toFixed(1) : "NA", cd || 0].join("\t"));
+  ' "$name" "$r" "$rep" "${sent:-0}" "${recv:-0}" "$c0" "$c1" "$HZ" "$capdrop")
+  echo "$row" >> "$TSV"
+  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s)\n' \
+    "$rep" $(echo "$row" | cut -f1,2,4-11 | tr '\t' ' ')
+  sleep 0.5
+done; done; done
 
 echo
-printf '%-7s %-6s %12s %12s %8s %12s %12s %8s %10s\n' rate mode "ours p50" "ours p99" "lost" "dnsmasq p50" "dnsmasq p99" "lost" "p99 ratio"
-for r in $RATES; do for m in proxy dhcp; do
-  o=pxedesk-$m d=dnsmasq-$m
-  ratio=$(node -pe "const a=${P99[$o,$r]:-NaN}, b=${P99[$d,$r]:-NaN}; (a/b).toFixed(2)")
-  printf '%-7s %-6s %12s %12s %8s %12s %12s %8s %10s\n' "$r" "$m" "${P50[$o,$r]:-NA}" "${P99[$o,$r]:-NA}" "${LOST[$o,$r]:-NA}" \
-    "${P50[$d,$r]:-NA}" "${P99[$d,$r]:-NA}" "${LOST[$d,$r]:-NA}" "$ratio"
-done; done
+echo "Medians over $REPS reps (lost = DISCOVERs without an OFFER, of RATE x $SECS s; latency on the wire):"
+node -e '
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
+  const med = (a) => { const v = a.map(Number).filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
+    return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
+  const get = (n, r, c) => med(rows.filter((x) => x[0] === n && x[1] === r).map((x) => x[c]));
+  const rates = [...new Set(rows.map((x) => x[1]))];
+  const f = (x, d = 2) => (Number.isNaN(x) ? "NA" : x.toFixed(d));
+  console.log(["rate", "mode", "ours p50", "p99", "lost", "cpu/1k", "dnsmasq p50", "p99", "lost", "cpu/1k", "p99 ratio", "cpu ratio"].map((s) => s.padStart(12)).join(""));
+  for (const r of rates) for (const m of ["proxy", "dhcp"]) {
+    const o = "pxedesk-" + m, d = "dnsmasq-" + m;
+    const v = [get(o, r, 6), get(o, r, 7), get(o, r, 5), get(o, r, 9), get(d, r, 6), get(d, r, 7), get(d, r, 5), get(d, r, 9)];
+    console.log([r, m === "dhcp" ? "full" : m, f(v[0], 3), f(v[1]), f(v[2], 0), f(v[3], 1), f(v[4], 3), f(v[5]), f(v[6], 0), f(v[7], 1),
+      f(v[1] / v[5]), f(v[3] / v[7])].map((s) => String(s).padStart(12)).join(""));
+  }' "$TSV"
