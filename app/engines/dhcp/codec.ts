@@ -230,6 +230,24 @@ export interface EncodeOptions {
 }
 
 /**
+ * Largest reply (bytes of DHCP payload) for a client's option 57: 576 − 28 unless the client allows more,
+ * below 576 clamped up (catalogue D28), never above 1472 (EDK2 drops longer replies, protocol.md Q8).
+ */
+export function replyLimit(maxMessageSize?: number): number {
+  return Math.min(1472, Math.max(576, maxMessageSize ?? 576) - 28);
+}
+
+/** Bytes `encode` will write before padding to 300 (header, options with RFC 3396 splits, END). */
+export function encodedSize(msg: DhcpMessage): number {
+  let size = 241;
+  for (const [code, value] of msg.options) {
+    if (code === Opt.pad || code === Opt.end || code === Opt.overload) continue;
+    size += value.length === 0 ? 2 : value.length + 2 * Math.ceil(value.length / 255);
+  }
+  return size;
+}
+
+/**
  * Encodes a reply. Options are written in map order, split into 255-byte chunks (RFC 3396); option 52
  * is never written (iPXE does not understand overload). Pads to 300 bytes (BOOTP minimum) and throws
  * RangeError if the packet would exceed the client's limit (576 − 28 by default, 1472 for EDK2).
@@ -242,12 +260,8 @@ export function encode(msg: DhcpMessage, opts: EncodeOptions = {}): Buffer {
     throw new RangeError('sname or file too long');
   }
   // Size first, then one zero-filled buffer written in place (no per-option allocations).
-  let size = 241;
-  for (const [code, value] of msg.options) {
-    if (code === Opt.pad || code === Opt.end || code === Opt.overload) continue;
-    size += value.length === 0 ? 2 : value.length + 2 * Math.ceil(value.length / 255);
-  }
-  const limit = Math.min(1472, Math.max(576, opts.maxMessageSize ?? 576) - 28);
+  const size = encodedSize(msg);
+  const limit = replyLimit(opts.maxMessageSize);
   if (size > limit) throw new RangeError(`reply of ${size} bytes exceeds ${limit}`);
   const out = Buffer.alloc(Math.max(300, size));
   out[0] = msg.op;

@@ -3,7 +3,7 @@
  * relays via giaddr, leases persisted atomically (temp file + rename) and reloaded on start.
  */
 import { promises as fs } from 'node:fs';
-import type { BootConfig } from '../../core/boot-decision.js';
+import type { BootConfig, BootRequest } from '../../core/boot-decision.js';
 import { decideBoot } from '../../core/boot-decision.js';
 import type { Datagram, DatagramTransport, Endpoint } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
@@ -13,7 +13,16 @@ import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { DhcpPoolConfig } from '../../shared/session-types.js';
 import type { DhcpMessage } from './codec.js';
 import { MessageType, Opt, encode, intToIp, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
-import { addBootFields, bootRequestOf, identityOf, maxSizeOf, replySkeleton } from './pxe-reply.js';
+import {
+  ClientMemory,
+  addBootFields,
+  addMenu,
+  answerBootServer,
+  bootRequestOf,
+  identityOf,
+  maxSizeOf,
+  replySkeleton,
+} from './pxe-reply.js';
 import { RateLimiter } from './rate-limit.js';
 import { emitEvent, receiveDatagram } from './receive.js';
 
@@ -30,6 +39,9 @@ export interface DhcpServerOptions {
   readonly relayPort?: number;
   /** How long an OFFER reserves its address (ms, default 60 000). */
   readonly offerHoldMs?: number;
+  /** As ProxyDhcpServerOptions.rememberMs: answer 4011 requests without option 93 (catalogue P12). */
+  readonly rememberMs?: number;
+  readonly maxRemembered?: number;
 }
 
 export interface Lease {
@@ -41,6 +53,8 @@ export interface Lease {
 }
 
 const ZERO = '0.0.0.0';
+/** Placeholder identity when no one listens (emit drops the event before it is built). */
+const UNOBSERVED: DhcpEvent['client'] = { mac: '' };
 
 export class DhcpServer implements Engine<DhcpEvent> {
   private readonly listeners = new Set<(e: DhcpEvent) => void>();
@@ -58,6 +72,14 @@ export class DhcpServer implements Engine<DhcpEvent> {
   private readonly first: number;
   private readonly last: number;
   private readonly leaseSeconds: number;
+  private readonly memory: ClientMemory;
+  private readonly boot: BootConfig;
+  private readonly serverId: Buffer;
+  private readonly maskBytes: Buffer;
+  private readonly broadcastBytes: Buffer;
+  private readonly leaseTimes: readonly [Buffer, Buffer, Buffer];
+  private readonly routerBytes: Buffer | undefined;
+  private readonly dnsBytes: Buffer | undefined;
   private unsubscribe: (() => void) | undefined;
   private cursor: number;
   private saving: Promise<void> = Promise.resolve();
@@ -81,11 +103,24 @@ export class DhcpServer implements Engine<DhcpEvent> {
       this.statics.set(s.mac.toLowerCase(), s.ip);
       this.staticIps.add(s.ip);
     }
+    this.memory = new ClientMemory(opts.rememberMs ?? 300_000, opts.maxRemembered ?? 4096);
+    this.boot = { ...opts.boot, mode: 'dhcp' };
+    // Per-reply constants, built once (hot path).
+    this.serverId = ipToBytes(opts.serverAddress);
+    this.maskBytes = u32(this.mask);
+    this.broadcastBytes = u32((this.subnet | ~this.mask) >>> 0);
+    const secs = this.leaseSeconds;
+    this.leaseTimes = [u32(secs), u32(Math.floor(secs / 2)), u32(Math.floor((secs * 7) / 8))];
+    this.routerBytes = opts.pool.router ? ipToBytes(opts.pool.router) : undefined;
+    this.dnsBytes =
+      opts.pool.dns && opts.pool.dns.length > 0 ? Buffer.concat(opts.pool.dns.map(ipToBytes)) : undefined;
   }
 
   async start(): Promise<void> {
     await this.load();
-    await this.opts.transport.open(['dhcp']);
+    // 4011 too: a BIOS ROM asks there for the menu item it chose, and EDK2 goes there when an offer has
+    // 60 = PXEClient without 43 (tianocore/edk2#8149; catalogue F5: "either 4011 is served ...").
+    await this.opts.transport.open(['dhcp', 'pxe']);
     this.unsubscribe = this.opts.transport.onDatagram((d) => this.handle(d));
   }
 
@@ -119,14 +154,46 @@ export class DhcpServer implements Engine<DhcpEvent> {
   }
 
   private emit(e: Omit<DhcpEvent, 'engine' | 'time'>): void {
+    if (this.listeners.size === 0) return;
     emitEvent(this.listeners, { engine: 'dhcp', time: this.clock.now(), ...e }, this.logger);
   }
 
   handle(d: Datagram): void {
-    if (d.channel !== 'dhcp') return;
-    receiveDatagram(d, this.stats, this.logger, (msg) => {
-      this.onMessage(msg);
-    });
+    if (d.channel === 'dhcp') receiveDatagram(d, this.stats, this.logger, (msg) => this.onMessage(msg));
+    else if (d.channel === 'pxe')
+      receiveDatagram(d, this.stats, this.logger, (msg) => this.onPxe(msg, d.source));
+  }
+
+  /** Boot-server REQUEST on 4011, answered exactly as the proxy does (pxe-reply.ts). */
+  private onPxe(msg: DhcpMessage, source: Endpoint): void {
+    const mac = macOf(msg);
+    if (msg.op !== 1 || !this.limiter.allow(mac)) {
+      if (msg.op === 1) this.stats.rateLimited++;
+      return;
+    }
+    const answer = answerBootServer(msg, source, this.boot, this.serverId, this.memory, this.clock.now());
+    if (!answer) return;
+    const observed = this.listeners.size > 0;
+    if (observed) {
+      this.emit({ type: 'pxe-request', client: identityOf(msg, answer.req), xid: msg.xid, ip: msg.ciaddr });
+    }
+    if (answer.kind === 'refuse') {
+      this.logger.info('not answering 4011 request', { mac, reason: answer.reason });
+      if (observed) {
+        this.emit({
+          type: 'refusal',
+          client: identityOf(msg, answer.req),
+          xid: msg.xid,
+          reason: answer.reason,
+        });
+      }
+      return;
+    }
+    this.sendOn('pxe', answer.to, answer.reply, msg);
+    if (observed) {
+      const client = identityOf(msg, answer.req, answer.ipxe);
+      this.emit({ type: 'pxe-ack', client, xid: msg.xid, bootFile: answer.bootFile });
+    }
   }
 
   private inSubnet(ip: string): boolean {
@@ -202,7 +269,8 @@ export class DhcpServer implements Engine<DhcpEvent> {
       return;
     }
     const req = bootRequestOf(msg);
-    const client = identityOf(msg, req);
+    // Identities are built only when someone listens (20 000 DISCOVER/s must not pay for unused events).
+    const client = this.listeners.size > 0 ? identityOf(msg, req) : UNOBSERVED;
     const optIp = (code: number): string | undefined => {
       const v = msg.options.get(code);
       return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
@@ -219,7 +287,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
           return;
         }
         this.setLease(mac, ip, 'offered', this.opts.offerHoldMs ?? 60_000);
-        const bootFile = this.reply(msg, MessageType.Offer, ip);
+        const bootFile = this.reply(msg, req, MessageType.Offer, ip);
         this.emit({ type: 'offer', client, xid: msg.xid, ip, ...(bootFile ? { bootFile } : {}) });
         return;
       }
@@ -262,7 +330,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
         }
         this.setLease(mac, ip, 'bound', this.leaseSeconds * 1000);
         this.persist();
-        const bootFile = this.reply(msg, MessageType.Ack, ip);
+        const bootFile = this.reply(msg, req, MessageType.Ack, ip);
         this.emit({ type: 'ack', client, xid: msg.xid, ip, ...(bootFile ? { bootFile } : {}) });
         return;
       }
@@ -291,7 +359,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
       }
       case MessageType.Inform: {
         this.emit({ type: 'inform', client, xid: msg.xid, ip: msg.ciaddr });
-        this.reply(msg, MessageType.Ack, undefined);
+        this.reply(msg, req, MessageType.Ack, undefined);
         return;
       }
       default:
@@ -310,56 +378,60 @@ export class DhcpServer implements Engine<DhcpEvent> {
   private nak(msg: DhcpMessage, client: DhcpEvent['client'], reason: string): void {
     const reply = replySkeleton(msg);
     reply.options.set(Opt.messageType, Buffer.from([MessageType.Nak]));
-    reply.options.set(Opt.serverId, ipToBytes(this.opts.serverAddress));
+    reply.options.set(Opt.serverId, this.serverId);
     if (msg.giaddr !== ZERO) reply.flags = 0x8000;
-    this.send(this.destination(msg, true), reply, msg);
+    this.sendOn('dhcp', this.destination(msg, true), reply, msg);
     this.emit({ type: 'nak', client, xid: msg.xid, reason });
   }
 
   /** Sends OFFER/ACK (ip set) or INFORM-ACK (ip undefined); returns the boot file handed out. */
-  private reply(msg: DhcpMessage, type: MessageType, ip: string | undefined): string | undefined {
+  private reply(
+    msg: DhcpMessage,
+    req: BootRequest,
+    type: MessageType,
+    ip: string | undefined,
+  ): string | undefined {
     const reply = replySkeleton(msg);
     const o = reply.options;
     o.set(Opt.messageType, Buffer.from([type]));
-    o.set(Opt.serverId, ipToBytes(this.opts.serverAddress));
+    o.set(Opt.serverId, this.serverId);
     if (ip !== undefined) {
       reply.yiaddr = ip;
       if (type === MessageType.Ack) reply.ciaddr = msg.ciaddr;
-      const secs = this.leaseSeconds;
-      o.set(Opt.leaseTime, u32(secs));
-      o.set(Opt.renewalTime, u32(Math.floor(secs / 2)));
-      o.set(Opt.rebindingTime, u32(Math.floor((secs * 7) / 8)));
+      o.set(Opt.leaseTime, this.leaseTimes[0]);
+      o.set(Opt.renewalTime, this.leaseTimes[1]);
+      o.set(Opt.rebindingTime, this.leaseTimes[2]);
     } else {
       reply.ciaddr = msg.ciaddr;
     }
-    o.set(Opt.subnetMask, u32(this.mask));
-    o.set(Opt.broadcast, u32((this.subnet | ~this.mask) >>> 0));
-    if (this.opts.pool.router) o.set(Opt.router, ipToBytes(this.opts.pool.router));
-    if (this.opts.pool.dns && this.opts.pool.dns.length > 0) {
-      o.set(Opt.dns, Buffer.concat(this.opts.pool.dns.map(ipToBytes)));
-    }
+    o.set(Opt.subnetMask, this.maskBytes);
+    o.set(Opt.broadcast, this.broadcastBytes);
+    if (this.routerBytes) o.set(Opt.router, this.routerBytes);
+    if (this.dnsBytes) o.set(Opt.dns, this.dnsBytes);
     let bootFile: string | undefined;
-    const req = bootRequestOf(msg);
     const vc = req.vendorClass ?? '';
     if (vc.startsWith('PXEClient') || vc.startsWith('HTTPClient')) {
-      const plan = decideBoot(req, { ...this.opts.boot, mode: 'dhcp' });
+      const plan = decideBoot(req, this.boot);
       if (plan.kind === 'boot') {
-        // Full mode always sends 43 = 06 01 08 FF so EDK2 does not go BINL (tianocore/edk2#8149, F1).
-        addBootFields(reply, msg, plan, this.opts.serverAddress, true);
-        bootFile = plan.bootFile;
-      } else {
+        // Full mode always sends 43 so EDK2 does not go BINL (tianocore/edk2#8149, F1): "boot at once", or
+        // the menu for BIOS ROMs (the chosen item is then asked for on 4011, which we serve too).
+        addBootFields(reply, msg, plan, this.serverId, true);
+        if (plan.menu) addMenu(reply, msg, plan.menu, this.opts.serverAddress, this.logger);
+        else bootFile = plan.bootFile;
+        this.memory.remember(req, this.clock.now());
+      } else if (this.listeners.size > 0) {
         this.emit({ type: 'refusal', client: identityOf(msg, req), xid: msg.xid, reason: plan.reason });
       }
     }
-    this.send(this.destination(msg, false), reply, msg);
+    this.sendOn('dhcp', this.destination(msg, false), reply, msg);
     return bootFile;
   }
 
-  private send(to: Endpoint, reply: DhcpMessage, req: DhcpMessage): void {
+  private sendOn(channel: 'dhcp' | 'pxe', to: Endpoint, reply: DhcpMessage, req: DhcpMessage): void {
     const max = maxSizeOf(req);
     const data = encode(reply, max !== undefined ? { maxMessageSize: max } : {});
     this.stats.sent++;
-    this.opts.transport.send('dhcp', to, data).catch((err: unknown) => {
+    this.opts.transport.send(channel, to, data).catch((err: unknown) => {
       this.logger.warn('send failed', { to: `${to.address}:${to.port}`, error: String(err) });
     });
   }
