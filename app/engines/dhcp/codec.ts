@@ -83,6 +83,7 @@ function ipAt(buf: Uint8Array, off: number): string {
 }
 
 function cString(buf: Buffer, start: number, len: number): string {
+  if (buf[start] === 0) return '';
   let end = start;
   while (end < start + len && buf[end] !== 0) end++;
   return buf.toString('latin1', start, end);
@@ -221,7 +222,11 @@ export function intToIp(n: number): string {
 
 /** NUL-terminated string option value (DNSMASQ `do_options`: some PXE ROMs need it). */
 export function strOpt(s: string): Buffer {
-  return Buffer.concat([Buffer.from(s, 'latin1'), Buffer.from([0])]);
+  const n = Buffer.byteLength(s, 'latin1');
+  const out = Buffer.allocUnsafe(n + 1);
+  out.write(s, 0, 'latin1');
+  out[n] = 0;
+  return out;
 }
 
 export interface EncodeOptions {
@@ -282,15 +287,20 @@ export function encode(msg: DhcpMessage, opts: EncodeOptions = {}): Buffer {
   let p = 240;
   for (const [code, value] of msg.options) {
     if (code === Opt.pad || code === Opt.end || code === Opt.overload) continue;
-    let off = 0;
-    do {
+    if (value.length <= 255) {
+      out[p] = code;
+      out[p + 1] = value.length;
+      out.set(value, p + 2);
+      p += 2 + value.length;
+      continue;
+    }
+    for (let off = 0; off < value.length; off += 255) {
       const n = Math.min(255, value.length - off);
       out[p] = code;
       out[p + 1] = n;
       out.set(value.subarray(off, off + n), p + 2);
       p += 2 + n;
-      off += n;
-    } while (off < value.length);
+    }
   }
   out[p] = Opt.end;
   return out;

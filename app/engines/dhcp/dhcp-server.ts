@@ -230,22 +230,24 @@ export class DhcpServer implements Engine<DhcpEvent> {
     if (this.byIp.get(l.ip) === mac) this.byIp.delete(l.ip);
   }
 
+  private isFree(ip: string): boolean {
+    return ip !== this.opts.serverAddress && !this.staticIps.has(ip) && this.holder(ip) === undefined;
+  }
+
   /** An address for `mac`: static, its current one, the requested one if free, else the next free one. */
   private allocate(mac: string, requested?: string): string | undefined {
     const st = this.statics.get(mac);
     if (st) return st;
     const cur = this.leases.get(mac);
     if (cur && this.inRange(cur.ip)) return cur.ip;
-    const free = (ip: string): boolean =>
-      ip !== this.opts.serverAddress && !this.staticIps.has(ip) && this.holder(ip) === undefined;
-    if (requested && this.inRange(requested) && free(requested)) return requested;
+    if (requested && this.inRange(requested) && this.isFree(requested)) return requested;
     const size = this.last - this.first + 1;
     for (let i = 0; i < size; i++) {
       const n = this.cursor;
       this.cursor = n >= this.last ? this.first : n + 1;
       const ip = intToIp(n);
       if ((n & ~this.mask) === 0 || (n | this.mask) >>> 0 === 0xffffffff) continue; // network/broadcast
-      if (free(ip)) {
+      if (this.isFree(ip)) {
         const stale = this.byIp.get(ip);
         if (stale) this.dropLease(stale);
         return ip;
@@ -271,15 +273,11 @@ export class DhcpServer implements Engine<DhcpEvent> {
     const req = bootRequestOf(msg);
     // Identities are built only when someone listens (20 000 DISCOVER/s must not pay for unused events).
     const client = this.listeners.size > 0 ? identityOf(msg, req) : UNOBSERVED;
-    const optIp = (code: number): string | undefined => {
-      const v = msg.options.get(code);
-      return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
-    };
-    const serverId = optIp(Opt.serverId);
+    const serverId = optIp(msg, Opt.serverId);
     switch (type) {
       case MessageType.Discover: {
         this.emit({ type: 'discover', client, xid: msg.xid });
-        const ip = this.allocate(mac, optIp(Opt.requestedIp));
+        const ip = this.allocate(mac, optIp(msg, Opt.requestedIp));
         if (!ip) {
           const reason = 'address pool exhausted';
           this.logger.warn(reason, { mac });
@@ -293,7 +291,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
       }
       case MessageType.Request: {
         this.emit({ type: 'request', client, xid: msg.xid, ...(serverId ? { server: serverId } : {}) });
-        const requested = optIp(Opt.requestedIp);
+        const requested = optIp(msg, Opt.requestedIp);
         const lease = this.leases.get(mac);
         let ip: string | undefined;
         if (serverId !== undefined) {
@@ -336,7 +334,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
       }
       case MessageType.Decline: {
         if (serverId && serverId !== this.opts.serverAddress) return;
-        const ip = optIp(Opt.requestedIp);
+        const ip = optIp(msg, Opt.requestedIp);
         this.emit({ type: 'decline', client, xid: msg.xid, ...(ip ? { ip } : {}) });
         const lease = this.leases.get(mac);
         if (lease && ip && lease.ip === ip) {
@@ -477,6 +475,12 @@ export class DhcpServer implements Engine<DhcpEvent> {
       this.logger.warn('ignoring unreadable leases file', { file, error: String(err) });
     }
   }
+}
+
+/** A 4-byte address option, or undefined when absent or malformed. */
+function optIp(msg: DhcpMessage, code: number): string | undefined {
+  const v = msg.options.get(code);
+  return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
 }
 
 function u32(n: number): Buffer {

@@ -2,10 +2,14 @@ import type { Clock } from '../../shared/runtime.js';
 
 /**
  * Per-key and global token buckets with a bounded key map (catalogue D30): a flood from random MACs
- * can neither starve the server nor grow state without bound.
+ * can neither starve the server nor grow state without bound. Keys live in two generations (a full
+ * current map becomes the previous one, the old previous is dropped): O(1) per packet, no iterator or
+ * eviction walk under a flood, at most `maxKeys` keys. A key dropped this way starts with a full bucket
+ * again, which only matters once more than maxKeys / 2 other MACs have spoken since.
  */
 export class RateLimiter {
-  private readonly perKey = new Map<string, { tokens: number; at: number }>();
+  private current = new Map<string, { tokens: number; at: number }>();
+  private previous = new Map<string, { tokens: number; at: number }>();
   private globalTokens: number;
   private globalAt: number;
 
@@ -27,19 +31,19 @@ export class RateLimiter {
     );
     this.globalAt = now;
     if (this.globalTokens < 1) return false;
-    let b = this.perKey.get(key);
+    let b = this.current.get(key);
     if (!b) {
-      if (this.perKey.size >= this.maxKeys) {
-        // Evict the oldest entry (Map keeps insertion order).
-        const first = this.perKey.keys().next().value;
-        if (first !== undefined) this.perKey.delete(first);
+      b = this.previous.get(key);
+      if (b) this.previous.delete(key);
+      if (this.current.size >= this.maxKeys / 2) {
+        this.previous = this.current;
+        this.current = new Map();
       }
-      b = { tokens: this.perKeyPerSecond, at: now };
-      this.perKey.set(key, b);
-    } else {
-      b.tokens = Math.min(this.perKeyPerSecond, b.tokens + ((now - b.at) * this.perKeyPerSecond) / 1000);
-      b.at = now;
+      if (!b) b = { tokens: this.perKeyPerSecond, at: now };
+      this.current.set(key, b);
     }
+    b.tokens = Math.min(this.perKeyPerSecond, b.tokens + ((now - b.at) * this.perKeyPerSecond) / 1000);
+    b.at = now;
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     this.globalTokens -= 1;
@@ -47,6 +51,6 @@ export class RateLimiter {
   }
 
   size(): number {
-    return this.perKey.size;
+    return this.current.size + this.previous.size;
   }
 }
