@@ -7,12 +7,15 @@
 # private namespaces joined by a veth (198.18.0.0/16, RFC 2544 benchmark range); nothing touches the host's
 # interfaces, every process is stopped by PID, the namespaces are removed on exit.
 # usage: sudo bench/dhcp-bench.sh   [RATES="1000 20000"] [SECS=3] [REPS=3] [SERVERS="pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp"]
+#        BASELINE_DIR=/path/to/an/older/checkout adds baseline-proxy and baseline-dhcp (that tree's engines) to
+#        the same run, for before/after figures (needs node_modules there: a symlink is enough).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-"1000 20000"}
 SECS=${SECS:-3}
 REPS=${REPS:-3}
-SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp"}
+BASELINE_DIR=${BASELINE_DIR:-}
+SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp${BASELINE_DIR:+ baseline-proxy baseline-dhcp}"}
 NS_S=pxdesk-dhcpb-s NS_C=pxdesk-dhcpb-c SRV=198.18.0.1 CLI=198.18.0.2
 HZ=$(getconf CLK_TCK)
 for tool in perfdhcp dnsmasq tcpdump; do
@@ -42,6 +45,8 @@ DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/nul
 cmd_of() { case $1 in
   pxedesk-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet" ;;
   pxedesk-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.18.254.254 16 --quiet" ;;
+  baseline-proxy) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts proxy $SRV --quiet" ;;
+  baseline-dhcp) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.18.254.254 16 --quiet" ;;
   dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.255.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
   dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.18.254.254,255.255.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
 esac; }
@@ -92,18 +97,18 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
 done; done; done
 
 echo
-echo "Medians over $REPS reps (lost = DISCOVERs without an OFFER, of RATE x $SECS s; latency on the wire):"
+echo "Medians over $REPS reps (lost = DISCOVERs without an OFFER, of RATE x $SECS s; latency on the wire;"
+echo "ratios are against dnsmasq in the same mode and run):"
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
   const med = (a) => { const v = a.map(Number).filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
     return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
   const get = (n, r, c) => med(rows.filter((x) => x[0] === n && x[1] === r).map((x) => x[c]));
-  const rates = [...new Set(rows.map((x) => x[1]))];
   const f = (x, d = 2) => (Number.isNaN(x) ? "NA" : x.toFixed(d));
-  console.log(["rate", "mode", "ours p50", "p99", "lost", "cpu/1k", "dnsmasq p50", "p99", "lost", "cpu/1k", "p99 ratio", "cpu ratio"].map((s) => s.padStart(12)).join(""));
-  for (const r of rates) for (const m of ["proxy", "dhcp"]) {
-    const o = "pxedesk-" + m, d = "dnsmasq-" + m;
-    const v = [get(o, r, 6), get(o, r, 7), get(o, r, 5), get(o, r, 9), get(d, r, 6), get(d, r, 7), get(d, r, 5), get(d, r, 9)];
-    console.log([r, m === "dhcp" ? "full" : m, f(v[0], 3), f(v[1]), f(v[2], 0), f(v[3], 1), f(v[4], 3), f(v[5]), f(v[6], 0), f(v[7], 1),
-      f(v[1] / v[5]), f(v[3] / v[7])].map((s) => String(s).padStart(12)).join(""));
+  const head = ["rate", "server", "sent", "lost", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
+  console.log(head.map((s, i) => (i === 1 ? s.padEnd(15) : s.padStart(10))).join(""));
+  for (const r of [...new Set(rows.map((x) => x[1]))]) for (const n of [...new Set(rows.map((x) => x[0]))]) {
+    const d = "dnsmasq-" + n.split("-")[1];
+    console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
+      f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? String(s).padEnd(15) : String(s).padStart(10))).join(""));
   }' "$TSV"

@@ -368,7 +368,10 @@ export class DhcpServer implements Engine<DhcpEvent> {
   private destination(msg: DhcpMessage, nak: boolean): Endpoint {
     const clientPort = this.opts.clientPort ?? 68;
     if (msg.giaddr !== ZERO) return { address: msg.giaddr, port: this.opts.relayPort ?? 67 };
-    if (!nak && msg.ciaddr !== ZERO) return { address: msg.ciaddr, port: clientPort };
+    // A DISCOVER's ciaddr is ignored: "some buggy clients set ciaddr when they shouldn't" (DNSMASQ; D27).
+    if (!nak && msg.ciaddr !== ZERO && messageType(msg) !== MessageType.Discover) {
+      return { address: msg.ciaddr, port: clientPort };
+    }
     // No ARP injection from Node: broadcast (RFC 2131 §4.1 allows it), protocol.md §1.1.
     return { address: '255.255.255.255', port: clientPort };
   }
