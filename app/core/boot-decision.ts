@@ -3,6 +3,10 @@
  * session config to a reply plan, or a refusal with a plain-language reason.
  */
 import type { FirmwareKind } from '../shared/events.js';
+import type { PxeMenuConfig, PxeMenuItem } from '../shared/session-types.js';
+
+export type PxeMenu = PxeMenuConfig;
+export type { PxeMenuItem };
 
 export interface BootConfig {
   readonly mode: 'proxy' | 'dhcp';
@@ -25,26 +29,6 @@ export interface BootConfig {
    * menu code is "badly broken", DNSMASQ `pxe_uefi_workaround`, protocol.md Q2) and iPXE gets its script.
    */
   readonly pxeMenu?: PxeMenu;
-}
-
-export interface PxeMenuItem {
-  /** Text the ROM shows (Latin-1, 1-250 bytes). */
-  readonly label: string;
-  /** This item's boot file; omitted = the firmware's default boot file (undionly.kpxe for BIOS). */
-  readonly bootFile?: string;
-  /** "Boot from local disk" (PXE boot server type 0): the ROM returns to the BIOS, no file. */
-  readonly local?: boolean;
-}
-
-export interface PxeMenu {
-  readonly items: readonly PxeMenuItem[];
-  /** Prompt text (default "PXE"). */
-  readonly prompt?: string;
-  /**
-   * Seconds the prompt waits for F8 before the first item boots: 0 = no prompt, 255 = show the menu and
-   * wait. Default as dnsmasq: 0 with one item, 255 with several.
-   */
-  readonly timeoutSeconds?: number;
 }
 
 export interface BootRequest {

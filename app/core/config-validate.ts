@@ -2,6 +2,7 @@
  * SessionConfig validation with fix-it messages. Pure: the caller passes the NIC list and a
  * "does this folder exist" probe, so every error case is unit-testable without a network.
  */
+import { pxeMenuProblems } from './boot-decision.js';
 import type { NicInfo, SessionConfig, SessionError } from '../shared/session-types.js';
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -201,6 +202,10 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
           `Static lease ${lease.mac} → ${lease.ip} is not an address in the served subnet.`,
         );
     }
+  }
+  if (config.pxeMenu) {
+    const problems = pxeMenuProblems(config.pxeMenu);
+    if (problems.length > 0) fail('bad-pxe-menu', `${problems.join('; ')}.`);
   }
   return prefixLength === undefined
     ? { config, address, nic, warnings }

@@ -297,6 +297,7 @@ export class SessionController {
       tftpServer: v.address,
       httpBaseUrl,
       ...(c.bootFiles ? { bootFiles: c.bootFiles } : {}),
+      ...(c.pxeMenu ? { pxeMenu: c.pxeMenu } : {}),
       ...(c.allow ? { allow: c.allow.map((m) => normalizeMac(m) ?? m) } : {}),
       ...(c.deny ? { deny: c.deny.map((m) => normalizeMac(m) ?? m) } : {}),
       hasFile: (name: string) =>

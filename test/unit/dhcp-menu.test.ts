@@ -12,6 +12,10 @@ import type { LogRecord } from '../../app/shared/runtime.js';
 import { createLogger } from '../../app/shared/runtime.js';
 import { MAC, build, ip, pxeDiscover, setIp, vc } from '../helpers/dhcp-packets.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
+import { parseArgs } from '../../app/cli/args.js';
+import { buildConfig } from '../../app/cli/main.js';
+import { ConfigError, validateConfig } from '../../app/core/config-validate.js';
+import { checkSessionConfig } from '../../app/shared/ipc-contract.js';
 
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 const boot: BootConfig = {
@@ -331,5 +335,70 @@ describe('4011 answered from the DISCOVER remembered per MAC (catalogue P12)', (
     to4011(build(3, [60, 32, ...vc(7), 93, 2, 0, 7], setIp(12, '10.0.0.60')));
     expect(decode(t.drain()[0]!.data).file).toBe('snponly.efi');
     expect(ip('10.0.0.60')).toEqual([10, 0, 0, 60]);
+  });
+});
+
+describe('PXE menu configuration: CLI flags, contract guard, fix-it validation (P14)', () => {
+  const nic = {
+    name: 'eth0',
+    type: 'wired' as const,
+    up: true,
+    ipv4: { address: '10.0.0.1', prefixLength: 24 },
+  };
+  const ctx = { interfaces: [nic], folderExists: () => true };
+
+  it('P14 CLI --menu-item LABEL[=FILE], --menu-local, --menu-prompt, --menu-timeout build config.pxeMenu', () => {
+    const argv = ['-p', '--iface', 'eth0', '--root', '/srv', '--menu-item', 'Linux=pxelinux.0'];
+    argv.push(
+      '--menu-item',
+      'Default',
+      '--menu-local',
+      'Boot from disk',
+      '--menu-prompt',
+      'F8',
+      '--menu-timeout',
+      '5',
+    );
+    const c = buildConfig(parseArgs(argv));
+    expect(c.pxeMenu).toEqual({
+      items: [
+        { label: 'Linux', bootFile: 'pxelinux.0' },
+        { label: 'Default' },
+        { label: 'Boot from disk', local: true },
+      ],
+      prompt: 'F8',
+      timeoutSeconds: 5,
+    });
+    expect(checkSessionConfig(c)).toBeUndefined();
+    expect(() => buildConfig(parseArgs(['--menu-timeout', '5']))).toThrow(/at least one --menu-item/);
+  });
+
+  it('P14 the IPC guard refuses malformed menus; validation refuses ones that cannot be sent, saying what to change', () => {
+    const base = { mode: 'proxy', iface: 'eth0', root: '/srv' };
+    expect(checkSessionConfig({ ...base, pxeMenu: { items: [] } })).toMatch(/1-64 items/);
+    expect(checkSessionConfig({ ...base, pxeMenu: { items: [{ label: 'x'.repeat(300) }] } })).toMatch(
+      /label/,
+    );
+    expect(checkSessionConfig({ ...base, pxeMenu: { items: [{ label: 'a', bootFile: '../etc' }] } })).toMatch(
+      /relative/,
+    );
+    expect(
+      checkSessionConfig({ ...base, pxeMenu: { items: [{ label: 'a' }], timeoutSeconds: 256 } }),
+    ).toMatch(/0-255/);
+    expect(checkSessionConfig({ ...base, pxeMenu: { items: [{ label: 'a' }], x: 1 } })).toMatch(
+      /unknown field/,
+    );
+    const items = Array.from({ length: 20 }, (_, i) => ({
+      label: `Entry number ${i + 1} with a long label`,
+    }));
+    const config = { mode: 'proxy' as const, iface: 'eth0', root: '/srv', pxeMenu: { items } };
+    expect(() => validateConfig(config, ctx)).toThrow(ConfigError);
+    try {
+      validateConfig(config, ctx);
+    } catch (e) {
+      expect((e as ConfigError).code).toBe('bad-pxe-menu');
+      expect((e as ConfigError).message).toMatch(/shorten the labels or the prompt/);
+    }
+    expect(validateConfig({ ...config, pxeMenu: twoItems }, ctx).config.pxeMenu).toBe(twoItems);
   });
 });
