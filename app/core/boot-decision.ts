@@ -113,6 +113,30 @@ const LABEL: Record<FirmwareKind, string> = {
 
 const norm = (mac: string): string => mac.toLowerCase().replace(/-/g, ':');
 
+/**
+ * Per-config values derived once (the engines call decideBoot for every DISCOVER, up to tens of
+ * thousands per second): normalised allow/deny sets and the base URL. Keyed by the config object, so a
+ * new config (the engines build theirs once) gets fresh values; decideBoot stays a pure function.
+ */
+interface Derived {
+  readonly allow: ReadonlySet<string> | undefined;
+  readonly deny: ReadonlySet<string>;
+  readonly base: string;
+}
+const derivedCache = new WeakMap<BootConfig, Derived>();
+function derived(config: BootConfig): Derived {
+  let d = derivedCache.get(config);
+  if (!d) {
+    d = {
+      allow: config.allow && config.allow.length > 0 ? new Set(config.allow.map(norm)) : undefined,
+      deny: new Set((config.deny ?? []).map(norm)),
+      base: config.httpBaseUrl.replace(/\/+$/, ''),
+    };
+    derivedCache.set(config, d);
+  }
+  return d;
+}
+
 export function isIpxe(req: BootRequest, config: Pick<BootConfig, 'ipxeUserClasses'>): boolean {
   if (req.hasIpxeEncap) return true;
   const names = config.ipxeUserClasses ?? ['iPXE'];
@@ -132,9 +156,9 @@ function fileFor(fw: FirmwareKind, config: BootConfig): string | undefined {
 
 export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
   const mac = norm(req.mac);
-  if (config.deny?.some((m) => norm(m) === mac))
-    return { kind: 'refuse', reason: `${mac} is on the deny list` };
-  if (config.allow && config.allow.length > 0 && !config.allow.some((m) => norm(m) === mac)) {
+  const d = derived(config);
+  if (d.deny.has(mac)) return { kind: 'refuse', reason: `${mac} is on the deny list` };
+  if (d.allow && !d.allow.has(mac)) {
     return { kind: 'refuse', reason: `${mac} is not on the allow list` };
   }
   const blocked = config.isBlocked?.(mac);
@@ -160,7 +184,7 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
   }
   const firmware = firmwareOf(arch);
   const ipxe = isIpxe(req, config);
-  const base = config.httpBaseUrl.replace(/\/+$/, '');
+  const base = d.base;
   const override = config.perMac?.[mac]?.bootFile;
   if (ipxe) {
     // iPXE gets the script, never the binary again (loop guard, protocol.md §1.4).

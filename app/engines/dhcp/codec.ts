@@ -268,7 +268,10 @@ export function encode(msg: DhcpMessage, opts: EncodeOptions = {}): Buffer {
   const size = encodedSize(msg);
   const limit = replyLimit(opts.maxMessageSize);
   if (size > limit) throw new RangeError(`reply of ${size} bytes exceeds ${limit}`);
-  const out = Buffer.alloc(Math.max(300, size));
+  // From Node's buffer pool (cheaper than a zeroed allocation per reply); every byte is written below.
+  const total = Math.max(300, size);
+  const out = Buffer.allocUnsafe(total);
+  out.fill(0, 0, 240);
   out[0] = msg.op;
   out[1] = msg.htype;
   out[2] = msg.hlen;
@@ -303,6 +306,7 @@ export function encode(msg: DhcpMessage, opts: EncodeOptions = {}): Buffer {
     }
   }
   out[p] = Opt.end;
+  if (p + 1 < total) out.fill(0, p + 1); // BOOTP minimum padding (300 bytes)
   return out;
 }
 
