@@ -15,7 +15,7 @@ const sent = new Map();
 const delays = [];
 let requests = 0;
 let replies = 0;
-for (let p = 24; p + 16 <= buf.length; ) {
+for (let p = 24; p + 16 <= buf.length;) {
   const t = buf.readUInt32LE(p) * 1e3 + buf.readUInt32LE(p + 4) / (nano ? 1e6 : 1e3);
   const caplen = buf.readUInt32LE(p + 8);
   const pkt = buf.subarray(p + 16, p + 16 + caplen);
