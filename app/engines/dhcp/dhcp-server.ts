@@ -3,45 +3,25 @@
  * relays via giaddr, leases persisted atomically (temp file + rename) and reloaded on start.
  */
 import { promises as fs } from 'node:fs';
-import type { BootConfig, BootRequest } from '../../core/boot-decision.js';
+import type { BootRequest } from '../../core/boot-decision.js';
 import { decideBoot } from '../../core/boot-decision.js';
-import type { Datagram, DatagramTransport, Endpoint } from '../../shared/datagram-transport.js';
+import type { Datagram, Endpoint } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
-import type { DhcpEvent, EngineCounters } from '../../shared/events.js';
-import type { Clock, Logger } from '../../shared/runtime.js';
-import { silentLogger, systemClock } from '../../shared/runtime.js';
+import type { DhcpEvent } from '../../shared/events.js';
 import type { DhcpPoolConfig } from '../../shared/session-types.js';
 import type { DhcpMessage } from './codec.js';
-import { MessageType, Opt, encode, intToIp, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
-import {
-  ClientMemory,
-  addBootFields,
-  addMenu,
-  answerBootServer,
-  bootRequestOf,
-  identityOf,
-  maxSizeOf,
-  replySkeleton,
-} from './pxe-reply.js';
-import { RateLimiter } from './rate-limit.js';
-import { emitEvent, receiveDatagram } from './receive.js';
+import { MessageType, Opt, intToIp, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
+import type { DhcpEngineOptions } from './engine-base.js';
+import { DhcpEngineBase } from './engine-base.js';
+import { addBootFields, addMenu, bootRequestOf, identityOf, replySkeleton } from './pxe-reply.js';
+import { receiveDatagram } from './receive.js';
 
-export interface DhcpServerOptions {
-  readonly transport: DatagramTransport;
-  readonly serverAddress: string;
+export interface DhcpServerOptions extends DhcpEngineOptions {
   readonly pool: DhcpPoolConfig;
-  readonly boot: BootConfig;
-  readonly logger?: Logger;
-  readonly clock?: Clock;
-  readonly perMacRate?: number;
-  readonly globalRate?: number;
   readonly clientPort?: number;
   readonly relayPort?: number;
   /** How long an OFFER reserves its address (ms, default 60 000). */
   readonly offerHoldMs?: number;
-  /** As ProxyDhcpServerOptions.rememberMs: answer 4011 requests without option 93 (catalogue P12). */
-  readonly rememberMs?: number;
-  readonly maxRemembered?: number;
 }
 
 export interface Lease {
@@ -56,12 +36,7 @@ const ZERO = '0.0.0.0';
 /** Placeholder identity when no one listens (emit drops the event before it is built). */
 const UNOBSERVED: DhcpEvent['client'] = { mac: '' };
 
-export class DhcpServer implements Engine<DhcpEvent> {
-  private readonly listeners = new Set<(e: DhcpEvent) => void>();
-  private readonly stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
-  private readonly logger: Logger;
-  private readonly clock: Clock;
-  private readonly limiter: RateLimiter;
+export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
   /** mac → lease; by construction at most one entry per pool address plus static leases. */
   private readonly leases = new Map<string, Lease>();
   private readonly byIp = new Map<string, string>();
@@ -72,9 +47,6 @@ export class DhcpServer implements Engine<DhcpEvent> {
   private readonly first: number;
   private readonly last: number;
   private readonly leaseSeconds: number;
-  private readonly memory: ClientMemory;
-  private readonly boot: BootConfig;
-  private readonly serverId: Buffer;
   private readonly maskBytes: Buffer;
   private readonly broadcastBytes: Buffer;
   private readonly leaseTimes: readonly [Buffer, Buffer, Buffer];
@@ -85,9 +57,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: DhcpServerOptions) {
-    this.logger = (opts.logger ?? silentLogger).child('dhcp');
-    this.clock = opts.clock ?? systemClock;
-    this.limiter = new RateLimiter(this.clock, opts.perMacRate ?? 20, opts.globalRate ?? 50_000);
+    super(opts, 'dhcp');
     const p = opts.pool.prefixLength;
     if (!Number.isInteger(p) || p < 1 || p > 30) throw new RangeError(`prefix length ${p} is not 1-30`);
     this.mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
@@ -103,10 +73,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
       this.statics.set(s.mac.toLowerCase(), s.ip);
       this.staticIps.add(s.ip);
     }
-    this.memory = new ClientMemory(opts.rememberMs ?? 300_000, opts.maxRemembered ?? 4096);
-    this.boot = { ...opts.boot, mode: 'dhcp' };
     // Per-reply constants, built once (hot path).
-    this.serverId = ipToBytes(opts.serverAddress);
     this.maskBytes = u32(this.mask);
     this.broadcastBytes = u32((this.subnet | ~this.mask) >>> 0);
     const secs = this.leaseSeconds;
@@ -130,15 +97,6 @@ export class DhcpServer implements Engine<DhcpEvent> {
     await this.saving;
   }
 
-  onEvent(listener: (e: DhcpEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  counters(): EngineCounters {
-    return { ...this.stats };
-  }
-
   /** Current leases (copies). */
   leaseList(): Lease[] {
     return [...this.leases.values()].map((l) => ({ ...l }));
@@ -153,47 +111,10 @@ export class DhcpServer implements Engine<DhcpEvent> {
     return this.saving;
   }
 
-  private emit(e: Omit<DhcpEvent, 'engine' | 'time'>): void {
-    if (this.listeners.size === 0) return;
-    emitEvent(this.listeners, { engine: 'dhcp', time: this.clock.now(), ...e }, this.logger);
-  }
-
   handle(d: Datagram): void {
     if (d.channel === 'dhcp') receiveDatagram(d, this.stats, this.logger, (msg) => this.onMessage(msg));
     else if (d.channel === 'pxe')
-      receiveDatagram(d, this.stats, this.logger, (msg) => this.onPxe(msg, d.source));
-  }
-
-  /** Boot-server REQUEST on 4011, answered exactly as the proxy does (pxe-reply.ts). */
-  private onPxe(msg: DhcpMessage, source: Endpoint): void {
-    const mac = macOf(msg);
-    if (msg.op !== 1 || !this.limiter.allow(mac)) {
-      if (msg.op === 1) this.stats.rateLimited++;
-      return;
-    }
-    const answer = answerBootServer(msg, source, this.boot, this.serverId, this.memory, this.clock.now());
-    if (!answer) return;
-    const observed = this.listeners.size > 0;
-    if (observed) {
-      this.emit({ type: 'pxe-request', client: identityOf(msg, answer.req), xid: msg.xid, ip: msg.ciaddr });
-    }
-    if (answer.kind === 'refuse') {
-      this.logger.info('not answering 4011 request', { mac, reason: answer.reason });
-      if (observed) {
-        this.emit({
-          type: 'refusal',
-          client: identityOf(msg, answer.req),
-          xid: msg.xid,
-          reason: answer.reason,
-        });
-      }
-      return;
-    }
-    this.sendOn('pxe', answer.to, answer.reply, msg);
-    if (observed) {
-      const client = identityOf(msg, answer.req, answer.ipxe);
-      this.emit({ type: 'pxe-ack', client, xid: msg.xid, bootFile: answer.bootFile });
-    }
+      receiveDatagram(d, this.stats, this.logger, (msg) => this.onBootServerRequest(msg, d.source));
   }
 
   private inSubnet(ip: string): boolean {
@@ -272,7 +193,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
     }
     const req = bootRequestOf(msg);
     // Identities are built only when someone listens (20 000 DISCOVER/s must not pay for unused events).
-    const client = this.listeners.size > 0 ? identityOf(msg, req) : UNOBSERVED;
+    const client = this.observed ? identityOf(msg, req) : UNOBSERVED;
     const serverId = optIp(msg, Opt.serverId);
     switch (type) {
       case MessageType.Discover: {
@@ -381,7 +302,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
     reply.options.set(Opt.messageType, Buffer.from([MessageType.Nak]));
     reply.options.set(Opt.serverId, this.serverId);
     if (msg.giaddr !== ZERO) reply.flags = 0x8000;
-    this.sendOn('dhcp', this.destination(msg, true), reply, msg);
+    this.send('dhcp', this.destination(msg, true), reply, msg);
     this.emit({ type: 'nak', client, xid: msg.xid, reason });
   }
 
@@ -420,21 +341,12 @@ export class DhcpServer implements Engine<DhcpEvent> {
         if (plan.menu) addMenu(reply, msg, plan.menu, this.opts.serverAddress, this.logger);
         else bootFile = plan.bootFile;
         this.memory.remember(req, this.clock.now());
-      } else if (this.listeners.size > 0) {
+      } else if (this.observed) {
         this.emit({ type: 'refusal', client: identityOf(msg, req), xid: msg.xid, reason: plan.reason });
       }
     }
-    this.sendOn('dhcp', this.destination(msg, false), reply, msg);
+    this.send('dhcp', this.destination(msg, false), reply, msg);
     return bootFile;
-  }
-
-  private sendOn(channel: 'dhcp' | 'pxe', to: Endpoint, reply: DhcpMessage, req: DhcpMessage): void {
-    const max = maxSizeOf(req);
-    const data = encode(reply, max !== undefined ? { maxMessageSize: max } : {});
-    this.stats.sent++;
-    this.opts.transport.send(channel, to, data).catch((err: unknown) => {
-      this.logger.warn('send failed', { to: `${to.address}:${to.port}`, error: String(err) });
-    });
   }
 
   private persist(): void {
