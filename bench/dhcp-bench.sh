@@ -106,9 +106,9 @@ node -e '
   const get = (n, r, c) => med(rows.filter((x) => x[0] === n && x[1] === r).map((x) => x[c]));
   const f = (x, d = 2) => (Number.isNaN(x) ? "NA" : x.toFixed(d));
   const head = ["rate", "server", "sent", "lost", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
-  console.log(head.map((s, i) => (i === 1 ? s.padEnd(15) : s.padStart(10))).join(""));
+  console.log(head.map((s, i) => (i === 1 ? " " + s.padEnd(15) : s.padStart(10))).join(""));
   for (const r of [...new Set(rows.map((x) => x[1]))]) for (const n of [...new Set(rows.map((x) => x[0]))]) {
     const d = "dnsmasq-" + n.split("-")[1];
     console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
-      f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? String(s).padEnd(15) : String(s).padStart(10))).join(""));
+      f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? " " + String(s).padEnd(15) : String(s).padStart(10))).join(""));
   }' "$TSV"
