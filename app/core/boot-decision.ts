@@ -249,14 +249,18 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
   };
 }
 
-/** PXE boot server type of menu item `index` (0 = local boot; vendor range from 0x8001, PXE21 §2.2.1). */
+/**
+ * PXE boot server type of menu item `index`: 0 = local boot, else the vendor range from 0x8000 as dnsmasq
+ * numbers its services (PXE21 §2.2.1), so both servers put the same bytes on the wire for the same menu.
+ */
 export function menuItemType(menu: PxeMenu | undefined, index: number): number {
-  return menu?.items[index]?.local ? 0 : 0x8001 + index;
+  return menu?.items[index]?.local ? 0 : 0x8000 + index;
 }
 
 /**
  * The answer to a boot-server REQUEST on 4011 that names item {type, layer} (PXE21 §2.2.5, option 43.71):
- * the chosen menu item's file, or the default file for type 0x8001 when no menu is configured. BIS
+ * the chosen menu item's file, or without a menu the default file for the one implicit item (type 0x8000,
+ * dnsmasq's first service number, or 0x8001 as in the catalogue's P9 example). BIS
  * (layer bit 15) and unknown types are refused with a reason (catalogue P10/P11). The file for a layer is
  * `basename.<layer>` unless it already has an extension (DNSMASQ, CHANGELOG 2.76; catalogue P9).
  */
@@ -279,14 +283,16 @@ export function decideBootItem(
   let file = plan.bootFile;
   const items = plan.menu?.items;
   if (items) {
-    const index = itemType - 0x8001;
+    const index = itemType - 0x8000;
     const item = items[index];
     if (!item || item.local) return refuse(`unknown PXE boot server type ${itemType}`);
     file = item.bootFile ?? plan.bootFile;
     if (config.hasFile && !/^[a-z]+:\/\//i.test(file) && !config.hasFile(file)) {
       return refuse(`boot file ${file} of menu item "${item.label}" is missing`);
     }
-  } else if (itemType !== 0x8001) return refuse(`unknown PXE boot server type ${itemType}`);
+  } else if (itemType !== 0x8000 && itemType !== 0x8001) {
+    return refuse(`unknown PXE boot server type ${itemType}`);
+  }
   if (!/\.[^/]*$/.test(file)) file = `${file}.${layer}`;
   return { ...plan, bootFile: file };
 }

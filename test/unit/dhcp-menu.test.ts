@@ -87,14 +87,14 @@ describe('PXE boot menu (catalogue P13, P14, D29)', () => {
     const expected =
       '060103' +
       '080e' +
+      '800001' +
+      '0a000001' +
       '800101' +
       '0a000001' +
-      '800201' +
-      '0a000001' +
       '0912' +
-      '800105' +
+      '800005' +
       hex('Linux') +
-      '800207' +
+      '800107' +
       hex('Memtest') +
       '0a04ff' +
       hex('PXE') +
@@ -112,7 +112,7 @@ describe('PXE boot menu (catalogue P13, P14, D29)', () => {
     const one = await proxy({ items: [{ label: 'Linux' }] });
     one.discover(pxeDiscover(0));
     const v = decode(one.t.drain()[0]!.data).options.get(Opt.vendorSpecific)!.toString('hex');
-    expect(v).toBe(`060103` + `08078001010a000001` + `0908800105${hex('Linux')}` + `0a0400${hex('PXE')}ff`);
+    expect(v).toBe(`060103` + `08078000010a000001` + `0908800005${hex('Linux')}` + `0a0400${hex('PXE')}ff`);
     const custom = await proxy({ ...twoItems, prompt: 'Press F8 for the boot menu', timeoutSeconds: 5 });
     custom.discover(pxeDiscover(0));
     const w = decode(custom.t.drain()[0]!.data).options.get(Opt.vendorSpecific)!.toString('hex');
@@ -127,10 +127,10 @@ describe('PXE boot menu (catalogue P13, P14, D29)', () => {
     expect(items).toBe(2);
     expect(value.toString('hex')).toBe(
       '060103' +
-        '0807800101' +
+        '0807800001' +
         '0a000001' +
         '0917' +
-        '800107' +
+        '800007' +
         hex('Install') +
         '00000a' +
         hex('Local disk') +
@@ -142,19 +142,19 @@ describe('PXE boot menu (catalogue P13, P14, D29)', () => {
 
   it('P13 the chosen item on 4011: its file (basename.layer without extension), 43.71 echoed, to source:4011', async () => {
     const { t, to4011, events } = await proxy(twoItems);
-    to4011(itemRequest(0x8001));
+    to4011(itemRequest(0x8000));
     const [a] = t.drain();
     expect(a?.to).toEqual({ address: '10.0.0.60', port: 4011 });
     const m = decode(a!.data);
     expect(messageType(m)).toBe(5);
     expect(m.file).toBe('pxelinux.0');
     expect(m.options.get(Opt.bootFile)?.toString()).toBe('pxelinux.0\0');
-    expect(m.options.get(Opt.vendorSpecific)?.toString('hex')).toBe('470480010000ff');
+    expect(m.options.get(Opt.vendorSpecific)?.toString('hex')).toBe('470480000000ff');
     expect(m.siaddr).toBe('10.0.0.1');
-    to4011(itemRequest(0x8002, 1));
+    to4011(itemRequest(0x8001, 1));
     const m2 = decode(t.drain()[0]!.data);
     expect(m2.file).toBe('memtest.1');
-    expect(m2.options.get(Opt.vendorSpecific)?.toString('hex')).toBe('470480020001ff');
+    expect(m2.options.get(Opt.vendorSpecific)?.toString('hex')).toBe('470480010001ff');
     expect(events.filter((e) => e.type === 'pxe-ack').map((e) => e.bootFile)).toEqual([
       'pxelinux.0',
       'memtest.1',
@@ -177,13 +177,13 @@ describe('PXE boot menu (catalogue P13, P14, D29)', () => {
     const events: DhcpEvent[] = [];
     s.onEvent((e) => events.push(e));
     await s.start();
-    for (const type of [0x8003, 0, 0x8001]) {
+    for (const type of [0x8002, 0, 0x8000]) {
       t.inject({ channel: 'pxe', data: itemRequest(type), source: { address: '10.0.0.60', port: 4011 } });
     }
     expect(t.drain()).toEqual([]);
     const reasons = events.filter((e) => e.type === 'refusal').map((e) => e.reason);
     expect(reasons).toHaveLength(3);
-    expect(reasons[0]).toMatch(/unknown PXE boot server type 32771/);
+    expect(reasons[0]).toMatch(/unknown PXE boot server type 32770/);
     expect(reasons[1]).toMatch(/local boot/);
     expect(reasons[2]).toMatch(/gone\.0 .*missing/);
   });
@@ -224,7 +224,7 @@ describe('PXE boot menu (catalogue P13, P14, D29)', () => {
     expect(o.yiaddr).toBe('10.0.0.100');
     expect(o.options.get(Opt.vendorSpecific)?.subarray(0, 3).toString('hex')).toBe('060103');
     expect(o.file).toBe('');
-    t.inject({ channel: 'pxe', data: itemRequest(0x8002), source: { address: '10.0.0.100', port: 4011 } });
+    t.inject({ channel: 'pxe', data: itemRequest(0x8001), source: { address: '10.0.0.100', port: 4011 } });
     const [a] = t.drain();
     expect(a?.channel).toBe('pxe');
     expect(a?.to).toEqual({ address: '10.0.0.60', port: 4011 });
