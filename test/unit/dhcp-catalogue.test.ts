@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { BootConfig } from '../../app/core/boot-decision.js';
 import { DhcpServer, Opt, ProxyDhcpServer, decode, messageType } from '../../app/engines/dhcp/index.js';
 import type { DhcpEvent } from '../../app/shared/events.js';
-import type { Clock } from '../../app/shared/runtime.js';
+import type { Clock, LogRecord } from '../../app/shared/runtime.js';
+import { createLogger } from '../../app/shared/runtime.js';
 import { UUID, build, ip, pxeDiscover, setIp, vc } from '../helpers/dhcp-packets.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
 import { readPcapUdp } from '../helpers/pcap.js';
@@ -131,6 +132,31 @@ describe('DHCP catalogue at the server level', () => {
     expect(m.options.get(Opt.bootFile)?.toString()).toBe('http://10.0.0.1:8080/snponly.efi\0');
     expect([...m.options.get(Opt.dns)!]).toEqual(ip('10.0.0.53'));
     expect(m.options.has(Opt.vendorSpecific)).toBe(false);
+  });
+
+  it('U5 arm64 HTTP boot with only TFTP files configured: no reply, a warning in the log; deny lists only info', async () => {
+    const logs: LogRecord[] = [];
+    const t = new MemoryTransport();
+    const s = new ProxyDhcpServer({
+      transport: t,
+      serverAddress: '10.0.0.1',
+      boot: { ...boot, deny: ['02:00:00:00:00:09'] },
+      logger: createLogger((r) => logs.push(r)),
+    });
+    await s.start();
+    const http = vc(19, 'HTTPClient');
+    t.inject({ channel: 'dhcp', data: build(1, [60, http.length, ...http, 93, 2, 0, 19]), source: from68 });
+    expect(t.drain()).toEqual([]);
+    expect(logs.find((r) => r.level === 'warn')?.fields?.reason).toMatch(
+      /no boot file for UEFI ARM64 HTTP boot/,
+    );
+    t.inject({ channel: 'dhcp', data: pxeDiscover(0, [], undefined, [2, 0, 0, 0, 0, 9]), source: from68 });
+    expect(t.drain()).toEqual([]);
+    expect(logs.filter((r) => r.level === 'warn')).toHaveLength(1);
+    expect(logs.at(-1)).toMatchObject({
+      level: 'info',
+      fields: { reason: '02:00:00:00:00:09 is on the deny list' },
+    });
   });
 
   it('F5 full mode serves 4011: an EDK2 BINL request (60 without 43 elsewhere) gets the boot file at src:4011', async () => {

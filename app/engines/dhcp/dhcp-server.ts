@@ -341,8 +341,12 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
         if (plan.menu) addMenu(reply, msg, plan.menu, this.opts.serverAddress, this.logger);
         else bootFile = plan.bootFile;
         this.memory.remember(req, this.clock.now());
-      } else if (this.observed) {
-        this.emit({ type: 'refusal', client: identityOf(msg, req), xid: msg.xid, reason: plan.reason });
+      } else {
+        // Still leased (full mode hands out addresses to everyone), but no boot file: say why.
+        this.logRefusal(plan, req.mac);
+        if (this.observed) {
+          this.emit({ type: 'refusal', client: identityOf(msg, req), xid: msg.xid, reason: plan.reason });
+        }
       }
     }
     this.send('dhcp', this.destination(msg, false), reply, msg);

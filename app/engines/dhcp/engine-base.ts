@@ -3,7 +3,7 @@
  * memory of DISCOVERs, encoding and sending a reply, and the boot-server port 4011 (both serve it:
  * protocol.md §1.2 steps 4-5, catalogue F5).
  */
-import type { BootConfig } from '../../core/boot-decision.js';
+import type { BootConfig, BootPlan } from '../../core/boot-decision.js';
 import type { DatagramTransport, Endpoint } from '../../shared/datagram-transport.js';
 import type { DhcpEvent, EngineCounters } from '../../shared/events.js';
 import type { Clock, Logger } from '../../shared/runtime.js';
@@ -81,6 +81,17 @@ export abstract class DhcpEngineBase {
     this.base.transport.send(channel, to, data).catch((err: unknown) => {
       this.logger.warn('send failed', { to: `${to.address}:${to.port}`, error: String(err) });
     });
+  }
+
+  /**
+   * Logs why a boot client gets no boot answer: a warning when it is a network-boot client we recognised
+   * but cannot serve (no or missing boot file, unsupported architecture: the user must act, catalogue
+   * U5), info for deliberate refusals (allow/deny lists, blocks).
+   */
+  protected logRefusal(plan: Extract<BootPlan, { kind: 'refuse' }>, mac: string): void {
+    const fields = { mac, reason: plan.reason };
+    if (plan.firmware !== undefined) this.logger.warn('not answering boot client', fields);
+    else this.logger.info('not answering boot client', fields);
   }
 
   /** A REQUEST/INFORM on 4011: the boot file (BINL) or the chosen menu item, to the request's source. */

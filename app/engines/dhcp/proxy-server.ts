@@ -89,7 +89,7 @@ export class ProxyDhcpServer extends DhcpEngineBase implements Engine<DhcpEvent>
     const client: ClientIdentity | undefined = this.observed ? identityOf(msg, req) : undefined;
     if (client) this.emit({ type: 'discover', client, xid: msg.xid });
     if (plan.kind === 'refuse') {
-      this.logger.info('not answering', { mac: req.mac, reason: plan.reason });
+      this.logRefusal(plan, req.mac);
       if (client) this.emit({ type: 'refusal', client, xid: msg.xid, reason: plan.reason });
       return;
     }
