@@ -4,19 +4,22 @@
 # (Debian kea-admin), relay-style (giaddr = its own address, so every server answers by unicast), PXE options
 # 60/93/97, one new client MAC per request. Latency is read from a capture taken in the generator's namespace
 # (bench/dhcp-latency.mjs: wire time from DISCOVER to the OFFER with the same xid). Everything runs in two
-# private namespaces joined by a veth (198.18.0.0/16, RFC 2544 benchmark range); nothing touches the host's
+# private namespaces joined by a veth (198.18.0.0/15, RFC 2544 benchmark range); nothing touches the host's
 # interfaces, every process is stopped by PID, the namespaces are removed on exit.
 # usage: sudo bench/dhcp-bench.sh   [RATES="1000 20000"] [SECS=3] [REPS=3] [SERVERS="pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp"]
 #        BASELINE_DIR=/path/to/an/older/checkout adds baseline-proxy and baseline-dhcp (that tree's engines) to
 #        the same run, for before/after figures (needs node_modules there: a symlink is enough).
+#        WARMUP=1 (default): each fresh server first gets 1 s of DISCOVERs at up to 5 000/s, not measured, so a
+#        JIT runtime is measured warm like a long-running server (applied to every server alike; 0 = cold).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-"1000 20000"}
 SECS=${SECS:-3}
 REPS=${REPS:-3}
+WARMUP=${WARMUP:-1}
 BASELINE_DIR=${BASELINE_DIR:-}
 SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp${BASELINE_DIR:+ baseline-proxy baseline-dhcp}"}
-NS_S=pxdesk-dhcpb-s NS_C=pxdesk-dhcpb-c SRV=198.18.0.1 CLI=198.18.0.2
+NS_S=pxdesk-dhcpb-s NS_C=pxdesk-dhcpb-c SRV=198.18.0.1 CLI=198.18.0.2 PREFIX=15
 HZ=$(getconf CLK_TCK)
 for tool in perfdhcp dnsmasq tcpdump; do
   command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || { echo "missing $tool (bash scripts/setup-system.sh)"; exit 1; }
@@ -35,7 +38,7 @@ cleanup
 ip netns add $NS_S && ip netns add $NS_C
 ip link add dhb-s type veth peer name dhb-c
 ip link set dhb-s netns $NS_S && ip link set dhb-c netns $NS_C
-ip -n $NS_S addr add $SRV/16 dev dhb-s && ip -n $NS_C addr add $CLI/16 dev dhb-c
+ip -n $NS_S addr add $SRV/$PREFIX dev dhb-s && ip -n $NS_C addr add $CLI/$PREFIX dev dhb-c
 for n in $NS_S $NS_C; do ip -n $n link set lo up; done
 ip -n $NS_S link set dhb-s up && ip -n $NS_C link set dhb-c up
 # The direct transport's broadcasts need a route in the namespace (DESIGN, Clarifications); replies here are unicast.
@@ -44,11 +47,11 @@ ip -n $NS_S route add default dev dhb-s
 DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/null --port=0 --interface=dhb-s --bind-interfaces --log-facility=/dev/null --dhcp-leasefile=$WORK/dnsmasq.leases --quiet-dhcp"
 cmd_of() { case $1 in
   pxedesk-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet" ;;
-  pxedesk-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.18.254.254 16 --quiet" ;;
+  pxedesk-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
   baseline-proxy) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts proxy $SRV --quiet" ;;
-  baseline-dhcp) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.18.254.254 16 --quiet" ;;
-  dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.255.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
-  dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.18.254.254,255.255.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
+  baseline-dhcp) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
+  dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.254.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
+  dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
 esac; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 started() { # the server has bound UDP 67 in its namespace
@@ -63,10 +66,14 @@ VC=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n')
 TSV=$WORK/dhcp.tsv
 for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   rm -f "$WORK/dnsmasq.leases"
-  # A fresh server per measurement: the full-mode pool (65 000 addresses) then never runs dry.
+  # A fresh server per measurement: the full-mode pool (131 000 addresses) then never runs dry.
   ip netns exec $NS_S $(cmd_of $name) > "$WORK/$name.log" 2>&1 &
   PID=$!
   if ! started; then echo "$name failed to start: $(tail -3 "$WORK/$name.log")"; stop_pid "$PID"; PID=""; continue; fi
+  if [ "$WARMUP" = 1 ]; then
+    timeout 20 ip netns exec $NS_C "$PERFDHCP" -4 -l dhb-c -i -r $((r < 5000 ? r : 5000)) -R 1000000 -p 1 -W 500000 \
+      -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' 9) $SRV > /dev/null 2>&1
+  fi
   ip netns exec $NS_C "$TCPDUMP" -i dhb-c -n -s 96 -B 32768 -w "$WORK/cap.pcap" udp port 67 2> "$WORK/tcpdump.txt" &
   CAP=$!
   sleep 0.5
