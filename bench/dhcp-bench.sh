@@ -6,6 +6,8 @@
 # (bench/dhcp-latency.mjs: wire time from DISCOVER to the OFFER with the same xid). Everything runs in two
 # private namespaces joined by a veth (198.18.0.0/15, RFC 2544 benchmark range); nothing touches the host's
 # interfaces, every process is stopped by PID, the namespaces are removed on exit.
+# "lost" is perfdhcp's: no OFFER within its drop time (1 s; a PXE client retransmits then); "never answered" is
+# read from the capture (no OFFER at all, late ones count as answered).
 # usage: sudo bench/dhcp-bench.sh   [RATES="1000 20000"] [SECS=3] [REPS=3] [SERVERS="pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp"]
 #        BASELINE_DIR=/path/to/an/older/checkout adds baseline-proxy and baseline-dhcp (that tree's engines) to
 #        the same run, for before/after figures (needs node_modules there: a symlink is enough).
@@ -95,16 +97,17 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
     const sent = Number(s) || 0, got = Number(g) || 0;
     const cpu = ((Number(c1) - Number(c0)) / Number(hz)) * 1000;
     console.log([n, r, rep, sent, got, sent - got, l.p50_ms ?? "NA", l.p99_ms ?? "NA", l.max_ms ?? "NA",
-      got ? ((cpu * 1000) / got).toFixed(1) : "NA", cd || 0].join("\t"));
+      got ? ((cpu * 1000) / got).toFixed(1) : "NA", cd || 0, l.requests != null ? l.requests - l.answered : "NA"].join("\t"));
   ' "$name" "$r" "$rep" "${sent:-0}" "${recv:-0}" "$c0" "$c1" "$HZ" "$capdrop")
   echo "$row" >> "$TSV"
-  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s)\n' \
-    "$rep" $(echo "$row" | cut -f1,2,4-11 | tr '\t' ' ')
+  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s, never answered %s)\n' \
+    "$rep" $(echo "$row" | cut -f1,2,4-12 | tr '\t' ' ')
   sleep 0.5
 done; done; done
 
 echo
-echo "Medians over $REPS reps (lost = DISCOVERs without an OFFER, of RATE x $SECS s; latency on the wire;"
+echo "Medians over $REPS reps (lost = no OFFER within perfdhcp's 1 s drop time, of RATE x $SECS s; never = no OFFER"
+echo "on the wire at all; latency on the wire, late OFFERs included;"
 echo "ratios are against dnsmasq in the same mode and run):"
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
@@ -112,10 +115,10 @@ node -e '
     return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
   const get = (n, r, c) => med(rows.filter((x) => x[0] === n && x[1] === r).map((x) => x[c]));
   const f = (x, d = 2) => (Number.isNaN(x) ? "NA" : x.toFixed(d));
-  const head = ["rate", "server", "sent", "lost", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
+  const head = ["rate", "server", "sent", "lost", "never", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
   console.log(head.map((s, i) => (i === 1 ? " " + s.padEnd(15) : s.padStart(10))).join(""));
   for (const r of [...new Set(rows.map((x) => x[1]))]) for (const n of [...new Set(rows.map((x) => x[0]))]) {
     const d = "dnsmasq-" + n.split("-")[1];
-    console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
+    console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 11), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
       f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? " " + String(s).padEnd(15) : String(s).padStart(10))).join(""));
   }' "$TSV"
