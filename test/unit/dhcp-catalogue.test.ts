@@ -238,6 +238,7 @@ describe('DHCP catalogue at the server level', () => {
     expect(ps.remembered).toBeLessThanOrEqual(4096);
     const fs = full.stateSize();
     expect(fs.rate).toBeLessThanOrEqual(4096);
+    expect(fs.remembered).toBeLessThanOrEqual(4096);
     expect(fs.leases).toBeLessThanOrEqual(21); // the pool, not the flood, bounds the leases
     // Global limit: at most ~5 000/s of the 10 000/s were answered.
     expect(proxy.counters().sent).toBeLessThanOrEqual(5_000 * (N / 10_000) + 5_000);

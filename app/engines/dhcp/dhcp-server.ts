@@ -102,8 +102,9 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
     return [...this.leases.values()].map((l) => ({ ...l }));
   }
 
-  stateSize(): { leases: number; rate: number } {
-    return { leases: this.leases.size, rate: this.limiter.size() };
+  /** Per-client state (catalogue D30): leases (bounded by the pool), rate buckets, remembered DISCOVERs. */
+  stateSize(): { leases: number; rate: number; remembered: number } {
+    return { leases: this.leases.size, rate: this.limiter.size(), remembered: this.memory.size() };
   }
 
   /** Resolves when pending lease writes are on disk. */
