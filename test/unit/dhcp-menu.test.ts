@@ -15,6 +15,7 @@ import { MemoryTransport } from '../helpers/memory-transport.js';
 import { parseArgs } from '../../app/cli/args.js';
 import { buildConfig } from '../../app/cli/main.js';
 import { ConfigError, validateConfig } from '../../app/core/config-validate.js';
+import { SessionController } from '../../app/core/session.js';
 import { checkSessionConfig } from '../../app/shared/ipc-contract.js';
 
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -400,5 +401,34 @@ describe('PXE menu configuration: CLI flags, contract guard, fix-it validation (
       expect((e as ConfigError).message).toMatch(/shorten the labels or the prompt/);
     }
     expect(validateConfig({ ...config, pxeMenu: twoItems }, ctx).config.pxeMenu).toBe(twoItems);
+  });
+});
+
+describe('PXE menu reaches the engines through the session', () => {
+  it('P13 SessionController hands config.pxeMenu to the proxy engine as boot.pxeMenu', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const engine = {
+      start: async () => undefined,
+      stop: async () => undefined,
+      onEvent: () => () => undefined,
+      counters: () => ({ received: 0, malformed: 0, rateLimited: 0, sent: 0 }),
+    };
+    const made = async (o: Record<string, unknown>) => {
+      seen.push(o);
+      return engine;
+    };
+    const transport = new MemoryTransport();
+    const session = new SessionController({
+      interfaces: async () => [
+        { name: 'eth0', type: 'wired', up: true, ipv4: { address: '10.0.0.1', prefixLength: 24 } },
+      ],
+      folderExists: () => true,
+      bootFilesDir: '/',
+      engines: { transport: async () => transport, proxy: made, dhcp: made, tftp: made, http: made },
+    });
+    await session.start({ mode: 'proxy', iface: 'eth0', root: '/srv', pxeMenu: twoItems, helper: 'never' });
+    const proxyOpts = seen.find((o) => 'boot' in o) as { boot: BootConfig } | undefined;
+    expect(proxyOpts?.boot.pxeMenu).toEqual(twoItems);
+    await session.stop();
   });
 });
