@@ -11,6 +11,8 @@
 # usage: sudo bench/dhcp-bench.sh   [RATES="1000 20000"] [SECS=3] [REPS=3] [SERVERS="pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp"]
 #        BASELINE_DIR=/path/to/an/older/checkout adds baseline-proxy and baseline-dhcp (that tree's engines) to
 #        the same run, for before/after figures (needs node_modules there: a symlink is enough).
+#        HELPER=/path/to/pxe-desk-helper adds helper-proxy and helper-dhcp: PXE Desk through the native helper relay
+#        (the production Linux path) instead of node:dgram (build: cd native-helper && go build -o PATH .).
 #        WARMUP=1 (default): each fresh server first gets 1 s of DISCOVERs at up to 5 000/s, not measured, so a
 #        JIT runtime is measured warm like a long-running server (applied to every server alike; 0 = cold).
 set -uo pipefail
@@ -20,7 +22,8 @@ SECS=${SECS:-3}
 REPS=${REPS:-3}
 WARMUP=${WARMUP:-1}
 BASELINE_DIR=${BASELINE_DIR:-}
-SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp${BASELINE_DIR:+ baseline-proxy baseline-dhcp}"}
+HELPER=${HELPER:-}
+SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp${BASELINE_DIR:+ baseline-proxy baseline-dhcp}${HELPER:+ helper-proxy helper-dhcp}"}
 NS_S=pxdesk-dhcpb-s NS_C=pxdesk-dhcpb-c SRV=198.18.0.1 CLI=198.18.0.2 PREFIX=15
 HZ=$(getconf CLK_TCK)
 for tool in perfdhcp dnsmasq tcpdump; do
@@ -50,12 +53,21 @@ DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/nul
 cmd_of() { case $1 in
   pxedesk-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet" ;;
   pxedesk-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
+  helper-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --helper $HELPER --iface dhb-s" ;;
+  helper-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --helper $HELPER --iface dhb-s" ;;
   baseline-proxy) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts proxy $SRV --quiet" ;;
   baseline-dhcp) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
   dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.254.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
   dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
 esac; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU ticks of the server and its children (the native helper runs as a child of PXE Desk).
+cpu_ticks() {
+  local t=0 p
+  for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo $t
+}
 started() { # the server has bound UDP 67 in its namespace
   for _ in $(seq 200); do
     ip netns exec $NS_S ss -uln 2>/dev/null | grep -q ':67\b' && return 0
