@@ -13,6 +13,7 @@
 #        the same run, for before/after figures (needs node_modules there: a symlink is enough).
 #        HELPER=/path/to/pxe-desk-helper adds helper-proxy and helper-dhcp: PXE Desk through the native helper relay
 #        (the production Linux path) instead of node:dgram (build: cd native-helper && go build -o PATH .).
+#        SERVERS may also name rcvbuf-BYTES-proxy / rcvbuf-BYTES-dhcp: PXE Desk with that SO_RCVBUF (0 = OS default).
 #        WARMUP=1 (default): each fresh server first gets 1 s of DISCOVERs at up to 5 000/s, not measured, so a
 #        JIT runtime is measured warm like a long-running server (applied to every server alike; 0 = cold).
 set -uo pipefail
@@ -52,6 +53,8 @@ ip -n $NS_S route add default dev dhb-s
 DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/null --port=0 --interface=dhb-s --bind-interfaces --log-facility=/dev/null --dhcp-leasefile=$WORK/dnsmasq.leases --quiet-dhcp"
 cmd_of() { case $1 in
   pxedesk-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet" ;;
+  rcvbuf-*-proxy) b=${1#rcvbuf-}; echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --rcvbuf ${b%-proxy}" ;;
+  rcvbuf-*-dhcp) b=${1#rcvbuf-}; echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --rcvbuf ${b%-dhcp}" ;;
   pxedesk-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
   helper-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --helper $HELPER --iface dhb-s" ;;
   helper-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --helper $HELPER --iface dhb-s" ;;
@@ -130,7 +133,7 @@ node -e '
   const head = ["rate", "server", "sent", "lost", "never", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
   console.log(head.map((s, i) => (i === 1 ? " " + s.padEnd(15) : s.padStart(10))).join(""));
   for (const r of [...new Set(rows.map((x) => x[1]))]) for (const n of [...new Set(rows.map((x) => x[0]))]) {
-    const d = "dnsmasq-" + n.split("-")[1];
+    const d = "dnsmasq-" + n.split("-").at(-1);
     console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 11), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
       f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? " " + String(s).padEnd(15) : String(s).padStart(10))).join(""));
   }' "$TSV"

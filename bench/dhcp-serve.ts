@@ -5,6 +5,7 @@
  *
  * Usage: node --import tsx bench/dhcp-serve.ts proxy|dhcp SERVER_IP [RANGE_START RANGE_END PREFIX] [--quiet]
  *        [--helper PATH --iface NAME]   (the native helper relay instead of node:dgram: the production Linux path)
+ *        [--rcvbuf BYTES]               (DirectTransport SO_RCVBUF for the DHCP roles; 0 = OS default)
  */
 import { createInterface } from 'node:readline';
 import { DhcpServer, ProxyDhcpServer } from '../app/engines/dhcp/index.js';
@@ -21,6 +22,7 @@ const valueOf = (flag: string): string | undefined => {
   return v;
 };
 const helperPath = valueOf('--helper');
+const rcvbuf = valueOf('--rcvbuf');
 const iface = valueOf('--iface');
 const args = argv.filter((a) => a !== '--quiet');
 const quiet = argv.includes('--quiet');
@@ -32,7 +34,10 @@ if ((mode !== 'proxy' && mode !== 'dhcp') || !server) {
 const transport: DatagramTransport =
   helperPath && iface
     ? new HelperTransport({ iface, helperPath, launch: 'direct' })
-    : new DirectTransport({ bindAddress: '0.0.0.0' });
+    : new DirectTransport({
+        bindAddress: '0.0.0.0',
+        ...(rcvbuf !== undefined ? { receiveBufferBytes: Number(rcvbuf) } : {}),
+      });
 const boot = {
   mode,
   serverAddress: server,
