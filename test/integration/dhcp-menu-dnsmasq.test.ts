@@ -60,6 +60,7 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq'))('P13 PXE menu beside dnsm
       '--port=0',
       '--interface=eth0',
       '--bind-interfaces',
+      '--log-facility=/dev/null',
       `--dhcp-leasefile=${join(dir, 'leases')}`,
       `--dhcp-range=${SRV.replace(/\.1$/, '.0')},proxy,255.255.255.0`,
       '--pxe-service=x86PC,Linux,pxelinux',
