@@ -1,60 +1,139 @@
 #!/usr/bin/env bash
-# DHCP benchmark: OFFER latency p50/p99 and lost replies at RATES DISCOVER/s for PXE Desk (proxy, full)
-# beside dnsmasq (proxy, full), each in its own run inside two private namespaces joined by a veth
-# (198.18.0.0/16, RFC 2544 benchmark range). Nothing touches the host's interfaces. Not a test.
-# usage: sudo bench/dhcp-bench.sh   [RATES="1000 20000"] [SECS=3]
+# DHCP benchmark (not a test): OFFER latency p50/p99, lost replies and server CPU per 1 000 offers at RATES
+# DISCOVER/s for PXE Desk (proxy, full) beside dnsmasq (proxy, full) in the same run. Generator: ISC perfdhcp
+# (Debian kea-admin), relay-style (giaddr = its own address, so every server answers by unicast), PXE options
+# 60/93/97, one new client MAC per request. Latency is read from a capture taken in the generator's namespace
+# (bench/dhcp-latency.mjs: wire time from DISCOVER to the OFFER with the same xid). Everything runs in two
+# private namespaces joined by a veth (198.18.0.0/15, RFC 2544 benchmark range); nothing touches the host's
+# interfaces, every process is stopped by PID, the namespaces are removed on exit.
+# "lost" is perfdhcp's: no OFFER within its drop time (1 s; a PXE client retransmits then); "never answered" is
+# read from the capture (no OFFER at all, late ones count as answered).
+# usage: sudo bench/dhcp-bench.sh   [RATES="1000 20000"] [SECS=3] [REPS=3] [SERVERS="pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp"]
+#        BASELINE_DIR=/path/to/an/older/checkout adds baseline-proxy and baseline-dhcp (that tree's engines) to
+#        the same run, for before/after figures (needs node_modules there: a symlink is enough).
+#        HELPER=/path/to/pxe-desk-helper adds helper-proxy and helper-dhcp: PXE Desk through the native helper relay
+#        (the production Linux path) instead of node:dgram (build: cd native-helper && go build -o PATH .).
+#        SERVERS may also name rcvbuf-BYTES-proxy / rcvbuf-BYTES-dhcp: PXE Desk with that SO_RCVBUF (0 = OS default).
+#        WARMUP=1 (default): each fresh server first gets 1 s of DISCOVERs at up to 5 000/s, not measured, so a
+#        JIT runtime is measured warm like a long-running server (applied to every server alike; 0 = cold).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-"1000 20000"}
 SECS=${SECS:-3}
-NS_S=pxdesk-dhcpb-s NS_C=pxdesk-dhcpb-c SRV=198.18.0.1 CLI=198.18.0.2
+REPS=${REPS:-3}
+WARMUP=${WARMUP:-1}
+BASELINE_DIR=${BASELINE_DIR:-}
+HELPER=${HELPER:-}
+SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp${BASELINE_DIR:+ baseline-proxy baseline-dhcp}${HELPER:+ helper-proxy helper-dhcp}"}
+NS_S=pxdesk-dhcpb-s NS_C=pxdesk-dhcpb-c SRV=198.18.0.1 CLI=198.18.0.2 PREFIX=15
+HZ=$(getconf CLK_TCK)
+for tool in perfdhcp dnsmasq tcpdump; do
+  command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || { echo "missing $tool (bash scripts/setup-system.sh)"; exit 1; }
+done
+PERFDHCP=$(command -v perfdhcp || echo /usr/sbin/perfdhcp)
+TCPDUMP=$(command -v tcpdump || echo /usr/sbin/tcpdump)
 WORK=$(mktemp -d)
-PID=""
-stop() { if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; fi; }
-cleanup() { stop; ip netns del $NS_S 2>/dev/null; ip netns del $NS_C 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cleanup; WORK=$(mktemp -d)
+PID="" CAP=""
+stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; fi; }
+cleanup() {
+  stop_pid "$CAP"; CAP=""; stop_pid "$PID"; PID=""
+  ip netns del $NS_S 2>/dev/null; ip netns del $NS_C 2>/dev/null; true
+}
+trap 'cleanup; rm -rf "$WORK"' EXIT
+cleanup
 ip netns add $NS_S && ip netns add $NS_C
 ip link add dhb-s type veth peer name dhb-c
 ip link set dhb-s netns $NS_S && ip link set dhb-c netns $NS_C
-ip -n $NS_S addr add $SRV/16 dev dhb-s && ip -n $NS_C addr add $CLI/16 dev dhb-c
+ip -n $NS_S addr add $SRV/$PREFIX dev dhb-s && ip -n $NS_C addr add $CLI/$PREFIX dev dhb-c
 for n in $NS_S $NS_C; do ip -n $n link set lo up; done
 ip -n $NS_S link set dhb-s up && ip -n $NS_C link set dhb-c up
+# The direct transport's broadcasts need a route in the namespace (DESIGN, Clarifications); replies here are unicast.
 ip -n $NS_S route add default dev dhb-s
 
 DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/null --port=0 --interface=dhb-s --bind-interfaces --log-facility=/dev/null --dhcp-leasefile=$WORK/dnsmasq.leases --quiet-dhcp"
 cmd_of() { case $1 in
   pxedesk-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet" ;;
-  pxedesk-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.18.254.254 16 --quiet" ;;
-  dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.255.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
-  dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.18.254.254,255.255.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
+  rcvbuf-*-proxy) b=${1#rcvbuf-}; echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --rcvbuf ${b%-proxy}" ;;
+  rcvbuf-*-dhcp) b=${1#rcvbuf-}; echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --rcvbuf ${b%-dhcp}" ;;
+  pxedesk-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
+  helper-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --helper $HELPER --iface dhb-s" ;;
+  helper-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --helper $HELPER --iface dhb-s" ;;
+  baseline-proxy) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts proxy $SRV --quiet" ;;
+  baseline-dhcp) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
+  dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.254.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
+  dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
 esac; }
-
-declare -A P50 P99 LOST
-for name in pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp; do
+# CPU ticks of the server and its children (the native helper runs as a child of PXE Desk).
+cpu_ticks() {
+  local t=0 p
+  for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo $t
+}
+started() { # the server has bound UDP 67 in its namespace
+  for _ in $(seq 200); do
+    ip netns exec $NS_S ss -uln 2>/dev/null | grep -q ':67\b' && return 0
+    kill -0 "$PID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+VC=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n')
+TSV=$WORK/dhcp.tsv
+for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   rm -f "$WORK/dnsmasq.leases"
+  # A fresh server per measurement: the full-mode pool (131 000 addresses) then never runs dry.
   ip netns exec $NS_S $(cmd_of $name) > "$WORK/$name.log" 2>&1 &
   PID=$!
-  sleep 3
-  if ! kill -0 $PID 2>/dev/null; then echo "$name failed to start: $(tail -3 "$WORK/$name.log")"; PID=""; continue; fi
-  seed=1
-  for r in $RATES; do
-    j=$(ip netns exec $NS_C node bench/dhcp-flood.mjs $SRV $CLI "$r" "$SECS" $seed)
-    seed=$((seed + 1))
-    P50[$name,$r]=$(echo "$j" | node -pe 'JSON.parse(require("fs").readFileSync(0)).p50_ms')
-    P99[$name,$r]=$(echo "$j" | node -pe 'JSON.parse(require("fs").readFileSync(0)).p99_ms')
-    LOST[$name,$r]=$(echo "$j" | node -pe 'JSON.parse(require("fs").readFileSync(0)).lost')
-    printf '%-14s %6s/s  %s\n' "$name" "$r" "$j"
-    sleep 1
-  done
-  stop
-done
+  if ! started; then echo "$name failed to start: $(tail -3 "$WORK/$name.log")"; stop_pid "$PID"; PID=""; continue; fi
+  if [ "$WARMUP" = 1 ]; then
+    timeout 20 ip netns exec $NS_C "$PERFDHCP" -4 -l dhb-c -i -r $((r < 5000 ? r : 5000)) -R 1000000 -p 1 -W 500000 \
+      -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' 9) $SRV > /dev/null 2>&1
+  fi
+  ip netns exec $NS_C "$TCPDUMP" -i dhb-c -n -s 96 -B 32768 -w "$WORK/cap.pcap" udp port 67 2> "$WORK/tcpdump.txt" &
+  CAP=$!
+  sleep 0.5
+  c0=$(cpu_ticks $PID)
+  # -i: DISCOVER/OFFER only; -R: distinct clients; -W: wait 2 s for late replies; capped at RATE*SECS requests.
+  timeout $((SECS + 20)) ip netns exec $NS_C "$PERFDHCP" -4 -l dhb-c -i -r "$r" -R 1000000 -p "$SECS" -W 2000000 \
+    -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' "$rep") $SRV > "$WORK/perfdhcp.txt" 2>&1
+  c1=$(cpu_ticks $PID)
+  sleep 0.3
+  stop_pid "$CAP"; CAP=""
+  stop_pid "$PID"; PID=""
+  lat=$(node bench/dhcp-latency.mjs "$WORK/cap.pcap" 2>/dev/null || echo '{}')
+  capdrop=$(awk '/dropped by kernel/{print $1}' "$WORK/tcpdump.txt")
+  sent=$(awk '/^sent packets/{print $3; exit}' "$WORK/perfdhcp.txt")
+  recv=$(awk '/^received packets/{print $3; exit}' "$WORK/perfdhcp.txt")
+  row=$(LAT="$lat" node -e '
+    const [n, r, rep, s, g, c0, c1, hz, cd] = process.argv.slice(1);
+    const l = JSON.parse(process.env.LAT || "{}");
+    const sent = Number(s) || 0, got = Number(g) || 0;
+    const cpu = ((Number(c1) - Number(c0)) / Number(hz)) * 1000;
+    console.log([n, r, rep, sent, got, sent - got, l.p50_ms ?? "NA", l.p99_ms ?? "NA", l.max_ms ?? "NA",
+      got ? ((cpu * 1000) / got).toFixed(1) : "NA", cd || 0, l.requests != null ? l.requests - l.answered : "NA"].join("\t"));
+  ' "$name" "$r" "$rep" "${sent:-0}" "${recv:-0}" "$c0" "$c1" "$HZ" "$capdrop")
+  echo "$row" >> "$TSV"
+  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s, never answered %s)\n' \
+    "$rep" $(echo "$row" | cut -f1,2,4-12 | tr '\t' ' ')
+  sleep 0.5
+done; done; done
 
 echo
-printf '%-7s %-6s %12s %12s %8s %12s %12s %8s %10s\n' rate mode "ours p50" "ours p99" "lost" "dnsmasq p50" "dnsmasq p99" "lost" "p99 ratio"
-for r in $RATES; do for m in proxy dhcp; do
-  o=pxedesk-$m d=dnsmasq-$m
-  ratio=$(node -pe "const a=${P99[$o,$r]:-NaN}, b=${P99[$d,$r]:-NaN}; (a/b).toFixed(2)")
-  printf '%-7s %-6s %12s %12s %8s %12s %12s %8s %10s\n' "$r" "$m" "${P50[$o,$r]:-NA}" "${P99[$o,$r]:-NA}" "${LOST[$o,$r]:-NA}" \
-    "${P50[$d,$r]:-NA}" "${P99[$d,$r]:-NA}" "${LOST[$d,$r]:-NA}" "$ratio"
-done; done
+echo "Medians over $REPS reps (lost = no OFFER within perfdhcp's 1 s drop time, of RATE x $SECS s; never = no OFFER"
+echo "on the wire at all; latency on the wire, late OFFERs included;"
+echo "ratios are against dnsmasq in the same mode and run):"
+node -e '
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
+  const med = (a) => { const v = a.map(Number).filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
+    return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
+  const get = (n, r, c) => med(rows.filter((x) => x[0] === n && x[1] === r).map((x) => x[c]));
+  const f = (x, d = 2) => (Number.isNaN(x) ? "NA" : x.toFixed(d));
+  const head = ["rate", "server", "sent", "lost", "never", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
+  console.log(head.map((s, i) => (i === 1 ? " " + s.padEnd(15) : s.padStart(10))).join(""));
+  for (const r of [...new Set(rows.map((x) => x[1]))]) for (const n of [...new Set(rows.map((x) => x[0]))]) {
+    const d = "dnsmasq-" + n.split("-").at(-1);
+    console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 11), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
+      f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? " " + String(s).padEnd(15) : String(s).padStart(10))).join(""));
+  }' "$TSV"

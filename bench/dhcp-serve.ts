@@ -4,19 +4,40 @@
  * event (unless --quiet), "ready" once bound, and the counters when a line arrives on stdin or on SIGTERM.
  *
  * Usage: node --import tsx bench/dhcp-serve.ts proxy|dhcp SERVER_IP [RANGE_START RANGE_END PREFIX] [--quiet]
+ *        [--helper PATH --iface NAME]   (the native helper relay instead of node:dgram: the production Linux path)
+ *        [--rcvbuf BYTES]               (DirectTransport SO_RCVBUF for the DHCP roles; 0 = OS default)
  */
 import { createInterface } from 'node:readline';
 import { DhcpServer, ProxyDhcpServer } from '../app/engines/dhcp/index.js';
+import type { DatagramTransport } from '../app/shared/datagram-transport.js';
 import { DirectTransport } from '../app/transport/direct-transport.js';
+import { HelperTransport } from '../app/transport/helper-transport.js';
 
-const args = process.argv.slice(2).filter((a) => a !== '--quiet');
-const quiet = process.argv.includes('--quiet');
+const argv = process.argv.slice(2);
+const valueOf = (flag: string): string | undefined => {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  argv.splice(i, 2);
+  return v;
+};
+const helperPath = valueOf('--helper');
+const rcvbuf = valueOf('--rcvbuf');
+const iface = valueOf('--iface');
+const args = argv.filter((a) => a !== '--quiet');
+const quiet = argv.includes('--quiet');
 const [mode, server, rangeStart, rangeEnd, prefix] = args;
 if ((mode !== 'proxy' && mode !== 'dhcp') || !server) {
   console.error('usage: dhcp-serve.ts proxy|dhcp SERVER_IP [RANGE_START RANGE_END PREFIX] [--quiet]');
   process.exit(2);
 }
-const transport = new DirectTransport({ bindAddress: '0.0.0.0' });
+const transport: DatagramTransport =
+  helperPath && iface
+    ? new HelperTransport({ iface, helperPath, launch: 'direct' })
+    : new DirectTransport({
+        bindAddress: '0.0.0.0',
+        ...(rcvbuf !== undefined ? { receiveBufferBytes: Number(rcvbuf) } : {}),
+      });
 const boot = {
   mode,
   serverAddress: server,

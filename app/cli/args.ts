@@ -83,6 +83,25 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
   { key: 'deny', kind: 'multi', names: ['--deny'], help: 'never serve these MACs' },
   { key: 'bootFile', kind: 'multi', names: ['--boot-file'], help: 'ARCH=FILE, e.g. bios=undionly.kpxe' },
   {
+    key: 'menuItem',
+    kind: 'multi',
+    names: ['--menu-item'],
+    help: 'BIOS PXE menu entry LABEL[=FILE] (repeatable; FILE defaults to the BIOS boot file)',
+  },
+  {
+    key: 'menuLocal',
+    kind: 'string',
+    names: ['--menu-local'],
+    help: 'add a "boot from disk" menu entry LABEL',
+  },
+  { key: 'menuPrompt', kind: 'string', names: ['--menu-prompt'], help: 'PXE menu prompt text' },
+  {
+    key: 'menuTimeout',
+    kind: 'string',
+    names: ['--menu-timeout'],
+    help: 'seconds before the first entry boots (0-255)',
+  },
+  {
     key: 'leasesFile',
     kind: 'string',
     names: ['--save-leases', '--leases-file'],

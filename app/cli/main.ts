@@ -20,6 +20,7 @@ import { formatProbe, probeInterface } from '../core/probe.js';
 import { foreignLanHooks, renderReport } from '../core/report.js';
 import { SessionController, toSessionError } from '../core/session.js';
 import type { FirmwareKind } from '../shared/events.js';
+import type { PxeMenuConfig, PxeMenuItem } from '../shared/session-types.js';
 import { createLogger, type LogRecord } from '../shared/runtime.js';
 import type { SessionConfig, SessionEvent, StaticLease } from '../shared/session-types.js';
 import { parseArgs, serveHelp, UsageError, type OptSpec, type ParsedArgs } from './args.js';
@@ -147,6 +148,26 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
   const netbootIsChain = netbootFile !== undefined && (args.ipxe === true || /\.ipxe$/i.test(netbootFile));
   if (netbootFile && !netbootIsChain) for (const fw of FIRMWARE) bootFiles[fw] ??= netbootFile;
 
+  // PXE boot menu for BIOS ROMs: --menu-item LABEL[=FILE] (repeatable), --menu-local LABEL, prompt, timeout.
+  const menuItems: PxeMenuItem[] = (list(args, 'menuItem') ?? []).map((entry) => {
+    const eq = entry.indexOf('=');
+    return eq < 0 ? { label: entry } : { label: entry.slice(0, eq), bootFile: entry.slice(eq + 1) };
+  });
+  const menuLocal = text(args, 'menuLocal');
+  if (menuLocal) menuItems.push({ label: menuLocal, local: true });
+  const menuPrompt = text(args, 'menuPrompt');
+  const menuTimeout = num(args, 'menuTimeout');
+  if (menuItems.length === 0 && (menuPrompt !== undefined || menuTimeout !== undefined))
+    throw new UsageError('--menu-prompt and --menu-timeout need at least one --menu-item');
+  const pxeMenu: PxeMenuConfig | undefined =
+    menuItems.length > 0
+      ? {
+          items: menuItems,
+          ...(menuPrompt !== undefined ? { prompt: menuPrompt } : {}),
+          ...(menuTimeout !== undefined ? { timeoutSeconds: menuTimeout } : {}),
+        }
+      : undefined;
+
   const ports: Record<string, number> = {};
   for (const [key, role] of [
     ['httpPort', 'http'],
@@ -224,6 +245,7 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     ...(allow ? { allow: allow.map((m) => normalizeMac(m) ?? m) } : {}),
     ...(deny ? { deny: deny.map((m) => normalizeMac(m) ?? m) } : {}),
     ...(Object.keys(bootFiles).length ? { bootFiles } : {}),
+    ...(pxeMenu ? { pxeMenu } : {}),
     ...(Object.keys(ports).length ? { ports } : {}),
     helper,
     ...(fileServer ? { fileServer } : {}),

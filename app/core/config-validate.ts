@@ -2,6 +2,7 @@
  * SessionConfig validation with fix-it messages. Pure: the caller passes the NIC list and a
  * "does this folder exist" probe, so every error case is unit-testable without a network.
  */
+import { pxeMenuProblems } from './boot-decision.js';
 import type { NicInfo, SessionConfig, SessionError } from '../shared/session-types.js';
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -281,6 +282,10 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
           `Static lease ${lease.mac} → ${lease.ip} is not an address in the served subnet ${formatIpv4((self & maskOf(nicPrefix)) >>> 0)}/${nicPrefix}: give it one inside.`,
         );
     }
+  }
+  if (config.pxeMenu) {
+    const problems = pxeMenuProblems(config.pxeMenu);
+    if (problems.length > 0) fail('bad-pxe-menu', `${problems.join('; ')}.`);
   }
   return prefixLength === undefined
     ? { config, address, nic, warnings }

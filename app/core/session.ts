@@ -441,6 +441,7 @@ export class SessionController {
           }
         : {}),
       ...(c.bootFiles ? { bootFiles: c.bootFiles } : {}),
+      ...(c.pxeMenu ? { pxeMenu: c.pxeMenu } : {}),
       ...(c.allow ? { allow: c.allow.map((m) => normalizeMac(m) ?? m) } : {}),
       ...(c.deny ? { deny: c.deny.map((m) => normalizeMac(m) ?? m) } : {}),
       hasFile: (name: string) =>
@@ -526,7 +527,8 @@ export class SessionController {
         ports: channelPorts,
         ...(this.options.helperPath ? { helperPath: this.options.helperPath } : {}),
       });
-    const serving: Channel[] = c.mode === 'proxy' ? ['dhcp', 'pxe'] : ['dhcp'];
+    // Both DHCP engines serve 4011 too (full mode: BIOS menus and EDK2's BINL request, catalogue F5).
+    const serving: Channel[] = ['dhcp', 'pxe'];
     let clientPortError: string | undefined;
     this.transport = await make();
     // The helper binds once per start: every well-known port on the NIC together, TFTP's 69 included

@@ -222,6 +222,7 @@ export function checkSessionConfig(v: unknown): Check {
     'overrideForeignDhcp',
     'probeWindowMs',
     'skipProbe',
+    'pxeMenu',
   ]);
   if (bad) return bad;
   const c = v as Record<string, unknown>;
@@ -271,6 +272,35 @@ export function checkSessionConfig(v: unknown): Check {
       c.probeWindowMs > 10_000)
   )
     return 'config.probeWindowMs must be a whole number of ms between 100 and 10000';
+  if (c.pxeMenu !== undefined) return checkPxeMenu(c.pxeMenu);
+  return undefined;
+}
+
+/** Shape only; sizes that must fit option 43 are checked by the session (fix-it messages). */
+function checkPxeMenu(v: unknown): Check {
+  const bad = checkRecord(v, 'config.pxeMenu', ['items', 'prompt', 'timeoutSeconds']);
+  if (bad) return bad;
+  const m = v as Record<string, unknown>;
+  if (!Array.isArray(m.items) || m.items.length === 0 || m.items.length > 64) {
+    return 'config.pxeMenu.items: 1-64 items';
+  }
+  for (const item of m.items as unknown[]) {
+    const e = checkRecord(item, 'config.pxeMenu item', ['label', 'bootFile', 'local']);
+    if (e) return e;
+    const it = item as Record<string, unknown>;
+    if (!isStr(it.label, 250)) return 'config.pxeMenu item: label of 1-250 characters';
+    const f = it.bootFile;
+    if (f !== undefined && (!isStr(f, LIMITS.name) || f.startsWith('/') || f.split(/[\\/]/).includes('..'))) {
+      return 'config.pxeMenu item: bootFile must be relative to the netboot folder';
+    }
+    if (it.local !== undefined && typeof it.local !== 'boolean')
+      return 'config.pxeMenu item: local is boolean';
+  }
+  if (m.prompt !== undefined && !isStr(m.prompt, 200)) return 'config.pxeMenu.prompt: 1-200 characters';
+  const t = m.timeoutSeconds;
+  if (t !== undefined && !(Number.isInteger(t) && (t as number) >= 0 && (t as number) <= 255)) {
+    return 'config.pxeMenu.timeoutSeconds: 0-255';
+  }
   return undefined;
 }
 

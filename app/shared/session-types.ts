@@ -32,6 +32,32 @@ export interface DhcpPoolConfig {
   readonly leasesFile?: string;
 }
 
+/** One entry of a PXE boot menu (option 43.9); see PxeMenuConfig. */
+export interface PxeMenuItem {
+  /** Text the ROM shows (Latin-1, 1-250 bytes). */
+  readonly label: string;
+  /** This item's boot file; omitted = the firmware's default boot file (undionly.kpxe for BIOS). */
+  readonly bootFile?: string;
+  /** "Boot from local disk" (PXE boot server type 0): the ROM returns to the BIOS, no file. */
+  readonly local?: boolean;
+}
+
+/**
+ * A PXE boot menu for BIOS PXE ROMs (option 43 sub-options 8/9/10, PXE21 Table 2-1). Without one, BIOS
+ * firmware boots its file at once (43 = 06 01 08 FF). UEFI firmware never gets a menu and iPXE gets its
+ * script (app/core/boot-decision.ts).
+ */
+export interface PxeMenuConfig {
+  readonly items: readonly PxeMenuItem[];
+  /** Prompt text (default "PXE"). */
+  readonly prompt?: string;
+  /**
+   * Seconds the prompt waits for F8 before the first item boots: 0 = no prompt, 255 = show the menu and
+   * wait. Default as dnsmasq: 0 with one item, 255 with several.
+   */
+  readonly timeoutSeconds?: number;
+}
+
 /** Everything needed to start a session. Validated by the session controller with fix-it messages. */
 export interface SessionConfig {
   readonly mode: SessionMode;
@@ -68,6 +94,8 @@ export interface SessionConfig {
   readonly probeWindowMs?: number;
   /** Skip the preflight probe (proxy mode warns; full DHCP mode then needs `overrideForeignDhcp`). */
   readonly skipProbe?: boolean;
+  /** PXE boot menu for BIOS PXE ROMs (proxy and full mode). */
+  readonly pxeMenu?: PxeMenuConfig;
 }
 
 export interface SessionError {

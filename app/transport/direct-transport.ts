@@ -24,6 +24,12 @@ export interface DirectTransportOptions {
   readonly bindAddress?: string;
   /** Port per role; defaults to 67/4011/69/68. */
   readonly ports?: Partial<Record<Channel, number>>;
+  /**
+   * SO_RCVBUF for the DHCP roles (default 4 MiB; the kernel caps it at net.core.rmem_max). The default
+   * ~208 KiB holds only ~100 ms of DISCOVERs at 1 000/s and ~5 ms at 20 000/s, so a GC pause or a busy CPU
+   * dropped most of a burst (bench/README.md, DHCP section). 0 keeps the OS default.
+   */
+  readonly receiveBufferBytes?: number;
 }
 
 export class DirectTransport implements DatagramTransport {
@@ -32,10 +38,12 @@ export class DirectTransport implements DatagramTransport {
   private readonly listeners = new Set<DatagramListener>();
   private readonly bindAddress: string;
   private readonly ports: Record<Channel, number>;
+  private readonly receiveBufferBytes: number;
 
   constructor(options: DirectTransportOptions = {}) {
     this.bindAddress = options.bindAddress ?? '0.0.0.0';
     this.ports = { ...DEFAULT_CHANNEL_PORTS, ...options.ports };
+    this.receiveBufferBytes = options.receiveBufferBytes ?? 4 * 1024 * 1024;
   }
 
   /** The port actually bound for a role (useful when a test asked for port 0). */
@@ -69,6 +77,13 @@ export class DirectTransport implements DatagramTransport {
         // A receive socket must never die: errors after bind (ICMP unreachable, …) are ignored.
         socket.on('error', () => undefined);
         socket.setBroadcast(true);
+        if (this.receiveBufferBytes > 0 && (channel === 'dhcp' || channel === 'pxe')) {
+          try {
+            socket.setRecvBufferSize(this.receiveBufferBytes);
+          } catch {
+            // Best effort: the OS default still works, it just absorbs shorter bursts.
+          }
+        }
         socket.on('message', (data, rinfo) => {
           const datagram = { channel, data, source: { address: rinfo.address, port: rinfo.port } };
           for (const listener of this.listeners) {

@@ -82,7 +82,7 @@ describe('decideBoot', () => {
     const blocked = decideBoot(pxe(0), { ...cfg, isBlocked: () => 'booted 5 times in a minute' });
     expect(blocked.kind === 'refuse' && blocked.reason).toBe('booted 5 times in a minute');
   });
-  it('D23-D25 vendor class prefix, case-sensitive; unknown arch refused', () => {
+  it('D23/D24/D25 vendor class prefix, case-sensitive; unknown arch refused', () => {
     expect(file({ mac, archs: [0], vendorClass: 'PXEClient' }).bootFile).toBe('undionly.kpxe');
     expect(file({ mac, archs: [0], vendorClass: 'PXEClient\0Arch' }).bootFile).toBe('undionly.kpxe');
     expect(decideBoot({ mac, archs: [0], vendorClass: 'pxeclient:Arch' }, cfg).kind).toBe('refuse');

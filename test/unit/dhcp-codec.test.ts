@@ -100,7 +100,7 @@ describe('DHCP codec robustness (catalogue D)', () => {
     bad(packet([53, 1, 1, 60, 255, ...Buffer.alloc(10)]));
     bad(packet([53, 1, 1, 60]));
   });
-  it('D9-D11 no END, PADs, trailing bytes', () => {
+  it('D9/D10/D11 no END, PADs, bytes after END', () => {
     expect(messageType(decode(packet([53, 1, 1])))).toBe(1);
     expect(messageType(decode(packet([0, 0, 53, 1, 1, 0, 255, 1, 2, 3])))).toBe(1);
   });
@@ -109,7 +109,7 @@ describe('DHCP codec robustness (catalogue D)', () => {
     expect(messageType(decode(packet([53, 1, 9])))).toBeUndefined();
     expect(messageType(decode(packet([53, 1, 1, 53, 1, 3])))).toBeUndefined();
   });
-  it('D15-D18 option overload', () => {
+  it('D15/D16/D17/D18 option overload: in file, broken sname, nested, out-of-range value', () => {
     const inFile = packet([52, 1, 1, 255], (b) =>
       Buffer.from([53, 1, 1, 60, 9, ...Buffer.from('PXEClient'), 255]).copy(b, 108),
     );

@@ -50,7 +50,16 @@ describe('DHCP fuzz (100 000+ packets)', () => {
       httpBaseUrl: 'http://192.168.77.1:8080',
     };
     const tp = new MemoryTransport();
-    const proxy = new ProxyDhcpServer({ transport: tp, serverAddress: '192.168.77.1', boot, clock });
+    // A menu, so boot-item requests (43.71) on 4011 reach decideBootItem too.
+    const pxeMenu = {
+      items: [{ label: 'A' }, { label: 'B', bootFile: 'b' }, { label: 'Disk', local: true }],
+    };
+    const proxy = new ProxyDhcpServer({
+      transport: tp,
+      serverAddress: '192.168.77.1',
+      boot: { ...boot, pxeMenu },
+      clock,
+    });
     const tf = new MemoryTransport();
     const full = new DhcpServer({
       transport: tf,
@@ -90,6 +99,8 @@ describe('DHCP fuzz (100 000+ packets)', () => {
     const st = full.stateSize();
     expect(st.leases).toBeLessThanOrEqual(101 + 10);
     expect(st.rate).toBeLessThanOrEqual(4096);
+    expect(st.remembered).toBeLessThanOrEqual(4096);
+    expect(proxy.stateSizes().remembered).toBeLessThanOrEqual(4096);
     expect(full.counters().sent).toBeGreaterThan(0);
   }, 60_000);
 });

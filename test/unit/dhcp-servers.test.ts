@@ -14,6 +14,7 @@ import {
 import type { DhcpEvent } from '../../app/shared/events.js';
 import type { DhcpPoolConfig } from '../../app/shared/session-types.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
+import { MAC, UUID, build, ip, pxeDiscover, vc } from '../helpers/dhcp-packets.js';
 import { readPcapUdp } from '../helpers/pcap.js';
 
 const pcaps = join(import.meta.dirname, '../fixtures/pcaps');
@@ -24,24 +25,6 @@ const boot: BootConfig = {
   tftpServer: '10.0.0.1',
   httpBaseUrl: 'http://10.0.0.1:8080',
 };
-const MAC = [0x52, 0x54, 0, 0xaa, 0xbb, 0xcc];
-const UUID = [0, ...Array.from({ length: 16 }, (_, i) => i + 1)];
-const vc = (arch: number) => [...Buffer.from(`PXEClient:Arch:${String(arch).padStart(5, '0')}:UNDI:002001`)];
-
-function build(type: number, options: number[], patch?: (b: Buffer) => void, mac = MAC): Buffer {
-  const b = Buffer.alloc(240);
-  b[0] = 1;
-  b[1] = 1;
-  b[2] = 6;
-  b.writeUInt32BE(0xcafe0001, 4);
-  Buffer.from(mac).copy(b, 28);
-  b.writeUInt32BE(0x63825363, 236);
-  patch?.(b);
-  return Buffer.concat([b, Buffer.from([53, 1, type, ...options, 255])]);
-}
-const pxeDiscover = (arch: number, extra: number[] = [], patch?: (b: Buffer) => void) =>
-  build(1, [60, 32, ...vc(arch), 93, 2, 0, arch, 94, 3, 1, 2, 1, 97, 17, ...UUID, ...extra], patch);
-const ip = (s: string) => s.split('.').map(Number);
 
 async function proxy() {
   const t = new MemoryTransport();

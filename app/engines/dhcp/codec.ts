@@ -82,20 +82,18 @@ function ipAt(buf: Uint8Array, off: number): string {
   return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
 }
 
-function cString(buf: Uint8Array, start: number, len: number): string {
+function cString(buf: Buffer, start: number, len: number): string {
+  if (buf[start] === 0) return '';
   let end = start;
   while (end < start + len && buf[end] !== 0) end++;
-  return Buffer.from(buf.subarray(start, end)).toString('latin1');
+  return buf.toString('latin1', start, end);
 }
 
-/** Parses one option area into `into` (RFC 3396: parts of a repeated code are collected in order). */
-function parseArea(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  into: Map<number, Buffer[]>,
-  sizes: Map<number, number>,
-): void {
+/**
+ * Parses one option area into `into` (RFC 3396: parts of a repeated code are concatenated in order).
+ * Values are views into the datagram, not copies (hot path: 20 000 packets/s must not allocate per option).
+ */
+function parseArea(buf: Buffer, start: number, end: number, into: Map<number, Buffer>): void {
   let p = start;
   while (p < end) {
     const code = buf[p] as number;
@@ -107,79 +105,79 @@ function parseArea(
     if (p + 1 >= end) throw new DhcpDecodeError(`option ${code} has no length byte`);
     const len = buf[p + 1] as number;
     if (p + 2 + len > end) throw new DhcpDecodeError(`option ${code} runs past the end`);
-    const size = (sizes.get(code) ?? 0) + len;
-    if (size > MAX_OPTION_BYTES) throw new DhcpDecodeError(`option ${code} too long`);
-    sizes.set(code, size);
-    let parts = into.get(code);
-    if (!parts) into.set(code, (parts = []));
-    parts.push(Buffer.from(buf.subarray(p + 2, p + 2 + len)));
+    const value = buf.subarray(p + 2, p + 2 + len);
+    const prev = into.get(code);
+    if (prev === undefined) into.set(code, value);
+    else {
+      // A single option is at most 255 bytes, so only a repeated code can reach the cap (D20).
+      if (prev.length + len > MAX_OPTION_BYTES) throw new DhcpDecodeError(`option ${code} too long`);
+      into.set(code, Buffer.concat([prev, value]));
+    }
     p += 2 + len;
   }
 }
 
+/**
+ * Decodes a BOOTP/DHCP datagram. `chaddr` and option values are views into `input`: callers that keep a
+ * message while reusing the buffer must copy.
+ */
 export function decode(input: Uint8Array): DhcpMessage {
-  const buf = input;
+  const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (buf.length < 240) throw new DhcpDecodeError(`datagram too short (${buf.length} bytes)`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const hlen = buf[2] as number;
   const htype = buf[1] as number;
   if (hlen > 16) throw new DhcpDecodeError(`hlen ${hlen} > 16`);
   if (htype === 0 && hlen !== 0) throw new DhcpDecodeError('htype 0 with non-zero hlen');
-  const hasCookie = view.getUint32(236) === MAGIC_COOKIE;
-  const parts = new Map<number, Buffer[]>();
-  const sizes = new Map<number, number>();
-  let sname = cString(buf, 44, 64);
-  let file = cString(buf, 108, 128);
+  const hasCookie = buf.readUInt32BE(236) === MAGIC_COOKIE;
+  const options = new Map<number, Buffer>();
+  let sname = '';
+  let file = '';
+  let ov = 0;
   if (hasCookie) {
-    parseArea(buf, 240, buf.length, parts, sizes);
+    parseArea(buf, 240, buf.length, options);
     // RFC 2132 §9.3: only the main area's option 52 counts (catalogue D17); values outside 1-3 are ignored (D18).
-    const overload = parts.get(Opt.overload)?.[0];
-    parts.delete(Opt.overload);
-    const ov = overload && overload.length === 1 ? (overload[0] as number) : 0;
+    const overload = options.get(Opt.overload);
+    options.delete(Opt.overload);
+    ov = overload && overload.length === 1 ? (overload[0] as number) : 0;
     if (ov >= 1 && ov <= 3) {
       // Overloaded fields hold options, not text; a broken one must not undo what the main area gave (D16).
       const extra = (s: number, e: number): void => {
-        const p2 = new Map<number, Buffer[]>();
+        const more = new Map<number, Buffer>();
         try {
-          parseArea(buf, s, e, p2, new Map(sizes));
+          parseArea(buf, s, e, more);
         } catch {
           return;
         }
-        p2.delete(Opt.overload);
-        for (const [code, list] of p2) {
-          const cur = parts.get(code);
-          if (cur) cur.push(...list);
-          else parts.set(code, list);
+        more.delete(Opt.overload);
+        for (const [code, value] of more) {
+          const cur = options.get(code);
+          if (cur === undefined) options.set(code, value);
+          else if (cur.length + value.length <= MAX_OPTION_BYTES)
+            options.set(code, Buffer.concat([cur, value]));
         }
       };
-      if (ov & 1) {
-        extra(108, 236);
-        file = '';
-      }
-      if (ov & 2) {
-        extra(44, 108);
-        sname = '';
-      }
-    }
+      if (ov & 1) extra(108, 236);
+      if (ov & 2) extra(44, 108);
+    } else ov = 0;
   } else if (buf[240] === Opt.messageType) {
     // DNSMASQ insists on the cookie when option 53 is present (catalogue D3).
     throw new DhcpDecodeError('bad magic cookie');
   }
-  const options = new Map<number, Buffer>();
-  for (const [code, list] of parts) options.set(code, list.length === 1 ? list[0]! : Buffer.concat(list));
+  if (!(ov & 2)) sname = cString(buf, 44, 64);
+  if (!(ov & 1)) file = cString(buf, 108, 128);
   return {
     op: buf[0] as number,
     htype,
     hlen,
     hops: buf[3] as number,
-    xid: view.getUint32(4),
-    secs: view.getUint16(8),
-    flags: view.getUint16(10),
+    xid: buf.readUInt32BE(4),
+    secs: buf.readUInt16BE(8),
+    flags: buf.readUInt16BE(10),
     ciaddr: ipAt(buf, 12),
     yiaddr: ipAt(buf, 16),
     siaddr: ipAt(buf, 20),
     giaddr: ipAt(buf, 24),
-    chaddr: Buffer.from(buf.subarray(28, 44)),
+    chaddr: buf.subarray(28, 44),
     sname,
     file,
     options,
@@ -187,16 +185,35 @@ export function decode(input: Uint8Array): DhcpMessage {
   };
 }
 
-export function ipToBytes(ip: string): Buffer {
-  const parts = ip.split('.').map((x) => Number(x));
-  if (parts.length !== 4 || parts.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) {
-    throw new RangeError(`not an IPv4 address: ${ip}`);
+/**
+ * Writes a dotted quad at `off` without allocating (reply hot path). Throws RangeError on anything else.
+ */
+export function writeIp(ip: string, out: Uint8Array, off: number): void {
+  let part = 0;
+  let n = -1;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46;
+    if (c >= 48 && c <= 57) {
+      n = n < 0 ? c - 48 : n * 10 + (c - 48);
+      if (n > 255) throw new RangeError(`not an IPv4 address: ${ip}`);
+    } else if (c === 46 && n >= 0 && part < 4) {
+      out[off + part++] = n;
+      n = -1;
+    } else throw new RangeError(`not an IPv4 address: ${ip}`);
   }
-  return Buffer.from(parts);
+  if (part !== 4) throw new RangeError(`not an IPv4 address: ${ip}`);
 }
 
+export function ipToBytes(ip: string): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  writeIp(ip, out, 0);
+  return out;
+}
+
+const ipScratch = Buffer.alloc(4);
 export function ipToInt(ip: string): number {
-  return ipToBytes(ip).readUInt32BE(0);
+  writeIp(ip, ipScratch, 0);
+  return ipScratch.readUInt32BE(0);
 }
 
 export function intToIp(n: number): string {
@@ -205,7 +222,11 @@ export function intToIp(n: number): string {
 
 /** NUL-terminated string option value (DNSMASQ `do_options`: some PXE ROMs need it). */
 export function strOpt(s: string): Buffer {
-  return Buffer.concat([Buffer.from(s, 'latin1'), Buffer.from([0])]);
+  const n = Buffer.byteLength(s, 'latin1');
+  const out = Buffer.allocUnsafe(n + 1);
+  out.write(s, 0, 'latin1');
+  out[n] = 0;
+  return out;
 }
 
 export interface EncodeOptions {
@@ -214,51 +235,88 @@ export interface EncodeOptions {
 }
 
 /**
+ * Largest reply (bytes of DHCP payload) for a client's option 57: 576 − 28 unless the client allows more,
+ * below 576 clamped up (catalogue D28), never above 1472 (EDK2 drops longer replies, protocol.md Q8).
+ */
+export function replyLimit(maxMessageSize?: number): number {
+  return Math.min(1472, Math.max(576, maxMessageSize ?? 576) - 28);
+}
+
+/** Bytes `encode` will write before padding to 300 (header, options with RFC 3396 splits, END). */
+export function encodedSize(msg: DhcpMessage): number {
+  let size = 241;
+  for (const [code, value] of msg.options) {
+    if (code === Opt.pad || code === Opt.end || code === Opt.overload) continue;
+    size += value.length === 0 ? 2 : value.length + 2 * Math.ceil(value.length / 255);
+  }
+  return size;
+}
+
+/**
  * Encodes a reply. Options are written in map order, split into 255-byte chunks (RFC 3396); option 52
  * is never written (iPXE does not understand overload). Pads to 300 bytes (BOOTP minimum) and throws
  * RangeError if the packet would exceed the client's limit (576 − 28 by default, 1472 for EDK2).
  */
 export function encode(msg: DhcpMessage, opts: EncodeOptions = {}): Buffer {
-  const head = Buffer.alloc(240);
-  head[0] = msg.op;
-  head[1] = msg.htype;
-  head[2] = msg.hlen;
-  head[3] = msg.hops;
-  head.writeUInt32BE(msg.xid >>> 0, 4);
-  head.writeUInt16BE(msg.secs, 8);
-  head.writeUInt16BE(msg.flags, 10);
-  ipToBytes(msg.ciaddr).copy(head, 12);
-  ipToBytes(msg.yiaddr).copy(head, 16);
-  ipToBytes(msg.siaddr).copy(head, 20);
-  ipToBytes(msg.giaddr).copy(head, 24);
-  msg.chaddr.copy(head, 28, 0, 16);
-  const sname = Buffer.from(msg.sname, 'latin1');
-  const file = Buffer.from(msg.file, 'latin1');
+  const sname = msg.sname;
+  const file = msg.file;
   // Leave room for the terminating NUL in both fields.
-  if (sname.length > 63 || file.length > 127) throw new RangeError('sname or file too long');
-  sname.copy(head, 44);
-  file.copy(head, 108);
-  head.writeUInt32BE(MAGIC_COOKIE, 236);
-  const chunks: Buffer[] = [head];
+  if (Buffer.byteLength(sname, 'latin1') > 63 || Buffer.byteLength(file, 'latin1') > 127) {
+    throw new RangeError('sname or file too long');
+  }
+  // Size first, then one zero-filled buffer written in place (no per-option allocations).
+  const size = encodedSize(msg);
+  const limit = replyLimit(opts.maxMessageSize);
+  if (size > limit) throw new RangeError(`reply of ${size} bytes exceeds ${limit}`);
+  // From Node's buffer pool (cheaper than a zeroed allocation per reply); every byte is written below.
+  const total = Math.max(300, size);
+  const out = Buffer.allocUnsafe(total);
+  out.fill(0, 0, 240);
+  out[0] = msg.op;
+  out[1] = msg.htype;
+  out[2] = msg.hlen;
+  out[3] = msg.hops;
+  out.writeUInt32BE(msg.xid >>> 0, 4);
+  out.writeUInt16BE(msg.secs, 8);
+  out.writeUInt16BE(msg.flags, 10);
+  writeIp(msg.ciaddr, out, 12);
+  writeIp(msg.yiaddr, out, 16);
+  writeIp(msg.siaddr, out, 20);
+  writeIp(msg.giaddr, out, 24);
+  out.set(msg.chaddr.subarray(0, 16), 28);
+  out.write(sname, 44, 'latin1');
+  out.write(file, 108, 'latin1');
+  out.writeUInt32BE(MAGIC_COOKIE, 236);
+  let p = 240;
   for (const [code, value] of msg.options) {
     if (code === Opt.pad || code === Opt.end || code === Opt.overload) continue;
-    for (let off = 0; off < value.length || off === 0; off += 255) {
-      const part = value.subarray(off, off + 255);
-      chunks.push(Buffer.from([code, part.length]), part);
-      if (value.length === 0) break;
+    if (value.length <= 255) {
+      out[p] = code;
+      out[p + 1] = value.length;
+      out.set(value, p + 2);
+      p += 2 + value.length;
+      continue;
+    }
+    for (let off = 0; off < value.length; off += 255) {
+      const n = Math.min(255, value.length - off);
+      out[p] = code;
+      out[p + 1] = n;
+      out.set(value.subarray(off, off + n), p + 2);
+      p += 2 + n;
     }
   }
-  chunks.push(Buffer.from([Opt.end]));
-  let out = Buffer.concat(chunks);
-  if (out.length < 300) out = Buffer.concat([out, Buffer.alloc(300 - out.length)]);
-  const limit = Math.min(1472, Math.max(576, opts.maxMessageSize ?? 576) - 28);
-  if (out.length > limit) throw new RangeError(`reply of ${out.length} bytes exceeds ${limit}`);
+  out[p] = Opt.end;
+  if (p + 1 < total) out.fill(0, p + 1); // BOOTP minimum padding (300 bytes)
   return out;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function macOf(msg: DhcpMessage): string {
-  const n = Math.min(msg.hlen || 6, 16);
-  return [...msg.chaddr.subarray(0, n)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const n = Math.min(msg.hlen || 6, 16, msg.chaddr.length);
+  let s = n > 0 ? (HEX[msg.chaddr[0] as number] as string) : '';
+  for (let i = 1; i < n; i++) s += `:${HEX[msg.chaddr[i] as number] as string}`;
+  return s;
 }
 
 export function messageType(msg: DhcpMessage): number | undefined {

@@ -3,29 +3,21 @@
  * relays via giaddr, leases persisted atomically (temp file + rename) and reloaded on start.
  */
 import { promises as fs } from 'node:fs';
-import type { BootConfig } from '../../core/boot-decision.js';
+import type { BootRequest } from '../../core/boot-decision.js';
 import { decideBoot, exclusionOf } from '../../core/boot-decision.js';
-import type { Datagram, DatagramTransport, Endpoint } from '../../shared/datagram-transport.js';
+import type { Datagram, Endpoint } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
-import type { DhcpEvent, EngineCounters } from '../../shared/events.js';
-import type { Clock, Logger } from '../../shared/runtime.js';
-import { silentLogger, systemClock } from '../../shared/runtime.js';
+import type { DhcpEvent } from '../../shared/events.js';
 import type { DhcpPoolConfig } from '../../shared/session-types.js';
 import type { DhcpMessage } from './codec.js';
-import { MessageType, Opt, encode, intToIp, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
-import { addBootFields, bootRequestOf, identityOf, maxSizeOf, replySkeleton } from './pxe-reply.js';
-import { RateLimiter } from './rate-limit.js';
-import { emitEvent, receiveDatagram } from './receive.js';
+import { MessageType, Opt, intToIp, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
+import type { DhcpEngineOptions } from './engine-base.js';
+import { DhcpEngineBase } from './engine-base.js';
+import { addBootFields, addMenu, bootRequestOf, identityOf, replySkeleton } from './pxe-reply.js';
+import { receiveDatagram } from './receive.js';
 
-export interface DhcpServerOptions {
-  readonly transport: DatagramTransport;
-  readonly serverAddress: string;
+export interface DhcpServerOptions extends DhcpEngineOptions {
   readonly pool: DhcpPoolConfig;
-  readonly boot: BootConfig;
-  readonly logger?: Logger;
-  readonly clock?: Clock;
-  readonly perMacRate?: number;
-  readonly globalRate?: number;
   readonly clientPort?: number;
   readonly relayPort?: number;
   /** How long an OFFER reserves its address (ms, default 60 000). */
@@ -41,13 +33,10 @@ export interface Lease {
 }
 
 const ZERO = '0.0.0.0';
+/** Placeholder identity when no one listens (emit drops the event before it is built). */
+const UNOBSERVED: DhcpEvent['client'] = { mac: '' };
 
-export class DhcpServer implements Engine<DhcpEvent> {
-  private readonly listeners = new Set<(e: DhcpEvent) => void>();
-  private readonly stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
-  private readonly logger: Logger;
-  private readonly clock: Clock;
-  private readonly limiter: RateLimiter;
+export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
   /** mac → lease; by construction at most one entry per pool address plus static leases. */
   private readonly leases = new Map<string, Lease>();
   private readonly byIp = new Map<string, string>();
@@ -58,14 +47,17 @@ export class DhcpServer implements Engine<DhcpEvent> {
   private readonly first: number;
   private readonly last: number;
   private readonly leaseSeconds: number;
+  private readonly maskBytes: Buffer;
+  private readonly broadcastBytes: Buffer;
+  private readonly leaseTimes: readonly [Buffer, Buffer, Buffer];
+  private readonly routerBytes: Buffer | undefined;
+  private readonly dnsBytes: Buffer | undefined;
   private unsubscribe: (() => void) | undefined;
   private cursor: number;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: DhcpServerOptions) {
-    this.logger = (opts.logger ?? silentLogger).child('dhcp');
-    this.clock = opts.clock ?? systemClock;
-    this.limiter = new RateLimiter(this.clock, opts.perMacRate ?? 20, opts.globalRate ?? 50_000);
+    super(opts, 'dhcp');
     const p = opts.pool.prefixLength;
     if (!Number.isInteger(p) || p < 1 || p > 30) throw new RangeError(`prefix length ${p} is not 1-30`);
     this.mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
@@ -81,11 +73,21 @@ export class DhcpServer implements Engine<DhcpEvent> {
       this.statics.set(s.mac.toLowerCase(), s.ip);
       this.staticIps.add(s.ip);
     }
+    // Per-reply constants, built once (hot path).
+    this.maskBytes = u32(this.mask);
+    this.broadcastBytes = u32((this.subnet | ~this.mask) >>> 0);
+    const secs = this.leaseSeconds;
+    this.leaseTimes = [u32(secs), u32(Math.floor(secs / 2)), u32(Math.floor((secs * 7) / 8))];
+    this.routerBytes = opts.pool.router ? ipToBytes(opts.pool.router) : undefined;
+    this.dnsBytes =
+      opts.pool.dns && opts.pool.dns.length > 0 ? Buffer.concat(opts.pool.dns.map(ipToBytes)) : undefined;
   }
 
   async start(): Promise<void> {
     await this.load();
-    await this.opts.transport.open(['dhcp']);
+    // 4011 too: a BIOS ROM asks there for the menu item it chose, and EDK2 goes there when an offer has
+    // 60 = PXEClient without 43 (tianocore/edk2#8149; catalogue F5: "either 4011 is served ...").
+    await this.opts.transport.open(['dhcp', 'pxe']);
     this.unsubscribe = this.opts.transport.onDatagram((d) => this.handle(d));
   }
 
@@ -95,22 +97,14 @@ export class DhcpServer implements Engine<DhcpEvent> {
     await this.saving;
   }
 
-  onEvent(listener: (e: DhcpEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  counters(): EngineCounters {
-    return { ...this.stats };
-  }
-
   /** Current leases (copies). */
   leaseList(): Lease[] {
     return [...this.leases.values()].map((l) => ({ ...l }));
   }
 
-  stateSize(): { leases: number; rate: number } {
-    return { leases: this.leases.size, rate: this.limiter.size() };
+  /** Per-client state (catalogue D30): leases (bounded by the pool), rate buckets, remembered DISCOVERs. */
+  stateSize(): { leases: number; rate: number; remembered: number } {
+    return { leases: this.leases.size, rate: this.limiter.size(), remembered: this.memory.size() };
   }
 
   /** Resolves when pending lease writes are on disk. */
@@ -118,15 +112,10 @@ export class DhcpServer implements Engine<DhcpEvent> {
     return this.saving;
   }
 
-  private emit(e: Omit<DhcpEvent, 'engine' | 'time'>): void {
-    emitEvent(this.listeners, { engine: 'dhcp', time: this.clock.now(), ...e }, this.logger);
-  }
-
   handle(d: Datagram): void {
-    if (d.channel !== 'dhcp') return;
-    receiveDatagram(d, this.stats, this.logger, (msg) => {
-      this.onMessage(msg);
-    });
+    if (d.channel === 'dhcp') receiveDatagram(d, this.stats, this.logger, (msg) => this.onMessage(msg));
+    else if (d.channel === 'pxe')
+      receiveDatagram(d, this.stats, this.logger, (msg) => this.onBootServerRequest(msg, d.source));
   }
 
   private inSubnet(ip: string): boolean {
@@ -163,22 +152,24 @@ export class DhcpServer implements Engine<DhcpEvent> {
     if (this.byIp.get(l.ip) === mac) this.byIp.delete(l.ip);
   }
 
+  private isFree(ip: string): boolean {
+    return ip !== this.opts.serverAddress && !this.staticIps.has(ip) && this.holder(ip) === undefined;
+  }
+
   /** An address for `mac`: static, its current one, the requested one if free, else the next free one. */
   private allocate(mac: string, requested?: string): string | undefined {
     const st = this.statics.get(mac);
     if (st) return st;
     const cur = this.leases.get(mac);
     if (cur && this.inRange(cur.ip)) return cur.ip;
-    const free = (ip: string): boolean =>
-      ip !== this.opts.serverAddress && !this.staticIps.has(ip) && this.holder(ip) === undefined;
-    if (requested && this.inRange(requested) && free(requested)) return requested;
+    if (requested && this.inRange(requested) && this.isFree(requested)) return requested;
     const size = this.last - this.first + 1;
     for (let i = 0; i < size; i++) {
       const n = this.cursor;
       this.cursor = n >= this.last ? this.first : n + 1;
       const ip = intToIp(n);
       if ((n & ~this.mask) === 0 || (n | this.mask) >>> 0 === 0xffffffff) continue; // network/broadcast
-      if (free(ip)) {
+      if (this.isFree(ip)) {
         const stale = this.byIp.get(ip);
         if (stale) this.dropLease(stale);
         return ip;
@@ -202,17 +193,14 @@ export class DhcpServer implements Engine<DhcpEvent> {
       return;
     }
     const req = bootRequestOf(msg);
-    const client = identityOf(msg, req);
-    const optIp = (code: number): string | undefined => {
-      const v = msg.options.get(code);
-      return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
-    };
-    const serverId = optIp(Opt.serverId);
+    // Identities are built only when someone listens (20 000 DISCOVER/s must not pay for unused events).
+    const client = this.observed ? identityOf(msg, req) : UNOBSERVED;
+    const serverId = optIp(msg, Opt.serverId);
     // Operator exclusions cover the lease too, not only the boot file (PyPXE --dhcp-whitelist: "only
     // respond to DHCP clients present in --static-config"); a REQUEST from one is left unanswered.
-    const excluded = exclusionOf(mac, this.opts.boot);
+    const excluded = exclusionOf(mac, this.boot);
     if (excluded && (type === MessageType.Discover || type === MessageType.Request)) {
-      if (type === MessageType.Discover) {
+      if (type === MessageType.Discover && this.observed) {
         this.emit({ type: 'discover', client, xid: msg.xid });
         this.emit({ type: 'refusal', client, xid: msg.xid, reason: excluded });
       }
@@ -221,7 +209,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
     switch (type) {
       case MessageType.Discover: {
         this.emit({ type: 'discover', client, xid: msg.xid });
-        const ip = this.allocate(mac, optIp(Opt.requestedIp));
+        const ip = this.allocate(mac, optIp(msg, Opt.requestedIp));
         if (!ip) {
           const reason = 'address pool exhausted';
           this.logger.warn(reason, { mac });
@@ -229,13 +217,13 @@ export class DhcpServer implements Engine<DhcpEvent> {
           return;
         }
         this.setLease(mac, ip, 'offered', this.opts.offerHoldMs ?? 60_000);
-        const bootFile = this.reply(msg, MessageType.Offer, ip);
+        const bootFile = this.reply(msg, req, MessageType.Offer, ip);
         this.emit({ type: 'offer', client, xid: msg.xid, ip, ...(bootFile ? { bootFile } : {}) });
         return;
       }
       case MessageType.Request: {
         this.emit({ type: 'request', client, xid: msg.xid, ...(serverId ? { server: serverId } : {}) });
-        const requested = optIp(Opt.requestedIp);
+        const requested = optIp(msg, Opt.requestedIp);
         const lease = this.leases.get(mac);
         let ip: string | undefined;
         if (serverId !== undefined) {
@@ -272,13 +260,13 @@ export class DhcpServer implements Engine<DhcpEvent> {
         }
         this.setLease(mac, ip, 'bound', this.leaseSeconds * 1000);
         this.persist();
-        const bootFile = this.reply(msg, MessageType.Ack, ip);
+        const bootFile = this.reply(msg, req, MessageType.Ack, ip);
         this.emit({ type: 'ack', client, xid: msg.xid, ip, ...(bootFile ? { bootFile } : {}) });
         return;
       }
       case MessageType.Decline: {
         if (serverId && serverId !== this.opts.serverAddress) return;
-        const ip = optIp(Opt.requestedIp);
+        const ip = optIp(msg, Opt.requestedIp);
         this.emit({ type: 'decline', client, xid: msg.xid, ...(ip ? { ip } : {}) });
         const lease = this.leases.get(mac);
         if (lease && ip && lease.ip === ip) {
@@ -301,7 +289,7 @@ export class DhcpServer implements Engine<DhcpEvent> {
       }
       case MessageType.Inform: {
         this.emit({ type: 'inform', client, xid: msg.xid, ip: msg.ciaddr });
-        this.reply(msg, MessageType.Ack, undefined);
+        this.reply(msg, req, MessageType.Ack, undefined);
         return;
       }
       default:
@@ -312,7 +300,10 @@ export class DhcpServer implements Engine<DhcpEvent> {
   private destination(msg: DhcpMessage, nak: boolean): Endpoint {
     const clientPort = this.opts.clientPort ?? 68;
     if (msg.giaddr !== ZERO) return { address: msg.giaddr, port: this.opts.relayPort ?? 67 };
-    if (!nak && msg.ciaddr !== ZERO) return { address: msg.ciaddr, port: clientPort };
+    // A DISCOVER's ciaddr is ignored: "some buggy clients set ciaddr when they shouldn't" (DNSMASQ; D27).
+    if (!nak && msg.ciaddr !== ZERO && messageType(msg) !== MessageType.Discover) {
+      return { address: msg.ciaddr, port: clientPort };
+    }
     // No ARP injection from Node: broadcast (RFC 2131 §4.1 allows it), protocol.md §1.1.
     return { address: '255.255.255.255', port: clientPort };
   }
@@ -320,58 +311,57 @@ export class DhcpServer implements Engine<DhcpEvent> {
   private nak(msg: DhcpMessage, client: DhcpEvent['client'], reason: string): void {
     const reply = replySkeleton(msg);
     reply.options.set(Opt.messageType, Buffer.from([MessageType.Nak]));
-    reply.options.set(Opt.serverId, ipToBytes(this.opts.serverAddress));
+    reply.options.set(Opt.serverId, this.serverId);
     if (msg.giaddr !== ZERO) reply.flags = 0x8000;
-    this.send(this.destination(msg, true), reply, msg);
+    this.send('dhcp', this.destination(msg, true), reply, msg);
     this.emit({ type: 'nak', client, xid: msg.xid, reason });
   }
 
   /** Sends OFFER/ACK (ip set) or INFORM-ACK (ip undefined); returns the boot file handed out. */
-  private reply(msg: DhcpMessage, type: MessageType, ip: string | undefined): string | undefined {
+  private reply(
+    msg: DhcpMessage,
+    req: BootRequest,
+    type: MessageType,
+    ip: string | undefined,
+  ): string | undefined {
     const reply = replySkeleton(msg);
     const o = reply.options;
     o.set(Opt.messageType, Buffer.from([type]));
-    o.set(Opt.serverId, ipToBytes(this.opts.serverAddress));
+    o.set(Opt.serverId, this.serverId);
     if (ip !== undefined) {
       reply.yiaddr = ip;
       if (type === MessageType.Ack) reply.ciaddr = msg.ciaddr;
-      const secs = this.leaseSeconds;
-      o.set(Opt.leaseTime, u32(secs));
-      o.set(Opt.renewalTime, u32(Math.floor(secs / 2)));
-      o.set(Opt.rebindingTime, u32(Math.floor((secs * 7) / 8)));
+      o.set(Opt.leaseTime, this.leaseTimes[0]);
+      o.set(Opt.renewalTime, this.leaseTimes[1]);
+      o.set(Opt.rebindingTime, this.leaseTimes[2]);
     } else {
       reply.ciaddr = msg.ciaddr;
     }
-    o.set(Opt.subnetMask, u32(this.mask));
-    o.set(Opt.broadcast, u32((this.subnet | ~this.mask) >>> 0));
-    if (this.opts.pool.router) o.set(Opt.router, ipToBytes(this.opts.pool.router));
-    if (this.opts.pool.dns && this.opts.pool.dns.length > 0) {
-      o.set(Opt.dns, Buffer.concat(this.opts.pool.dns.map(ipToBytes)));
-    }
+    o.set(Opt.subnetMask, this.maskBytes);
+    o.set(Opt.broadcast, this.broadcastBytes);
+    if (this.routerBytes) o.set(Opt.router, this.routerBytes);
+    if (this.dnsBytes) o.set(Opt.dns, this.dnsBytes);
     let bootFile: string | undefined;
-    const req = bootRequestOf(msg);
     const vc = req.vendorClass ?? '';
     if (vc.startsWith('PXEClient') || vc.startsWith('HTTPClient')) {
-      const plan = decideBoot(req, { ...this.opts.boot, mode: 'dhcp' });
+      const plan = decideBoot(req, this.boot);
       if (plan.kind === 'boot') {
-        // Full mode always sends 43 = 06 01 08 FF so EDK2 does not go BINL (tianocore/edk2#8149, F1).
-        addBootFields(reply, msg, plan, this.opts.serverAddress, true);
-        bootFile = plan.bootFile;
+        // Full mode always sends 43 so EDK2 does not go BINL (tianocore/edk2#8149, F1): "boot at once", or
+        // the menu for BIOS ROMs (the chosen item is then asked for on 4011, which we serve too).
+        addBootFields(reply, msg, plan, this.serverId, true);
+        if (plan.menu) addMenu(reply, msg, plan.menu, this.opts.serverAddress, this.logger);
+        else bootFile = plan.bootFile;
+        this.memory.remember(req, this.clock.now());
       } else {
-        this.emit({ type: 'refusal', client: identityOf(msg, req), xid: msg.xid, reason: plan.reason });
+        // Still leased (full mode hands out addresses to everyone), but no boot file: say why.
+        this.logRefusal(plan, req.mac);
+        if (this.observed) {
+          this.emit({ type: 'refusal', client: identityOf(msg, req), xid: msg.xid, reason: plan.reason });
+        }
       }
     }
-    this.send(this.destination(msg, false), reply, msg);
+    this.send('dhcp', this.destination(msg, false), reply, msg);
     return bootFile;
-  }
-
-  private send(to: Endpoint, reply: DhcpMessage, req: DhcpMessage): void {
-    const max = maxSizeOf(req);
-    const data = encode(reply, max !== undefined ? { maxMessageSize: max } : {});
-    this.stats.sent++;
-    this.opts.transport.send('dhcp', to, data).catch((err: unknown) => {
-      this.logger.warn('send failed', { to: `${to.address}:${to.port}`, error: String(err) });
-    });
   }
 
   private persist(): void {
@@ -415,6 +405,12 @@ export class DhcpServer implements Engine<DhcpEvent> {
       this.logger.warn('ignoring unreadable leases file', { file, error: String(err) });
     }
   }
+}
+
+/** A 4-byte address option, or undefined when absent or malformed. */
+function optIp(msg: DhcpMessage, code: number): string | undefined {
+  const v = msg.options.get(code);
+  return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
 }
 
 function u32(n: number): Buffer {

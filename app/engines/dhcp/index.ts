@@ -15,3 +15,4 @@ export { ProxyDhcpServer } from './proxy-server.js';
 export type { ProxyDhcpServerOptions } from './proxy-server.js';
 export { DhcpServer } from './dhcp-server.js';
 export type { DhcpServerOptions, Lease } from './dhcp-server.js';
+export type { DhcpEngineOptions } from './engine-base.js';

@@ -1,18 +1,27 @@
-/** Shared pieces of the proxy and full servers: request parsing into a BootRequest, reply skeletons. */
-import type { BootPlan, BootRequest } from '../../core/boot-decision.js';
+/**
+ * Shared pieces of the proxy and full servers: request parsing into a BootRequest, reply skeletons, the PXE
+ * boot fields (file, siaddr, option 43 with or without a menu) and the boot-server answer on port 4011.
+ */
+import type { BootConfig, BootPlan, BootRequest, PxeMenu } from '../../core/boot-decision.js';
+import { decideBoot, decideBootItem, encodePxeMenu, firmwareOf } from '../../core/boot-decision.js';
+import type { Endpoint } from '../../shared/datagram-transport.js';
 import type { ClientIdentity } from '../../shared/events.js';
-import { firmwareOf } from '../../core/boot-decision.js';
+import type { Logger } from '../../shared/runtime.js';
 import type { DhcpMessage } from './codec.js';
 import {
+  MessageType,
   Opt,
   clientArchs,
   clientUuid,
   encodeSubOptions,
+  encodedSize,
   macOf,
+  messageType,
+  replyLimit,
   strOpt,
+  subOptions,
   userClasses,
   uuidString,
-  ipToBytes,
 } from './codec.js';
 
 export function bootRequestOf(msg: DhcpMessage): BootRequest {
@@ -55,7 +64,8 @@ export function replySkeleton(req: DhcpMessage): DhcpMessage {
     yiaddr: '0.0.0.0',
     siaddr: '0.0.0.0',
     giaddr: req.giaddr,
-    chaddr: Buffer.from(req.chaddr),
+    // A view into the request's datagram: transports hand every datagram its own buffer.
+    chaddr: req.chaddr,
     sname: '',
     file: '',
     options: new Map(),
@@ -65,35 +75,180 @@ export function replySkeleton(req: DhcpMessage): DhcpMessage {
 
 /** "Boot the file field at once": PXE_DISCOVERY_CONTROL bit 3 (protocol.md §0.3). */
 export const PXE_SKIP_DISCOVERY = encodeSubOptions([[6, Buffer.from([8])]]);
+const VC_PXE = Buffer.from('PXEClient', 'latin1');
+const VC_HTTP = Buffer.from('HTTPClient', 'latin1');
+const IPXE_NO_PROXY_WAIT = Buffer.from([176, 1, 1]);
 
 /**
- * Adds boot fields for a plan. `bios43` decides whether option 43 = 06 01 08 FF is sent: BIOS proxy
- * offers and every full-mode PXE reply (tianocore/edk2#8149); UEFI proxy offers leave 43 out so EDK2
- * takes the BINL path to 4011.
+ * Adds boot fields for a plan. `with43` decides whether option 43 is sent: BIOS proxy offers and every
+ * full-mode PXE reply (tianocore/edk2#8149); UEFI proxy offers leave 43 out so EDK2 takes the BINL path to
+ * 4011. `serverId` is our address as 4 bytes (precomputed by the server: this runs per packet).
  */
 export function addBootFields(
   reply: DhcpMessage,
   req: DhcpMessage,
   plan: Extract<BootPlan, { kind: 'boot' }>,
-  serverAddress: string,
+  serverId: Buffer,
   with43: boolean,
 ): void {
   const o = reply.options;
-  o.set(Opt.serverId, ipToBytes(serverAddress));
-  o.set(Opt.vendorClass, Buffer.from(plan.vendorClass, 'latin1'));
+  o.set(Opt.serverId, serverId);
+  o.set(Opt.vendorClass, plan.vendorClass === 'PXEClient' ? VC_PXE : VC_HTTP);
   const uuid = clientUuid(req);
   if (uuid) o.set(Opt.clientUuid, uuid); // echoed byte-identical, only when well-formed (D22)
   if (plan.vendorClass === 'PXEClient' && with43) o.set(Opt.vendorSpecific, PXE_SKIP_DISCOVERY);
-  if (plan.ipxeNoProxyWait) o.set(Opt.ipxeEncap, Buffer.from([176, 1, 1]));
+  if (plan.ipxeNoProxyWait) o.set(Opt.ipxeEncap, IPXE_NO_PROXY_WAIT);
   reply.siaddr = plan.nextServer;
   // A separate file server (PyPXE -f, proxyDHCPd tftpd) is also named in option 66: some ROMs read it.
-  if (plan.nextServer !== serverAddress) o.set(Opt.tftpServer, Buffer.from(plan.nextServer, 'latin1'));
+  if (plan.nextServer !== `${serverId[0]}.${serverId[1]}.${serverId[2]}.${serverId[3]}`)
+    o.set(Opt.tftpServer, Buffer.from(plan.nextServer, 'latin1'));
   // Same value in `file` and option 67 (iPXE prefers file, EDK2 prefers 67).
   if (plan.bootFile.length <= 127) reply.file = plan.bootFile;
   o.set(Opt.bootFile, strOpt(plan.bootFile));
 }
 
+/** Encoded menus per (menu, boot server, size budget): built and, when too large, logged once. */
+const menuCache = new WeakMap<PxeMenu, Map<string, Buffer | undefined>>();
+
+/**
+ * Replaces the "boot at once" 43 of a BIOS reply by the configured menu (43.6/8/9/10, PXE21 Table 2-1):
+ * `file` and 67 go, the ROM shows the menu and asks 4011 for the chosen item. Items that do not fit in 255
+ * bytes, or in what the client's size limit leaves, are left out with a logged error (DNSMASQ "PXE menu
+ * too large", catalogue D29); when none fits the reply stays "boot at once".
+ */
+export function addMenu(
+  reply: DhcpMessage,
+  req: DhcpMessage,
+  menu: PxeMenu,
+  bootServer: string,
+  logger: Logger,
+): void {
+  reply.options.delete(Opt.vendorSpecific);
+  const file = reply.options.get(Opt.bootFile);
+  reply.options.delete(Opt.bootFile);
+  const room = replyLimit(maxSizeOf(req)) - encodedSize(reply) - 2;
+  const budget = Math.max(0, Math.min(255, room));
+  let cached = menuCache.get(menu);
+  if (!cached) menuCache.set(menu, (cached = new Map()));
+  const key = `${bootServer}/${budget}`;
+  let value = cached.get(key);
+  if (!cached.has(key)) {
+    const enc = encodePxeMenu(menu, bootServer, budget);
+    value = enc.items > 0 ? enc.value : undefined;
+    if (enc.items < menu.items.length) {
+      logger.error('PXE menu too large: items left out', {
+        sent: enc.items,
+        configured: menu.items.length,
+        bytes: budget,
+      });
+    }
+    if (cached.size < 64) cached.set(key, value);
+  }
+  if (value) {
+    reply.options.set(Opt.vendorSpecific, value);
+    reply.file = '';
+  } else {
+    reply.options.set(Opt.vendorSpecific, PXE_SKIP_DISCOVERY);
+    if (file) reply.options.set(Opt.bootFile, file);
+  }
+}
+
 export function maxSizeOf(req: DhcpMessage): number | undefined {
   const v = req.options.get(Opt.maxMessageSize);
   return v && v.length === 2 ? v.readUInt16BE(0) : undefined;
+}
+
+/**
+ * What a BootRequest looked like at DISCOVER time, per MAC, for a while (catalogue P12): a 4011 REQUEST
+ * without option 93 (and no Arch in 60) is answered from it. Bounded in size and age, so a flood of new
+ * MACs cannot grow it without limit (catalogue D30); the oldest entry goes first.
+ */
+export class ClientMemory {
+  // Two generations instead of per-insert eviction: O(1) with no iterator per packet under a flood; at
+  // most maxEntries entries in total.
+  private current = new Map<string, { req: BootRequest; at: number }>();
+  private previous = new Map<string, { req: BootRequest; at: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 4096,
+  ) {}
+
+  remember(req: BootRequest, now: number): void {
+    if (this.ttlMs <= 0) return;
+    this.previous.delete(req.mac);
+    if (this.current.size >= this.maxEntries / 2 && !this.current.has(req.mac)) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(req.mac, { req, at: now });
+  }
+
+  recall(mac: string, now: number): BootRequest | undefined {
+    const e = this.current.get(mac) ?? this.previous.get(mac);
+    if (!e || now - e.at > this.ttlMs) return undefined;
+    return e.req;
+  }
+
+  size(): number {
+    return this.current.size + this.previous.size;
+  }
+}
+
+export type BootServerAnswer =
+  | {
+      readonly kind: 'ack';
+      readonly reply: DhcpMessage;
+      readonly to: Endpoint;
+      readonly req: BootRequest;
+      readonly bootFile: string;
+      readonly ipxe: boolean;
+    }
+  | { readonly kind: 'refuse'; readonly req: BootRequest; readonly reason: string };
+
+/**
+ * The answer to a REQUEST/INFORM on port 4011 (protocol.md §1.2 steps 4-5): a BINL request gets the boot
+ * file; a boot-server request with 43.71 gets the chosen item, 43.71 echoed. Sent to the request's source
+ * address and port (EDK2 listens on :4011 only; claytono/infra#1362). `undefined`: not a request for us.
+ */
+export function answerBootServer(
+  msg: DhcpMessage,
+  source: Endpoint,
+  boot: BootConfig,
+  serverId: Buffer,
+  memory: ClientMemory | undefined,
+  now: number,
+): BootServerAnswer | undefined {
+  if (msg.op !== 1) return undefined;
+  const type = messageType(msg);
+  if (type !== MessageType.Request && type !== MessageType.Inform) return undefined;
+  let req = bootRequestOf(msg);
+  if (!req.archs) {
+    // P12: no option 93 and no Arch in 60. Answer from what this MAC's DISCOVER said, or not at all.
+    const seen = memory?.recall(req.mac, now);
+    if (!seen) {
+      return {
+        kind: 'refuse',
+        req,
+        reason:
+          'boot-server request without an architecture (option 93), and no DISCOVER from this MAC seen recently',
+      };
+    }
+    req = { ...seen, mac: req.mac };
+  }
+  const item = subOptions(msg.options.get(Opt.vendorSpecific)).get(71);
+  const plan =
+    item && item.length === 4
+      ? decideBootItem(req, boot, item.readUInt16BE(0), item.readUInt16BE(2))
+      : decideBoot(req, boot);
+  if (plan.kind === 'refuse') return { kind: 'refuse', req, reason: plan.reason };
+  const reply = replySkeleton(msg);
+  reply.flags = msg.flags & 0x8000;
+  reply.ciaddr = msg.ciaddr;
+  reply.options.set(Opt.messageType, Buffer.from([MessageType.Ack]));
+  addBootFields(reply, msg, plan, serverId, false);
+  // PXE21: echo the boot item (same type and layer), then END (DNSMASQ; catalogue P9).
+  if (item && item.length === 4) reply.options.set(Opt.vendorSpecific, encodeSubOptions([[71, item]]));
+  const to: Endpoint = msg.ciaddr !== '0.0.0.0' ? { address: msg.ciaddr, port: source.port } : source;
+  return { kind: 'ack', reply, to, req, bootFile: plan.bootFile, ipxe: plan.ipxe };
 }

@@ -1,0 +1,51 @@
+// OFFER latency from a packet capture taken in the generator's namespace (bench/dhcp-bench.sh): pairs each
+// BOOTREQUEST with the first BOOTREPLY of the same xid and reports wire-time p50/p99/max. Measuring on the
+// wire keeps the figure independent of the generator (perfdhcp reports only avg/max). Not a test.
+// usage: node dhcp-latency.mjs CAPTURE.pcap   (Ethernet or Linux cooked link type, micro- or nanosecond pcap)
+import { readFileSync } from 'node:fs';
+
+const buf = readFileSync(process.argv[2]);
+const magic = buf.readUInt32LE(0);
+const nano = magic === 0xa1b23c4d;
+if (magic !== 0xa1b2c3d4 && !nano) throw new Error('not a little-endian pcap file');
+const link = buf.readUInt32LE(20);
+const l2 = link === 1 ? 14 : link === 113 ? 16 : -1;
+if (l2 < 0) throw new Error(`unsupported link type ${link}`);
+const sent = new Map();
+const delays = [];
+let requests = 0;
+let replies = 0;
+for (let p = 24; p + 16 <= buf.length;) {
+  const t = buf.readUInt32LE(p) * 1e3 + buf.readUInt32LE(p + 4) / (nano ? 1e6 : 1e3);
+  const caplen = buf.readUInt32LE(p + 8);
+  const pkt = buf.subarray(p + 16, p + 16 + caplen);
+  p += 16 + caplen;
+  if (pkt.length < l2 + 20) continue;
+  const ihl = (pkt[l2] & 15) * 4;
+  const dhcp = l2 + ihl + 8;
+  if (pkt[l2 + 9] !== 17 || pkt.length < dhcp + 8) continue;
+  const xid = pkt.readUInt32BE(dhcp + 4);
+  if (pkt[dhcp] === 1) {
+    requests++;
+    if (!sent.has(xid)) sent.set(xid, t);
+  } else if (pkt[dhcp] === 2) {
+    replies++;
+    const t0 = sent.get(xid);
+    if (t0 !== undefined && t0 >= 0) {
+      delays.push(t - t0);
+      sent.set(xid, -1);
+    }
+  }
+}
+delays.sort((a, b) => a - b);
+const q = (f) => (delays.length ? delays[Math.min(delays.length - 1, Math.floor(f * delays.length))] : NaN);
+console.log(
+  JSON.stringify({
+    requests,
+    replies,
+    answered: delays.length,
+    p50_ms: +q(0.5).toFixed(3),
+    p99_ms: +q(0.99).toFixed(3),
+    max_ms: +(delays.at(-1) ?? NaN).toFixed(3),
+  }),
+);
