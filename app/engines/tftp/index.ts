@@ -100,6 +100,10 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     this.log.debug(message, fields);
   }
 
+  logWarn(message: string, fields: Record<string, unknown>): void {
+    this.log.warn(message, fields);
+  }
+
   /** Listen port (own socket), after start. */
   port(): number | undefined {
     return this.listenSocket?.address().port;

@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { TransferEvent } from '../../shared/events.js';
 import type { Source } from './file-cache.js';
 import {
+  ERR_ILLEGAL,
   ERR_UNKNOWN_TID,
   OP_ACK,
   OP_DATA,
@@ -81,6 +82,7 @@ export interface TransferHost {
   countSent(): void;
   release(transfer: Transfer): void;
   logDebug(message: string, fields: Record<string, unknown>): void;
+  logWarn(message: string, fields: Record<string, unknown>): void;
   emitTransfer(
     transfer: Transfer,
     type: TransferEvent['type'],
@@ -354,12 +356,20 @@ export class Transfer {
     const end = msg.indexOf(0, 4);
     const text = sanitiseName(msg.toString('latin1', 4, end < 0 ? msg.length : end));
     if (this.base === 0) {
-      // U6: EDK2 probes tsize then aborts (ERROR 8) — normal. U8: log the option set for diagnosis.
+      const options = this.neg.oack.map((o) => `${o.name}=${o.value}`).join(' ');
+      if (code === ERR_ILLEGAL) {
+        // U8: the client rejected our OACK (EDK2 "Malformatted OACK packet"): a real failure; the
+        // option set goes into the log and the reason so the user can see what was refused.
+        this.host.logWarn('client rejected the option reply', { file: this.file, message: text, options });
+        this.fail(`client rejected the option reply (error ${code}: ${text}); options sent: ${options}`);
+        return;
+      }
+      // U6: EDK2 probes tsize then aborts (ERROR 8) and asks again — normal, not a failure.
       this.host.logDebug('client ended transfer after OACK', {
         file: this.file,
         code,
         message: text,
-        options: this.neg.oack.map((o) => `${o.name}=${o.value}`).join(' '),
+        options,
       });
       this.finish({ probe: true, clientCode: code });
     } else {
