@@ -112,6 +112,7 @@ export class FileCache {
   readonly chunkSize: number;
   private readonly budget: number;
   private readonly files = new Map<string, SharedFile>();
+  private readonly opening = new Map<string, Promise<Opened>>();
   /** Insertion-ordered chunk list for eviction (oldest first). */
   private readonly order = new Map<string, { file: SharedFile; index: number; bytes: number }>();
   private bytes = 0;
@@ -133,7 +134,7 @@ export class FileCache {
 
   /**
    * Opens `path` (already resolved and checked by the caller), sharing the handle with transfers of
-   * the same file version. O_NONBLOCK so a FIFO swapped in after the caller's stat cannot block (S7).
+   * the same file version; concurrent first requests wait for one open instead of racing their own.
    */
   async open(path: string, info: Stats): Promise<Opened> {
     const key = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
@@ -142,6 +143,24 @@ export class FileCache {
       shared.refs++;
       return { ok: true, source: shared };
     }
+    const pending = this.opening.get(key);
+    if (!pending) {
+      const first = this.openNew(key, path, info).finally(() => this.opening.delete(key));
+      this.opening.set(key, first);
+      return first; // the opener holds the first reference
+    }
+    const result = await pending;
+    if (!result.ok) return result;
+    const file = this.files.get(key);
+    if (file) {
+      file.refs++;
+      return { ok: true, source: file };
+    }
+    return this.open(path, info); // it was already released again: open anew
+  }
+
+  /** O_NONBLOCK so a FIFO swapped in after the caller's stat cannot block a pool thread (S7). */
+  private async openNew(key: string, path: string, info: Stats): Promise<Opened> {
     let handle: FileHandle;
     try {
       handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -158,13 +177,6 @@ export class FileCache {
     } catch (error) {
       await handle.close().catch(() => undefined);
       return { ok: false, reason: `cannot open (${errnoOf(error) ?? 'error'})` };
-    }
-    // Another request may have opened the same file while we awaited: share theirs.
-    const raced = this.files.get(key);
-    if (raced) {
-      await handle.close().catch(() => undefined);
-      raced.refs++;
-      return { ok: true, source: raced };
     }
     const file = new SharedFile(this, key, handle, info.size, this.chunkSize);
     this.files.set(key, file);
