@@ -1,8 +1,9 @@
-/** Bench helper: runs TftpServer on 127.0.0.1:PORT serving DIR until killed. */
+/** Bench helper: runs TftpServer on 127.0.0.1:PORT serving DIR until SIGTERM (bench/tftp-bench.sh). */
 import { TftpServer } from '../app/engines/tftp/index.js';
 
 async function main(): Promise<void> {
   const [dir, port] = process.argv.slice(2);
+  // mtu 65535: loopback, so blksize is limited only by the request (the peers do the same on lo).
   const server = new TftpServer({ root: dir ?? '.', address: '127.0.0.1', port: Number(port), mtu: 65535 });
   await server.start();
   process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
