@@ -107,7 +107,7 @@ rss_tree() {
 }
 hwm() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-ratio() { echo "scale=2; $1 / ($2 + 0.0001)" | bc | sed 's/^\./0./'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 now() { date +%s.%N; }
 
 # one download: prints "MB/s cpu_ms_per_MB" (0 when it failed or the bytes differ)
