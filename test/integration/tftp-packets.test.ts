@@ -347,6 +347,23 @@ describe('TftpServer packet-level cases', () => {
     await until(() => server.activeTransfers() === 0);
   });
 
+  it('T17/§3.2: a different RRQ from the same port abandons the old transfer and starts the new one', async () => {
+    client.rrq(port, 'twenty.bin');
+    const d1 = await client.next();
+    expect(block(d1!)).toBe(1);
+    client.rrq(port, 'a.bin'); // the client gave up on twenty.bin and asks for something else
+    const n1 = await client.next();
+    expect(opcode(n1!)).toBe(3);
+    expect(n1!.from.port).not.toBe(d1!.from.port);
+    expect(n1!.data.subarray(4).equals(data.subarray(0, 512))).toBe(true);
+    client.error(n1!.from.port, 0, 'bye');
+    await until(() => server.activeTransfers() === 0);
+    const old = events.find(
+      (e) => e.type === 'failed' && e.file === 'twenty.bin' && e.client.port === client.localPort(),
+    );
+    expect(old?.reason).toBe('client sent a new request from the same port');
+  });
+
   it('T18: a client ERROR in mid-transfer ends the session and frees it', async () => {
     client.rrq(port, 'twenty.bin');
     const d1 = await client.next();

@@ -8,7 +8,7 @@
  * bound by the time between an ACK and the next DATA). Chunks are loaded ahead of need (prefetch) and
  * evicted oldest-first past a byte budget, so memory stays bounded however many files are served.
  */
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /** Bytes a transfer reads from: a shared file or an in-memory buffer (virtual files, netascii). */
@@ -33,6 +33,14 @@ export function bufferSource(data: Buffer): Source {
     load: (index) => Promise.resolve(index === 0 ? data : empty),
     release: () => Promise.resolve(),
   };
+}
+
+/** What identifies one version of a file (fs.Stats has these; workers receive them as plain data). */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
 }
 
 export type Opened =
@@ -136,7 +144,7 @@ export class FileCache {
    * Opens `path` (already resolved and checked by the caller), sharing the handle with transfers of
    * the same file version; concurrent first requests wait for one open instead of racing their own.
    */
-  async open(path: string, info: Stats): Promise<Opened> {
+  async open(path: string, info: FileIdentity): Promise<Opened> {
     const key = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
     const shared = this.files.get(key);
     if (shared) {
@@ -160,7 +168,7 @@ export class FileCache {
   }
 
   /** O_NONBLOCK so a FIFO swapped in after the caller's stat cannot block a pool thread (S7). */
-  private async openNew(key: string, path: string, info: Stats): Promise<Opened> {
+  private async openNew(key: string, path: string, info: FileIdentity): Promise<Opened> {
     let handle: FileHandle;
     try {
       handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -8,12 +8,16 @@
  * request arrives either on our own listen socket or on the transport's 'tftp' channel (helper relay).
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { createRequire } from 'node:module';
 import { isIPv4 } from 'node:net';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { DatagramTransport } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
 import type { EngineCounters, TransferEvent } from '../../shared/events.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../../shared/runtime.js';
-import { FileCache, bufferSource, type Source } from './file-cache.js';
+import { FileCache, bufferSource, type FileIdentity, type Source } from './file-cache.js';
 import {
   ERR_ACCESS,
   ERR_ILLEGAL,
@@ -28,7 +32,21 @@ import {
   type TftpRequest,
 } from './packet.js';
 import { resolveFile } from './paths.js';
-import { Transfer, negotiate, type TransferHost } from './transfer.js';
+import {
+  Transfer,
+  detailOf,
+  negotiate,
+  type Negotiated,
+  type TransferHost,
+  type TransferInfo,
+} from './transfer.js';
+import {
+  TFTP_WORKER_PROTOCOL,
+  isFromWorker,
+  type FromWorker,
+  type StartTransfer,
+  type WorkerSetup,
+} from './worker-protocol.js';
 
 export { sanitiseName, decodeRequest, TftpDecodeError } from './packet.js';
 export { negotiate } from './transfer.js';
@@ -62,13 +80,66 @@ export interface TftpServerOptions {
   readonly cacheBytes?: number;
   /** Largest file served in netascii mode, which is converted in memory (default 16 MiB). */
   readonly maxNetasciiBytes?: number;
+  /**
+   * Worker threads that run the transfers (default 0: all on this thread). Requests, confinement and
+   * negotiation stay here; with N > 0 transfers are spread round-robin over N event loops, which lets
+   * hundreds of clients use more than one core (each worker opens a shared file once).
+   */
+  readonly workers?: number;
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
 
+/** tsx's ESM API module (a devDependency), for worker threads started from TypeScript sources. */
+function tsxApi(): string {
+  const root = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  return pathToFileURL(join(root, 'dist', 'esm', 'api', 'index.mjs')).href;
+}
+
+/** A transfer running in a worker thread, as the main thread sees it. */
+class RemoteTransfer implements TransferInfo {
+  readonly detail: Record<string, string | number | boolean>;
+  constructor(
+    readonly id: string,
+    readonly key: string,
+    readonly client: { readonly address: string; readonly port: number },
+    readonly file: string,
+    readonly size: number,
+    neg: Negotiated,
+    readonly worker: number,
+    private readonly post: (message: { kind: 'resend' | 'supersede'; id: string }) => void,
+  ) {
+    this.detail = detailOf(neg);
+  }
+
+  /** The RRQ that asked for a resend, handled as a new request if the transfer has just ended. */
+  repeated: { msg: Buffer; address: string; port: number } | undefined;
+
+  resendCurrent(): void {
+    this.post({ kind: 'resend', id: this.id });
+  }
+
+  supersede(): void {
+    this.post({ kind: 'supersede', id: this.id });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve(); // the worker closes its transfers when it is stopped
+  }
+}
+
+let nextTransferId = 1;
+
 export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private readonly listeners = new Set<(event: TransferEvent) => void>();
-  private readonly transfers = new Map<string, Transfer>();
+  private readonly transfers = new Map<string, Transfer | RemoteTransfer>();
+  private readonly remote = new Map<string, RemoteTransfer>();
+  /** The RRQ that started each transfer (repeats are recognised byte for byte). */
+  private readonly requests = new WeakMap<TransferInfo, Buffer>();
+  private workers: Worker[] = [];
+  private workerFiles: number[] = [];
+  private workerStopped: (() => void)[] = [];
+  private nextWorker = 0;
   private readonly pending = new Set<string>();
   private listenSocket: Socket | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -114,12 +185,17 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     return this.transfers.size + this.pending.size;
   }
 
-  /** Distinct files open (a file served to many clients at once is opened once, T23). */
+  /** Distinct files open (a file served to many clients at once is opened once per thread, T23). */
   openFiles(): number {
-    return this.files.openFiles();
+    return this.files.openFiles() + this.workerFiles.reduce((a, b) => a + b, 0);
   }
 
   async start(): Promise<void> {
+    const count = this.options.workers ?? 0;
+    if (!Number.isInteger(count) || count < 0 || count > 64) {
+      throw new Error(`tftp workers must be a whole number from 0 to 64 (got ${String(count)})`);
+    }
+    for (let i = 0; i < count; i++) this.workers.push(this.spawnWorker(i));
     if (this.options.transport) {
       const transport = this.options.transport;
       await transport.open(['tftp']);
@@ -148,6 +224,115 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     this.listenSocket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
     await Promise.all([...this.transfers.values()].map((t) => t.close()));
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(
+      workers.map(async (worker, i) => {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            this.workerStopped[i] = resolve;
+            worker.postMessage({ kind: 'stop' });
+          }),
+          new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
+        ]);
+        await worker.terminate();
+      }),
+    );
+    this.workerFiles = [];
+    this.workerStopped = [];
+  }
+
+  /** Worker threads run compiled JavaScript; from TypeScript sources (tests) they load through tsx. */
+  private spawnWorker(index: number): Worker {
+    const here = import.meta.url;
+    const fromSource = here.endsWith('.ts');
+    const setup: WorkerSetup = {
+      protocol: TFTP_WORKER_PROTOCOL,
+      address: this.options.address,
+      progressMs: this.progressMs,
+      ...(this.options.chunkSize !== undefined ? { chunkSize: this.options.chunkSize } : {}),
+      ...(this.options.cacheBytes !== undefined ? { cacheBytes: this.options.cacheBytes } : {}),
+    };
+    const entry = new URL(fromSource ? './transfer-worker.ts' : './transfer-worker.js', here);
+    // From sources (tests, dev), a tiny bootstrap loads the TypeScript entry through tsx's API.
+    const worker = fromSource
+      ? new Worker(
+          `import(${JSON.stringify(tsxApi())}).then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ` +
+            `${JSON.stringify(entry.href)}))`,
+          { eval: true, workerData: setup },
+        )
+      : new Worker(entry, { workerData: setup });
+    this.workerFiles[index] = 0;
+    worker.on('message', (message: unknown) => this.onWorkerMessage(index, message));
+    worker.on('error', (error) => {
+      this.log.error('transfer worker failed', { worker: index, error: error.message });
+      for (const t of [...this.remote.values()]) {
+        if (t.worker !== index) continue;
+        this.remote.delete(t.id);
+        this.emitTransfer(t, 'failed', 0, undefined, 'transfer worker failed');
+        this.release(t);
+      }
+    });
+    return worker;
+  }
+
+  private onWorkerMessage(index: number, message: unknown): void {
+    if (!isFromWorker(message)) {
+      this.log.warn('ignored a malformed message from a transfer worker', { worker: index });
+      return;
+    }
+    this.handleWorker(index, message);
+  }
+
+  private handleWorker(index: number, message: FromWorker): void {
+    switch (message.kind) {
+      case 'event': {
+        const t = this.remote.get(message.id);
+        if (!t) break;
+        this.emitTransfer(t, message.type, message.bytes, message.rate, message.reason, message.extra);
+        // Ended: the client's address and port are free for its next request at once (the worker
+        // still reports 'closed' once the socket and file are released).
+        if (message.type === 'done' || message.type === 'failed') this.release(t);
+        break;
+      }
+      case 'stale': {
+        // The RRQ we took for a repeat arrived after the transfer ended: serve it as a new request.
+        const t = this.remote.get(message.id);
+        if (!t) break;
+        this.release(t);
+        const repeated = t.repeated;
+        t.repeated = undefined;
+        if (repeated) void this.onRequest(repeated.msg, repeated.address, repeated.port);
+        break;
+      }
+      case 'refused': {
+        const t = this.remote.get(message.id);
+        if (!t) break;
+        this.remote.delete(message.id);
+        this.release(t);
+        this.log.info('request refused', { client: t.key, file: t.file, reason: message.reason });
+        this.replyError(t.client.address, t.client.port, ERR_ACCESS, message.reason);
+        break;
+      }
+      case 'closed': {
+        const t = this.remote.get(message.id);
+        this.remote.delete(message.id);
+        if (t) this.release(t);
+        this.stats.sent += message.sent;
+        this.workerFiles[index] = message.openFiles;
+        break;
+      }
+      case 'opened':
+        this.workerFiles[index] = message.openFiles;
+        break;
+      case 'log':
+        if (message.level === 'warn') this.log.warn(message.message, message.fields);
+        else this.log.debug(message.message, message.fields);
+        break;
+      case 'stopped':
+        this.workerStopped[index]?.();
+        break;
+    }
   }
 
   onEvent(listener: (event: TransferEvent) => void): () => void {
@@ -159,12 +344,12 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     return { ...this.stats };
   }
 
-  release(transfer: Transfer): void {
+  release(transfer: TransferInfo): void {
     if (this.transfers.get(transfer.key) === transfer) this.transfers.delete(transfer.key);
   }
 
   emitTransfer(
-    t: Transfer,
+    t: TransferInfo,
     type: TransferEvent['type'],
     bytes: number,
     rate?: number,
@@ -228,9 +413,16 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     if (request.opcode !== OP_RRQ) return;
     if (!isIPv4(address)) return; // transfers answer IPv4 literals only (relay sources included)
     const existing = this.transfers.get(key);
-    if (existing) {
+    if (existing && this.requests.get(existing)?.equals(msg)) {
+      // T17: the same RRQ again (our OACK or DATA 1 was lost): resend, never a second session.
+      if (existing instanceof RemoteTransfer) existing.repeated = { msg: Buffer.from(msg), address, port };
       existing.resendCurrent();
       return;
+    }
+    if (existing) {
+      // A different request from the same address and port: the client has moved on.
+      existing.supersede();
+      this.release(existing);
     }
     if (this.pending.has(key)) return;
     if (request.mode !== 'octet' && request.mode !== 'netascii') {
@@ -244,7 +436,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     }
     this.pending.add(key);
     try {
-      await this.startTransfer(request, name, address, port, key);
+      await this.startTransfer(request, Buffer.from(msg), name, address, port, key);
     } finally {
       this.pending.delete(key);
     }
@@ -252,12 +444,15 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
 
   private async startTransfer(
     request: TftpRequest,
+    raw: Buffer,
     name: string,
     address: string,
     port: number,
     key: string,
   ): Promise<void> {
     let source: Source | undefined;
+    /** With worker threads an octet file is opened by the worker that serves it, not here. */
+    let onDisk: { path: string; identity: FileIdentity } | undefined;
     let file = name;
     const normalised = request.filename.replace(/\\/g, '/').replace(/^\/+/, '');
     if (this.options.virtualFiles && !normalised.split('/').includes('..')) {
@@ -272,16 +467,22 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
         this.replyError(address, port, resolved.code, resolved.reason);
         return;
       }
-      const opened = await this.files.open(resolved.path, resolved.info);
-      if (!opened.ok) {
-        this.log.info('request refused', { client: key, file: name, reason: opened.reason });
-        this.replyError(address, port, ERR_ACCESS, opened.reason);
-        return;
-      }
-      source = opened.source;
       file = sanitiseName(resolved.relative);
+      const { dev, ino, size, mtimeMs } = resolved.info;
+      const identity: FileIdentity = { dev, ino, size, mtimeMs };
+      if (this.workers.length > 0 && request.mode === 'octet') {
+        onDisk = { path: resolved.path, identity };
+      } else {
+        const opened = await this.files.open(resolved.path, identity);
+        if (!opened.ok) {
+          this.log.info('request refused', { client: key, file: name, reason: opened.reason });
+          this.replyError(address, port, ERR_ACCESS, opened.reason);
+          return;
+        }
+        source = opened.source;
+      }
     }
-    if (request.mode === 'netascii') {
+    if (source && request.mode === 'netascii') {
       const limit = this.options.maxNetasciiBytes ?? 16 * 1024 * 1024;
       if (source.size > limit) {
         await source.release();
@@ -307,17 +508,82 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       }
       source = bufferSource(toNetascii(raw));
     }
-    const neg = negotiate(request, request.mode === 'octet' ? source.size : undefined, this.options.mtu);
+    const size = source?.size ?? onDisk?.identity.size ?? 0;
+    const neg = negotiate(request, request.mode === 'octet' ? size : undefined, this.options.mtu);
     const oack = neg.oack.length > 0 ? encodeOack(neg.oack) : undefined;
-    const transfer = new Transfer(this, key, { address, port }, file, source, neg, oack, {
-      retransmitMs: neg.timeoutMs ?? this.options.retransmitMs ?? 1000,
-      maxRetries: this.options.maxRetries ?? 5,
+    const id = `tftp-${nextTransferId++}`;
+    const retransmitMs = neg.timeoutMs ?? this.options.retransmitMs ?? 1000;
+    const maxRetries = this.options.maxRetries ?? 5;
+    if (this.workers.length > 0) {
+      const remote = this.startRemote(
+        id,
+        key,
+        { address, port },
+        file,
+        size,
+        source,
+        onDisk,
+        neg,
+        oack,
+        retransmitMs,
+        maxRetries,
+      );
+      this.requests.set(remote, raw);
+      return;
+    }
+    if (!source) return; // unreachable: without workers every file is opened above
+    const transfer = new Transfer(this, id, key, { address, port }, file, source, neg, oack, {
+      retransmitMs,
+      maxRetries,
     });
     this.transfers.set(key, transfer);
+    this.requests.set(transfer, raw);
     try {
       await transfer.begin(this.options.address);
     } catch (error) {
       transfer.fail(`cannot open transfer socket: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /** Hands a negotiated transfer to the next worker thread (round-robin). */
+  private startRemote(
+    id: string,
+    key: string,
+    client: { address: string; port: number },
+    file: string,
+    size: number,
+    source: Source | undefined,
+    opened: { path: string; identity: FileIdentity } | undefined,
+    neg: Negotiated,
+    oack: Buffer | undefined,
+    retransmitMs: number,
+    maxRetries: number,
+  ): RemoteTransfer {
+    const index = this.nextWorker++ % this.workers.length;
+    const worker = this.workers[index]!;
+    const remote = new RemoteTransfer(id, key, client, file, size, neg, index, (m) => worker.postMessage(m));
+    let data: Uint8Array | undefined;
+    if (!opened && source) {
+      // Virtual file or netascii text: the bytes travel with the request (copied by postMessage).
+      const bytes = source.chunk(0) ?? Buffer.alloc(0);
+      data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    const message: StartTransfer = {
+      kind: 'start',
+      id,
+      key,
+      client,
+      file,
+      ...(opened ? { path: opened.path, identity: opened.identity } : {}),
+      ...(data ? { data } : {}),
+      neg,
+      ...(oack ? { oack: new Uint8Array(oack.buffer, oack.byteOffset, oack.byteLength) } : {}),
+      retransmitMs,
+      maxRetries,
+    };
+    this.transfers.set(key, remote);
+    this.remote.set(id, remote);
+    worker.postMessage(message);
+    return remote;
   }
 }

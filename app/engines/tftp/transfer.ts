@@ -74,17 +74,34 @@ export function negotiate(
   return result;
 }
 
+/** The negotiated options as event detail (timeline). */
+export function detailOf(neg: Negotiated): Record<string, string | number | boolean> {
+  const d: Record<string, string | number | boolean> = { blksize: neg.blksize, windowsize: neg.windowsize };
+  for (const o of neg.oack) d[`option.${o.name.toLowerCase()}`] = o.value;
+  return d;
+}
+
+/** What the server knows of a transfer, local or running in a worker thread. */
+export interface TransferInfo {
+  readonly id: string;
+  readonly key: string;
+  readonly client: { readonly address: string; readonly port: number };
+  readonly file: string;
+  readonly size: number;
+  readonly detail: Record<string, string | number | boolean>;
+}
+
 /** What a transfer needs from its server (events, counters, bookkeeping). */
 export interface TransferHost {
   /** Wall-clock milliseconds (injected clock) for event timestamps and rates. */
   now(): number;
   readonly progressMs: number;
   countSent(): void;
-  release(transfer: Transfer): void;
+  release(transfer: TransferInfo): void;
   logDebug(message: string, fields: Record<string, unknown>): void;
   logWarn(message: string, fields: Record<string, unknown>): void;
   emitTransfer(
-    transfer: Transfer,
+    transfer: TransferInfo,
     type: TransferEvent['type'],
     bytes: number,
     rate?: number,
@@ -109,10 +126,7 @@ function literalLookup(
 
 const UNKNOWN_TID = encodeError(ERR_UNKNOWN_TID, 'Unknown transfer ID');
 
-let nextTransferId = 1;
-
-export class Transfer {
-  readonly id = `tftp-${nextTransferId++}`;
+export class Transfer implements TransferInfo {
   private socket: Socket | undefined;
   /** Absolute (unwrapped) number of the first unacknowledged block; 0 = OACK outstanding. */
   private base: number;
@@ -141,9 +155,15 @@ export class Transfer {
   private readonly started: number;
   private lastProgress = 0;
   private ackedBytes = 0;
+  /** DATA/OACK datagrams sent (worker threads report them to the server's counters). */
+  packetsSent = 0;
+  private resolveClosed: () => void = () => undefined;
+  /** Settles once the socket is closed and the source released. */
+  readonly whenClosed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
 
   constructor(
     private readonly host: TransferHost,
+    readonly id: string,
     readonly key: string,
     readonly client: { readonly address: string; readonly port: number },
     readonly file: string,
@@ -164,12 +184,7 @@ export class Transfer {
   }
 
   get detail(): Record<string, string | number | boolean> {
-    const d: Record<string, string | number | boolean> = {
-      blksize: this.neg.blksize,
-      windowsize: this.neg.windowsize,
-    };
-    for (const o of this.neg.oack) d[`option.${o.name.toLowerCase()}`] = o.value;
-    return d;
+    return detailOf(this.neg);
   }
 
   async begin(address: string): Promise<void> {
@@ -189,12 +204,22 @@ export class Transfer {
     this.transmit(this.base);
   }
 
+  /**
+   * The same client address and port sent a different request: the client has moved on (dnsmasq
+   * "abandoned transfer from same host and port"). Awaiting only the final ACK counts as done.
+   */
+  supersede(): void {
+    if (this.base === this.lastBlock && this.sentUpTo === this.lastBlock) this.finish();
+    else this.fail('client sent a new request from the same port');
+  }
+
   /** Client resent its RRQ (lost OACK/DATA 1, T17): resend from the existing session, no new port. */
   resendCurrent(): void {
     if (this.socket && this.base <= 1 && this.sentUpTo <= this.windowsize) this.transmit(this.base);
   }
 
   private put(packet: Buffer): void {
+    this.packetsSent++;
     this.host.countSent();
     this.socket?.send(packet, this.client.port, this.client.address);
   }
@@ -445,5 +470,6 @@ export class Transfer {
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
     await this.source.release().catch(() => undefined);
+    this.resolveClosed();
   }
 }
