@@ -21,8 +21,11 @@ NS=pxd-tftpb-$$
 WORK=$(mktemp -d /tmp/pxe-tftp-bench.XXXXXX)
 HPA_CACHE=${HPA_CACHE:-/tmp/pxe-desk-bench-tftpd-hpa}
 declare -A PID=()
-SERVERS=(pxe-desk tftpd-hpa dnsmasq atftpd)
-declare -A PORT=([pxe-desk]=16969 [tftpd-hpa]=16970 [dnsmasq]=69 [atftpd]=16971)
+SINGLE=(pxe-desk tftpd-hpa dnsmasq atftpd)
+# pxe-desk-w2: the same engine with `workers: 2` (transfers on two worker threads), for many clients.
+CONCURRENT=(pxe-desk pxe-desk-w2 tftpd-hpa dnsmasq atftpd)
+SERVERS=("${SINGLE[@]}")
+declare -A PORT=([pxe-desk]=16969 [pxe-desk-w2]=16972 [tftpd-hpa]=16970 [dnsmasq]=69 [atftpd]=16971)
 
 inns() { ip netns exec "$NS" "$@"; }
 stop_servers() {
@@ -54,6 +57,9 @@ HPA=$HPA_CACHE/usr/sbin/in.tftpd
 # The engine bundled to one plain JS file, so no TypeScript loader sits in the measured process.
 node_modules/.bin/esbuild bench/tftp-serve.ts --bundle --platform=node --format=esm \
   --outfile="$WORK/serve.mjs" --log-level=warning
+# The worker thread entry sits next to it, as transfer-worker.js does next to index.js in dist/.
+node_modules/.bin/esbuild app/engines/tftp/transfer-worker.ts --bundle --platform=node --format=cjs \
+  --outfile="$WORK/transfer-worker.js" --log-level=warning
 
 ip netns add "$NS"
 inns ip link set lo up
@@ -72,6 +78,7 @@ start_server() {
   local s=$1
   case $s in
     pxe-desk) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" >"$WORK/$s.log" 2>&1 & ;;
+    pxe-desk-w2) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" 2 >"$WORK/$s.log" 2>&1 & ;;
     tftpd-hpa) ip netns exec "$NS" "$HPA" -L -s -u nobody -a "127.0.0.1:${PORT[$s]}" "$ROOT" >"$WORK/$s.log" 2>&1 & ;;
     # Caps raised so CONC clients are not refused by configuration (defaults: dnsmasq 50, atftpd 100).
     dnsmasq) ip netns exec "$NS" dnsmasq -k --conf-file=/dev/null --port=0 --enable-tftp --tftp-root="$ROOT" \
@@ -177,6 +184,7 @@ if [ "${SKIP_SINGLE:-0}" != 1 ]; then
 fi
 
 if [ "${SKIP_CONC:-0}" != 1 ]; then
+  SERVERS=("${CONCURRENT[@]}")
   echo "== $CONC parallel atftp clients (blksize 1468, lockstep), 4 MiB each: aggregate MB/s median of $REPS, peak RSS MB, failed"
   declare -A agg=() peak=() failed=()
   for _ in $(seq "$REPS"); do
@@ -217,14 +225,16 @@ if [ "${SKIP_CONC:-0}" != 1 ]; then
       stop_servers
     done
   done
-  printf '%-12s %12s %12s %10s %12s\n' server 'agg MB/s' 'peak RSS MB' 'failed' 'ours/this'
+  printf '%-12s %12s %12s %10s %14s %14s\n' server 'agg MB/s' 'peak RSS MB' 'failed' 'pxe-desk/this' 'pxe-desk-w2/this'
   # shellcheck disable=SC2086
   ours=$(median ${agg[pxe-desk]})
+  # shellcheck disable=SC2086
+  ours2=$(median ${agg[pxe-desk-w2]})
   for s in "${SERVERS[@]}"; do
     # shellcheck disable=SC2086
     a=$(median ${agg[$s]})
     # shellcheck disable=SC2086
-    printf '%-12s %12s %12s %10s %12s\n' "$s" "$a" "$(median ${peak[$s]})" "$(echo ${failed[$s]} | tr ' ' ,)" \
-      "$(ratio "$ours" "$a")"
+    printf '%-12s %12s %12s %10s %14s %14s\n' "$s" "$a" "$(median ${peak[$s]})" "$(echo ${failed[$s]} | tr ' ' ,)" \
+      "$(ratio "$ours" "$a")" "$(ratio "$ours2" "$a")"
   done
 fi

@@ -2,9 +2,15 @@
 import { TftpServer } from '../app/engines/tftp/index.js';
 
 async function main(): Promise<void> {
-  const [dir, port] = process.argv.slice(2);
+  const [dir, port, workers] = process.argv.slice(2);
   // mtu 65535: loopback, so blksize is limited only by the request (the peers do the same on lo).
-  const server = new TftpServer({ root: dir ?? '.', address: '127.0.0.1', port: Number(port), mtu: 65535 });
+  const server = new TftpServer({
+    root: dir ?? '.',
+    address: '127.0.0.1',
+    port: Number(port),
+    mtu: 65535,
+    workers: Number(workers ?? 0),
+  });
   await server.start();
   process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
 }
