@@ -139,6 +139,8 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private workers: Worker[] = [];
   private workerFiles: number[] = [];
   private workerStopped: (() => void)[] = [];
+  private dead: boolean[] = [];
+  private stopping = false;
   private nextWorker = 0;
   private readonly pending = new Set<string>();
   private listenSocket: Socket | undefined;
@@ -225,6 +227,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
     await Promise.all([...this.transfers.values()].map((t) => t.close()));
     const workers = this.workers;
+    this.stopping = true;
     this.workers = [];
     await Promise.all(
       workers.map(async (worker, i) => {
@@ -240,6 +243,15 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     );
     this.workerFiles = [];
     this.workerStopped = [];
+    this.dead = [];
+    this.stopping = false;
+  }
+
+  /** Workers still able to take transfers (a failed worker is taken out of the rotation). */
+  private liveWorkers(): number {
+    let live = 0;
+    for (let i = 0; i < this.workers.length; i++) if (!this.dead[i]) live++;
+    return live;
   }
 
   /** Worker threads run compiled JavaScript; from TypeScript sources (tests) they load through tsx. */
@@ -264,15 +276,22 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       : new Worker(entry, { workerData: setup });
     this.workerFiles[index] = 0;
     worker.on('message', (message: unknown) => this.onWorkerMessage(index, message));
-    worker.on('error', (error) => {
-      this.log.error('transfer worker failed', { worker: index, error: error.message });
+    // A worker that fails (or could not load) leaves the rotation; its transfers fail and the
+    // clients' retries are served by the others, or in-process once none is left.
+    const lost = (why: string): void => {
+      if (this.dead[index] || this.stopping) return;
+      this.dead[index] = true;
+      this.workerFiles[index] = 0;
+      this.log.error('transfer worker failed', { worker: index, error: why });
       for (const t of [...this.remote.values()]) {
         if (t.worker !== index) continue;
         this.remote.delete(t.id);
         this.emitTransfer(t, 'failed', 0, undefined, 'transfer worker failed');
         this.release(t);
       }
-    });
+    };
+    worker.on('error', (error) => lost(error.message));
+    worker.on('exit', (code) => lost(`exited with code ${code}`));
     return worker;
   }
 
@@ -470,7 +489,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       file = sanitiseName(resolved.relative);
       const { dev, ino, size, mtimeMs } = resolved.info;
       const identity: FileIdentity = { dev, ino, size, mtimeMs };
-      if (this.workers.length > 0 && request.mode === 'octet') {
+      if (this.liveWorkers() > 0 && request.mode === 'octet') {
         onDisk = { path: resolved.path, identity };
       } else {
         const opened = await this.files.open(resolved.path, identity);
@@ -514,7 +533,12 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     const id = `tftp-${nextTransferId++}`;
     const retransmitMs = neg.timeoutMs ?? this.options.retransmitMs ?? 1000;
     const maxRetries = this.options.maxRetries ?? 5;
-    if (this.workers.length > 0) {
+    if (onDisk && this.liveWorkers() === 0) {
+      // Every worker failed while this request was being resolved: the client's retry is served here.
+      this.replyError(address, port, ERR_UNDEFINED, 'Server busy, try again');
+      return;
+    }
+    if (onDisk || (this.liveWorkers() > 0 && source)) {
       const remote = this.startRemote(
         id,
         key,
@@ -559,7 +583,10 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     retransmitMs: number,
     maxRetries: number,
   ): RemoteTransfer {
-    const index = this.nextWorker++ % this.workers.length;
+    let index = this.nextWorker++ % this.workers.length;
+    for (let tries = 0; this.dead[index] && tries < this.workers.length; tries++) {
+      index = (index + 1) % this.workers.length;
+    }
     const worker = this.workers[index]!;
     const remote = new RemoteTransfer(id, key, client, file, size, neg, index, (m) => worker.postMessage(m));
     let data: Uint8Array | undefined;
