@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TftpServer } from '../../app/engines/tftp/index.js';
 import type { TransferEvent } from '../../app/shared/events.js';
+import { createLogger, type LogRecord } from '../../app/shared/runtime.js';
 import { RawTftpClient, block, downloadLockstep, oackOptions, opcode } from '../helpers/tftp-raw-client.js';
 import { haveTools } from '../helpers/tools.js';
 
@@ -172,4 +173,49 @@ describe.skipIf(!haveTools('atftp', 'curl'))('TftpServer with worker threads', (
     expect(server.counters().sent).toBeGreaterThanOrEqual(100 * Math.ceil(data.length / 1468));
     await until(() => fdCount() <= before); // no transfer socket or file left open in any thread
   }, 180_000);
+});
+
+describe('TftpServer when its worker threads fail', () => {
+  it('takes failed workers out of the rotation and serves in-process, saying why in the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tftp-workers-broken-'));
+    const data = randomBytes(3000);
+    writeFileSync(join(dir, 'f.bin'), data);
+    // A worker script that dies while loading (what a packaged app with an unreadable entry would see).
+    writeFileSync(join(dir, 'broken-worker.mjs'), "throw new Error('cannot load the transfer worker');\n");
+    const logs: LogRecord[] = [];
+    const server = new TftpServer({
+      root: dir,
+      address: '127.0.0.1',
+      port: 0,
+      workers: 2,
+      workerEntry: join(dir, 'broken-worker.mjs'),
+      logger: createLogger((r) => logs.push(r)),
+    });
+    await server.start();
+    const client = new RawTftpClient();
+    await client.open();
+    try {
+      await until(() => logs.filter((r) => r.message === 'transfer worker failed').length === 2);
+      expect(String(logs.find((r) => r.message === 'transfer worker failed')?.fields?.['error'])).toMatch(
+        /cannot load the transfer worker/,
+      );
+      const port = server.port() ?? 0;
+      client.rrq(port, 'f.bin');
+      const got: Buffer[] = [];
+      for (let b = 1; b <= 6; b++) {
+        const d = await client.next();
+        expect(opcode(d!)).toBe(3);
+        expect(block(d!)).toBe(b);
+        got.push(d!.data.subarray(4));
+        client.ack(d!.from.port, b);
+        if (d!.data.length - 4 < 512) break;
+      }
+      expect(Buffer.concat(got).equals(data)).toBe(true);
+      await until(() => server.activeTransfers() === 0);
+    } finally {
+      client.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

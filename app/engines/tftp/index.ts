@@ -86,6 +86,11 @@ export interface TftpServerOptions {
    * hundreds of clients use more than one core (each worker opens a shared file once).
    */
   readonly workers?: number;
+  /**
+   * The worker thread's script, when the default (`transfer-worker.js` next to this module) cannot be
+   * loaded as is — e.g. a packaged app that unpacks it from its archive. `.ts` loads through tsx.
+   */
+  readonly workerEntry?: string | URL;
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
@@ -231,6 +236,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     this.workers = [];
     await Promise.all(
       workers.map(async (worker, i) => {
+        if (this.dead[i]) return worker.terminate();
         await Promise.race([
           new Promise<void>((resolve) => {
             this.workerStopped[i] = resolve;
@@ -257,7 +263,13 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   /** Worker threads run compiled JavaScript; from TypeScript sources (tests) they load through tsx. */
   private spawnWorker(index: number): Worker {
     const here = import.meta.url;
-    const fromSource = here.endsWith('.ts');
+    const configured = this.options.workerEntry;
+    const entry = configured
+      ? configured instanceof URL
+        ? configured
+        : pathToFileURL(configured)
+      : new URL(here.endsWith('.ts') ? './transfer-worker.ts' : './transfer-worker.js', here);
+    const fromSource = entry.pathname.endsWith('.ts');
     const setup: WorkerSetup = {
       protocol: TFTP_WORKER_PROTOCOL,
       address: this.options.address,
@@ -265,7 +277,6 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       ...(this.options.chunkSize !== undefined ? { chunkSize: this.options.chunkSize } : {}),
       ...(this.options.cacheBytes !== undefined ? { cacheBytes: this.options.cacheBytes } : {}),
     };
-    const entry = new URL(fromSource ? './transfer-worker.ts' : './transfer-worker.js', here);
     // From sources (tests, dev), a tiny bootstrap loads the TypeScript entry through tsx's API.
     const worker = fromSource
       ? new Worker(
