@@ -111,16 +111,62 @@ describe('TftpServer packet-level cases', () => {
     client.error(o!.from.port, 8, 'done');
   });
 
-  it('T4/U6: tsize probe then ERROR 8 is normal, not a failure', async () => {
+  it('T4/U6: tsize probe, ERROR 8, new RRQ from a new port: first freed at once, second completes, no failure', async () => {
     client.rrq(port, 'a.bin', 'octet', { blksize: '1468', tsize: '0' });
     const o = await client.next();
     expect(oackOptions(o!)).toEqual({ blksize: '1468', tsize: '1000' });
     client.error(o!.from.port, 8, 'User aborted the transfer');
-    await new Promise((r) => setTimeout(r, 1500));
-    const mine = events.filter((e) => e.client.port === o!.from.port || e.detail?.['probe'] === true);
-    expect(events.some((e) => e.type === 'done' && e.detail?.['probe'] === true)).toBe(true);
-    expect(mine.some((e) => e.type === 'failed')).toBe(false);
-    expect(server.activeTransfers()).toBe(0);
+    // Freed by the ERROR itself: timeouts would take 150 + 300 + 600 ms to give up.
+    await until(() => server.activeTransfers() === 0, 800);
+    const second = new RawTftpClient();
+    await second.open();
+    try {
+      second.rrq(port, 'a.bin', 'octet', { blksize: '1468', tsize: '0' });
+      const o2 = await second.next();
+      expect(oackOptions(o2!)).toEqual({ blksize: '1468', tsize: '1000' });
+      second.ack(o2!.from.port, 0);
+      const d = await second.next();
+      expect(d!.data.subarray(4).equals(data)).toBe(true);
+      second.ack(o2!.from.port, 1);
+      const ports = [client.localPort(), second.localPort()];
+      await until(() => events.some((e) => e.type === 'done' && e.client.port === ports[1]));
+      const mine = events.filter((e) => ports.includes(e.client.port));
+      expect(mine.filter((e) => e.type === 'failed')).toEqual([]);
+      expect(
+        mine.some((e) => e.type === 'done' && e.detail?.['probe'] === true && e.client.port === ports[0]),
+      ).toBe(true);
+      expect(mine.find((e) => e.type === 'done' && e.client.port === ports[1])?.bytes).toBe(1000);
+      const failedLogs = logs.filter(
+        (r) =>
+          r.message.startsWith('transfer failed') &&
+          ports.some((p) => JSON.stringify(r.fields).includes(`"port":${p}`)),
+      );
+      expect(failedLogs).toEqual([]);
+      await settle(30);
+    } finally {
+      second.close();
+    }
+  });
+
+  it('T13: DATA is resent only on timeouts, with growing intervals, then the session ends', async () => {
+    client.rrq(port, 'a.bin');
+    const d1 = await client.next();
+    const t0 = Date.now();
+    expect(block(d1!)).toBe(1);
+    const r1 = await client.next(3000);
+    const t1 = Date.now();
+    const r2 = await client.next(3000);
+    const t2 = Date.now();
+    expect(r1 && block(r1)).toBe(1);
+    expect(r2 && block(r2)).toBe(1);
+    expect(t1 - t0).toBeGreaterThanOrEqual(120); // retransmitMs 150
+    expect(t2 - t1).toBeGreaterThanOrEqual(250); // doubled: 300
+    expect(await client.next(1000)).toBeUndefined(); // maxRetries 2: no third resend
+    await until(() =>
+      events.some(
+        (e) => e.type === 'failed' && e.client.port === client.localPort() && /block 1/.test(e.reason ?? ''),
+      ),
+    );
   });
 
   it('T6/T10: illegal blksize and windowsize ignored → no OACK', async () => {
