@@ -44,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespace, atftpd/tftpd-hpa user switch)" >&2; exit 1; }
-for tool in atftp atftpd dnsmasq node bc; do
+for tool in atftp atftpd dnsmasq node ss; do
   command -v "$tool" >/dev/null || { echo "missing $tool (bash scripts/setup-system.sh)" >&2; exit 1; }
 done
 # tftpd-hpa conflicts with atftpd as a Debian package: unpack its binary once, never install it.
