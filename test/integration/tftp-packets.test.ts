@@ -552,3 +552,38 @@ describe('TftpServer case folding', () => {
     }
   });
 });
+
+describe('TftpServer error replies under a flood', () => {
+  it('answers at most 200 bad requests per second from one socket, counts the rest as rate-limited', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tftp-flood-'));
+    const server = new TftpServer({ root: dir, address: '127.0.0.1', port: 0 });
+    await server.start();
+    const client = new RawTftpClient();
+    await client.open();
+    try {
+      // WRQs are refused straight away (no file lookup), so all 400 reach the reply path at once.
+      // Batches with short pauses so the kernel's receive buffer never drops any (well within 1 s).
+      for (let i = 0; i < 400; i++) {
+        client.rrq(server.port() ?? 0, `upload-${i}.bin`, 'octet', {}, 2);
+        if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5));
+      }
+      const replies = [];
+      for (;;) {
+        const p = await client.next(400);
+        if (!p) break;
+        replies.push(p);
+      }
+      expect(replies.length).toBeGreaterThan(0);
+      expect(replies.length).toBeLessThanOrEqual(200);
+      expect(replies.every((p) => opcode(p) === 5 && block(p) === 2)).toBe(true);
+      expect(new Set(replies.map((p) => p.from.port)).size).toBe(1); // one shared reply socket
+      const { received, rateLimited } = server.counters();
+      expect(rateLimited).toBe(received - replies.length); // every request either answered or counted
+      expect(rateLimited).toBeGreaterThan(0);
+    } finally {
+      client.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -134,6 +134,8 @@ class RemoteTransfer implements TransferInfo {
 }
 
 let nextTransferId = 1;
+/** ERROR replies to requests per second before further ones are dropped (and counted as rate-limited). */
+const ERROR_BURST = 200;
 
 export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private readonly listeners = new Set<(event: TransferEvent) => void>();
@@ -146,6 +148,13 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private workerStopped: (() => void)[] = [];
   private dead: boolean[] = [];
   private stopping = false;
+  /** Shared socket for ERROR replies to requests (replies never go through the relay, DESIGN). */
+  private errorSocket: Socket | undefined;
+  private errorSocketReady = false;
+  private errorQueue: ((socket: Socket) => void)[] = [];
+  private errorWindowStart = 0;
+  private errorsInWindow = 0;
+  private stopped = false;
   private nextWorker = 0;
   private readonly pending = new Set<string>();
   private listenSocket: Socket | undefined;
@@ -198,6 +207,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
     const count = this.options.workers ?? 0;
     if (!Number.isInteger(count) || count < 0 || count > 64) {
       throw new Error(`tftp workers must be a whole number from 0 to 64 (got ${String(count)})`);
@@ -225,11 +235,17 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     const socket = this.listenSocket;
     this.listenSocket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const errorSocket = this.errorSocket;
+    this.errorSocket = undefined;
+    this.errorSocketReady = false;
+    this.errorQueue = [];
+    if (errorSocket) await new Promise<void>((resolve) => errorSocket.close(() => resolve()));
     await Promise.all([...this.transfers.values()].map((t) => t.close()));
     const workers = this.workers;
     this.stopping = true;
@@ -412,11 +428,43 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
 
   /** Errors for requests go from a fresh ephemeral socket: replies never use the relay (DESIGN). */
   private replyError(address: string, port: number, code: number, message: string): void {
-    const socket = createSocket({ type: 'udp4' });
-    socket.on('error', () => socket.close());
-    socket.bind(0, this.options.address, () => {
+    // Error replies are bounded (a flood of bad requests must not become a flood of replies or of
+    // sockets): one shared ephemeral socket, at most ERROR_BURST per second, the rest dropped and counted.
+    if (this.stopped) return;
+    const now = this.clock.now();
+    if (now - this.errorWindowStart >= 1000) {
+      this.errorWindowStart = now;
+      this.errorsInWindow = 0;
+    }
+    if (++this.errorsInWindow > ERROR_BURST) {
+      this.stats.rateLimited++;
+      return;
+    }
+    const packet = encodeError(code, message);
+    const send = (socket: Socket): void => {
       this.stats.sent++;
-      socket.send(encodeError(code, message), port, address, () => socket.close());
+      socket.send(packet, port, address);
+    };
+    if (this.errorSocket) {
+      if (this.errorSocketReady) send(this.errorSocket);
+      else this.errorQueue.push(send);
+      return;
+    }
+    const socket = createSocket({ type: 'udp4' });
+    this.errorSocket = socket;
+    this.errorQueue.push(send);
+    socket.on('error', (error) => {
+      this.log.warn('error-reply socket failed', { error: error.message });
+      if (this.errorSocket === socket) this.errorSocket = undefined;
+      this.errorSocketReady = false;
+      this.errorQueue = [];
+      socket.close();
+    });
+    socket.bind(0, this.options.address, () => {
+      this.errorSocketReady = true;
+      const queued = this.errorQueue;
+      this.errorQueue = [];
+      for (const q of queued) q(socket);
     });
   }
 
