@@ -9,6 +9,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import { isIPv4 } from 'node:net';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -152,7 +153,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private errorSocket: Socket | undefined;
   private errorSocketReady = false;
   private errorQueue: ((socket: Socket) => void)[] = [];
-  private errorWindowStart = 0;
+  private errorWindowStart = -Infinity;
   private errorsInWindow = 0;
   private stopped = false;
   private nextWorker = 0;
@@ -431,7 +432,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     // Error replies are bounded (a flood of bad requests must not become a flood of replies or of
     // sockets): one shared ephemeral socket, at most ERROR_BURST per second, the rest dropped and counted.
     if (this.stopped) return;
-    const now = this.clock.now();
+    const now = performance.now(); // real time, whatever clock the events are stamped with
     if (now - this.errorWindowStart >= 1000) {
       this.errorWindowStart = now;
       this.errorsInWindow = 0;
