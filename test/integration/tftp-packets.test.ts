@@ -298,12 +298,12 @@ describe('TftpServer packet-level cases', () => {
     const o = await client.next();
     expect(oackOptions(o!)).toEqual({ timeout: '3' });
     const t0 = Date.now();
-    const again = await client.next(6000); // no ACK 0: the OACK is resent after ~3 s, not 150 ms
+    const again = await client.next(9000); // no ACK 0: the OACK is resent after ~3 s, not 150 ms
     const waited = Date.now() - t0;
     expect(again && opcode(again)).toBe(6);
     expect(again!.from.port).toBe(o!.from.port);
     expect(waited).toBeGreaterThanOrEqual(2800);
-    expect(waited).toBeLessThan(5000);
+    expect(waited).toBeLessThan(7500); // generous: a loaded CI box fires timers late
     client.error(o!.from.port, 8, 'enough');
     for (const value of ['0', '300']) {
       const c = new RawTftpClient();
