@@ -587,3 +587,37 @@ describe('TftpServer error replies under a flood', () => {
     }
   });
 });
+
+describe('TftpServer operator caps (protocol.md Q17)', () => {
+  it('grants at most maxBlksize and refuses windowsize when capped to 1; bad caps are refused at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tftp-caps-'));
+    writeFileSync(join(dir, 'f.bin'), randomBytes(3000));
+    const server = new TftpServer({
+      root: dir,
+      address: '127.0.0.1',
+      port: 0,
+      maxBlksize: 1024,
+      maxWindowsize: 1,
+    });
+    await server.start();
+    const client = new RawTftpClient();
+    await client.open();
+    try {
+      client.rrq(server.port() ?? 0, 'f.bin', 'octet', { blksize: '1468', windowsize: '16' });
+      const o = await client.next();
+      expect(oackOptions(o!)).toEqual({ blksize: '1024' });
+      client.ack(o!.from.port, 0);
+      const d = await client.next();
+      expect(d!.data.length - 4).toBe(1024);
+      expect(await client.next(100)).toBeUndefined(); // lockstep: nothing before the ACK
+      client.error(o!.from.port, 0, 'done');
+      await expect(
+        new TftpServer({ root: dir, address: '127.0.0.1', port: 0, maxBlksize: 70000 }).start(),
+      ).rejects.toThrow(/maxBlksize must be a whole number from 0 to 65535/);
+    } finally {
+      client.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -68,6 +68,13 @@ export interface TftpServerOptions {
   readonly fallbackDirs?: readonly string[];
   /** NIC MTU: blksize is clamped to mtu - 32 (IPv4 + UDP + TFTP headers, RFC 2348). */
   readonly mtu?: number;
+  /**
+   * Cap on the granted blksize, 0 to refuse the option (dnsmasq --tftp-no-blocksize): some clients ask
+   * for blksize and then misbehave when it is granted (protocol.md Q17).
+   */
+  readonly maxBlksize?: number;
+  /** Cap on the granted windowsize (RFC 7440); 1 refuses the option (lockstep for everyone). */
+  readonly maxWindowsize?: number;
   readonly caseInsensitive?: boolean;
   readonly virtualFiles?: VirtualFiles;
   /** Concurrent transfers; more get ERROR 0 "server busy" (dnsmasq tftp-max). Default 512. */
@@ -212,6 +219,14 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
 
   async start(): Promise<void> {
     this.stopped = false;
+    for (const [name, value, min] of [
+      ['maxBlksize', this.options.maxBlksize, 0],
+      ['maxWindowsize', this.options.maxWindowsize, 1],
+    ] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < min || value > 65535)) {
+        throw new Error(`tftp ${name} must be a whole number from ${min} to 65535 (got ${String(value)})`);
+      }
+    }
     const count = this.options.workers ?? 0;
     if (!Number.isInteger(count) || count < 0 || count > 64) {
       throw new Error(`tftp workers must be a whole number from 0 to 64 (got ${String(count)})`);
@@ -591,7 +606,10 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       source = bufferSource(toNetascii(raw));
     }
     const size = source?.size ?? onDisk?.identity.size ?? 0;
-    const neg = negotiate(request, request.mode === 'octet' ? size : undefined, this.options.mtu);
+    const neg = negotiate(request, request.mode === 'octet' ? size : undefined, this.options.mtu, {
+      ...(this.options.maxBlksize !== undefined ? { maxBlksize: this.options.maxBlksize } : {}),
+      ...(this.options.maxWindowsize !== undefined ? { maxWindowsize: this.options.maxWindowsize } : {}),
+    });
     const oack = neg.oack.length > 0 ? encodeOack(neg.oack) : undefined;
     const id = `tftp-${nextTransferId++}`;
     const retransmitMs = neg.timeoutMs ?? this.options.retransmitMs ?? 1000;

@@ -38,11 +38,20 @@ export interface Negotiated {
   oack: { name: string; value: string }[];
 }
 
+/** Operator limits on negotiation (protocol.md Q17: clients that ask for blksize and then misbehave). */
+export interface NegotiationLimits {
+  /** Cap on blksize (e.g. 1024, as crowbar had to for a QEMU UEFI client); 0 refuses the option. */
+  readonly maxBlksize?: number;
+  /** Cap on windowsize; 1 (or 0) refuses the option, so every client runs lockstep. */
+  readonly maxWindowsize?: number;
+}
+
 /** RFC 2347 with EDK2's strict checks: echo only what was asked, never more than asked (§3.3). */
 export function negotiate(
   request: TftpRequest,
   size: number | undefined,
   mtu: number | undefined,
+  limits: NegotiationLimits = {},
 ): Negotiated {
   const result: Negotiated = { blksize: 512, windowsize: 1, oack: [] };
   const seen = new Set<string>();
@@ -54,7 +63,9 @@ export function negotiate(
     const n = Number(value);
     if (key === 'blksize') {
       if (n < MIN_BLKSIZE || n > MAX_BLKSIZE) continue; // T6: ignore, never echo illegal values
-      const cap = mtu !== undefined ? Math.max(MIN_BLKSIZE, mtu - 32) : MAX_BLKSIZE;
+      if (limits.maxBlksize === 0) continue; // Q17: option refused, plain 512-byte blocks
+      let cap = mtu !== undefined ? Math.max(MIN_BLKSIZE, mtu - 32) : MAX_BLKSIZE;
+      if (limits.maxBlksize !== undefined) cap = Math.min(cap, Math.max(MIN_BLKSIZE, limits.maxBlksize));
       result.blksize = Math.min(n, cap);
       result.oack.push({ name, value: String(result.blksize) });
     } else if (key === 'tsize') {
@@ -66,8 +77,10 @@ export function negotiate(
       result.oack.push({ name, value }); // EDK2: Reply->Timeout must equal Request->Timeout
     } else if (key === 'windowsize') {
       if (n < 1 || n > 65535) continue;
-      result.windowsize = n;
-      result.oack.push({ name, value });
+      const cap = limits.maxWindowsize ?? 65535;
+      if (cap <= 1) continue;
+      result.windowsize = Math.min(n, cap); // EDK2: never above the request
+      result.oack.push({ name, value: String(result.windowsize) });
     }
     // unknown options (multicast, foo, …) ignored (RFC 2347)
   }
