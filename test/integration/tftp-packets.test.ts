@@ -213,6 +213,25 @@ describe('TftpServer packet-level cases', () => {
     client.ack(d2!.from.port, 2);
   });
 
+  it('T20: junk from the client to its own transfer is dropped and counted; the transfer carries on', async () => {
+    client.rrq(port, 'a.bin');
+    const d1 = await client.next();
+    const tid = d1!.from.port;
+    const before = server.counters().malformed;
+    client.send(tid, Buffer.from([0, 4])); // short
+    client.send(tid, Buffer.from([0, 3, 0, 1, 9, 9])); // DATA to a read transfer
+    client.send(tid, Buffer.from('\0\x01a.bin\0octet\0', 'latin1')); // RRQ to the transfer port
+    client.send(tid, Buffer.from([0x12, 0x34, 0, 0])); // unknown opcode
+    client.ack(tid, 1);
+    // No reply to any of the junk: before DATA 2 only timer resends of DATA 1 may show up.
+    let next = await client.next();
+    while (next && opcode(next) === 3 && block(next) === 1) next = await client.next();
+    expect(next && opcode(next)).toBe(3);
+    expect(block(next!)).toBe(2);
+    await until(() => server.counters().malformed === before + 4);
+    client.ack(tid, 2);
+  });
+
   it('T22: netascii converts LF and CR, no tsize', async () => {
     client.rrq(port, 'nl.txt', 'NETASCII', { tsize: '0', blksize: '512' });
     const o = await client.next();

@@ -194,6 +194,10 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     this.stats.sent++;
   }
 
+  countMalformed(): void {
+    this.stats.malformed++;
+  }
+
   logDebug(message: string, fields: Record<string, unknown>): void {
     this.log.debug(message, fields);
   }
@@ -384,6 +388,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
         this.remote.delete(message.id);
         if (t) this.release(t);
         this.stats.sent += message.sent;
+        this.stats.malformed += message.malformed;
         this.workerFiles[index] = message.openFiles;
         break;
       }

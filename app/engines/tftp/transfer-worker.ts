@@ -29,6 +29,7 @@ const host: TransferHost = {
   now: () => Date.now(),
   progressMs: setup.progressMs,
   countSent: () => undefined, // reported per transfer in its 'closed' message
+  countMalformed: () => undefined,
   release: (t: TransferInfo) => {
     transfers.delete(t.id);
   },
@@ -68,7 +69,13 @@ async function start(m: StartTransfer): Promise<void> {
   });
   transfers.set(m.id, transfer);
   void transfer.whenClosed.then(() =>
-    post({ kind: 'closed', id: m.id, sent: transfer.packetsSent, openFiles: files.openFiles() }),
+    post({
+      kind: 'closed',
+      id: m.id,
+      sent: transfer.packetsSent,
+      malformed: transfer.malformed,
+      openFiles: files.openFiles(),
+    }),
   );
   try {
     await transfer.begin(setup.address);

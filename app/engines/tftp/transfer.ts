@@ -110,6 +110,7 @@ export interface TransferHost {
   now(): number;
   readonly progressMs: number;
   countSent(): void;
+  countMalformed(): void;
   release(transfer: TransferInfo): void;
   logDebug(message: string, fields: Record<string, unknown>): void;
   logWarn(message: string, fields: Record<string, unknown>): void;
@@ -170,6 +171,8 @@ export class Transfer implements TransferInfo {
   private ackedBytes = 0;
   /** DATA/OACK datagrams sent (worker threads report them to the server's counters). */
   packetsSent = 0;
+  /** Malformed datagrams the client sent to this transfer. */
+  malformed = 0;
   private resolveClosed: () => void = () => undefined;
   /** Settles once the socket is closed and the source released. */
   readonly whenClosed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
@@ -389,11 +392,21 @@ export class Transfer implements TransferInfo {
       this.socket?.send(UNKNOWN_TID, from.port, from.address);
       return;
     }
-    if (msg.length < 4) return;
+    if (msg.length < 4) {
+      this.junk();
+      return;
+    }
     const op = (msg[0]! << 8) | msg[1]!;
     if (op === OP_ACK) this.onAck((msg[2]! << 8) | msg[3]!);
     else if (op === OP_ERROR) this.onError(msg);
+    else this.junk(); // RRQ/WRQ/DATA/OACK or garbage from our client: dropped, transfer untouched
   };
+
+  /** Malformed datagram from the client: dropped and counted (never fatal to the transfer). */
+  private junk(): void {
+    this.malformed++;
+    this.host.countMalformed();
+  }
 
   private onError(msg: Buffer): void {
     const code = msg.readUInt16BE(2);

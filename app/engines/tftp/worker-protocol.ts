@@ -48,7 +48,13 @@ export type FromWorker =
   | { readonly kind: 'refused'; readonly id: string; readonly reason: string }
   /** A resend was asked for a transfer that has already ended: the request is a new one. */
   | { readonly kind: 'stale'; readonly id: string }
-  | { readonly kind: 'closed'; readonly id: string; readonly sent: number; readonly openFiles: number }
+  | {
+      readonly kind: 'closed';
+      readonly id: string;
+      readonly sent: number;
+      readonly malformed: number;
+      readonly openFiles: number;
+    }
   | { readonly kind: 'opened'; readonly openFiles: number }
   | {
       readonly kind: 'log';
