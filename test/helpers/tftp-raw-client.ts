@@ -150,3 +150,12 @@ export function downloadLockstep(port: number, name: string, blksize = 1468): Pr
     socket.bind(0, '127.0.0.1', () => socket.send(request, port, '127.0.0.1'));
   });
 }
+
+/** Polls until `check` holds (the server works asynchronously), failing after `ms`. */
+export async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

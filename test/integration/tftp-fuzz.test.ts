@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRequest, TftpDecodeError, TftpServer } from '../../app/engines/tftp/index.js';
+import { mutate, rng } from '../helpers/fuzz.js';
 import { readPcapUdp } from '../helpers/pcap.js';
 import { RawTftpClient, block, oackOptions, opcode } from '../helpers/tftp-raw-client.js';
 
@@ -22,31 +23,6 @@ const seeds = [
       .map((p) => [p.payload.toString('latin1'), p.payload] as const),
   ).values(),
 ];
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function mutate(r: () => number, base: Buffer): Buffer {
-  const b = Buffer.from(base);
-  const n = 1 + Math.floor(r() * 6);
-  for (let i = 0; i < n; i++) {
-    const at = Math.floor(r() * b.length);
-    const what = r();
-    if (what < 0.5) b[at] = Math.floor(r() * 256);
-    else if (what < 0.75) b[at] = 0;
-    else return b.subarray(0, at);
-  }
-  return b;
-}
 
 describe('TftpServer with firmware requests and junk', () => {
   let dir: string;

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { TftpServer } from '../../app/engines/tftp/index.js';
 import type { TransferEvent } from '../../app/shared/events.js';
 import { createLogger, type LogRecord } from '../../app/shared/runtime.js';
-import { RawTftpClient, block, oackOptions, opcode } from '../helpers/tftp-raw-client.js';
+import { RawTftpClient, block, oackOptions, opcode, until } from '../helpers/tftp-raw-client.js';
 
 describe('TftpServer packet-level cases', () => {
   let dir: string;
@@ -21,14 +21,6 @@ describe('TftpServer packet-level cases', () => {
   const twenty = randomBytes(10_000); // 20 blocks of 512 (the last one 272 bytes)
   const fdCount = (): number => readdirSync('/proc/self/fd').length;
   const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-  /** Polls until `check` holds (the server works asynchronously), failing after `ms`. */
-  async function until(check: () => boolean, ms = 5000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error('condition not reached');
-      await settle(20);
-    }
-  }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tftp-raw-'));

@@ -13,20 +13,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TftpServer } from '../../app/engines/tftp/index.js';
 import type { TransferEvent } from '../../app/shared/events.js';
 import { createLogger, type LogRecord } from '../../app/shared/runtime.js';
-import { RawTftpClient, block, downloadLockstep, oackOptions, opcode } from '../helpers/tftp-raw-client.js';
+import {
+  RawTftpClient,
+  block,
+  downloadLockstep,
+  oackOptions,
+  opcode,
+  until,
+} from '../helpers/tftp-raw-client.js';
 import { haveTools } from '../helpers/tools.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const fdCount = (): number => readdirSync('/proc/self/fd').length;
 const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await settle(20);
-  }
-}
 
 describe.skipIf(!haveTools('atftp', 'curl'))('TftpServer with worker threads', () => {
   let dir: string;
