@@ -1,5 +1,5 @@
 /**
- * T15 rollover (40 MB at blksize 512 with curl) and T23 load: 200 parallel downloads of a 4 MiB file,
+ * T15 rollover (40 MB at blksize 512 with curl, and with atftp at windowsize 8) and T23 load: 200 parallel downloads of a 4 MiB file,
  * all hashes right, and afterwards no transfers, sockets or file descriptors left behind.
  */
 import { execFile } from 'node:child_process';
@@ -35,7 +35,7 @@ const fdsOn = (path: string): number =>
     }
   }).length;
 
-describe.skipIf(!haveTools('curl'))('TftpServer rollover and load', () => {
+describe.skipIf(!haveTools('curl', 'atftp'))('TftpServer rollover and load', () => {
   let dir: string;
   let server: TftpServer;
   let port: number;
@@ -64,6 +64,28 @@ describe.skipIf(!haveTools('curl'))('TftpServer rollover and load', () => {
     });
     expect(sha(readFileSync(out))).toBe(sha(big));
   }, 100_000);
+
+  it('T15: 40 MB at blksize 512 with windowsize 8 (atftp) wraps inside windows and arrives intact', async () => {
+    const out = join(dir, 'o-big-ws');
+    await run(
+      'atftp',
+      [
+        '--get',
+        '-r',
+        'big.bin',
+        '-l',
+        out,
+        '--option',
+        'blksize 512',
+        '--option',
+        'windowsize 8',
+        '127.0.0.1',
+        String(port),
+      ],
+      { timeout: 120_000 },
+    );
+    expect(sha(readFileSync(out))).toBe(sha(big));
+  }, 130_000);
 
   it('T23: 200 parallel downloads of 4 MiB, correct hashes, one shared file handle, nothing leaked', async () => {
     const before = fdCount();
