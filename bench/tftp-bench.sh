@@ -22,10 +22,11 @@ WORK=$(mktemp -d /tmp/pxe-tftp-bench.XXXXXX)
 HPA_CACHE=${HPA_CACHE:-/tmp/pxe-desk-bench-tftpd-hpa}
 declare -A PID=()
 SINGLE=(pxe-desk tftpd-hpa dnsmasq atftpd)
-# pxe-desk-w2: the same engine with `workers: 2` (transfers on two worker threads), for many clients.
-CONCURRENT=(pxe-desk pxe-desk-w2 tftpd-hpa dnsmasq atftpd)
+# pxe-desk runs with its defaults (workers 'auto': beyond 16 concurrent transfers, new ones go to two
+# worker threads); pxe-desk-w0 pins everything to the main thread, for comparison.
+CONCURRENT=(pxe-desk pxe-desk-w0 tftpd-hpa dnsmasq atftpd)
 SERVERS=("${SINGLE[@]}")
-declare -A PORT=([pxe-desk]=16969 [pxe-desk-w2]=16972 [tftpd-hpa]=16970 [dnsmasq]=69 [atftpd]=16971)
+declare -A PORT=([pxe-desk]=16969 [pxe-desk-w0]=16972 [tftpd-hpa]=16970 [dnsmasq]=69 [atftpd]=16971)
 
 inns() { ip netns exec "$NS" "$@"; }
 stop_servers() {
@@ -78,7 +79,7 @@ start_server() {
   local s=$1
   case $s in
     pxe-desk) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" >"$WORK/$s.log" 2>&1 & ;;
-    pxe-desk-w2) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" 2 >"$WORK/$s.log" 2>&1 & ;;
+    pxe-desk-w0) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" 0 >"$WORK/$s.log" 2>&1 & ;;
     tftpd-hpa) ip netns exec "$NS" "$HPA" -L -s -u nobody -a "127.0.0.1:${PORT[$s]}" "$ROOT" >"$WORK/$s.log" 2>&1 & ;;
     # Caps raised so CONC clients are not refused by configuration (defaults: dnsmasq 50, atftpd 100).
     dnsmasq) ip netns exec "$NS" dnsmasq -k --conf-file=/dev/null --port=0 --enable-tftp --tftp-root="$ROOT" \
@@ -225,11 +226,11 @@ if [ "${SKIP_CONC:-0}" != 1 ]; then
       stop_servers
     done
   done
-  printf '%-12s %12s %12s %10s %14s %14s\n' server 'agg MB/s' 'peak RSS MB' 'failed' 'pxe-desk/this' 'pxe-desk-w2/this'
+  printf '%-12s %12s %12s %10s %14s %14s\n' server 'agg MB/s' 'peak RSS MB' 'failed' 'pxe-desk/this' 'pxe-desk-w0/this'
   # shellcheck disable=SC2086
   ours=$(median ${agg[pxe-desk]})
   # shellcheck disable=SC2086
-  ours2=$(median ${agg[pxe-desk-w2]})
+  ours2=$(median ${agg[pxe-desk-w0]})
   for s in "${SERVERS[@]}"; do
     # shellcheck disable=SC2086
     a=$(median ${agg[$s]})

@@ -9,7 +9,8 @@ async function main(): Promise<void> {
     address: '127.0.0.1',
     port: Number(port),
     mtu: 65535,
-    workers: Number(workers ?? 0),
+    // default 'auto' (the engine's default); a number pins it (0 = all transfers on the main thread)
+    workers: workers === undefined || workers === 'auto' ? 'auto' : Number(workers),
   });
   await server.start();
   process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));

@@ -48,7 +48,8 @@ describe.skipIf(!haveTools('curl', 'atftp'))('TftpServer rollover and load', () 
     four = randomBytes(4 * 1024 * 1024);
     writeFileSync(join(dir, 'big.bin'), big);
     writeFileSync(join(dir, 'four.bin'), four);
-    server = new TftpServer({ root: dir, address: '127.0.0.1', port: 0, retransmitMs: 300 });
+    // workers: 0 — this is the in-process engine's load test (tftp-workers covers the threads).
+    server = new TftpServer({ root: dir, address: '127.0.0.1', port: 0, retransmitMs: 300, workers: 0 });
     await server.start();
     port = server.port() ?? 0;
   });

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -215,6 +215,52 @@ describe('TftpServer when its worker threads fail', () => {
     } finally {
       client.close();
       await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('TftpServer with workers: auto (the default)', () => {
+  it('serves a few clients on its own thread, and offloads a burst beyond offloadAt to two workers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tftp-auto-'));
+    const data = randomBytes(600_000);
+    writeFileSync(join(dir, 'f.bin'), data);
+    const server = new TftpServer({ root: dir, address: '127.0.0.1', port: 0, offloadAt: 4 });
+    await server.start();
+    const port = server.port() ?? 0;
+    try {
+      const few = await Promise.all(Array.from({ length: 3 }, () => downloadLockstep(port, 'f.bin')));
+      expect(few.every((b) => b.equals(data))).toBe(true);
+      expect(server.workerThreads()).toBe(0); // three clients never start a thread
+      let maxFiles = 0;
+      const sampler = setInterval(() => (maxFiles = Math.max(maxFiles, server.openFiles())), 20);
+      let burst: Buffer[];
+      try {
+        burst = await Promise.all(Array.from({ length: 24 }, () => downloadLockstep(port, 'f.bin')));
+      } finally {
+        clearInterval(sampler);
+      }
+      expect(burst.filter((b) => b.equals(data)).length).toBe(24);
+      const cores = availableParallelism();
+      expect(server.workerThreads()).toBe(cores >= 2 ? 2 : 0);
+      if (cores >= 2) expect(maxFiles).toBeGreaterThanOrEqual(2); // this thread's handle plus a worker's
+      await until(() => server.activeTransfers() === 0 && server.openFiles() === 0);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('refuses a bad workers or offloadAt value at start with a message naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tftp-auto-bad-'));
+    try {
+      await expect(
+        new TftpServer({ root: dir, address: '127.0.0.1', port: 0, workers: 1.5 }).start(),
+      ).rejects.toThrow(/workers must be 'auto' or a whole number/);
+      await expect(
+        new TftpServer({ root: dir, address: '127.0.0.1', port: 0, offloadAt: -1 }).start(),
+      ).rejects.toThrow(/offloadAt must be a whole number/);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

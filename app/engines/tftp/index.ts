@@ -14,6 +14,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { isIPv4 } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -92,11 +93,15 @@ export interface TftpServerOptions {
   /** Largest file served in netascii mode, which is converted in memory (default 16 MiB). */
   readonly maxNetasciiBytes?: number;
   /**
-   * Worker threads that run the transfers (default 0: all on this thread). Requests, confinement and
-   * negotiation stay here; with N > 0 transfers are spread round-robin over N event loops, which lets
-   * hundreds of clients use more than one core (each worker opens a shared file once).
+   * Worker threads for transfers. A number N > 0: every transfer runs on one of N worker threads
+   * (requests, confinement and negotiation stay here). 0: all on this thread. 'auto' (default): the
+   * first `offloadAt` concurrent transfers run here; beyond that, new ones go to up to two workers
+   * started on first need — a classroom boot storm then uses more than one core (bench/README.md),
+   * while a handful of clients never starts a thread.
    */
-  readonly workers?: number;
+  readonly workers?: number | 'auto';
+  /** With `workers: 'auto'`: concurrent in-process transfers before new ones are offloaded (default 16). */
+  readonly offloadAt?: number;
   /**
    * The worker thread's script, when the default (`transfer-worker.js` next to this module) cannot be
    * loaded as is — e.g. a packaged app that unpacks it from its archive. `.ts` loads through tsx.
@@ -159,6 +164,11 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private workerStopped: (() => void)[] = [];
   private dead: boolean[] = [];
   private stopping = false;
+  /** Workers 'auto' may start (0 when `workers` is a number). */
+  private autoWorkers = 0;
+  /** Transfers running on this thread, and requests already decided to run here but not started yet. */
+  private readonly local = new Set<Transfer>();
+  private localReserved = 0;
   /** Shared socket for ERROR replies to requests (replies never go through the relay, DESIGN). */
   private errorSocket: Socket | undefined;
   private errorSocketReady = false;
@@ -231,11 +241,18 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
         throw new Error(`tftp ${name} must be a whole number from ${min} to 65535 (got ${String(value)})`);
       }
     }
-    const count = this.options.workers ?? 0;
-    if (!Number.isInteger(count) || count < 0 || count > 64) {
-      throw new Error(`tftp workers must be a whole number from 0 to 64 (got ${String(count)})`);
+    const wanted = this.options.workers ?? 'auto';
+    if (wanted !== 'auto' && (!Number.isInteger(wanted) || wanted < 0 || wanted > 64)) {
+      throw new Error(`tftp workers must be 'auto' or a whole number from 0 to 64 (got ${String(wanted)})`);
     }
-    for (let i = 0; i < count; i++) this.workers.push(this.spawnWorker(i));
+    const offloadAt = this.options.offloadAt ?? 16;
+    if (!Number.isInteger(offloadAt) || offloadAt < 0) {
+      throw new Error(`tftp offloadAt must be a whole number of transfers (got ${String(offloadAt)})`);
+    }
+    // 'auto': two workers at most (measured enough to match tftpd-hpa at 200 clients on 2 cores),
+    // none on a single core, where a thread would only compete with this one.
+    this.autoWorkers = wanted === 'auto' ? (availableParallelism() >= 2 ? 2 : 0) : 0;
+    if (wanted !== 'auto') for (let i = 0; i < wanted; i++) this.workers.push(this.spawnWorker(i));
     if (this.options.transport) {
       const transport = this.options.transport;
       await transport.open(['tftp']);
@@ -290,6 +307,20 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     this.workerStopped = [];
     this.dead = [];
     this.stopping = false;
+  }
+
+  /** Whether the next transfer runs on a worker thread (starting the 'auto' workers on first need). */
+  private shouldOffload(): boolean {
+    if (this.autoWorkers > 0) {
+      if (this.local.size + this.localReserved < (this.options.offloadAt ?? 16)) return false;
+      while (this.workers.length < this.autoWorkers) this.workers.push(this.spawnWorker(this.workers.length));
+    }
+    return this.liveWorkers() > 0;
+  }
+
+  /** Worker threads able to take transfers right now (diagnostics and tests). */
+  workerThreads(): number {
+    return this.liveWorkers();
   }
 
   /** Workers still able to take transfers (a failed worker is taken out of the rotation). */
@@ -416,6 +447,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
 
   release(transfer: TransferInfo): void {
     if (this.transfers.get(transfer.key) === transfer) this.transfers.delete(transfer.key);
+    if (transfer instanceof Transfer) this.local.delete(transfer);
   }
 
   emitTransfer(
@@ -537,9 +569,13 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       return;
     }
     this.pending.add(key);
+    // Decided before any await, so a burst of simultaneous requests is counted as it arrives.
+    const offload = this.shouldOffload();
+    if (!offload) this.localReserved++;
     try {
-      await this.startTransfer(request, Buffer.from(msg), name, address, port, key);
+      await this.startTransfer(request, Buffer.from(msg), name, address, port, key, offload);
     } finally {
+      if (!offload) this.localReserved--;
       this.pending.delete(key);
     }
   }
@@ -551,6 +587,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     address: string,
     port: number,
     key: string,
+    offload: boolean,
   ): Promise<void> {
     let source: Source | undefined;
     /** With worker threads an octet file is opened by the worker that serves it, not here. */
@@ -572,7 +609,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       file = sanitiseName(resolved.relative);
       const { dev, ino, size, mtimeMs } = resolved.info;
       const identity: FileIdentity = { dev, ino, size, mtimeMs };
-      if (this.liveWorkers() > 0 && request.mode === 'octet') {
+      if (offload && request.mode === 'octet') {
         onDisk = { path: resolved.path, identity };
       } else {
         const opened = await this.files.open(resolved.path, identity);
@@ -619,12 +656,12 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     const id = `tftp-${nextTransferId++}`;
     const retransmitMs = neg.timeoutMs ?? this.options.retransmitMs ?? 1000;
     const maxRetries = this.options.maxRetries ?? 5;
-    if (onDisk && this.liveWorkers() === 0) {
+    if (onDisk && (!offload || this.liveWorkers() === 0)) {
       // Every worker failed while this request was being resolved: the client's retry is served here.
       this.replyError(address, port, ERR_UNDEFINED, 'Server busy, try again');
       return;
     }
-    if (onDisk || (this.liveWorkers() > 0 && source)) {
+    if (onDisk || (offload && source)) {
       const remote = this.startRemote(
         id,
         key,
@@ -647,6 +684,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       maxRetries,
     });
     this.transfers.set(key, transfer);
+    this.local.add(transfer);
     this.requests.set(transfer, raw);
     try {
       await transfer.begin(this.options.address);
