@@ -189,6 +189,22 @@ describe('TftpServer packet-level cases', () => {
     ).toBe(true);
   });
 
+  it('T13: after a back-off, progress brings the short retransmit interval back', async () => {
+    client.rrq(port, 'a.bin');
+    const d1 = await client.next();
+    await client.next(3000); // resend 1 after 150 ms
+    const r2 = await client.next(3000); // resend 2 after 300 ms; the next wait would be 600 ms
+    expect(r2 && block(r2)).toBe(1);
+    client.ack(d1!.from.port, 1);
+    const d2 = await client.next();
+    const t0 = Date.now();
+    expect(block(d2!)).toBe(2);
+    const again = await client.next(3000); // lost: resent after ~150 ms again, not the 600 ms back-off
+    expect(again && block(again)).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(450);
+    client.ack(d1!.from.port, 2);
+  });
+
   it('T16: a stranger gets ERROR 5, the transfer continues', async () => {
     client.rrq(port, 'a.bin');
     const d1 = await client.next();

@@ -164,6 +164,8 @@ export class Transfer implements TransferInfo {
   private timer: NodeJS.Timeout | undefined;
   /** Monotonic time (ms) at which the outstanding packets count as lost. */
   private due = 0;
+  /** When the pending timer fires (monotonic ms). */
+  private timerAt = 0;
   private retries = 0;
   private closed = false;
   private readonly started: number;
@@ -246,7 +248,12 @@ export class Transfer implements TransferInfo {
     // Exponential back-off, capped (protocol.md §3.5).
     const interval = this.retries === 0 ? base : Math.min(base * 2 ** this.retries, Math.max(base, 8000));
     this.due = now + interval;
-    this.timer ??= setTimeout(this.onTimer, interval);
+    // Steady state only moves the deadline later (no timer work); re-arm when it moves earlier, e.g.
+    // progress after a long back-off, so the next loss is noticed after the short interval again.
+    if (this.timer && this.due >= this.timerAt - 1) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = this.due;
+    this.timer = setTimeout(this.onTimer, interval);
   }
 
   private readonly onTimer = (): void => {
@@ -254,6 +261,7 @@ export class Transfer implements TransferInfo {
     if (this.closed) return;
     const left = this.due - performance.now();
     if (left > 1) {
+      this.timerAt = this.due;
       this.timer = setTimeout(this.onTimer, left);
       return;
     }
