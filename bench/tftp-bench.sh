@@ -1,43 +1,241 @@
 #!/usr/bin/env bash
-# TFTP throughput (not a test): PXE Desk engine beside tftpd-hpa and atftpd, atftp client, loopback
-# high ports only, 32 MiB file, median of 3. dnsmasq is left out: its TFTP listen port is fixed at 69
-# (no option to move it), and port 69 on this machine is off limits.
+# TFTP benchmark (not a test): PXE Desk's engine beside tftpd-hpa, dnsmasq (its TFTP server) and atftpd,
+# all in the same run, printed as ratios. Everything runs inside a private network namespace created
+# and removed here (its own loopback only), which is also what lets dnsmasq use its fixed port 69
+# without touching this machine's port 69.
+#
+#   1. single client (atftp), 32 MiB, blksize 512 / 1468 / 8192 lockstep and 1468 with windowsize
+#      4 / 16 / 64, MB/s median of REPS (default 3), plus server CPU ms per MB;
+#   2. CONC (default 200) parallel atftp clients (blksize 1468, no windowsize, like a PXE ROM), 4 MiB
+#      each: aggregate MB/s median of REPS and the server's peak memory (RSS high-water mark of the
+#      process, or the summed RSS of its process tree for the forking tftpd-hpa, sampled every 50 ms).
+#
+# Usage: sudo bash bench/tftp-bench.sh   (env: REPS=3 CONC=200 SKIP_SINGLE=1 SKIP_CONC=1)
+# Every download is cmp-checked against the source file; a failed or corrupt download counts as 0.
+# The machine is shared: read the ratios, not the absolute numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WORK=$(mktemp -d /tmp/tftp-bench.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-head -c $((32 * 1024 * 1024)) /dev/urandom >"$WORK/f.bin"
-chmod 755 "$WORK" && chmod 644 "$WORK/f.bin" # in.tftpd drops to nobody
-if [ ! -x "$WORK/hpa/usr/sbin/in.tftpd" ]; then
-  (cd "$WORK" && apt-get download tftpd-hpa >/dev/null 2>&1 && dpkg -x tftpd-hpa_*.deb hpa) || true
-fi
-node --import tsx bench/tftp-serve.ts "$WORK" 16969 & PIDS+=($!)
-if [ -x "$WORK/hpa/usr/sbin/in.tftpd" ]; then "$WORK/hpa/usr/sbin/in.tftpd" -L -s -a 127.0.0.1:16970 "$WORK" & PIDS+=($!); fi
-atftpd --daemon --no-fork --port 16971 --bind-address 127.0.0.1 --logfile /dev/null --user root.root "$WORK" & PIDS+=($!)
-sleep 3
-# one run: MB/s for a given port and atftp options
-rate() {
-  local port=$1; shift
-  local t0 t1
-  t0=$(date +%s.%N)
-  timeout 60 atftp --get -r f.bin -l "$WORK/out" "$@" 127.0.0.1 "$port" >/dev/null 2>&1 || { echo 0; return; }
-  t1=$(date +%s.%N)
-  cmp -s "$WORK/out" "$WORK/f.bin" || { echo 0; return; }
-  echo "scale=1; 32 * 1.048576 / ($t1 - $t0)" | bc
-}
-median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
-printf '%-22s %10s %10s %10s %8s %8s\n' case pxe-desk tftpd-hpa atftpd /hpa /atftpd
-for c in "blksize 512" "blksize 1468" "blksize 8192" "ws4" "ws16" "ws64"; do
-  case $c in
-    ws*) opts=(--option "blksize 1468" --option "windowsize ${c#ws}") ;;
-    *) opts=(--option "$c") ;;
-  esac
-  r=()
-  for port in 16969 16970 16971; do
-    r+=("$(median "$(rate $port "${opts[@]}")" "$(rate $port "${opts[@]}")" "$(rate $port "${opts[@]}")")")
+REPS=${REPS:-3}
+CONC=${CONC:-200}
+NS=pxd-tftpb-$$
+WORK=$(mktemp -d /tmp/pxe-tftp-bench.XXXXXX)
+HPA_CACHE=${HPA_CACHE:-/tmp/pxe-desk-bench-tftpd-hpa}
+declare -A PID=()
+SINGLE=(pxe-desk tftpd-hpa dnsmasq atftpd)
+# pxe-desk runs with its defaults (workers 'auto': beyond 16 concurrent transfers, new ones go to two
+# worker threads); pxe-desk-w0 pins everything to the main thread, for comparison.
+CONCURRENT=(pxe-desk pxe-desk-w0 tftpd-hpa dnsmasq atftpd)
+SERVERS=("${SINGLE[@]}")
+declare -A PORT=([pxe-desk]=16969 [pxe-desk-w0]=16972 [tftpd-hpa]=16970 [dnsmasq]=69 [atftpd]=16971)
+
+inns() { ip netns exec "$NS" "$@"; }
+stop_servers() {
+  local s
+  for s in "${!PID[@]}"; do
+    kill "${PID[$s]}" 2>/dev/null || true
+    wait "${PID[$s]}" 2>/dev/null || true
+    unset "PID[$s]"
   done
-  printf '%-22s %10s %10s %10s %8s %8s\n' "$c" "${r[0]}" "${r[1]}" "${r[2]}" \
-    "$(echo "scale=2; ${r[0]} / (${r[1]} + 0.001)" | bc)" "$(echo "scale=2; ${r[0]} / (${r[2]} + 0.001)" | bc)"
+}
+cleanup() {
+  stop_servers
+  ip netns del "$NS" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+[ "$(id -u)" = 0 ] || { echo "needs root (network namespace, atftpd/tftpd-hpa user switch)" >&2; exit 1; }
+for tool in atftp atftpd dnsmasq node ss; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (bash scripts/setup-system.sh)" >&2; exit 1; }
 done
+# tftpd-hpa conflicts with atftpd as a Debian package: unpack its binary once, never install it.
+if [ ! -x "$HPA_CACHE/usr/sbin/in.tftpd" ]; then
+  mkdir -p "$HPA_CACHE"
+  (cd "$HPA_CACHE" && apt-get download tftpd-hpa >/dev/null 2>&1 && dpkg -x tftpd-hpa_*.deb .)
+fi
+HPA=$HPA_CACHE/usr/sbin/in.tftpd
+
+# The engine bundled to one plain JS file, so no TypeScript loader sits in the measured process.
+node_modules/.bin/esbuild bench/tftp-serve.ts --bundle --platform=node --format=esm \
+  --outfile="$WORK/serve.mjs" --log-level=warning
+# The worker thread entry sits next to it, as transfer-worker.js does next to index.js in dist/.
+node_modules/.bin/esbuild app/engines/tftp/transfer-worker.ts --bundle --platform=node --format=cjs \
+  --outfile="$WORK/transfer-worker.js" --log-level=warning
+
+ip netns add "$NS"
+inns ip link set lo up
+# tftpd-hpa resolves its bind address with AI_ADDRCONFIG, which ignores loopback: give the namespace
+# one non-loopback IPv4 address (a veth pair whose both ends stay inside it; RFC 2544 bench range).
+inns ip link add pxdb0 type veth peer name pxdb1
+inns ip addr add 198.18.255.1/32 dev pxdb0
+inns ip link set pxdb0 up
+ROOT=$WORK/root
+mkdir -p "$ROOT" "$WORK/out"
+head -c $((32 * 1024 * 1024)) /dev/urandom >"$ROOT/f32m"
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$ROOT/f4m"
+chmod 755 "$WORK" "$ROOT" && chmod 644 "$ROOT"/f* # tftpd-hpa and atftpd drop to nobody
+
+start_server() {
+  local s=$1
+  case $s in
+    pxe-desk) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" >"$WORK/$s.log" 2>&1 & ;;
+    pxe-desk-w0) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" 0 >"$WORK/$s.log" 2>&1 & ;;
+    tftpd-hpa) ip netns exec "$NS" "$HPA" -L -s -u nobody -a "127.0.0.1:${PORT[$s]}" "$ROOT" >"$WORK/$s.log" 2>&1 & ;;
+    # Caps raised so CONC clients are not refused by configuration (defaults: dnsmasq 50, atftpd 100).
+    dnsmasq) ip netns exec "$NS" dnsmasq -k --conf-file=/dev/null --port=0 --enable-tftp --tftp-root="$ROOT" \
+      --listen-address=127.0.0.1 --bind-interfaces --tftp-max=$((CONC + 100)) --quiet-tftp \
+      --log-facility=/dev/null >"$WORK/$s.log" 2>&1 & ;;
+    atftpd) ip netns exec "$NS" atftpd --daemon --no-fork --port "${PORT[$s]}" --bind-address 127.0.0.1 --user nobody \
+      --group nogroup --logfile /dev/null -m $((CONC + 100)) "$ROOT" >"$WORK/$s.log" 2>&1 & ;;
+  esac
+  PID[$s]=$! # ip netns exec execs the server, so this is the server's own PID
+}
+start_all() {
+  local s
+  for s in "${SERVERS[@]}"; do start_server "$s"; done
+  local missing
+  for _ in $(seq 300); do
+    missing=""
+    for s in "${SERVERS[@]}"; do inns ss -uln | grep -q "127.0.0.1:${PORT[$s]} " || missing="$missing $s"; done
+    [ -z "$missing" ] && return 0
+    sleep 0.1
+  done
+  echo "did not start:$missing" >&2
+  tail -n 3 "$WORK"/*.log >&2
+  exit 1
+}
+
+# CPU seconds of a process including reaped children (tftpd-hpa forks one per transfer).
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15 + $16 + $17) / hz}' "/proc/$1/stat"; }
+tree() { local p=$1 c; echo "$p"; for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree "$c"; done; }
+rss_tree() {
+  local s=0 p r
+  for p in $(tree "$1"); do r=$(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || true); s=$((s + ${r:-0})); done
+  echo $s
+}
+hwm() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+now() { date +%s.%N; }
+
+# one download: prints "MB/s cpu_ms_per_MB" (0 when it failed or the bytes differ)
+one() {
+  local s=$1 file=$2; shift 2
+  local out=$WORK/out/one t0 t1 c0 c1 size
+  size=$(stat -c %s "$ROOT/$file")
+  rm -f "$out"
+  c0=$(cpu_of "${PID[$s]}")
+  t0=$(now)
+  inns timeout 120 atftp "$@" -g -r "$file" -l "$out" 127.0.0.1 "${PORT[$s]}" >/dev/null 2>&1 || true
+  t1=$(now)
+  c1=$(cpu_of "${PID[$s]}")
+  if cmp -s "$out" "$ROOT/$file"; then
+    awk -v n="$size" -v a="$t0" -v b="$t1" -v c0="$c0" -v c1="$c1" \
+      'BEGIN{printf "%.1f %.1f\n", n/1048576/(b-a), (c1-c0)*1000/(n/1048576)}'
+  else echo "0 0"; fi
+}
+
+if [ "${SKIP_SINGLE:-0}" != 1 ]; then
+  start_all
+  echo "== single client, 32 MiB, atftp client, MB/s median of $REPS [server CPU ms/MB]"
+  printf '%-18s' case
+  for s in "${SERVERS[@]}"; do printf '%18s' "$s"; done
+  printf '%11s%11s%11s\n' /tftpd-hpa /dnsmasq /atftpd
+  for c in 512 1468 8192 ws4 ws16 ws64; do
+    case $c in
+      ws*) opts=(--option "tsize 0" --option "blksize 1468" --option "windowsize ${c#ws}") ;;
+      *) opts=(--option "tsize 0" --option "blksize $c") ;;
+    esac
+    declare -A rate=() cpu=()
+    for _ in $(seq "$REPS"); do
+      # Interleaved (rep outer, server inner) so load drift on the shared machine hits all alike.
+      for s in "${SERVERS[@]}"; do
+        # Windowed rows only for servers that grant windowsize (RFC 7440): tftpd-hpa and dnsmasq
+        # ignore the option and atftp then runs an erratic lockstep that says nothing about them.
+        if [[ $c == ws* && ($s == tftpd-hpa || $s == dnsmasq) ]]; then continue; fi
+        read -r r u < <(one "$s" f32m "${opts[@]}")
+        rate[$s]="${rate[$s]:-} $r"
+        cpu[$s]="${cpu[$s]:-} $u"
+      done
+    done
+    label=$c
+    case $c in ws*) label="1468 windowsize ${c#ws}" ;; *) label="$c lockstep" ;; esac
+    printf '%-18s' "$label"
+    declare -A med=()
+    for s in "${SERVERS[@]}"; do
+      if [ -z "${rate[$s]:-}" ]; then
+        med[$s]=""
+        printf '%18s' "(no windowsize)"
+        continue
+      fi
+      # shellcheck disable=SC2086
+      med[$s]=$(median ${rate[$s]})
+      # tftpd-hpa serves from forked children whose CPU this per-process counter does not see.
+      # shellcheck disable=SC2086
+      if [ "$s" = tftpd-hpa ]; then u=-; else u=$(median ${cpu[$s]}); fi
+      printf '%18s' "${med[$s]} [$u]"
+    done
+    for peer in tftpd-hpa dnsmasq atftpd; do
+      if [ -n "${med[$peer]}" ]; then printf '%11s' "$(ratio "${med[pxe-desk]}" "${med[$peer]}")"; else printf '%11s' "-"; fi
+    done
+    echo
+    unset rate cpu med
+  done
+  stop_servers
+fi
+
+if [ "${SKIP_CONC:-0}" != 1 ]; then
+  SERVERS=("${CONCURRENT[@]}")
+  echo "== $CONC parallel atftp clients (blksize 1468, lockstep), 4 MiB each: aggregate MB/s median of $REPS, peak RSS MB, failed"
+  declare -A agg=() peak=() failed=()
+  for _ in $(seq "$REPS"); do
+    for s in "${SERVERS[@]}"; do
+      start_all # fresh servers: the high-water mark then belongs to this phase alone
+      pid=${PID[$s]}
+      echo 0 >"$WORK/peak"
+      (
+        max=0
+        while kill -0 "$pid" 2>/dev/null; do
+          r=$(rss_tree "$pid")
+          [ "$r" -gt "$max" ] && max=$r && echo "$max" >"$WORK/peak"
+          sleep 0.05
+        done
+      ) &
+      sampler=$!
+      rm -rf "$WORK/conc" && mkdir -p "$WORK/conc"
+      t0=$(now)
+      cpids=()
+      for i in $(seq "$CONC"); do
+        ip netns exec "$NS" timeout 180 atftp --option "blksize 1468" -g -r f4m -l "$WORK/conc/$i" 127.0.0.1 "${PORT[$s]}" \
+          >/dev/null 2>&1 &
+        cpids+=($!)
+      done
+      wait "${cpids[@]}" 2>/dev/null || true
+      t1=$(now)
+      high=$(hwm "$pid")
+      kill "$sampler" 2>/dev/null || true
+      wait "$sampler" 2>/dev/null || true
+      sampled=$(cat "$WORK/peak")
+      [ "$sampled" -gt "$high" ] && high=$sampled
+      bad=0
+      for i in $(seq "$CONC"); do cmp -s "$WORK/conc/$i" "$ROOT/f4m" || bad=$((bad + 1)); done
+      ok=$((CONC - bad))
+      agg[$s]="${agg[$s]:-} $(awk -v n=$ok -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", n*4/(b-a)}')"
+      peak[$s]="${peak[$s]:-} $(awk -v k="$high" 'BEGIN{printf "%.1f", k/1024}')"
+      failed[$s]="${failed[$s]:-} $bad"
+      stop_servers
+    done
+  done
+  printf '%-12s %12s %12s %10s %14s %14s\n' server 'agg MB/s' 'peak RSS MB' 'failed' 'pxe-desk/this' 'pxe-desk-w0/this'
+  # shellcheck disable=SC2086
+  ours=$(median ${agg[pxe-desk]})
+  # shellcheck disable=SC2086
+  ours2=$(median ${agg[pxe-desk-w0]})
+  for s in "${SERVERS[@]}"; do
+    # shellcheck disable=SC2086
+    a=$(median ${agg[$s]})
+    # shellcheck disable=SC2086
+    printf '%-12s %12s %12s %10s %14s %14s\n' "$s" "$a" "$(median ${peak[$s]})" "$(echo ${failed[$s]} | tr ' ' ,)" \
+      "$(ratio "$ours" "$a")" "$(ratio "$ours2" "$a")"
+  done
+fi

@@ -88,3 +88,74 @@ export function oackOptions(p: RawPacket): Record<string, string> {
   for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!.toLowerCase()] = fields[i + 1]!;
   return out;
 }
+
+/**
+ * Lean lockstep download (RRQ with blksize, ACK every block at once, resend the last ACK after 1 s of
+ * silence, give up after 15 s): the load test runs 200 of these in the test process, so no promise or
+ * timer per packet. Resolves with the file bytes.
+ */
+export function downloadLockstep(port: number, name: string, blksize = 1468): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({ type: 'udp4' });
+    const chunks: Buffer[] = [];
+    let expected = 1;
+    let tid = 0;
+    let lastAck: Buffer | undefined;
+    let lastHeard = Date.now();
+    let started = Date.now();
+    const request = Buffer.concat([
+      Buffer.from([0, 1]),
+      Buffer.from(`${name}\0octet\0blksize\0${blksize}\0`, 'latin1'),
+    ]);
+    const finish = (error?: Error): void => {
+      clearInterval(watchdog);
+      // Let the final ACK leave before the socket closes (dgram sends are queued).
+      setTimeout(() => socket.close(), 20);
+      if (error) reject(error);
+      else resolve(Buffer.concat(chunks));
+    };
+    const watchdog = setInterval(() => {
+      const now = Date.now();
+      if (now - lastHeard > 15_000) finish(new Error(`stalled at block ${expected} of ${name}`));
+      else if (now - lastHeard > 1000 && now - started > 1000) {
+        started = now;
+        if (lastAck && tid) socket.send(lastAck, tid, '127.0.0.1');
+        else socket.send(request, port, '127.0.0.1');
+      }
+    }, 250);
+    socket.on('message', (msg, from) => {
+      lastHeard = Date.now();
+      const op = msg.readUInt16BE(0);
+      if (op === 5) {
+        finish(new Error(`ERROR ${msg.readUInt16BE(2)} for ${name}`));
+        return;
+      }
+      if (tid === 0) tid = from.port;
+      if (from.port !== tid) return;
+      if (op === 6) {
+        lastAck = Buffer.from([0, 4, 0, 0]);
+      } else if (op === 3) {
+        const wire = msg.readUInt16BE(2);
+        if (wire === (expected & 0xffff)) {
+          chunks.push(Buffer.from(msg.subarray(4)));
+          lastAck = Buffer.from([0, 4, wire >> 8, wire & 0xff]);
+          expected++;
+          socket.send(lastAck, tid, '127.0.0.1');
+          if (msg.length - 4 < blksize) finish();
+          return;
+        }
+      } else return;
+      socket.send(lastAck!, tid, '127.0.0.1');
+    });
+    socket.bind(0, '127.0.0.1', () => socket.send(request, port, '127.0.0.1'));
+  });
+}
+
+/** Polls until `check` holds (the server works asynchronously), failing after `ms`. */
+export async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

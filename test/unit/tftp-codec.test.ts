@@ -47,6 +47,22 @@ describe('tftp codec', () => {
     expect(negotiate(req(['tsize', '0']), undefined, undefined).oack).toEqual([]);
   });
 
+  it('Q17: operator caps — blksize capped or refused, windowsize capped or refused, never above the request', () => {
+    const req = (opts: string[]) => decodeRequest(rrq('f', 'octet', ...opts));
+    const asked = req(['blksize', '1468', 'windowsize', '16', 'tsize', '0']);
+    expect(negotiate(asked, 10, 1500, { maxBlksize: 1024 }).oack).toEqual([
+      { name: 'blksize', value: '1024' },
+      { name: 'windowsize', value: '16' },
+      { name: 'tsize', value: '10' },
+    ]);
+    const refused = negotiate(asked, 10, 1500, { maxBlksize: 0, maxWindowsize: 1 });
+    expect(refused.oack).toEqual([{ name: 'tsize', value: '10' }]);
+    expect(refused.blksize).toBe(512);
+    expect(refused.windowsize).toBe(1);
+    expect(negotiate(asked, 10, 1500, { maxWindowsize: 4 }).windowsize).toBe(4);
+    expect(negotiate(req(['blksize', '600']), 10, 1500, { maxBlksize: 1024 }).blksize).toBe(600);
+  });
+
   it('T22: netascii LF → CRLF, CR → CR NUL', () => {
     expect(toNetascii(Buffer.from('a\nb\r')).toString('latin1')).toBe('a\r\nb\r\0');
   });

@@ -6,21 +6,27 @@
  *
  * Each transfer has its own socket on an ephemeral port bound to `address` (RFC 1350 §4 TID); the
  * request arrives either on our own listen socket or on the transport's 'tftp' channel (helper relay).
+ * Here: request parsing, path confinement (paths.ts), option negotiation, limits, events. The DATA
+ * path lives in transfer.ts, reading from shared file chunks (file-cache.ts); with `workers` > 0 the
+ * transfers run on worker threads (transfer-worker.ts, worker-protocol.ts) and report back here.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import type { FileHandle } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { isIPv4 } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { DatagramTransport } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
 import type { EngineCounters, TransferEvent } from '../../shared/events.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../../shared/runtime.js';
+import { FileCache, bufferSource, type FileIdentity, type Source } from './file-cache.js';
 import {
   ERR_ACCESS,
   ERR_ILLEGAL,
   ERR_UNDEFINED,
-  ERR_UNKNOWN_TID,
-  OP_ACK,
-  OP_DATA,
-  OP_ERROR,
   OP_RRQ,
   OP_WRQ,
   decodeRequest,
@@ -30,9 +36,25 @@ import {
   toNetascii,
   type TftpRequest,
 } from './packet.js';
-import { resolveAndOpen } from './paths.js';
+import { resolveFile } from './paths.js';
+import {
+  Transfer,
+  detailOf,
+  negotiate,
+  type Negotiated,
+  type TransferHost,
+  type TransferInfo,
+} from './transfer.js';
+import {
+  TFTP_WORKER_PROTOCOL,
+  isFromWorker,
+  type FromWorker,
+  type StartTransfer,
+  type WorkerSetup,
+} from './worker-protocol.js';
 
 export { sanitiseName, decodeRequest, TftpDecodeError } from './packet.js';
+export { negotiate } from './transfer.js';
 
 export type VirtualFiles = (
   path: string,
@@ -47,6 +69,13 @@ export interface TftpServerOptions {
   readonly fallbackDirs?: readonly string[];
   /** NIC MTU: blksize is clamped to mtu - 32 (IPv4 + UDP + TFTP headers, RFC 2348). */
   readonly mtu?: number;
+  /**
+   * Cap on the granted blksize, 0 to refuse the option (dnsmasq --tftp-no-blocksize): some clients ask
+   * for blksize and then misbehave when it is granted (protocol.md Q17).
+   */
+  readonly maxBlksize?: number;
+  /** Cap on the granted windowsize (RFC 7440); 1 refuses the option (lockstep for everyone). */
+  readonly maxWindowsize?: number;
   readonly caseInsensitive?: boolean;
   readonly virtualFiles?: VirtualFiles;
   /** Concurrent transfers; more get ERROR 0 "server busy" (dnsmasq tftp-max). Default 512. */
@@ -57,372 +86,114 @@ export interface TftpServerOptions {
   readonly maxRetries?: number;
   /** Progress event period (ms, default 250). */
   readonly progressMs?: number;
+  /** Bytes per shared file read (default 128 KiB). */
+  readonly chunkSize?: number;
+  /** File bytes kept in memory across transfers (default 64 MiB). */
+  readonly cacheBytes?: number;
+  /** Largest file served in netascii mode, which is converted in memory (default 16 MiB). */
+  readonly maxNetasciiBytes?: number;
+  /**
+   * Worker threads for transfers. A number N > 0: every transfer runs on one of N worker threads
+   * (requests, confinement and negotiation stay here). 0: all on this thread. 'auto' (default): the
+   * first `offloadAt` concurrent transfers run here; beyond that, new ones go to up to two workers
+   * started on first need — a classroom boot storm then uses more than one core (bench/README.md),
+   * while a handful of clients never starts a thread.
+   */
+  readonly workers?: number | 'auto';
+  /** With `workers: 'auto'`: concurrent in-process transfers before new ones are offloaded (default 16). */
+  readonly offloadAt?: number;
+  /**
+   * The worker thread's script, when the default (`transfer-worker.js` next to this module) cannot be
+   * loaded as is — e.g. a packaged app that unpacks it from its archive. `.ts` loads through tsx.
+   */
+  readonly workerEntry?: string | URL;
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
 
-interface Source {
-  readonly size: number;
-  read(target: Buffer, offset: number, length: number, position: number): Promise<number>;
-  close(): Promise<void>;
+/** tsx's ESM API module (a devDependency), for worker threads started from TypeScript sources. */
+function tsxApi(): string {
+  const root = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  return pathToFileURL(join(root, 'dist', 'esm', 'api', 'index.mjs')).href;
 }
 
-function bufferSource(data: Buffer): Source {
-  return {
-    size: data.length,
-    read: (target, offset, length, position) =>
-      Promise.resolve(data.copy(target, offset, position, Math.min(data.length, position + length))),
-    close: () => Promise.resolve(),
-  };
-}
-
-function fileSource(handle: FileHandle, size: number): Source {
-  return {
-    size,
-    read: async (target, offset, length, position) =>
-      (await handle.read(target, offset, length, position)).bytesRead,
-    close: () => handle.close(),
-  };
-}
-
-const MIN_BLKSIZE = 8;
-const READ_AHEAD = 64 * 1024;
-const MAX_BLKSIZE = 65464;
-
-interface Negotiated {
-  blksize: number;
-  windowsize: number;
-  timeoutMs?: number;
-  oack: { name: string; value: string }[];
-}
-
-/** RFC 2347 with EDK2's strict checks: echo only what was asked, never more than asked (§3.3). */
-export function negotiate(
-  request: TftpRequest,
-  size: number | undefined,
-  mtu: number | undefined,
-): Negotiated {
-  const result: Negotiated = { blksize: 512, windowsize: 1, oack: [] };
-  const seen = new Set<string>();
-  for (const { name, value } of request.options) {
-    const key = name.toLowerCase();
-    if (seen.has(key)) continue; // first occurrence wins
-    seen.add(key);
-    if (!/^\d{1,10}$/.test(value)) continue;
-    const n = Number(value);
-    if (key === 'blksize') {
-      if (n < MIN_BLKSIZE || n > MAX_BLKSIZE) continue; // T6: ignore, never echo illegal values
-      const cap = mtu !== undefined ? Math.max(MIN_BLKSIZE, mtu - 32) : MAX_BLKSIZE;
-      result.blksize = Math.min(n, cap);
-      result.oack.push({ name, value: String(result.blksize) });
-    } else if (key === 'tsize') {
-      if (size === undefined) continue; // netascii: size unknown, leave out (dnsmasq)
-      result.oack.push({ name, value: String(size) });
-    } else if (key === 'timeout') {
-      if (n < 1 || n > 255) continue; // RFC 2349 seconds; the npm client's ms values land here
-      result.timeoutMs = n * 1000;
-      result.oack.push({ name, value }); // EDK2: Reply->Timeout must equal Request->Timeout
-    } else if (key === 'windowsize') {
-      if (n < 1 || n > 65535) continue;
-      result.windowsize = n;
-      result.oack.push({ name, value });
-    }
-    // unknown options (multicast, foo, …) ignored (RFC 2347)
+/** A transfer running in a worker thread, as the main thread sees it. */
+class RemoteTransfer implements TransferInfo {
+  readonly detail: Record<string, string | number | boolean>;
+  constructor(
+    readonly id: string,
+    readonly key: string,
+    readonly client: { readonly address: string; readonly port: number },
+    readonly file: string,
+    readonly size: number,
+    neg: Negotiated,
+    readonly worker: number,
+    private readonly post: (message: { kind: 'resend' | 'supersede'; id: string }) => void,
+  ) {
+    this.detail = detailOf(neg);
   }
-  return result;
+
+  /** The RRQ that asked for a resend, handled as a new request if the transfer has just ended. */
+  repeated: { msg: Buffer; address: string; port: number } | undefined;
+
+  resendCurrent(): void {
+    this.post({ kind: 'resend', id: this.id });
+  }
+
+  supersede(): void {
+    this.post({ kind: 'supersede', id: this.id });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve(); // the worker closes its transfers when it is stopped
+  }
 }
 
 let nextTransferId = 1;
+/** ERROR replies to requests per second before further ones are dropped (and counted as rate-limited). */
+const ERROR_BURST = 200;
 
-class Transfer {
-  readonly id = `tftp-${nextTransferId++}`;
-  private socket: Socket | undefined;
-  /** Absolute (unwrapped) number of the first unacknowledged block; 0 = OACK outstanding. */
-  private base: number;
-  private sentUpTo = 0;
-  private readonly lastBlock: number;
-  private readonly slots: Buffer[] = [];
-  private readonly slotBlock: number[] = [];
-  private readonly slotLen: number[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private retries = 0;
-  private closed = false;
-  private sending = false;
-  private readonly started: number;
-  private lastProgress = 0;
-  private ackedBytes = 0;
-  private again = false;
-  private againRetransmit = false;
-  private chunk: Buffer | undefined;
-  private chunkPos = 0;
-  private chunkLen = 0;
-
-  constructor(
-    private readonly server: TftpServer,
-    readonly key: string,
-    readonly client: { address: string; port: number },
-    readonly file: string,
-    private readonly source: Source,
-    private readonly neg: Negotiated,
-    private readonly oack: Buffer | undefined,
-    private readonly retransmitMs: number,
-    private readonly maxRetries: number,
-  ) {
-    this.lastBlock = Math.floor(source.size / neg.blksize) + 1; // T2/T3: trailing short (maybe empty) block
-    this.base = oack ? 0 : 1;
-    this.started = server.now();
-  }
-
-  async begin(address: string): Promise<void> {
-    const socket = createSocket({ type: 'udp4' });
-    this.socket = socket;
-    socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
-    socket.on('error', (error) => this.fail(`socket error: ${error.message}`));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, address, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    this.server.emitTransfer(this, 'start', 0);
-    void this.pump();
-  }
-
-  /** Client resent its RRQ (lost OACK/DATA 1, T17): resend from the existing session, no new port. */
-  resendCurrent(): void {
-    if (this.base <= 1) void this.sendWindow(true);
-  }
-
-  private send(data: Buffer, length = data.length): void {
-    if (!this.socket || this.closed) return;
-    this.server.countSent();
-    this.socket.send(data, 0, length, this.client.port, this.client.address);
-  }
-
-  private armTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    // Exponential back-off, capped (protocol.md §3.5).
-    const interval = Math.min(this.retransmitMs * 2 ** this.retries, Math.max(this.retransmitMs, 8000));
-    this.timer = setTimeout(() => this.onTimeout(), interval);
-  }
-
-  private onTimeout(): void {
-    if (this.closed) return;
-    if (this.retries >= this.maxRetries) {
-      if (this.base === this.lastBlock && this.sentUpTo === this.lastBlock) {
-        // Lost final ACK: some clients never send it (dnsmasq) — finished, no error (T14).
-        this.finish();
-      } else if (this.base === 0) {
-        this.fail('client never acknowledged the option reply (OACK)');
-      } else {
-        this.fail(`client stopped acknowledging at block ${this.base}`);
-      }
-      return;
-    }
-    this.retries++;
-    void this.sendWindow(true);
-  }
-
-  private async pump(): Promise<void> {
-    await this.sendWindow(false);
-  }
-
-  private slotFor(block: number): number {
-    return block % this.neg.windowsize;
-  }
-
-  /** Sends the window starting at `base` (RFC 7440); on retransmit resends the whole window. */
-  private async sendWindow(retransmit: boolean): Promise<void> {
-    if (this.closed) return;
-    if (this.sending) {
-      // An ACK or timeout arrived while a read was in flight: run again once it finishes.
-      this.again = true;
-      this.againRetransmit ||= retransmit;
-      return;
-    }
-    this.sending = true;
-    try {
-      if (this.base === 0) {
-        if (this.oack) this.send(this.oack);
-        this.armTimer();
-        return;
-      }
-      const end = Math.min(this.base + this.neg.windowsize - 1, this.lastBlock);
-      const from = retransmit ? this.base : Math.max(this.base, this.sentUpTo + 1);
-      for (let block = from; block <= end; block++) {
-        const slot = this.slotFor(block);
-        let buf = this.slots[slot];
-        if (!buf) {
-          buf = Buffer.allocUnsafe(this.neg.blksize + 4);
-          this.slots[slot] = buf;
-        }
-        if (this.slotBlock[slot] !== block) {
-          const n = await this.readBlock(buf, block);
-          if (this.closed) return;
-          buf[0] = 0;
-          buf[1] = OP_DATA;
-          buf.writeUInt16BE(block & 0xffff, 2); // §3.4: wrap to 0 past 65535
-          this.slotBlock[slot] = block;
-          this.slotLen[slot] = n + 4;
-        }
-        this.send(buf, this.slotLen[slot]);
-        if (block > this.sentUpTo) this.sentUpTo = block;
-      }
-      this.armTimer();
-    } catch (error) {
-      this.fail(`read error: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      this.sending = false;
-    }
-    if (this.again && !this.closed) {
-      const r = this.againRetransmit;
-      this.again = false;
-      this.againRetransmit = false;
-      await this.sendWindow(r);
-    }
-  }
-
-  /**
-   * Copies block bytes out of a read-ahead chunk; one positioned read per chunk instead of per block
-   * keeps the thread-pool round trip off the per-packet path (lockstep throughput).
-   */
-  private async readBlock(target: Buffer, block: number): Promise<number> {
-    const blksize = this.neg.blksize;
-    const position = (block - 1) * blksize;
-    const want = Math.max(0, Math.min(blksize, this.source.size - position));
-    if (want === 0) return 0;
-    if (position < this.chunkPos || position + want > this.chunkPos + this.chunkLen) {
-      if (!this.chunk) {
-        const wanted = Math.max(READ_AHEAD, blksize * Math.min(this.neg.windowsize, 64));
-        this.chunk = Buffer.allocUnsafe(Math.min(wanted, Math.max(blksize, this.source.size)));
-      }
-      this.chunkPos = position;
-      this.chunkLen = 0;
-      this.chunkLen = await this.source.read(this.chunk, 0, this.chunk.length, position);
-    }
-    const start = position - this.chunkPos;
-    const n = Math.min(want, this.chunkLen - start);
-    this.chunk?.copy(target, 4, start, start + n);
-    return Math.max(0, n);
-  }
-
-  private onMessage(msg: Buffer, address: string, port: number): void {
-    if (this.closed) return;
-    if (address !== this.client.address || port !== this.client.port) {
-      // T16: stranger gets ERROR 5, transfer untouched (RFC 1350 §4).
-      this.socket?.send(encodeError(ERR_UNKNOWN_TID, 'Unknown transfer ID'), port, address);
-      return;
-    }
-    if (msg.length < 4) return;
-    const op = msg.readUInt16BE(0);
-    if (op === OP_ERROR) {
-      const code = msg.readUInt16BE(2);
-      const text = sanitiseName(msg.toString('latin1', 4, Math.max(4, msg.indexOf(0, 4))));
-      if (this.base === 0) {
-        // U6: EDK2 probes tsize then aborts (ERROR 8) — normal. U8: log the option set for diagnosis.
-        this.server.logDebug('client ended transfer after OACK', {
-          file: this.file,
-          code,
-          message: text,
-          options: this.neg.oack.map((o) => `${o.name}=${o.value}`).join(' '),
-        });
-        this.finish({ probe: true, clientCode: code });
-      } else {
-        this.fail(`client aborted at block ${this.base} (error ${code}: ${text})`);
-      }
-      return;
-    }
-    if (op !== OP_ACK) return;
-    const wire = msg.readUInt16BE(2);
-    // Map the u16 to the absolute block: the newest sent block with that low half (T15 rollover).
-    if (this.base === 0) {
-      if (wire !== 0) return;
-      this.base = 1;
-      this.retries = 0;
-      void this.pump();
-      return;
-    }
-    const acked = this.sentUpTo - ((this.sentUpTo - wire) & 0xffff);
-    if (acked < this.base - 1) return; // old/duplicate ACK: never resend on it (RFC 1123 4.2.3.1, T12)
-    if (acked > this.sentUpTo) return; // future block: ignore
-    if (acked === this.base - 1) return; // duplicate of the previous ACK
-    this.retries = 0;
-    this.ackedBytes = Math.min(acked * this.neg.blksize, this.source.size);
-    this.base = acked + 1;
-    if (acked >= this.lastBlock) {
-      this.finish();
-      return;
-    }
-    const now = this.server.now();
-    if (now - this.lastProgress >= this.server.progressMs) {
-      this.lastProgress = now;
-      this.server.emitTransfer(this, 'progress', this.ackedBytes, this.rate(now));
-    }
-    // Go-back-N: an ACK short of the window end means the client missed ack+1; resend from there.
-    if (acked < this.sentUpTo) this.sentUpTo = acked;
-    void this.pump();
-  }
-
-  private rate(now: number): number {
-    const seconds = Math.max(0.001, (now - this.started) / 1000);
-    return Math.round(this.ackedBytes / seconds);
-  }
-
-  get size(): number {
-    return this.source.size;
-  }
-
-  get detail(): Record<string, string | number | boolean> {
-    const d: Record<string, string | number | boolean> = {
-      blksize: this.neg.blksize,
-      windowsize: this.neg.windowsize,
-    };
-    for (const o of this.neg.oack) d[`option.${o.name.toLowerCase()}`] = o.value;
-    return d;
-  }
-
-  private finish(extra?: Record<string, string | number | boolean>): void {
-    if (this.closed) return;
-    const bytes = extra?.probe ? 0 : this.source.size;
-    this.ackedBytes = bytes;
-    this.server.emitTransfer(this, 'done', bytes, this.rate(this.server.now()), undefined, extra);
-    void this.close();
-  }
-
-  fail(reason: string): void {
-    if (this.closed) return;
-    this.server.emitTransfer(this, 'failed', this.ackedBytes, undefined, reason);
-    void this.close();
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.server.release(this);
-    const socket = this.socket;
-    this.socket = undefined;
-    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
-    await this.source.close().catch(() => undefined);
-  }
-}
-
-export class TftpServer implements Engine<TransferEvent> {
+export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private readonly listeners = new Set<(event: TransferEvent) => void>();
-  private readonly transfers = new Map<string, Transfer>();
+  private readonly transfers = new Map<string, Transfer | RemoteTransfer>();
+  private readonly remote = new Map<string, RemoteTransfer>();
+  /** The RRQ that started each transfer (repeats are recognised byte for byte). */
+  private readonly requests = new WeakMap<TransferInfo, Buffer>();
+  private workers: Worker[] = [];
+  private workerFiles: number[] = [];
+  private workerStopped: (() => void)[] = [];
+  private dead: boolean[] = [];
+  private stopping = false;
+  /** Workers 'auto' may start (0 when `workers` is a number). */
+  private autoWorkers = 0;
+  /** Transfers running on this thread, and requests already decided to run here but not started yet. */
+  private readonly local = new Set<Transfer>();
+  private localReserved = 0;
+  /** Shared socket for ERROR replies to requests (replies never go through the relay, DESIGN). */
+  private errorSocket: Socket | undefined;
+  private errorSocketReady = false;
+  private errorQueue: ((socket: Socket) => void)[] = [];
+  private errorWindowStart = -Infinity;
+  private errorsInWindow = 0;
+  private stopped = false;
+  private nextWorker = 0;
   private readonly pending = new Set<string>();
   private listenSocket: Socket | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly log: Logger;
   private readonly clock: Clock;
   readonly progressMs: number;
+  private readonly files: FileCache;
   private stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
 
   constructor(private readonly options: TftpServerOptions) {
     this.log = (options.logger ?? silentLogger).child('tftp');
     this.clock = options.clock ?? systemClock;
     this.progressMs = options.progressMs ?? 250;
+    this.files = new FileCache({
+      ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+      ...(options.cacheBytes !== undefined ? { budget: options.cacheBytes } : {}),
+    });
   }
 
   now(): number {
@@ -433,8 +204,16 @@ export class TftpServer implements Engine<TransferEvent> {
     this.stats.sent++;
   }
 
+  countMalformed(): void {
+    this.stats.malformed++;
+  }
+
   logDebug(message: string, fields: Record<string, unknown>): void {
     this.log.debug(message, fields);
+  }
+
+  logWarn(message: string, fields: Record<string, unknown>): void {
+    this.log.warn(message, fields);
   }
 
   /** Listen port (own socket), after start. */
@@ -447,7 +226,33 @@ export class TftpServer implements Engine<TransferEvent> {
     return this.transfers.size + this.pending.size;
   }
 
+  /** Distinct files open (a file served to many clients at once is opened once per thread, T23). */
+  openFiles(): number {
+    return this.files.openFiles() + this.workerFiles.reduce((a, b) => a + b, 0);
+  }
+
   async start(): Promise<void> {
+    this.stopped = false;
+    for (const [name, value, min] of [
+      ['maxBlksize', this.options.maxBlksize, 0],
+      ['maxWindowsize', this.options.maxWindowsize, 1],
+    ] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < min || value > 65535)) {
+        throw new Error(`tftp ${name} must be a whole number from ${min} to 65535 (got ${String(value)})`);
+      }
+    }
+    const wanted = this.options.workers ?? 'auto';
+    if (wanted !== 'auto' && (!Number.isInteger(wanted) || wanted < 0 || wanted > 64)) {
+      throw new Error(`tftp workers must be 'auto' or a whole number from 0 to 64 (got ${String(wanted)})`);
+    }
+    const offloadAt = this.options.offloadAt ?? 16;
+    if (!Number.isInteger(offloadAt) || offloadAt < 0) {
+      throw new Error(`tftp offloadAt must be a whole number of transfers (got ${String(offloadAt)})`);
+    }
+    // 'auto': two workers at most (measured enough to match tftpd-hpa at 200 clients on 2 cores),
+    // none on a single core, where a thread would only compete with this one.
+    this.autoWorkers = wanted === 'auto' ? (availableParallelism() >= 2 ? 2 : 0) : 0;
+    if (wanted !== 'auto') for (let i = 0; i < wanted; i++) this.workers.push(this.spawnWorker(i));
     if (this.options.transport) {
       const transport = this.options.transport;
       await transport.open(['tftp']);
@@ -470,12 +275,165 @@ export class TftpServer implements Engine<TransferEvent> {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     const socket = this.listenSocket;
     this.listenSocket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const errorSocket = this.errorSocket;
+    this.errorSocket = undefined;
+    this.errorSocketReady = false;
+    this.errorQueue = [];
+    if (errorSocket) await new Promise<void>((resolve) => errorSocket.close(() => resolve()));
     await Promise.all([...this.transfers.values()].map((t) => t.close()));
+    const workers = this.workers;
+    this.stopping = true;
+    this.workers = [];
+    await Promise.all(
+      workers.map(async (worker, i) => {
+        if (this.dead[i]) return worker.terminate();
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            this.workerStopped[i] = resolve;
+            worker.postMessage({ kind: 'stop' });
+          }),
+          new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
+        ]);
+        await worker.terminate();
+      }),
+    );
+    this.workerFiles = [];
+    this.workerStopped = [];
+    this.dead = [];
+    this.stopping = false;
+  }
+
+  /** Whether the next transfer runs on a worker thread (starting the 'auto' workers on first need). */
+  private shouldOffload(): boolean {
+    if (this.autoWorkers > 0) {
+      if (this.local.size + this.localReserved < (this.options.offloadAt ?? 16)) return false;
+      while (this.workers.length < this.autoWorkers) this.workers.push(this.spawnWorker(this.workers.length));
+    }
+    return this.liveWorkers() > 0;
+  }
+
+  /** Worker threads able to take transfers right now (diagnostics and tests). */
+  workerThreads(): number {
+    return this.liveWorkers();
+  }
+
+  /** Workers still able to take transfers (a failed worker is taken out of the rotation). */
+  private liveWorkers(): number {
+    let live = 0;
+    for (let i = 0; i < this.workers.length; i++) if (!this.dead[i]) live++;
+    return live;
+  }
+
+  /** Worker threads run compiled JavaScript; from TypeScript sources (tests) they load through tsx. */
+  private spawnWorker(index: number): Worker {
+    const here = import.meta.url;
+    const configured = this.options.workerEntry;
+    const entry = configured
+      ? configured instanceof URL
+        ? configured
+        : pathToFileURL(configured)
+      : new URL(here.endsWith('.ts') ? './transfer-worker.ts' : './transfer-worker.js', here);
+    const fromSource = entry.pathname.endsWith('.ts');
+    const setup: WorkerSetup = {
+      protocol: TFTP_WORKER_PROTOCOL,
+      address: this.options.address,
+      progressMs: this.progressMs,
+      ...(this.options.chunkSize !== undefined ? { chunkSize: this.options.chunkSize } : {}),
+      ...(this.options.cacheBytes !== undefined ? { cacheBytes: this.options.cacheBytes } : {}),
+    };
+    // From sources (tests, dev), a tiny bootstrap loads the TypeScript entry through tsx's API.
+    const worker = fromSource
+      ? new Worker(
+          `import(${JSON.stringify(tsxApi())}).then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ` +
+            `${JSON.stringify(entry.href)}))`,
+          { eval: true, workerData: setup },
+        )
+      : new Worker(entry, { workerData: setup });
+    this.workerFiles[index] = 0;
+    worker.on('message', (message: unknown) => this.onWorkerMessage(index, message));
+    // A worker that fails (or could not load) leaves the rotation; its transfers fail and the
+    // clients' retries are served by the others, or in-process once none is left.
+    const lost = (why: string): void => {
+      if (this.dead[index] || this.stopping) return;
+      this.dead[index] = true;
+      this.workerFiles[index] = 0;
+      this.log.error('transfer worker failed', { worker: index, error: why });
+      for (const t of [...this.remote.values()]) {
+        if (t.worker !== index) continue;
+        this.remote.delete(t.id);
+        this.emitTransfer(t, 'failed', 0, undefined, 'transfer worker failed');
+        this.release(t);
+      }
+    };
+    worker.on('error', (error) => lost(error.message));
+    worker.on('exit', (code) => lost(`exited with code ${code}`));
+    return worker;
+  }
+
+  private onWorkerMessage(index: number, message: unknown): void {
+    if (!isFromWorker(message)) {
+      this.log.warn('ignored a malformed message from a transfer worker', { worker: index });
+      return;
+    }
+    this.handleWorker(index, message);
+  }
+
+  private handleWorker(index: number, message: FromWorker): void {
+    switch (message.kind) {
+      case 'event': {
+        const t = this.remote.get(message.id);
+        if (!t) break;
+        this.emitTransfer(t, message.type, message.bytes, message.rate, message.reason, message.extra);
+        // Ended: the client's address and port are free for its next request at once (the worker
+        // still reports 'closed' once the socket and file are released).
+        if (message.type === 'done' || message.type === 'failed') this.release(t);
+        break;
+      }
+      case 'stale': {
+        // The RRQ we took for a repeat arrived after the transfer ended: serve it as a new request.
+        const t = this.remote.get(message.id);
+        if (!t) break;
+        this.release(t);
+        const repeated = t.repeated;
+        t.repeated = undefined;
+        if (repeated) void this.onRequest(repeated.msg, repeated.address, repeated.port);
+        break;
+      }
+      case 'refused': {
+        const t = this.remote.get(message.id);
+        if (!t) break;
+        this.remote.delete(message.id);
+        this.release(t);
+        this.log.info('request refused', { client: t.key, file: t.file, reason: message.reason });
+        this.replyError(t.client.address, t.client.port, ERR_ACCESS, message.reason);
+        break;
+      }
+      case 'closed': {
+        const t = this.remote.get(message.id);
+        this.remote.delete(message.id);
+        if (t) this.release(t);
+        this.stats.sent += message.sent;
+        this.stats.malformed += message.malformed;
+        this.workerFiles[index] = message.openFiles;
+        break;
+      }
+      case 'opened':
+        this.workerFiles[index] = message.openFiles;
+        break;
+      case 'log':
+        if (message.level === 'warn') this.log.warn(message.message, message.fields);
+        else this.log.debug(message.message, message.fields);
+        break;
+      case 'stopped':
+        this.workerStopped[index]?.();
+        break;
+    }
   }
 
   onEvent(listener: (event: TransferEvent) => void): () => void {
@@ -487,12 +445,13 @@ export class TftpServer implements Engine<TransferEvent> {
     return { ...this.stats };
   }
 
-  release(transfer: Transfer): void {
+  release(transfer: TransferInfo): void {
     if (this.transfers.get(transfer.key) === transfer) this.transfers.delete(transfer.key);
+    if (transfer instanceof Transfer) this.local.delete(transfer);
   }
 
   emitTransfer(
-    t: Transfer,
+    t: TransferInfo,
     type: TransferEvent['type'],
     bytes: number,
     rate?: number,
@@ -525,11 +484,43 @@ export class TftpServer implements Engine<TransferEvent> {
 
   /** Errors for requests go from a fresh ephemeral socket: replies never use the relay (DESIGN). */
   private replyError(address: string, port: number, code: number, message: string): void {
-    const socket = createSocket({ type: 'udp4' });
-    socket.on('error', () => socket.close());
-    socket.bind(0, this.options.address, () => {
+    // Error replies are bounded (a flood of bad requests must not become a flood of replies or of
+    // sockets): one shared ephemeral socket, at most ERROR_BURST per second, the rest dropped and counted.
+    if (this.stopped) return;
+    const now = performance.now(); // real time, whatever clock the events are stamped with
+    if (now - this.errorWindowStart >= 1000) {
+      this.errorWindowStart = now;
+      this.errorsInWindow = 0;
+    }
+    if (++this.errorsInWindow > ERROR_BURST) {
+      this.stats.rateLimited++;
+      return;
+    }
+    const packet = encodeError(code, message);
+    const send = (socket: Socket): void => {
       this.stats.sent++;
-      socket.send(encodeError(code, message), port, address, () => socket.close());
+      socket.send(packet, port, address);
+    };
+    if (this.errorSocket) {
+      if (this.errorSocketReady) send(this.errorSocket);
+      else this.errorQueue.push(send);
+      return;
+    }
+    const socket = createSocket({ type: 'udp4' });
+    this.errorSocket = socket;
+    this.errorQueue.push(send);
+    socket.on('error', (error) => {
+      this.log.warn('error-reply socket failed', { error: error.message });
+      if (this.errorSocket === socket) this.errorSocket = undefined;
+      this.errorSocketReady = false;
+      this.errorQueue = [];
+      socket.close();
+    });
+    socket.bind(0, this.options.address, () => {
+      this.errorSocketReady = true;
+      const queued = this.errorQueue;
+      this.errorQueue = [];
+      for (const q of queued) q(socket);
     });
   }
 
@@ -554,10 +545,18 @@ export class TftpServer implements Engine<TransferEvent> {
       return;
     }
     if (request.opcode !== OP_RRQ) return;
+    if (!isIPv4(address)) return; // transfers answer IPv4 literals only (relay sources included)
     const existing = this.transfers.get(key);
-    if (existing) {
+    if (existing && this.requests.get(existing)?.equals(msg)) {
+      // T17: the same RRQ again (our OACK or DATA 1 was lost): resend, never a second session.
+      if (existing instanceof RemoteTransfer) existing.repeated = { msg: Buffer.from(msg), address, port };
       existing.resendCurrent();
       return;
+    }
+    if (existing) {
+      // A different request from the same address and port: the client has moved on.
+      existing.supersede();
+      this.release(existing);
     }
     if (this.pending.has(key)) return;
     if (request.mode !== 'octet' && request.mode !== 'netascii') {
@@ -570,21 +569,29 @@ export class TftpServer implements Engine<TransferEvent> {
       return;
     }
     this.pending.add(key);
+    // Decided before any await, so a burst of simultaneous requests is counted as it arrives.
+    const offload = this.shouldOffload();
+    if (!offload) this.localReserved++;
     try {
-      await this.startTransfer(request, name, address, port, key);
+      await this.startTransfer(request, Buffer.from(msg), name, address, port, key, offload);
     } finally {
+      if (!offload) this.localReserved--;
       this.pending.delete(key);
     }
   }
 
   private async startTransfer(
     request: TftpRequest,
+    raw: Buffer,
     name: string,
     address: string,
     port: number,
     key: string,
+    offload: boolean,
   ): Promise<void> {
     let source: Source | undefined;
+    /** With worker threads an octet file is opened by the worker that serves it, not here. */
+    let onDisk: { path: string; identity: FileIdentity } | undefined;
     let file = name;
     const normalised = request.filename.replace(/\\/g, '/').replace(/^\/+/, '');
     if (this.options.virtualFiles && !normalised.split('/').includes('..')) {
@@ -593,39 +600,141 @@ export class TftpServer implements Engine<TransferEvent> {
     }
     if (!source) {
       const dirs = [this.options.root, ...(this.options.fallbackDirs ?? [])];
-      const resolved = await resolveAndOpen(request.filename, dirs, this.options.caseInsensitive ?? false);
+      const resolved = await resolveFile(request.filename, dirs, this.options.caseInsensitive ?? false);
       if (!resolved.ok) {
         this.log.info('request refused', { client: key, file: name, reason: resolved.reason });
         this.replyError(address, port, resolved.code, resolved.reason);
         return;
       }
-      source = fileSource(resolved.handle, resolved.size);
       file = sanitiseName(resolved.relative);
+      const { dev, ino, size, mtimeMs } = resolved.info;
+      const identity: FileIdentity = { dev, ino, size, mtimeMs };
+      if (offload && request.mode === 'octet') {
+        onDisk = { path: resolved.path, identity };
+      } else {
+        const opened = await this.files.open(resolved.path, identity);
+        if (!opened.ok) {
+          this.log.info('request refused', { client: key, file: name, reason: opened.reason });
+          this.replyError(address, port, ERR_ACCESS, opened.reason);
+          return;
+        }
+        source = opened.source;
+      }
     }
-    if (request.mode === 'netascii') {
+    if (source && request.mode === 'netascii') {
+      const limit = this.options.maxNetasciiBytes ?? 16 * 1024 * 1024;
+      if (source.size > limit) {
+        await source.release();
+        this.log.info('request refused', { client: key, file, reason: 'netascii file too large' });
+        this.replyError(address, port, ERR_ILLEGAL, 'File too large for netascii, use octet');
+        return;
+      }
+      // RFC 1350 netascii (LF -> CR LF, CR -> CR NUL) converted whole, so no block-boundary carry bug.
       const raw = Buffer.allocUnsafe(source.size);
-      await source.read(raw, 0, source.size, 0);
-      await source.close();
+      try {
+        let at = 0;
+        for (let index = 0; at < source.size; index++) {
+          const chunk = source.chunk(index) ?? (await source.load(index));
+          chunk.copy(raw, at);
+          at += chunk.length;
+        }
+      } catch (error) {
+        this.replyError(address, port, ERR_UNDEFINED, 'Read error');
+        this.log.info('request failed', { client: key, file, reason: String(error) });
+        return;
+      } finally {
+        await source.release();
+      }
       source = bufferSource(toNetascii(raw));
     }
-    const neg = negotiate(request, request.mode === 'octet' ? source.size : undefined, this.options.mtu);
+    const size = source?.size ?? onDisk?.identity.size ?? 0;
+    const neg = negotiate(request, request.mode === 'octet' ? size : undefined, this.options.mtu, {
+      ...(this.options.maxBlksize !== undefined ? { maxBlksize: this.options.maxBlksize } : {}),
+      ...(this.options.maxWindowsize !== undefined ? { maxWindowsize: this.options.maxWindowsize } : {}),
+    });
     const oack = neg.oack.length > 0 ? encodeOack(neg.oack) : undefined;
-    const transfer = new Transfer(
-      this,
-      key,
-      { address, port },
-      file,
-      source,
-      neg,
-      oack,
-      neg.timeoutMs ?? this.options.retransmitMs ?? 1000,
-      this.options.maxRetries ?? 5,
-    );
+    const id = `tftp-${nextTransferId++}`;
+    const retransmitMs = neg.timeoutMs ?? this.options.retransmitMs ?? 1000;
+    const maxRetries = this.options.maxRetries ?? 5;
+    if (onDisk && (!offload || this.liveWorkers() === 0)) {
+      // Every worker failed while this request was being resolved: the client's retry is served here.
+      this.replyError(address, port, ERR_UNDEFINED, 'Server busy, try again');
+      return;
+    }
+    if (onDisk || (offload && source)) {
+      const remote = this.startRemote(
+        id,
+        key,
+        { address, port },
+        file,
+        size,
+        source,
+        onDisk,
+        neg,
+        oack,
+        retransmitMs,
+        maxRetries,
+      );
+      this.requests.set(remote, raw);
+      return;
+    }
+    if (!source) return; // unreachable: without workers every file is opened above
+    const transfer = new Transfer(this, id, key, { address, port }, file, source, neg, oack, {
+      retransmitMs,
+      maxRetries,
+    });
     this.transfers.set(key, transfer);
+    this.local.add(transfer);
+    this.requests.set(transfer, raw);
     try {
       await transfer.begin(this.options.address);
     } catch (error) {
       transfer.fail(`cannot open transfer socket: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /** Hands a negotiated transfer to the next worker thread (round-robin). */
+  private startRemote(
+    id: string,
+    key: string,
+    client: { address: string; port: number },
+    file: string,
+    size: number,
+    source: Source | undefined,
+    opened: { path: string; identity: FileIdentity } | undefined,
+    neg: Negotiated,
+    oack: Buffer | undefined,
+    retransmitMs: number,
+    maxRetries: number,
+  ): RemoteTransfer {
+    let index = this.nextWorker++ % this.workers.length;
+    for (let tries = 0; this.dead[index] && tries < this.workers.length; tries++) {
+      index = (index + 1) % this.workers.length;
+    }
+    const worker = this.workers[index]!;
+    const remote = new RemoteTransfer(id, key, client, file, size, neg, index, (m) => worker.postMessage(m));
+    let data: Uint8Array | undefined;
+    if (!opened && source) {
+      // Virtual file or netascii text: the bytes travel with the request (copied by postMessage).
+      const bytes = source.chunk(0) ?? Buffer.alloc(0);
+      data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    const message: StartTransfer = {
+      kind: 'start',
+      id,
+      key,
+      client,
+      file,
+      ...(opened ? { path: opened.path, identity: opened.identity } : {}),
+      ...(data ? { data } : {}),
+      neg,
+      ...(oack ? { oack: new Uint8Array(oack.buffer, oack.byteOffset, oack.byteLength) } : {}),
+      retransmitMs,
+      maxRetries,
+    };
+    this.transfers.set(key, remote);
+    this.remote.set(id, remote);
+    worker.postMessage(message);
+    return remote;
   }
 }

@@ -5,15 +5,16 @@
  * a leading `/` is stripped, so absolute names resolve inside the root (S3); any `..` component is
  * refused outright (never resolved), control characters refused; the final path is realpath'd and must
  * stay inside the realpath of its folder (symlinks leaving it are refused, S5); only regular files are
- * served (directories, FIFOs, devices refused before open, so nothing blocks, S6/S7).
+ * served (directories, FIFOs, devices refused before open, so nothing blocks, S6/S7), and never a
+ * file without any read permission bit (S13).
  */
-import { constants } from 'node:fs';
-import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ERR_ACCESS, ERR_NOT_FOUND } from './packet.js';
 
 export type Resolved =
-  | { readonly ok: true; readonly handle: FileHandle; readonly size: number; readonly relative: string }
+  | { readonly ok: true; readonly path: string; readonly info: Stats; readonly relative: string }
   | { readonly ok: false; readonly code: number; readonly reason: string };
 
 /** Splits a TFTP name into safe components, or says why it is refused. */
@@ -53,8 +54,11 @@ function errno(error: unknown): string | undefined {
     : undefined;
 }
 
-/** Finds and opens `name` in the first folder that has it. */
-export async function resolveAndOpen(
+/**
+ * Finds `name` in the first folder that has it and checks it may be served. Opening is left to the
+ * FileCache, which shares one handle per file version between transfers.
+ */
+export async function resolveFile(
   name: string,
   dirs: readonly string[],
   caseInsensitive: boolean,
@@ -96,18 +100,9 @@ export async function resolveAndOpen(
         reason: info.isDirectory() ? 'is a directory' : 'not a regular file',
       };
     }
-    try {
-      // O_NONBLOCK: a file swapped for a FIFO between stat and open must not block the loop (S7).
-      const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
-      const opened = await handle.stat();
-      if (!opened.isFile()) {
-        await handle.close();
-        return { ok: false, code: ERR_ACCESS, reason: 'not a regular file' };
-      }
-      return { ok: true, handle, size: opened.size, relative: real.slice(realDir.length + 1) };
-    } catch (error) {
-      return { ok: false, code: ERR_ACCESS, reason: `cannot open (${errno(error) ?? 'error'})` };
-    }
+    // S13: a file nobody may read (mode 000) is refused even when we run as root and could open it.
+    if ((info.mode & 0o444) === 0) return { ok: false, code: ERR_ACCESS, reason: 'file is not readable' };
+    return { ok: true, path: real, info, relative: real.slice(realDir.length + 1) };
   }
   return { ok: false, code: ERR_NOT_FOUND, reason: 'file not found' };
 }
