@@ -334,6 +334,8 @@ async function serveUi(root: string | undefined): Promise<number> {
     stop: () => session.stop(),
     snapshot: () => session.snapshot(),
     clientAction: (mac: string, a: 'forget' | 'block' | 'unblock') => session.clientAction(mac, a),
+    setBootOverride: (mac: string, o: Parameters<SessionController['setBootOverride']>[1]) =>
+      session.setBootOverride(mac, o),
     onEvent(l: (e: SessionEvent) => void) {
       logListeners.add(l);
       const off = session.onEvent(l);

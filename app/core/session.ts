@@ -19,6 +19,7 @@ import { HttpBootServer, type HttpBootServerOptions } from '../engines/http/inde
 import { TftpServer, type TftpServerOptions } from '../engines/tftp/index.js';
 import type { Channel, DatagramTransport } from '../shared/datagram-transport.js';
 import type { Engine } from '../shared/engine.js';
+import type { MacOverride } from '../shared/library-types.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../shared/runtime.js';
 import type {
   ClientRecord,
@@ -150,7 +151,29 @@ export class SessionController {
     if (!m) throw new ConfigError('bad-mac', `"${mac}" is not a MAC address.`);
     if (action === 'block') this.blocked.add(m);
     else if (action === 'unblock') this.blocked.delete(m);
+    else if (action === 'forget') this.timeline.forget(m);
+    this.logger.info(`${action} ${m}`);
     return this.timeline.snapshot();
+  }
+
+  /**
+   * Per-MAC boot override (UI row actions "boot entry X" / "boot once"; undefined → the menu again).
+   * Stored by the running session's library, so the very next `boot.ipxe?mac=` for that MAC serves it.
+   */
+  async setBootOverride(mac: string, override: MacOverride | undefined): Promise<void> {
+    const m = normalizeMac(mac);
+    if (!m) throw new ConfigError('bad-mac', `"${mac}" is not a MAC address.`);
+    const library = this.library;
+    if (this.state !== 'running' || !library)
+      throw new ConfigError('not-running', 'Start the session first: boot entries are served by it.');
+    if (override && !library.entries().some((e) => e.id === override.entry))
+      throw new ConfigError('unknown-entry', `"${override.entry}" is not in the netboot library.`);
+    await library.setMacOverride(m, override);
+    this.logger.info(
+      override
+        ? `${m} will boot ${override.entry}${override.once ? ' once' : ''} (no menu)`
+        : `${m} gets the boot menu again`,
+    );
   }
 
   private emit(event: SessionEvent): void {
@@ -256,7 +279,10 @@ export class SessionController {
       await library.scan();
       library.watch();
       this.library = library;
-      const menu = createScriptHandler(library, { baseUrl: () => httpBase });
+      const menu = createScriptHandler(library, {
+        baseUrl: () => httpBase,
+        onBootOnce: (mac, entry) => this.logger.info(`${mac} booted ${entry} once; the menu is back`),
+      });
       // The boot-script request carries the client's MAC: learn its IP here so the downloads that
       // follow join its timeline record (in proxy mode we never see the site server's lease).
       scripts = (path, query, clientIp) => {

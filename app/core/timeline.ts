@@ -62,6 +62,11 @@ export class Timeline {
     return [...this.clients.values()].map((c) => ({ ...c, timeline: [...c.timeline] }));
   }
 
+  /** Drops a client's record (UI "Forget"); it reappears with a fresh timeline when it boots again. */
+  forget(mac: string): boolean {
+    return this.clients.delete(mac.toLowerCase());
+  }
+
   macForIp(ip: string): string | undefined {
     return this.ipToMac.get(ip);
   }

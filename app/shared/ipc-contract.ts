@@ -7,6 +7,7 @@
  * Pure: imports only types, so the renderer, the shell, the CLI and tests share it.
  */
 import type { FirmwareKind } from './events.js';
+import type { LibraryEntry, MacOverride } from './library-types.js';
 import type { Result } from './runtime.js';
 import type {
   DhcpPoolConfig,
@@ -41,9 +42,24 @@ export interface LibraryImportFile {
 export type ClientAction =
   | { readonly kind: 'boot-entry'; readonly entry: string }
   | { readonly kind: 'boot-once'; readonly entry: string }
+  /** Clears a boot-entry / boot-once override: the machine gets the menu again. */
+  | { readonly kind: 'boot-menu' }
   | { readonly kind: 'block' }
   | { readonly kind: 'unblock' }
   | { readonly kind: 'forget' };
+
+/** What `library.list` answers: the files, the entries the netboot library recognised, its settings. */
+export interface LibraryListing {
+  /** False when the folder does not exist (yet): the UI says so instead of showing an empty library. */
+  readonly exists: boolean;
+  readonly files: readonly { readonly name: string; readonly size: number }[];
+  readonly entries: readonly LibraryEntry[];
+  readonly defaultEntry?: string;
+  /** Per-MAC boot overrides (row actions "boot entry X" / "boot once"). */
+  readonly perMac: Readonly<Record<string, MacOverride>>;
+  /** Free space in the folder's filesystem (bytes), for the drop-time disk-space check. */
+  readonly freeBytes?: number;
+}
 
 /** Request and response of every channel. `void` requests carry `null`. */
 export interface Channels {
@@ -53,7 +69,7 @@ export interface Channels {
   'session.start': { req: SessionConfig; res: SessionSnapshot };
   'session.stop': { req: null; res: SessionSnapshot };
   'client.action': { req: { mac: string; action: ClientAction }; res: null };
-  'library.list': { req: { root: string }; res: unknown[] };
+  'library.list': { req: { root: string }; res: LibraryListing };
   'library.import': { req: { root: string; files: LibraryImportFile[] }; res: { copied: string[] } };
   'dialog.pickFolder': { req: null; res: string | null };
   /** Preflight probe on one NIC (issue 10): which DHCP / proxyDHCP servers answer there. */
@@ -88,6 +104,11 @@ export interface PxeApi {
   readonly transport: 'ipc' | 'websocket';
   invoke<C extends Channel>(channel: C, payload: Req<C>): Promise<Result<Res<C>>>;
   onEvent(listener: (event: ContractEvent) => void): () => void;
+  /**
+   * Electron only: the real path of a dropped File (webUtils.getPathForFile), so main copies it
+   * without an upload. Absent over WebSocket, where the bytes are uploaded instead.
+   */
+  pathForFile?(file: unknown): string | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -140,6 +161,14 @@ export function isBaseName(v: unknown): v is string {
   if (v === '.' || v === '..') return false;
   // eslint-disable-next-line no-control-regex
   return !/[\\/\x00-\x1f]/.test(v);
+}
+
+/** A '/'-separated path inside the netboot folder (library entry ids): never absolute, never `..`. */
+export function isRelativePath(v: unknown): v is string {
+  if (!isStr(v, LIMITS.path)) return false;
+  if (v.startsWith('/') || /^[A-Za-z]:/.test(v) || v.includes('\\')) return false;
+  // eslint-disable-next-line no-control-regex
+  return !/[\x00-\x1f]/.test(v) && !v.split('/').some((seg) => seg === '..' || seg === '.' || seg === '');
 }
 
 const isPort = (v: unknown): v is number =>
@@ -278,14 +307,17 @@ function checkClientAction(v: unknown): Check {
     case 'boot-once':
       return (
         checkRecord(a, 'action', ['kind', 'entry']) ??
-        (isStr(a.entry, LIMITS.name) ? undefined : 'action.entry')
+        (isRelativePath(a.entry)
+          ? undefined
+          : 'action.entry must be a library entry id (a path inside the folder)')
       );
+    case 'boot-menu':
     case 'block':
     case 'unblock':
     case 'forget':
       return checkRecord(a, 'action', ['kind']);
     default:
-      return 'action.kind must be boot-entry, boot-once, block or unblock';
+      return 'action.kind must be boot-entry, boot-once, boot-menu, block, unblock or forget';
   }
 }
 
