@@ -96,6 +96,25 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
   { key: 'ipxe', kind: 'boolean', names: ['--ipxe'], help: 'PyPXE: chainload iPXE (always on)' },
   { key: 'debug', kind: 'optional', names: ['--debug'], help: 'PyPXE: debug logging [services]' },
   { key: 'verbose', kind: 'optional', names: ['--verbose'], help: 'PyPXE: verbose logging [services]' },
+  {
+    key: 'forceDhcp',
+    kind: 'boolean',
+    names: ['--force-dhcp'],
+    help: 'experts: full DHCP even if another DHCP server answers (logged)',
+  },
+  { key: 'noProbe', kind: 'boolean', names: ['--no-probe'], help: 'skip the preflight probe (proxy mode)' },
+  {
+    key: 'probeWindow',
+    kind: 'string',
+    names: ['--probe-window'],
+    help: 'preflight probe window in ms (3500)',
+  },
+  {
+    key: 'report',
+    kind: 'string',
+    names: ['--report'],
+    help: 'write the session report to FILE(.json/.html) on exit',
+  },
   { key: 'ui', kind: 'boolean', names: ['--ui'], help: 'open the web UI (see `serve --ui`)' },
   { key: 'help', kind: 'boolean', names: ['--help', '-h'], help: 'this help' },
 ];

@@ -2,18 +2,20 @@
  * `pxe-desk` headless CLI entry. Subcommands: serve, interfaces, probe (see docs/cli.md).
  * Exit codes: 0 ok / clean stop, 1 session failed to start or died, 2 usage or config error.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateBootFiles } from '../core/boot-files.js';
 import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, type Imported } from '../core/config-import.js';
 import { normalizeMac, parseIpv4, parsePrefix } from '../core/config-validate.js';
 import { listInterfaces } from '../core/interfaces.js';
-import { SessionController } from '../core/session.js';
+import { formatProbe, probeInterface } from '../core/probe.js';
+import { foreignLanHooks, renderReport } from '../core/report.js';
+import { SessionController, toSessionError } from '../core/session.js';
 import type { FirmwareKind } from '../shared/events.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type LogRecord } from '../shared/runtime.js';
 import type { SessionConfig, SessionEvent, StaticLease } from '../shared/session-types.js';
-import { parseArgs, serveHelp, UsageError, type ParsedArgs } from './args.js';
+import { parseArgs, serveHelp, UsageError, type OptSpec, type ParsedArgs } from './args.js';
 import { LiveView } from './live-view.js';
 import { createSyslogSink, type SyslogSink } from './syslog.js';
 
@@ -173,6 +175,7 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     throw new UsageError(`--address wants an IPv4 address (got ${address})`);
   const allow = list(args, 'allow');
   const deny = list(args, 'deny');
+  const probeWindowMs = num(args, 'probeWindow');
   return {
     mode,
     root: resolve(text(args, 'root') ?? '.'),
@@ -184,6 +187,9 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     ...(Object.keys(bootFiles).length ? { bootFiles } : {}),
     ...(Object.keys(ports).length ? { ports } : {}),
     helper,
+    ...(args.forceDhcp === true ? { overrideForeignDhcp: true } : {}),
+    ...(args.noProbe === true ? { skipProbe: true } : {}),
+    ...(probeWindowMs !== undefined ? { probeWindowMs } : {}),
   };
 }
 
@@ -205,12 +211,19 @@ function formatEvent(e: SessionEvent): string | undefined {
     case 'client': {
       const c = e.client;
       const last = c.timeline.at(-1);
-      return `${ts} ${c.mac}${c.ip ? ` ${c.ip}` : ''} [${c.stage}] ${last?.text ?? ''}`;
+      const why = c.diagnoses?.[0];
+      return `${ts} ${c.mac}${c.ip ? ` ${c.ip}` : ''} [${c.stage}] ${last?.text ?? ''}${why ? `\n${ts}   diagnosis: ${why.text}${why.fix ? ` (fix: ${why.fix})` : ''}` : ''}`;
     }
     case 'warning':
       return `${ts} warning: ${e.message}`;
     case 'log':
       return `${ts} ${e.record.level} ${e.record.source}: ${e.record.message}`;
+    case 'probe':
+      return formatProbe(e.result)
+        .trimEnd()
+        .split('\n')
+        .map((l) => `${ts} ${l}`)
+        .join('\n');
   }
 }
 
@@ -277,8 +290,20 @@ async function serve(argv: readonly string[]): Promise<number> {
   session.onEvent((e) => {
     if (e.type !== 'log') write(e);
   });
+  const reportFile = text(args, 'report');
+  const writeReport = (): void => {
+    if (!reportFile) return;
+    try {
+      const r = renderReport(session.reportData(), Date.now(), CLI_VERSION);
+      writeFileSync(reportFile, /\.html?$/i.test(reportFile) ? r.html : r.json);
+      process.stderr.write(`pxe-desk serve: report written to ${reportFile}\n`);
+    } catch (error) {
+      process.stderr.write(`pxe-desk serve: cannot write the report to ${reportFile}: ${String(error)}\n`);
+    }
+  };
   const snap = await session.start(config);
   if (snap.state !== 'running') {
+    writeReport();
     live?.close();
     syslog?.close();
     // In --json mode stdout is for machines: say why on stderr too (plain mode already printed it).
@@ -292,6 +317,7 @@ async function serve(argv: readonly string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       void session.stop().then(() => {
+        writeReport();
         live?.close();
         syslog?.close();
         done(EXIT.ok);
@@ -299,6 +325,8 @@ async function serve(argv: readonly string[]): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // SIGUSR1: write the report now (the session keeps running), e.g. to attach it to a ticket.
+    process.on('SIGUSR1', writeReport);
     process.on('SIGHUP', () => {
       // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
       write({ type: 'warning', message: 'SIGHUP: rescanning the netboot folder' });
@@ -348,7 +376,13 @@ async function serveUi(root: string | undefined): Promise<number> {
   const server = await startUiServer({
     rendererDir,
     makeApi: (resolveSource) =>
-      createUiApi({ session: uiSession, listInterfaces, resolveSource, appVersion: CLI_VERSION }),
+      createUiApi({
+        session: uiSession,
+        listInterfaces,
+        resolveSource,
+        appVersion: CLI_VERSION,
+        ...foreignLanHooks(session, { appVersion: CLI_VERSION }),
+      }),
   });
   const url = root ? `${server.url}&root=${encodeURIComponent(resolve(root))}` : server.url;
   process.stdout.write(`${JSON.stringify({ type: 'ui', url })}\n`);
@@ -383,6 +417,66 @@ async function interfaces(argv: readonly string[]): Promise<number> {
   return EXIT.ok;
 }
 
+const PROBE_OPTIONS: readonly OptSpec[] = [
+  { key: 'iface', kind: 'string', names: ['--iface'], help: 'network interface to look at (required)' },
+  { key: 'json', kind: 'boolean', names: ['--json'], help: 'print the ProbeResult as JSON' },
+  { key: 'window', kind: 'string', names: ['--window'], help: 'listen this many ms (default 3500)' },
+  { key: 'helper', kind: 'string', names: ['--helper'], help: 'auto | always | never' },
+  { key: 'clientPort', kind: 'string', names: ['--client-port'], help: 'DHCP client port (68; tests)' },
+  { key: 'help', kind: 'boolean', names: ['--help', '-h'], help: 'this help' },
+];
+
+/** `pxe-desk probe --iface NAME`: which DHCP / proxyDHCP servers answer on that NIC (never picks one). */
+async function probe(argv: readonly string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv, PROBE_OPTIONS);
+  } catch (error) {
+    process.stderr.write(`pxe-desk probe: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.usage;
+  }
+  if (args.help === true) {
+    const lines = PROBE_OPTIONS.map((s) => `  ${s.names.join(', ').padEnd(20)} ${s.help}`);
+    process.stdout.write(`usage: pxe-desk probe --iface NAME [--json]\n\n${lines.join('\n')}\n`);
+    return EXIT.ok;
+  }
+  const iface = text(args, 'iface');
+  const helper = text(args, 'helper') ?? 'auto';
+  let windowMs: number | undefined;
+  let clientPort: number | undefined;
+  try {
+    windowMs = num(args, 'window');
+    clientPort = num(args, 'clientPort');
+  } catch (error) {
+    process.stderr.write(`pxe-desk probe: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
+  if (!iface) {
+    process.stderr.write(
+      'pxe-desk probe: --iface is required (PXE Desk never picks a network interface; see `pxe-desk interfaces`)\n',
+    );
+    return EXIT.usage;
+  }
+  if (helper !== 'auto' && helper !== 'always' && helper !== 'never') {
+    process.stderr.write(`pxe-desk probe: --helper must be auto, always or never (got ${helper})\n`);
+    return EXIT.usage;
+  }
+  try {
+    const result = await probeInterface({
+      iface,
+      helper,
+      ...(windowMs !== undefined ? { windowMs } : {}),
+      ...(clientPort !== undefined ? { clientPort } : {}),
+    });
+    process.stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : formatProbe(result));
+    return EXIT.ok;
+  } catch (error) {
+    const e = toSessionError(error);
+    process.stderr.write(`pxe-desk probe: ${e.message}\n`);
+    return EXIT.startFailed;
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-V') {
@@ -391,10 +485,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'serve') return serve(rest);
   if (command === 'interfaces') return interfaces(rest);
-  if (command === 'probe') {
-    process.stderr.write('pxe-desk probe: not available in this build\n');
-    return EXIT.usage;
-  }
+  if (command === 'probe') return probe(rest);
   process.stdout.write(USAGE);
   return command === undefined || command === '--help' || command === '-h' ? EXIT.ok : EXIT.usage;
 }

@@ -17,13 +17,23 @@ import {
 } from '../engines/dhcp/index.js';
 import { HttpBootServer, type HttpBootServerOptions } from '../engines/http/index.js';
 import { TftpServer, type TftpServerOptions } from '../engines/tftp/index.js';
-import type { Channel, DatagramTransport } from '../shared/datagram-transport.js';
+import { MessageType, decode, macOf, messageType } from '../engines/dhcp/codec.js';
+import type { Channel, Datagram, DatagramTransport } from '../shared/datagram-transport.js';
 import type { Engine } from '../shared/engine.js';
 import type { MacOverride } from '../shared/library-types.js';
-import { silentLogger, systemClock, type Clock, type Logger } from '../shared/runtime.js';
+import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../shared/events.js';
+import {
+  silentLogger,
+  systemClock,
+  type Clock,
+  type LogLevel,
+  type LogRecord,
+  type Logger,
+} from '../shared/runtime.js';
 import type {
   ClientRecord,
   NicInfo,
+  ProbeResult,
   SessionConfig,
   SessionError,
   SessionEvent,
@@ -36,6 +46,16 @@ import { createScriptHandler, parseScriptQuery } from './ipxe-script.js';
 import { NetbootLibrary } from './netboot-library.js';
 import { createOuiLookup } from './oui.js';
 import { Timeline } from './timeline.js';
+import { decideBoot } from './boot-decision.js';
+import { ClientDiagnoser, type LoopFinding } from './diagnosis.js';
+import {
+  DEFAULT_PROBE_WINDOW_MS,
+  DhcpProbe,
+  parseProbeReply,
+  probeRefusal,
+  sendsBootOptions,
+  warningsFor,
+} from './probe.js';
 
 /** An engine that may report the port it actually bound (port 0 → ephemeral). */
 export type PortedEngine = Engine & { port?: () => number | undefined };
@@ -87,6 +107,47 @@ export interface SessionControllerOptions {
   readonly stallMs?: number;
   /** Where the DHCP leases file goes when the config names none (default `<root>/../` is never used: a state dir). */
   readonly stateDir?: string;
+  /** Preflight probe window (ms) when the config gives none (default 3500). */
+  readonly probeWindowMs?: number;
+  /** Replaces the preflight probe (tests inject results; default: DhcpProbe on the session transport). */
+  readonly runProbe?: (o: PreflightProbeOptions) => Promise<ProbeResult>;
+  /** Loop breaker: the same file this many times (3) within loopWindowMs (60 s) pauses the MAC for loopPauseMs (5 min). */
+  readonly loopCount?: number;
+  readonly loopWindowMs?: number;
+  readonly loopPauseMs?: number;
+  /** After another server's offer, how long a client has to come to us before "site-boot-file" (10 s). */
+  readonly siteGraceMs?: number;
+  /** A finished boot loader with nothing after it for this long is "no-next-step" (30 s). */
+  readonly nextStepMs?: number;
+}
+
+export interface PreflightProbeOptions {
+  readonly transport: DatagramTransport;
+  readonly iface: string;
+  readonly windowMs: number;
+  readonly serverPort: number;
+  readonly ownAddresses: readonly string[];
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+/** Bounded copy of the session's log for the report. */
+const MAX_LOG_RECORDS = 2000;
+
+/** A Logger that forwards to `inner` and also keeps each record (for the session report). */
+function recordingLogger(inner: Logger, source: string, keep: (r: LogRecord) => void, clock: Clock): Logger {
+  const log = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
+    keep({ time: clock.now(), level, source, message, ...(fields ? { fields } : {}) });
+    inner.log(level, message, fields);
+  };
+  return {
+    log,
+    debug: (m, f) => log('debug', m, f),
+    info: (m, f) => log('info', m, f),
+    warn: (m, f) => log('warn', m, f),
+    error: (m, f) => log('error', m, f),
+    child: (child) => recordingLogger(inner.child(child), child, keep, clock),
+  };
 }
 
 export type ClientAction = 'forget' | 'block' | 'unblock';
@@ -110,12 +171,55 @@ export class SessionController {
   private readonly factory: EngineFactory;
   private readonly vendorOf = createOuiLookup();
   private library: NetbootLibrary | undefined;
+  private probe: ProbeResult | undefined;
+  private nic: NicInfo | undefined;
+  private diagnoser: ClientDiagnoser;
+  /** Loop breaker: MAC → until when and why we stopped naming a boot file to it. */
+  private readonly paused = new Map<string, { until: number; reason: string }>();
+  private logRecords: LogRecord[] = [];
+  private ownAddress: string | undefined;
+  private offClientPort: (() => void) | undefined;
 
   constructor(private readonly options: SessionControllerOptions = {}) {
-    this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
+    this.logger = recordingLogger(
+      options.logger ?? silentLogger,
+      'session',
+      (r) => {
+        if (r.level === 'debug') return;
+        this.logRecords.push(r);
+        if (this.logRecords.length > MAX_LOG_RECORDS) this.logRecords.shift();
+      },
+      this.clock,
+    );
     this.factory = options.engines ?? realEngineFactory;
     this.timeline = this.newTimeline();
+    this.diagnoser = this.newDiagnoser('files');
+  }
+
+  private newDiagnoser(mode: SessionConfig['mode']): ClientDiagnoser {
+    const o = this.options;
+    return new ClientDiagnoser({
+      mode,
+      ...(o.loopCount !== undefined ? { loopCount: o.loopCount } : {}),
+      ...(o.loopWindowMs !== undefined ? { loopWindowMs: o.loopWindowMs } : {}),
+      ...(o.siteGraceMs !== undefined ? { siteGraceMs: o.siteGraceMs } : {}),
+      ...(o.nextStepMs !== undefined ? { nextStepMs: o.nextStepMs } : {}),
+      ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}),
+      bootFileAvailable: (firmware, arch) => this.bootFileAvailable(firmware, arch),
+      bootingServers: () =>
+        new Set((this.probe?.servers ?? []).filter(sendsBootOptions).map((s) => s.serverId)),
+    });
+  }
+
+  /** Set while engines run: whether the library would give this firmware a boot file. */
+  private bootFileAvailable: (firmware: FirmwareKind, arch: number) => boolean = () => true;
+
+  /** The client record with its current findings (diagnoses + headline). */
+  private decorate(client: ClientRecord): ClientRecord {
+    const found = this.diagnoser.diagnoses(client.mac, this.clock.now());
+    if (found.length === 0) return client;
+    return { ...client, diagnoses: found, diagnosis: found[0]!.text };
   }
 
   private newTimeline(): Timeline {
@@ -124,7 +228,7 @@ export class SessionController {
       vendorOf: this.vendorOf,
       ...(this.options.stallMs ? { stallMs: this.options.stallMs } : {}),
     });
-    t.onChange((client) => this.emit({ type: 'client', client }));
+    t.onChange((client) => this.emit({ type: 'client', client: this.decorate(client) }));
     return t;
   }
 
@@ -141,19 +245,28 @@ export class SessionController {
       ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}),
       ...(Object.keys(this.endpoints).length ? { endpoints: { ...this.endpoints } } : {}),
       ...(this.transportKind ? { transport: this.transportKind } : {}),
-      clients: this.timeline.snapshot(),
+      clients: this.timeline.snapshot().map((c) => this.decorate(c)),
       warnings: [...this.warnings],
+      ...(this.probe ? { probe: this.probe } : {}),
     };
+  }
+
+  /** What the session report needs beyond the snapshot: the NIC and the log (bounded, no debug). */
+  reportData(): { snapshot: SessionSnapshot; nic?: NicInfo; log: LogRecord[] } {
+    return { snapshot: this.snapshot(), ...(this.nic ? { nic: this.nic } : {}), log: [...this.logRecords] };
   }
 
   clientAction(mac: string, action: ClientAction): ClientRecord[] {
     const m = normalizeMac(mac);
     if (!m) throw new ConfigError('bad-mac', `"${mac}" is not a MAC address.`);
     if (action === 'block') this.blocked.add(m);
-    else if (action === 'unblock') this.blocked.delete(m);
-    else if (action === 'forget') this.timeline.forget(m);
+    else if (action === 'unblock') {
+      this.blocked.delete(m);
+      if (this.paused.delete(m)) this.logger.info('loop breaker lifted by the operator', { mac: m });
+      this.diagnoser.clearLoop(m);
+    } else if (action === 'forget') this.timeline.forget(m);
     this.logger.info(`${action} ${m}`);
-    return this.timeline.snapshot();
+    return this.timeline.snapshot().map((c) => this.decorate(c));
   }
 
   /**
@@ -204,7 +317,12 @@ export class SessionController {
     this.warnings = [];
     this.endpoints = {};
     this.config = config;
+    this.probe = undefined;
+    this.nic = undefined;
+    this.logRecords = [];
+    this.paused.clear();
     this.timeline = this.newTimeline();
+    this.diagnoser = this.newDiagnoser(config.mode);
     this.setState('starting');
     try {
       const interfaces =
@@ -219,10 +337,11 @@ export class SessionController {
           }
         });
       const valid = validateConfig(config, { interfaces, folderExists });
+      this.nic = interfaces.find((n) => n.name === config.iface);
       for (const w of valid.warnings) this.warn(w);
       await this.startEngines(valid);
       this.startedAt = this.clock.now();
-      this.ticker = setInterval(() => this.timeline.tick(), 1000);
+      this.ticker = setInterval(() => this.tick(), 1000);
       this.ticker.unref?.();
       this.setState('running');
       this.logger.info('session running', { mode: config.mode, endpoints: this.endpoints });
@@ -243,7 +362,7 @@ export class SessionController {
       this.options.bootFilesDir && existsSync(this.options.bootFilesDir) ? [this.options.bootFilesDir] : [];
     const common = { logger: this.logger, clock: this.clock };
     const subscribe = (engine: Engine): void => {
-      engine.onEvent((event) => this.timeline.ingest(event));
+      engine.onEvent((event) => this.onEngineEvent(event));
     };
     const startOne = async (engine: Engine): Promise<void> => {
       subscribe(engine);
@@ -258,6 +377,9 @@ export class SessionController {
     if (ports.proxy !== undefined) channelPorts.pxe = ports.proxy;
     if (ports.client !== undefined) channelPorts['dhcp-client'] = ports.client;
     if (ports.tftp !== undefined) channelPorts.tftp = ports.tftp;
+    this.ownAddress = v.address;
+    // Preflight before anything serves: look at the LAN, refuse full DHCP next to another DHCP server.
+    if (needsDhcp) await this.preflight(v, channelPorts);
 
     const httpPort = ports.http ?? 8080;
     const tftp = await this.factory.tftp({
@@ -308,15 +430,7 @@ export class SessionController {
     httpBase = httpBaseUrl;
     this.endpoints.http = `${httpBaseUrl}/`;
 
-    if (!needsDhcp) return;
-    this.transport = await this.factory.transport({
-      policy: c.helper ?? 'auto',
-      ...(c.iface !== undefined ? { iface: c.iface } : {}),
-      bindAddress: v.address,
-      ports: channelPorts,
-      ...(this.options.helperPath ? { helperPath: this.options.helperPath } : {}),
-    });
-    this.transportKind = this.transport.kind;
+    if (!needsDhcp || !this.transport) return;
     const boot = {
       mode: c.mode,
       serverAddress: v.address,
@@ -327,8 +441,25 @@ export class SessionController {
       ...(c.deny ? { deny: c.deny.map((m) => normalizeMac(m) ?? m) } : {}),
       hasFile: (name: string) =>
         existsSync(join(c.root, name)) || fallbackDirs.some((d) => existsSync(join(d, name))),
-      isBlocked: (mac: string) => (this.blocked.has(mac) ? 'blocked by the operator' : undefined),
+      isBlocked: (mac: string) => this.blockReason(mac),
     };
+    // Structural "is there a boot file for this firmware" for the missing-arch diagnosis.
+    this.bootFileAvailable = (firmware, arch) =>
+      decideBoot(
+        {
+          mac: '00:00:00:00:00:00',
+          archs: [arch],
+          vendorClass: firmware.endsWith('-http') ? 'HTTPClient' : 'PXEClient',
+          userClasses: [],
+        },
+        {
+          ...boot,
+          mode: c.mode === 'dhcp' ? 'dhcp' : 'proxy',
+          allow: [],
+          deny: [],
+          isBlocked: () => undefined,
+        },
+      ).kind === 'boot';
     if (c.mode === 'proxy') {
       const proxy = await this.factory.proxy({
         ...common,
@@ -352,12 +483,168 @@ export class SessionController {
     }
   }
 
+  /**
+   * Opens the DHCP transport with the client port (68) as well, runs the preflight probe on it and
+   * applies the policy (issue 10). One transport for probe and engines: the helper binds once, so a
+   * pkexec user is asked once. Port 68 may be held by this machine's own DHCP client: then the session
+   * runs without the probe — proxy mode warns, full mode refuses unless overridden (we could not look).
+   */
+  private async preflight(v: ValidatedConfig, channelPorts: Partial<Record<Channel, number>>): Promise<void> {
+    const c = v.config;
+    const make = (): Promise<DatagramTransport> =>
+      this.factory.transport({
+        policy: c.helper ?? 'auto',
+        ...(c.iface !== undefined ? { iface: c.iface } : {}),
+        bindAddress: v.address,
+        ports: channelPorts,
+        ...(this.options.helperPath ? { helperPath: this.options.helperPath } : {}),
+      });
+    const serving: Channel[] = c.mode === 'proxy' ? ['dhcp', 'pxe'] : ['dhcp'];
+    let clientPortError: string | undefined;
+    this.transport = await make();
+    try {
+      await this.transport.open([...serving, 'dhcp-client']);
+    } catch (error) {
+      // Was it the client port? Retry without it: a failure now is the real (serving) problem.
+      await this.transport.close().catch(() => undefined);
+      this.transport = await make();
+      await this.transport.open(serving);
+      clientPortError = error instanceof Error ? error.message : String(error);
+    }
+    this.transportKind = this.transport.kind;
+    const override = c.mode === 'dhcp' && c.overrideForeignDhcp === true;
+    const cannotLook = clientPortError
+      ? `Could not look for other DHCP servers on ${c.iface ?? 'this network'} (${clientPortError})`
+      : c.skipProbe
+        ? 'The preflight probe was skipped'
+        : undefined;
+    if (cannotLook) {
+      if (c.mode === 'dhcp' && !override)
+        throw new ConfigError(
+          'probe-unavailable',
+          `${cannotLook}: full DHCP mode starts only after checking that no other DHCP server answers. Free UDP port 68 (stop this NIC's DHCP client) or, if you are sure the network is isolated, use the override (--force-dhcp).`,
+        );
+      this.warn(`${cannotLook}: other DHCP/PXE servers on this network were not checked.`);
+    } else {
+      const transport = this.transport;
+      const windowMs = c.probeWindowMs ?? this.options.probeWindowMs ?? DEFAULT_PROBE_WINDOW_MS;
+      const opts: PreflightProbeOptions = {
+        transport,
+        iface: c.iface ?? v.address,
+        windowMs,
+        serverPort: c.ports?.dhcp ?? 67,
+        ownAddresses: [v.address],
+        logger: this.logger,
+        clock: this.clock,
+      };
+      const result = await (this.options.runProbe ?? ((o) => new DhcpProbe(o).run()))(opts);
+      this.probe = result;
+      this.emit({ type: 'probe', result });
+      for (const w of warningsFor(result, c.mode)) this.warn(w);
+      const refusal = probeRefusal(result, c.mode);
+      if (refusal && override) {
+        this.logger.warn('OVERRIDE: full DHCP mode started although another DHCP server answered', {
+          servers: result.servers.filter((s) => s.kind === 'dhcp').map((s) => s.serverId),
+        });
+        this.warn(`Full DHCP mode started despite another DHCP server (expert override): ${refusal}`);
+      } else if (refusal)
+        throw new ConfigError(
+          'foreign-dhcp',
+          `${refusal} (Experts who know the other server will not answer these machines can override: --force-dhcp.)`,
+        );
+    }
+    // From now on, other servers' offers to the clients we serve join their timelines (port 68).
+    if (!clientPortError) this.offClientPort = this.transport.onDatagram((d) => this.onClientPort(d));
+  }
+
+  /** Another server's OFFER/ACK seen on 68 for a client we know: timeline + diagnosis (site-boot-file). */
+  private onClientPort(d: Datagram): void {
+    if (d.channel !== 'dhcp-client' || this.state !== 'running') return;
+    let reply;
+    try {
+      reply = decode(d.data);
+    } catch {
+      return;
+    }
+    const server = parseProbeReply(reply, `${d.source.address}:${d.source.port}`);
+    if (!server || server.serverId === this.ownAddress || d.source.address === this.ownAddress) return;
+    const mac = macOf(reply);
+    // Only machines that asked us (PXE clients): a busy LAN's other DHCP traffic is not our business.
+    if (!this.diagnoser.has(mac)) return;
+    const ip = server.offeredAddress;
+    // In proxy mode the site server leases the address: learn it so TFTP/HTTP join this MAC's record.
+    if (ip && (messageType(reply) === MessageType.Ack || !this.timeline.macForIp(ip)))
+      this.timeline.learnIp(ip, mac);
+    const event: DhcpEvent = {
+      engine: this.config?.mode === 'dhcp' ? 'dhcp' : 'proxy',
+      type: 'foreign-offer',
+      time: this.clock.now(),
+      client: { mac },
+      xid: reply.xid,
+      server: server.serverId,
+      ...(ip ? { ip } : {}),
+      ...(server.bootFile ? { bootFile: server.bootFile } : {}),
+    };
+    this.onEngineEvent(event);
+  }
+
+  /** Every engine event: diagnosis facts first (so the timeline's emit carries current findings). */
+  private onEngineEvent(event: EngineEvent): void {
+    let mac: string;
+    if (event.engine === 'tftp' || event.engine === 'http') {
+      const a = (event as TransferEvent).client.address;
+      mac = event.client.mac ?? this.timeline.macForIp(a) ?? `ip:${a}`;
+    } else mac = (event as DhcpEvent).client.mac;
+    const loop = this.diagnoser.ingest(event, mac);
+    if (loop && !mac.startsWith('ip:')) this.breakLoop(loop);
+    this.timeline.ingest(event);
+  }
+
+  /** Loop breaker: stop naming a boot file to a MAC caught in a boot loop, for a while, and say so. */
+  private breakLoop(loop: LoopFinding): void {
+    const now = this.clock.now();
+    const pauseMs = this.options.loopPauseMs ?? 5 * 60_000;
+    const until = now + pauseMs;
+    const windowS = Math.round((this.options.loopWindowMs ?? 60_000) / 1000);
+    const reason = `loop breaker: ${loop.file} was downloaded ${loop.count} times in ${windowS} s (boot loop); no boot file for ${Math.round(pauseMs / 1000)} s or until unblocked`;
+    this.paused.set(loop.mac, { until, reason });
+    this.diagnoser.markLoopBroken(loop.mac, loop, now, until);
+    this.logger.warn(`loop breaker: stopped serving ${loop.file} to ${loop.mac}`, {
+      mac: loop.mac,
+      file: loop.file,
+      count: loop.count,
+      pauseMs,
+    });
+  }
+
+  private blockReason(mac: string): string | undefined {
+    if (this.blocked.has(mac)) return 'blocked by the operator';
+    const p = this.paused.get(mac);
+    if (!p) return undefined;
+    if (this.clock.now() < p.until) return p.reason;
+    this.paused.delete(mac);
+    this.diagnoser.clearLoop(mac);
+    this.logger.info('loop breaker pause ended', { mac });
+    return undefined;
+  }
+
+  /** Once a second: stalls (timeline) and time-based findings (diagnosis) are re-evaluated. */
+  private tick(): void {
+    this.timeline.tick();
+    const changed = new Set(this.diagnoser.changed(this.clock.now()));
+    if (changed.size === 0) return;
+    for (const client of this.timeline.snapshot())
+      if (changed.has(client.mac)) this.emit({ type: 'client', client: this.decorate(client) });
+  }
+
   /** SIGHUP / UI "rescan": re-reads the netboot folder so new images appear in the menu. */
   async rescan(): Promise<void> {
     await this.library?.scan();
   }
 
   private async teardown(): Promise<void> {
+    this.offClientPort?.();
+    this.offClientPort = undefined;
     this.library?.close();
     this.library = undefined;
     if (this.ticker) clearInterval(this.ticker);

@@ -184,7 +184,8 @@ export class Timeline {
         text = `NAK${event.reason ? `: ${event.reason}` : ''}`;
         break;
       case 'foreign-offer':
-        text = `another DHCP server ${event.server ?? ''} answered`.trim();
+        // Seen on 68 (issue 10): which offer the client may take instead of ours.
+        text = `another DHCP server ${event.server ?? ''} answered${event.ip ? ` ${event.ip}` : ''}${event.bootFile ? ` → ${event.bootFile}` : ''}`;
         break;
       default:
         break;

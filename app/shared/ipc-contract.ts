@@ -249,6 +249,8 @@ export function checkSessionConfig(v: unknown): Check {
     'ports',
     'helper',
     'overrideForeignDhcp',
+    'probeWindowMs',
+    'skipProbe',
   ]);
   if (bad) return bad;
   const c = v as Record<string, unknown>;
@@ -288,6 +290,16 @@ export function checkSessionConfig(v: unknown): Check {
   if (c.overrideForeignDhcp !== undefined && typeof c.overrideForeignDhcp !== 'boolean') {
     return 'config.overrideForeignDhcp must be boolean';
   }
+  if (c.skipProbe !== undefined && typeof c.skipProbe !== 'boolean')
+    return 'config.skipProbe must be boolean';
+  if (
+    c.probeWindowMs !== undefined &&
+    (typeof c.probeWindowMs !== 'number' ||
+      !Number.isInteger(c.probeWindowMs) ||
+      c.probeWindowMs < 100 ||
+      c.probeWindowMs > 10_000)
+  )
+    return 'config.probeWindowMs must be a whole number of ms between 100 and 10000';
   return undefined;
 }
 

@@ -58,6 +58,10 @@ export interface SessionConfig {
   readonly helper?: HelperPolicy;
   /** Experts only: start full DHCP even though another DHCP server answered the probe (logged). */
   readonly overrideForeignDhcp?: boolean;
+  /** Preflight probe window in ms (default ~3.5 s: dnsmasq ping-checks an address before offering it). */
+  readonly probeWindowMs?: number;
+  /** Skip the preflight probe (proxy mode warns; full DHCP mode then needs `overrideForeignDhcp`). */
+  readonly skipProbe?: boolean;
 }
 
 export interface SessionError {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CHANNELS, EVENT_CHANNEL, ipcName } from '../shared/ipc-contract.js';
 import { createUiApi } from '../core/ui-api.js';
 import { SessionController } from '../core/session.js';
+import { foreignLanHooks } from '../core/report.js';
 import { listInterfaces } from '../core/interfaces.js';
 
 const CSP =
@@ -86,6 +87,7 @@ function wireIpc(getWindow: () => BrowserWindow | undefined): void {
     session: controller,
     listInterfaces,
     appVersion: app.getVersion(),
+    ...foreignLanHooks(controller, { appVersion: app.getVersion() }),
     async pickFolder() {
       const w = getWindow();
       const r = w

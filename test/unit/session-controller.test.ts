@@ -63,7 +63,7 @@ function fakes(fail?: string) {
 const nics: NicInfo[] = [
   { name: 'eth0', type: 'wired', up: true, ipv4: { address: '10.0.0.1', prefixLength: 24 } },
 ];
-const base = { interfaces: async () => nics, folderExists: () => true };
+const base = { interfaces: async () => nics, folderExists: () => true, probeWindowMs: 100 };
 
 describe('SessionController', () => {
   it('files mode starts TFTP + HTTP only and walks idle → starting → running → stopping → idle', async () => {
