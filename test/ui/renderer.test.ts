@@ -55,14 +55,18 @@ function runIn(host: string, cmd: string, args: string[], timeoutMs = 30_000): P
   });
 }
 
-/** The scripted PXE ROM (test/helpers/pxe-client.mjs) in the client namespace. */
-async function pxeExchange(ip: string): Promise<{ ack?: { file: string }; offers: { server: string }[] }> {
-  const out = await runIn('cli', process.execPath, [
+/** The scripted PXE ROM (test/helpers/pxe-client.mjs) in a client namespace. */
+async function pxeExchange(
+  ip: string,
+  host = 'cli',
+  mac = CLIENT_MAC,
+): Promise<{ ack?: { file: string }; offers: { server: string }[] }> {
+  const out = await runIn(host, process.execPath, [
     join(repo, 'test', 'helpers', 'pxe-client.mjs'),
     '--server',
     SRV,
     '--mac',
-    CLIENT_MAC,
+    mac,
     '--ciaddr',
     ip,
     '--arch',
@@ -101,11 +105,14 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       });
       mkdirSync(shots, { recursive: true });
       work = mkdtempSync(join(tmpdir(), 'pxe-ui-ns-'));
+      mkdirSync(join(work, 'netboot'));
       lab = createNetLab({
         hosts: [
           { name: 'srv', address: `${SRV}/24`, defaultRoute: true },
           { name: 'site', address: `${SITE}/24` },
           { name: 'cli' },
+          // A second machine with a fixed address (as if leased earlier): the looping client.
+          { name: 'cli2', address: '10.236.0.60/24', defaultRoute: true },
         ],
       });
       // The site's own DHCP server (a LAN PXE Desk is a guest on): addresses, router, no boot options.
@@ -320,11 +327,148 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
         .toContain('10.237.0.1/24');
       await shot(page, '5-nic-refresh');
       lab!.run('srv', 'ip', ['link', 'set', 'eth0', 'up']);
+      // Link down dropped the lab's "default dev eth0" route with it; the next test's probe needs it back.
+      lab!.run('srv', 'ip', ['route', 'add', 'default', 'dev', 'eth0']);
       await expect
         .poll(() => page.getByTestId('nic-eth0').getByTestId('link').textContent(), { timeout: 10_000 })
         .toBe('up');
       expect(pageErrors).toEqual([]);
       await page.close();
     }, 240_000);
+
+    it('network check before Start, full DHCP refused next to the site server, a looping client diagnosed, report exported', async () => {
+      const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
+      const page = await browser!.newPage({ viewport: { width: 1360, height: 820 }, acceptDownloads: true });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(String(e)));
+      await page.goto(url);
+      await page.getByTestId('nic-eth0').click();
+
+      // The probe ran on eth0 before anything started: dnsmasq (the site server) found with its offer.
+      const server = page.getByTestId('probe-server');
+      await expect
+        .poll(
+          async () =>
+            (await server.count()) === 1 ? 'found' : await page.getByTestId('probe').textContent(),
+          {
+            timeout: 20_000,
+          },
+        )
+        .toBe('found');
+      expect(await server.textContent()).toContain(SITE);
+      expect(await server.textContent()).toMatch(/DHCP.*offers 10\.236\.0\.\d+\/24, router 10\.236\.0\.2/s);
+
+      // Full DHCP here would fight the site server: refused, Start disabled until the expert override.
+      await page.getByTestId('mode-dhcp').click();
+      await expect.poll(() => page.getByTestId('probe-refusal').count()).toBe(1);
+      expect(await page.getByTestId('start').isDisabled()).toBe(true);
+      // The pool is prefilled from eth0's subnet and validated as you type.
+      const start = page.getByLabel('Range start');
+      expect(await start.inputValue()).toBe('10.236.0.100');
+      await start.fill('10.9.9.9');
+      await expect
+        .poll(() => page.getByTestId('dhcp-error').allTextContents())
+        .toContain('Range start must be an address in 10.236.0.1/24.');
+      expect(await start.getAttribute('aria-invalid')).toBe('true');
+      await start.fill('10.236.0.100');
+      await expect.poll(() => page.getByTestId('dhcp-error').count()).toBe(0);
+      await shot(page, '6-probe-refused');
+      await page.getByTestId('probe-override').check();
+      expect(await page.getByTestId('start').isDisabled()).toBe(false);
+      await page.getByTestId('probe-override').uncheck();
+      expect(await page.getByTestId('start').isDisabled()).toBe(true);
+
+      // Proxy mode is allowed next to a site server: start it.
+      await page.getByTestId('mode-proxy').click();
+      await expect.poll(() => page.getByTestId('probe-refusal').count()).toBe(0);
+      await page.getByTestId('start').click();
+      await expect
+        .poll(
+          async () =>
+            `${await page.getByTestId('state').textContent()} ${(await page.getByTestId('error').count()) ? await page.getByTestId('error').textContent() : ''}`,
+          { timeout: 30_000 },
+        )
+        .toMatch(/^\s*running/);
+
+      // A looping machine: it takes the NBP again and again (what a ROM does when iPXE never asks
+      // for the script). Three downloads within the loop window make the row say so, with the fix.
+      const mac2 = lab!.run('cli2', 'cat', ['/sys/class/net/eth0/address']).trim();
+      for (let i = 0; i < 3; i++) {
+        const r = await pxeExchange('10.236.0.60', 'cli2', mac2);
+        expect(r.ack?.file).toBe('undionly.kpxe');
+        await runIn('cli2', 'atftp', ['-g', '-r', 'undionly.kpxe', '-l', '/dev/null', SRV]);
+      }
+      const row = page.locator(`tr.client[data-mac="${mac2}"]`);
+      await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+      const diag = page.locator(`tr.client[data-mac="${mac2}"] + tr[data-testid="diagnosis"]`);
+      await expect.poll(() => diag.textContent(), { timeout: 15_000 }).toMatch(/boot loop|Loop breaker/i);
+      expect(await diag.getByTestId('fix').textContent()).toMatch(/Fix: /);
+      await row.locator('button.link').click();
+      await expect
+        .poll(() => page.locator('.diagnoses li').allTextContents())
+        .toEqual(expect.arrayContaining([expect.stringMatching(/Downloaded undionly\.kpxe 3 times/)]));
+      await shot(page, '7-diagnosis');
+
+      // The report: one click saves HTML + JSON; the JSON carries this client's timeline and diagnosis.
+      const downloads: { name: string; text: string }[] = [];
+      page.on('download', (d) => {
+        void d
+          .path()
+          .then((p) => downloads.push({ name: d.suggestedFilename(), text: readFileSync(p, 'utf8') }));
+      });
+      await page.getByTestId('export-report').click();
+      await expect.poll(() => downloads.length, { timeout: 15_000 }).toBe(2);
+      const html = downloads.find((d) => d.name.endsWith('.html'));
+      const json = downloads.find((d) => d.name.endsWith('.json'));
+      expect(html?.text).toContain(mac2);
+      const report = JSON.parse(json!.text) as { clients: { mac: string; diagnoses?: { code: string }[] }[] };
+      const mine = report.clients.find((c) => c.mac === mac2);
+      expect(mine?.diagnoses?.map((d) => d.code)).toEqual(expect.arrayContaining(['boot-loop']));
+
+      // The loop breaker paused this MAC: the row offers Unblock, which lifts it for the next boot.
+      await expect
+        .poll(() => pxeExchange('10.236.0.60', 'cli2', mac2).then((r) => r.ack?.file))
+        .toBeUndefined();
+      await page.getByRole('button', { name: `Unblock ${mac2}` }).click();
+      expect((await pxeExchange('10.236.0.60', 'cli2', mac2)).ack?.file).toBe('undionly.kpxe');
+
+      await page.getByTestId('start').click();
+      await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 20_000 }).toContain('idle');
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    }, 240_000);
+
+    it('keyboard and screen readers: every control is named and reachable; dark theme follows the OS', async () => {
+      const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
+      const page = await browser!.newPage({ viewport: { width: 1360, height: 820 }, colorScheme: 'dark' });
+      await page.goto(url);
+      await expect.poll(() => page.getByTestId('nic-eth0').count(), { timeout: 15_000 }).toBe(1);
+      // Dark: the page background follows prefers-color-scheme (no setting to find).
+      const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+      const [r, g, b] = (String(bg).match(/\d+/g) ?? []).map(Number);
+      expect((r ?? 255) + (g ?? 255) + (b ?? 255)).toBeLessThan(120);
+      // Every visible button, input and select has an accessible name (label, aria-label(ledby) or text).
+      const unnamed = (await page.evaluate(`[...document.querySelectorAll('button, input, select')]
+        .filter((el) => el.getAttribute('aria-hidden') !== 'true' && el.offsetParent !== null)
+        .filter((el) => !((el.labels && el.labels.length) || el.getAttribute('aria-label') ||
+          el.getAttribute('aria-labelledby') || el.textContent.trim()))
+        .map((el) => el.outerHTML.slice(0, 80))`)) as string[];
+      expect(unnamed).toEqual([]);
+      // Keyboard only: Tab reaches the card list; arrows pick a card (radio group), Space picks the mode.
+      await page.getByTestId('nic-eth0').locator('input').focus();
+      await page.keyboard.press('Space');
+      await expect.poll(() => page.getByTestId('nic-eth0').locator('input').isChecked()).toBe(true);
+      await page.getByTestId('mode-files').locator('input').focus();
+      await page.keyboard.press('Space');
+      await expect.poll(() => page.getByTestId('probe').count()).toBe(0); // files mode: no DHCP, no check
+      let reachedStart = false;
+      for (let i = 0; i < 40 && !reachedStart; i++) {
+        await page.keyboard.press('Tab');
+        reachedStart = (await page.evaluate(`document.activeElement?.dataset?.testid`)) === 'start';
+      }
+      expect(reachedStart).toBe(true);
+      await shot(page, '8-dark');
+      await page.close();
+    }, 120_000);
   },
 );
