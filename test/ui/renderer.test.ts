@@ -6,7 +6,7 @@
  * and curl fetches boot.ipxe?mac=, the kernel and the initrd. Nothing leaves the namespaces.
  *
  * Every step is screenshotted to artifacts/ui/ (CI artefacts); the booting-client shot also becomes
- * docs/screenshot.png when UPDATE_SCREENSHOT=1.
+ * docs/screenshot.png (and the diagnosis shot docs/screenshot-diagnosis.png) when UPDATE_SCREENSHOT=1.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -408,6 +408,8 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
         .poll(() => page.locator('.diagnoses li').allTextContents())
         .toEqual(expect.arrayContaining([expect.stringMatching(/Downloaded undionly\.kpxe 3 times/)]));
       await shot(page, '7-diagnosis');
+      if (process.env.UPDATE_SCREENSHOT === '1')
+        copyFileSync(join(shots, '7-diagnosis.png'), join(repo, 'docs', 'screenshot-diagnosis.png'));
 
       // The report: one click saves HTML + JSON; the JSON carries this client's timeline and diagnosis.
       const downloads: { name: string; text: string }[] = [];
