@@ -18,7 +18,7 @@ import {
   type Req,
   type Res,
 } from '../shared/ipc-contract.js';
-import type { MacOverride } from '../shared/library-types.js';
+import type { LibraryEntryMeta, MacOverride } from '../shared/library-types.js';
 import type { Result } from '../shared/runtime.js';
 import type {
   NicInfo,
@@ -37,6 +37,8 @@ export interface UiSession {
   clientAction(mac: string, action: 'forget' | 'block' | 'unblock'): unknown;
   /** Per-MAC boot override (SessionController.setBootOverride); absent → 'not-supported'. */
   setBootOverride?(mac: string, override: MacOverride | undefined): Promise<void>;
+  /** Re-reads the netboot folder (SessionController.rescan) so a running session serves library edits. */
+  rescan?(): Promise<void>;
 }
 
 export interface UiApiOptions {
@@ -138,6 +140,28 @@ export function createUiApi(options: UiApiOptions): UiApi {
       return null;
     },
     'library.list': ({ root }) => listLibrary(root),
+    'library.update': async ({ root, entry, title, cmdline, makeDefault }) => {
+      const library = new NetbootLibrary({ root });
+      const entries = await library.scan();
+      if (!entries.some((e) => e.id === entry))
+        throw coded('unknown-entry', `"${entry}" is not in the netboot library (rescan the folder?).`);
+      if (title !== undefined || cmdline !== undefined) {
+        // '' clears a user setting, so the generated title / no command line comes back. The library
+        // merges patches, so a cleared field is passed as undefined (dropped when written as JSON).
+        const current = library.metadata().entries[entry] ?? {};
+        const nextTitle = title !== undefined ? title.trim() : current.title;
+        const nextCmdline = cmdline !== undefined ? cmdline.trim() : current.cmdline;
+        await library.setEntryMeta(entry, {
+          ...current,
+          title: nextTitle || undefined,
+          cmdline: nextCmdline || undefined,
+        } as LibraryEntryMeta);
+      }
+      if (makeDefault === true) await library.setDefault(entry);
+      // A running session has its own library instance (its watcher ignores the metadata folder).
+      if (session.snapshot().state === 'running') await session.rescan?.();
+      return listLibrary(root);
+    },
     'library.import': async ({ root, files }) => {
       await mkdir(root, { recursive: true });
       const plan: { src: string; dst: string; name: string; size: number }[] = [];

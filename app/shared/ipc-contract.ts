@@ -61,6 +61,18 @@ export interface LibraryListing {
   readonly freeBytes?: number;
 }
 
+export interface LibraryUpdate {
+  readonly root: string;
+  /** Entry id (root-relative path). */
+  readonly entry: string;
+  /** Title in the boot menu; '' restores the generated one. */
+  readonly title?: string;
+  /** Kernel command line (Linux entries); '' clears it. */
+  readonly cmdline?: string;
+  /** Make this the menu's default entry. */
+  readonly makeDefault?: boolean;
+}
+
 /** Request and response of every channel. `void` requests carry `null`. */
 export interface Channels {
   'app.version': { req: null; res: { contract: number; app: string } };
@@ -71,6 +83,8 @@ export interface Channels {
   'client.action': { req: { mac: string; action: ClientAction }; res: null };
   'library.list': { req: { root: string }; res: LibraryListing };
   'library.import': { req: { root: string; files: LibraryImportFile[] }; res: { copied: string[] } };
+  /** Per-entry settings from the library view: title, kernel command line, default entry. */
+  'library.update': { req: LibraryUpdate; res: LibraryListing };
   'dialog.pickFolder': { req: null; res: string | null };
   /** Preflight probe on one NIC (issue 10): which DHCP / proxyDHCP servers answer there. */
   'probe.run': { req: { iface: string }; res: ProbeResult };
@@ -347,6 +361,24 @@ function checkLibraryList(v: unknown): Check {
   );
 }
 
+/** Printable text without line breaks (a command line or a menu title ends up in an iPXE script line). */
+const isLine = (v: unknown, max: number): v is string =>
+  // eslint-disable-next-line no-control-regex
+  typeof v === 'string' && v.length <= max && !/[\x00-\x1f\x7f]/.test(v);
+
+function checkLibraryUpdate(v: unknown): Check {
+  const bad = checkRecord(v, 'payload', ['root', 'entry', 'title', 'cmdline', 'makeDefault']);
+  if (bad) return bad;
+  const p = v as Record<string, unknown>;
+  if (!isAbsolutePath(p.root)) return 'root must be an absolute folder path without ".."';
+  if (!isRelativePath(p.entry)) return 'entry must be a library entry id (a path inside the folder)';
+  if (p.title !== undefined && !isLine(p.title, 100)) return 'title: one line, at most 100 characters';
+  if (p.cmdline !== undefined && !isLine(p.cmdline, 2048))
+    return 'cmdline: one line, at most 2048 characters';
+  if (p.makeDefault !== undefined && typeof p.makeDefault !== 'boolean') return 'makeDefault must be boolean';
+  return undefined;
+}
+
 function checkLibraryImport(v: unknown): Check {
   const bad = checkRecord(v, 'payload', ['root', 'files']);
   if (bad) return bad;
@@ -374,6 +406,7 @@ export const REQUEST_GUARDS: { readonly [C in Channel]: (v: unknown) => Check } 
   'client.action': checkClientAction,
   'library.list': checkLibraryList,
   'library.import': checkLibraryImport,
+  'library.update': checkLibraryUpdate,
   'dialog.pickFolder': checkNull,
   'probe.run': checkProbe,
   'report.export': checkNull,

@@ -178,11 +178,38 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
         i.style.display = 'none'; document.body.append(i); return i;
       })()`);
       await page.locator('#test-files').setInputFiles([fx.vmlinuz, fx.initrd]);
+      // Throttle the page's uploads (Chromium's network emulation) so the 8 MB kernel takes seconds:
+      // long enough to see the copy progress bar move, as it does for a big ISO on a real disk.
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 2_000_000,
+      });
       await page.evaluate(`(() => {
         const dt = new DataTransfer();
         for (const f of document.getElementById('test-files').files) dt.items.add(f);
         window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
       })()`);
+      const bar = page.getByTestId('upload').locator('progress');
+      await expect
+        .poll(async () => Number((await bar.count()) ? await bar.getAttribute('value') : 0), {
+          timeout: 20_000,
+        })
+        .toBeGreaterThan(0.1);
+      expect(await page.getByTestId('upload').textContent()).toContain('vmlinuz (1/2)');
+      const midway = Number(await bar.getAttribute('value'));
+      expect(midway).toBeLessThan(1);
+      await shot(page, '2a-copying');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+      await cdp.detach();
       await picker.dispose();
       await expect.poll(() => page.getByTestId('entry').count(), { timeout: 30_000 }).toBe(1);
       expect(
@@ -197,6 +224,12 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await expect.poll(() => entry.textContent()).toContain('+ initrd.gz');
       await expect.poll(() => entry.getByTestId('arch').allTextContents()).toContain('BIOS');
       await expect.poll(() => entry.textContent()).toContain('default');
+      // Per-entry settings: the kernel command line the generated menu will pass.
+      await entry.getByText('Settings').click();
+      await entry.getByLabel('Kernel command line').fill('console=ttyS0 quiet');
+      await entry.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => entry.getByTestId('cmdline').textContent()).toContain('console=ttyS0 quiet');
+      await entry.getByText('Settings').click();
       await shot(page, '2-dropped');
 
       // Dropping the same kernel again: refused as a duplicate, nothing overwritten.
@@ -245,6 +278,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       const kernelUrl = /^kernel (\S+)/m.exec(menu)?.[1];
       const initrdUrl = /^initrd (\S+)/m.exec(menu)?.[1];
       expect(kernelUrl, menu).toBe(`http://${SRV}:8080/vmlinuz`);
+      expect(menu).toMatch(/^kernel \S+\/vmlinuz console=ttyS0 quiet$/m);
       expect(initrdUrl, menu).toBe(`http://${SRV}:8080/initrd.gz`);
       await runIn('cli', 'curl', ['-sS', '--max-time', '30', '-o', join(work, 'k'), kernelUrl!]);
       await runIn('cli', 'curl', ['-sS', '--max-time', '30', '-o', join(work, 'i'), initrdUrl!]);
@@ -288,6 +322,13 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await expect.poll(() => row.getByTestId('override').count()).toBe(0);
       expect(await bootScript()).toContain('menu PXE Desk');
 
+      // Editing an entry while the session runs: the very next menu carries the new command line.
+      await entry.getByText('Settings').click();
+      await entry.getByLabel('Kernel command line').fill('console=ttyS0 quiet nomodeset');
+      await entry.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => entry.getByTestId('cmdline').textContent()).toContain('nomodeset');
+      expect(await bootScript()).toMatch(/^kernel \S+\/vmlinuz console=ttyS0 quiet nomodeset$/m);
+
       // Block: the proxy no longer answers this MAC (the site server still does); Unblock restores it.
       await page.getByRole('button', { name: `Block ${CLIENT_MAC}` }).click();
       const blocked = await pxeExchange(ip!);
@@ -305,6 +346,13 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await page.getByTestId('log-level').selectOption('error');
       await expect.poll(() => page.getByTestId('log').locator('li.lvl-info').count()).toBe(0);
       await page.getByTestId('log-level').selectOption('info');
+      const [logFile] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByTestId('log-export').click(),
+      ]);
+      const logText = readFileSync(await logFile.path(), 'utf8');
+      expect(logText).toContain(`block ${CLIENT_MAC}`);
+      expect(logText).toMatch(/^\d{4}-\d\d-\d\dT.* info \[session\] session running$/m);
 
       // 7 · Stop.
       await page.getByTestId('start').click();
@@ -378,9 +426,32 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await page.getByTestId('probe-override').uncheck();
       expect(await page.getByTestId('start').isDisabled()).toBe(true);
 
-      // Proxy mode is allowed next to a site server: start it.
+      // Proxy mode is allowed next to a site server. First with the HTTP port taken by another program:
+      // the start fails with a plain message saying what to do.
       await page.getByTestId('mode-proxy').click();
       await expect.poll(() => page.getByTestId('probe-refusal').count()).toBe(0);
+      const squatter = lab!.spawn('srv', process.execPath, [
+        '-e',
+        "require('node:net').createServer().listen(8080, () => console.log('listening'))",
+      ]);
+      await new Promise((ok) => squatter.stdout?.once('data', ok));
+      await page.getByTestId('start').click();
+      await expect
+        .poll(
+          () =>
+            page
+              .getByTestId('error')
+              .count()
+              .then((n) => (n ? page.getByTestId('error').textContent() : '')),
+          {
+            timeout: 30_000,
+          },
+        )
+        .toMatch(/another server uses this port; stop it or choose another port/);
+      expect(await page.getByTestId('state').textContent()).toContain('error');
+      await shot(page, '6a-start-error');
+      squatter.kill('SIGKILL');
+      await new Promise((ok) => squatter.once('exit', ok));
       await page.getByTestId('start').click();
       await expect
         .poll(

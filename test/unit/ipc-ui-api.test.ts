@@ -125,6 +125,41 @@ describe('ui-api (main-side handler)', () => {
       },
     });
     expect(listed.ok && (listed.value as { freeBytes: number }).freeBytes).toBeGreaterThan(0);
+    // Per-entry settings: command line and title saved in the library metadata, '' clears them.
+    const upd = await api.handle('library.update', {
+      root,
+      entry: 'vmlinuz',
+      title: 'Rescue kernel',
+      cmdline: 'console=ttyS0 quiet',
+      makeDefault: true,
+    });
+    expect(upd).toMatchObject({
+      ok: true,
+      value: {
+        defaultEntry: 'vmlinuz',
+        entries: [{ id: 'vmlinuz', title: 'Rescue kernel', cmdline: 'console=ttyS0 quiet' }],
+      },
+    });
+    const cleared = await api.handle('library.update', { root, entry: 'vmlinuz', title: '', cmdline: '' });
+    expect(
+      cleared.ok && (cleared.value as { entries: { title: string; cmdline?: string }[] }).entries[0],
+    ).toEqual(expect.not.objectContaining({ cmdline: expect.anything() }));
+    expect(cleared.ok && (cleared.value as { entries: { title: string }[] }).entries[0]?.title).not.toBe(
+      'Rescue kernel',
+    );
+    expect(await api.handle('library.update', { root, entry: 'nope', cmdline: 'x' })).toMatchObject({
+      ok: false,
+      code: 'unknown-entry',
+    });
+    for (const bad of [
+      { root, entry: '../vmlinuz', cmdline: 'x' },
+      { root, entry: 'vmlinuz', cmdline: 'quiet\n#!ipxe shell' },
+      { root, entry: 'vmlinuz', title: 'x'.repeat(101) },
+      { root, entry: 'vmlinuz', makeDefault: 'yes' },
+      { root: 'relative', entry: 'vmlinuz' },
+    ]) {
+      expect(await api.handle('library.update', bad)).toMatchObject({ ok: false, code: 'invalid-payload' });
+    }
     expect(await api.handle('library.list', { root: join(root, 'absent') })).toMatchObject({
       ok: true,
       value: { exists: false, entries: [] },
