@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureFixtures } from '../fixtures/fixtures.js';
+import { BOOT_MARKER, ensureFixtures, parseMarker } from '../fixtures/fixtures.js';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
-import { haveNetns, haveTools } from '../helpers/tools.js';
+import { haveNetns, haveTools, which } from '../helpers/tools.js';
 import { launchChromium } from './browser.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -543,5 +543,112 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await shot(page, '8-dark');
       await page.close();
     }, 120_000);
+
+    // A real PXE ROM: QEMU (TCG) with the e1000's iPXE option ROM, SeaBIOS, on a tap in the lab's bridge.
+    // It takes the site lease from dnsmasq and our proxy offer, then undionly.kpxe, boot.ipxe, the kernel
+    // and the initrd, and the fixture's init prints its marker on the serial console.
+    it.skipIf(!haveTools('qemu-system-x86_64') || !existsSync('/usr/lib/ipxe/qemu/efi-e1000.rom'))(
+      'a real PXE ROM (QEMU BIOS + iPXE) boots through the UI session and is watched live',
+      async () => {
+        const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
+        const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
+        // Runs alone too: a netboot folder that already holds the kernel + initrd (as a user's would).
+        const root = join(work, 'netboot');
+        const fx = ensureFixtures();
+        if (!existsSync(join(root, 'vmlinuz'))) copyFileSync(fx.vmlinuz, join(root, 'vmlinuz'));
+        if (!existsSync(join(root, 'initrd.gz'))) copyFileSync(fx.initrd, join(root, 'initrd.gz'));
+        await page.goto(url);
+        await page.getByTestId('nic-eth0').click();
+        await page.getByTestId('mode-proxy').click();
+        await expect.poll(() => page.getByTestId('probe-server').count(), { timeout: 20_000 }).toBe(1);
+        const entry = page.getByTestId('entry');
+        await entry.getByText('Settings').click();
+        await entry.getByLabel('Kernel command line').fill('console=ttyS0 quiet nomodeset');
+        await entry.getByRole('button', { name: 'Save' }).click();
+        await expect.poll(() => entry.getByTestId('cmdline').textContent()).toContain('nomodeset');
+        await entry.getByText('Settings').click();
+        await page.getByTestId('start').click();
+        await expect
+          .poll(() => page.getByTestId('state').textContent(), { timeout: 30_000 })
+          .toContain('running');
+
+        const QEMU_MAC = '52:54:00:5e:0a:99';
+        const serial = join(work, 'serial.log');
+        lab!.addTap('tap0');
+        const qemu = lab!.spawn('lan', which('qemu-system-x86_64')!, [
+          '-accel',
+          'tcg',
+          '-m',
+          '512',
+          '-smp',
+          '1',
+          '-display',
+          'none',
+          '-no-reboot',
+          '-serial',
+          `file:${serial}`,
+          '-netdev',
+          'tap,id=n0,ifname=tap0,script=no,downscript=no',
+          '-machine',
+          'pc',
+          '-boot',
+          'order=n',
+          '-device',
+          'sga',
+          '-device',
+          `e1000,netdev=n0,mac=${QEMU_MAC},romfile=/usr/lib/ipxe/qemu/efi-e1000.rom,bootindex=1`,
+        ]);
+        try {
+          const row = page.locator(`tr.client[data-mac="${QEMU_MAC}"]`);
+          // While it boots: the row shows up and moves through its stages.
+          await expect.poll(() => row.count(), { timeout: 90_000 }).toBe(1);
+          await expect
+            .poll(() => row.getByTestId('stage').textContent(), { timeout: 120_000 })
+            .toMatch(/http|booted/);
+          await row.locator('button.link').click();
+          if (await page.getByTestId('notice').count()) await page.getByLabel('Dismiss message').click();
+          // The shot for the README: the kernel or initrd on its way (or just done on a fast run).
+          await expect
+            .poll(
+              async () =>
+                /vmlinuz|initrd/.test((await row.locator('td.file').textContent()) ?? '') &&
+                Number((await row.getByTestId('progress').getAttribute('value')) ?? 0) > 0,
+              { timeout: 120_000 },
+            )
+            .toBe(true);
+          await shot(page, '9-qemu-booting');
+          await waitFor(
+            () => existsSync(serial) && readFileSync(serial, 'latin1').includes(BOOT_MARKER),
+            180_000,
+            'the QEMU guest to reach its init (serial marker)',
+          ).catch((e: Error) => {
+            throw new Error(`${e.message}\n--- serial ---\n${readFileSync(serial, 'latin1').slice(-3000)}`);
+          });
+          const marker = parseMarker(readFileSync(serial, 'latin1'));
+          expect(marker?.fw).toBe('bios');
+          expect(marker?.cmdline).toContain('console=ttyS0 quiet nomodeset'); // set in the library view
+          await expect.poll(() => row.getByTestId('stage').textContent(), { timeout: 20_000 }).toBe('booted');
+          expect(Number(await row.getByTestId('progress').getAttribute('value'))).toBe(1);
+          const lines = await page.getByTestId('timeline').locator('li').allTextContents();
+          // QEMU's NIC ROM is iPXE already (user class "iPXE"): the proxy sends it straight to boot.ipxe.
+          for (const want of ['DISCOVER', 'HTTP boot.ipxe', 'HTTP vmlinuz', 'HTTP initrd.gz'])
+            expect(
+              lines.some((l) => l.includes(want)),
+              `${want} in\n${lines.join('\n')}`,
+            ).toBe(true);
+          await shot(page, '10-qemu-booted');
+          if (process.env.UPDATE_SCREENSHOT === '1')
+            copyFileSync(join(shots, '9-qemu-booting.png'), join(repo, 'docs', 'screenshot.png'));
+        } finally {
+          qemu.kill('SIGKILL');
+        }
+        await page.getByTestId('start').click();
+        await expect
+          .poll(() => page.getByTestId('state').textContent(), { timeout: 20_000 })
+          .toContain('idle');
+        await page.close();
+      },
+      420_000,
+    );
   },
 );
