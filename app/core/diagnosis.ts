@@ -26,8 +26,8 @@ export interface DiagnosisOptions {
   readonly stallMs?: number;
   /** Whether the library has a boot file for a firmware (structural, not parsed from refusal text). */
   readonly bootFileAvailable?: (firmware: FirmwareKind, arch: number) => boolean;
-  /** Servers the probe saw handing out boot options (their offers count as "has a boot file"). */
-  readonly bootingServers?: () => ReadonlySet<string>;
+  /** Servers the probe saw handing out boot options, server id → boot file (their offers count as "has a boot file"). */
+  readonly bootingServers?: () => ReadonlyMap<string, string | undefined>;
 }
 
 interface ForeignOffer {
@@ -61,6 +61,10 @@ export interface ClientFacts {
   downloads: { file: string; time: number; engine: 'tftp' | 'http' }[];
   transfers: Map<string, OpenTransfer>;
   lastActivityWithUs?: number;
+  /** Last TFTP/HTTP activity (any file). */
+  lastTransfer?: number;
+  /** Our last offer to this client while it ran iPXE (the boot-script address). */
+  ipxeOffer?: { time: number; bootFile: string };
   failures: {
     engine: 'tftp' | 'http';
     file: string;
@@ -82,7 +86,7 @@ const LABEL: Partial<Record<FirmwareKind, string>> = {
   bios: 'BIOS',
   'uefi-ia32': 'UEFI 32-bit (IA32)',
   'uefi-x64': 'UEFI x64',
-  'uefi-arm64': 'ARM64 (UEFI)',
+  'uefi-arm64': 'ARM64 UEFI',
   'uefi-x64-http': 'UEFI x64 HTTP boot',
   'uefi-ia32-http': 'UEFI 32-bit HTTP boot',
   'uefi-arm64-http': 'ARM64 UEFI HTTP boot',
@@ -261,6 +265,33 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
       });
   }
 
+  // iPXE was told where its boot script is and never fetched it: something else answered it. Seen with
+  // real firmware (test/lab/foreign-lan.test.ts): iPXE prefers the site server's `filename` over the
+  // proxy's, and its (unicast) site offer never reaches our port 68.
+  const script = f.ipxeOffer;
+  const fetched = script && f.lastTransfer !== undefined && f.lastTransfer >= script.time;
+  if (script && !fetched && f.transfers.size === 0 && now - script.time >= siteGrace) {
+    const siteOffer = [...f.foreignOffers].reverse().find((x) => x.bootFile);
+    const [first] = [...(o.bootingServers?.() ?? new Map<string, string | undefined>())];
+    const site = siteOffer ?? (first ? { server: first[0], bootFile: first[1] } : undefined);
+    if (site)
+      out.push({
+        code: 'site-boot-file',
+        severity: 'error',
+        time: script.time,
+        text: `iPXE got PXE Desk's boot script address but never fetched it — it followed the site server's boot file instead (${site.server}${site.bootFile ? ` → ${site.bootFile}` : ''})`,
+        fix: `Ask the admin of ${site.server} to stop sending options 66/67 (boot server / file) to this machine or subnet, or boot it on an isolated switch with PXE Desk in full DHCP mode.`,
+      });
+    else
+      out.push({
+        code: 'no-next-step',
+        severity: 'warning',
+        time: script.time,
+        text: `iPXE got the boot script address (${script.bootFile}) but never fetched it within ${seconds(siteGrace)}`,
+        fix: "Check that the client can reach PXE Desk's HTTP port (firewall on this computer), and run the probe: another DHCP/PXE server may answer iPXE.",
+      });
+  }
+
   // A chainloader arrived but nothing followed: it did not start.
   const lastDownload = f.downloads.at(-1);
   if (
@@ -269,6 +300,7 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
     !out.some((d) => d.code === 'boot-loop' || d.code === 'loop-broken') &&
     f.transfers.size === 0 &&
     (f.lastActivityWithUs ?? 0) <= lastDownload.time &&
+    (f.lastDiscover ?? 0) <= lastDownload.time &&
     now - lastDownload.time >= nextStep
   ) {
     out.push({
@@ -366,8 +398,10 @@ export class ClientDiagnoser {
         break;
       case 'offer':
       case 'ack':
-        f.ourOffers++;
+      case 'pxe-ack':
+        if (e.type !== 'pxe-ack') f.ourOffers++;
         if (f.refusal && e.bootFile) delete f.refusal;
+        if (e.client.ipxe && e.bootFile) f.ipxeOffer = { time: e.time, bootFile: e.bootFile };
         break;
       case 'pxe-request':
       case 'request':
@@ -396,6 +430,7 @@ export class ClientDiagnoser {
   private onTransfer(f: ClientFacts, e: TransferEvent): LoopFinding | undefined {
     const key = `${e.engine}/${e.transferId}`;
     f.lastActivityWithUs = e.time;
+    f.lastTransfer = e.time;
     const blk = e.detail?.blksize;
     const blksize = typeof blk === 'number' ? blk : undefined;
     if (e.type === 'start' || e.type === 'progress') {

@@ -23,10 +23,12 @@
  * own DISCOVER/RELEASE to :67), and carries option 54 so only the server that offered acts on it.
  */
 import { randomBytes } from 'node:crypto';
-import { chooseTransport } from '../transport/choose-transport.js';
+import { existsSync } from 'node:fs';
+import { chooseTransport, defaultHelperPath } from '../transport/choose-transport.js';
+import { listInterfaces } from './interfaces.js';
 import type { Datagram, DatagramTransport } from '../shared/datagram-transport.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../shared/runtime.js';
-import type { ProbeResult, ProbeServer, SessionMode } from '../shared/session-types.js';
+import type { NicInfo, ProbeResult, ProbeServer, SessionMode } from '../shared/session-types.js';
 import {
   MessageType,
   Opt,
@@ -338,6 +340,20 @@ export interface ProbeInterfaceOptions {
   readonly serverPort?: number;
   readonly ownAddresses?: readonly string[];
   readonly logger?: Logger;
+  /** NIC list (default: the OS's); the probe refuses a NIC that is missing, down or has no IPv4. */
+  readonly interfaces?: () => Promise<NicInfo[]>;
+  /** For tests: the platform to decide for (default process.platform). */
+  readonly platform?: NodeJS.Platform;
+}
+
+export class ProbeError extends Error {
+  constructor(
+    readonly code: 'iface-missing' | 'iface-down' | 'iface-no-ipv4' | 'helper-required',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProbeError';
+  }
 }
 
 /**
@@ -345,9 +361,35 @@ export interface ProbeInterfaceOptions {
  * `iface` (the helper on Linux, so the broadcast leaves only through that NIC), closed afterwards.
  */
 export async function probeInterface(o: ProbeInterfaceOptions): Promise<ProbeResult> {
+  // Check the NIC before any socket exists: a DISCOVER must never leave through another interface.
+  const nic = (await (o.interfaces ?? listInterfaces)()).find((n) => n.name === o.iface);
+  if (!nic)
+    throw new ProbeError(
+      'iface-missing',
+      `There is no network interface "${o.iface}" (see \`pxe-desk interfaces\`).`,
+    );
+  if (!nic.up)
+    throw new ProbeError(
+      'iface-down',
+      `${o.iface} is down: connect the cable or enable it, then probe again.`,
+    );
+  if (!nic.ipv4)
+    throw new ProbeError(
+      'iface-no-ipv4',
+      `${o.iface} has no IPv4 address: give it one (DHCP or static) before probing.`,
+    );
+  const policy = o.helper ?? 'auto';
+  // Plain sockets cannot pin a broadcast to one NIC on Linux (DESIGN Clarifications): only an explicit
+  // --helper never (isolated test namespaces, where eth0 is the only route) may use them.
+  const platform = o.platform ?? process.platform;
+  if (platform === 'linux' && policy === 'auto' && !existsSync(o.helperPath ?? defaultHelperPath()))
+    throw new ProbeError(
+      'helper-required',
+      `Probing needs the native helper on Linux so the DISCOVER leaves only through ${o.iface} (build it: node scripts/build.mjs helper).`,
+    );
   const clientPort = o.clientPort ?? 68;
   const transport = chooseTransport({
-    policy: o.helper ?? 'auto',
+    policy,
     iface: o.iface,
     bindAddress: '0.0.0.0',
     ports: { 'dhcp-client': clientPort },

@@ -213,6 +213,7 @@ export function foreignLanHooks(
     helper?: 'auto' | 'always' | 'never';
     helperPath?: string;
     now?: () => number;
+    interfaces?: () => Promise<NicInfo[]>;
   } = {},
 ): {
   runProbe: (iface: string) => Promise<ProbeResult>;
@@ -227,6 +228,7 @@ export function foreignLanHooks(
         helper: options.helper ?? 'auto',
         ...(options.helperPath ? { helperPath: options.helperPath } : {}),
         ...(own ? { ownAddresses: [own] } : {}),
+        ...(options.interfaces ? { interfaces: options.interfaces } : {}),
       });
     },
     exportReport: async () => renderReport(session.reportData(), now(), options.appVersion),

@@ -34,6 +34,7 @@ import type {
   ClientRecord,
   NicInfo,
   ProbeResult,
+  ProbeServer,
   SessionConfig,
   SessionError,
   SessionEvent,
@@ -131,6 +132,9 @@ export interface PreflightProbeOptions {
   readonly clock: Clock;
 }
 
+/** How long another server's offer waits for our engine to see the same client's DISCOVER. */
+const HOLD_FOREIGN_MS = 5000;
+
 /** Bounded copy of the session's log for the report. */
 const MAX_LOG_RECORDS = 2000;
 
@@ -179,6 +183,10 @@ export class SessionController {
   private logRecords: LogRecord[] = [];
   private ownAddress: string | undefined;
   private offClientPort: (() => void) | undefined;
+  /** Other servers' offers for MACs we have not seen yet (bounded, a few seconds). */
+  private readonly heldOffers = new Map<string, { event: DhcpEvent; type: number | undefined }>();
+  /** Servers seen on 68 while running (for the "new server appeared" warning). */
+  private readonly noticed = new Set<string>();
 
   constructor(private readonly options: SessionControllerOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -208,7 +216,7 @@ export class SessionController {
       ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}),
       bootFileAvailable: (firmware, arch) => this.bootFileAvailable(firmware, arch),
       bootingServers: () =>
-        new Set((this.probe?.servers ?? []).filter(sendsBootOptions).map((s) => s.serverId)),
+        new Map((this.probe?.servers ?? []).filter(sendsBootOptions).map((s) => [s.serverId, s.bootFile])),
     });
   }
 
@@ -321,6 +329,8 @@ export class SessionController {
     this.nic = undefined;
     this.logRecords = [];
     this.paused.clear();
+    this.heldOffers.clear();
+    this.noticed.clear();
     this.timeline = this.newTimeline();
     this.diagnoser = this.newDiagnoser(config.mode);
     this.setState('starting');
@@ -513,11 +523,16 @@ export class SessionController {
     }
     this.transportKind = this.transport.kind;
     const override = c.mode === 'dhcp' && c.overrideForeignDhcp === true;
+    // Plain sockets cannot pin the probe's broadcast to the chosen NIC on Linux (DESIGN Clarifications):
+    // only an explicit `helper: 'never'` (isolated namespaces, Windows-like setups) may probe with them.
+    const unpinned = process.platform === 'linux' && this.transport.kind === 'direct' && c.helper !== 'never';
     const cannotLook = clientPortError
       ? `Could not look for other DHCP servers on ${c.iface ?? 'this network'} (${clientPortError})`
       : c.skipProbe
         ? 'The preflight probe was skipped'
-        : undefined;
+        : unpinned
+          ? `Could not look for other DHCP servers: without the native helper the probe could leave through another interface than ${c.iface ?? 'the chosen one'} (build it: node scripts/build.mjs helper)`
+          : undefined;
     if (cannotLook) {
       if (c.mode === 'dhcp' && !override)
         throw new ConfigError(
@@ -568,13 +583,9 @@ export class SessionController {
     }
     const server = parseProbeReply(reply, `${d.source.address}:${d.source.port}`);
     if (!server || server.serverId === this.ownAddress || d.source.address === this.ownAddress) return;
+    this.noticeServer(server);
     const mac = macOf(reply);
-    // Only machines that asked us (PXE clients): a busy LAN's other DHCP traffic is not our business.
-    if (!this.diagnoser.has(mac)) return;
     const ip = server.offeredAddress;
-    // In proxy mode the site server leases the address: learn it so TFTP/HTTP join this MAC's record.
-    if (ip && (messageType(reply) === MessageType.Ack || !this.timeline.macForIp(ip)))
-      this.timeline.learnIp(ip, mac);
     const event: DhcpEvent = {
       engine: this.config?.mode === 'dhcp' ? 'dhcp' : 'proxy',
       type: 'foreign-offer',
@@ -585,6 +596,43 @@ export class SessionController {
       ...(ip ? { ip } : {}),
       ...(server.bootFile ? { bootFile: server.bootFile } : {}),
     };
+    // Only machines that asked us (PXE clients): a busy LAN's other DHCP traffic is not our business.
+    // The site's offer may be relayed before our engine has handled the same DISCOVER: hold it briefly.
+    if (this.diagnoser.has(mac)) this.onForeignOffer(event, reply.yiaddr, messageType(reply));
+    else {
+      const now = this.clock.now();
+      for (const [m, held] of this.heldOffers)
+        if (now - held.event.time > HOLD_FOREIGN_MS || this.heldOffers.size > 256) this.heldOffers.delete(m);
+      this.heldOffers.set(mac, { event, type: messageType(reply) });
+    }
+  }
+
+  /**
+   * A server the preflight probe did not see starts answering while we serve: in full DHCP mode that is
+   * the conflict the policy exists to prevent, in any mode another PXE server competes for the clients.
+   * Said once per server.
+   */
+  private noticeServer(server: ProbeServer): void {
+    const key = `${server.kind}/${server.serverId}`;
+    if (this.noticed.has(key) || this.noticed.size > 64) return;
+    this.noticed.add(key);
+    const known = this.probe?.servers.some((s) => s.kind === server.kind && s.serverId === server.serverId);
+    if (known) return;
+    if (server.kind === 'dhcp' && this.config?.mode === 'dhcp')
+      this.warn(
+        `Another DHCP server (${server.serverId}) started answering on this network while PXE Desk serves full DHCP: clients may get conflicting addresses. Stop one of them, or use proxy mode.`,
+      );
+    else if (server.kind === 'proxy')
+      this.warn(
+        `Another proxyDHCP/PXE server (${server.serverId}) started answering here: clients may boot from it instead of PXE Desk.`,
+      );
+  }
+
+  private onForeignOffer(event: DhcpEvent, yiaddr: string, type: number | undefined): void {
+    const mac = event.client.mac;
+    // In proxy mode the site server leases the address: learn it so TFTP/HTTP join this MAC's record.
+    if (yiaddr !== '0.0.0.0' && (type === MessageType.Ack || !this.timeline.macForIp(yiaddr)))
+      this.timeline.learnIp(yiaddr, mac);
     this.onEngineEvent(event);
   }
 
@@ -598,6 +646,12 @@ export class SessionController {
     const loop = this.diagnoser.ingest(event, mac);
     if (loop && !mac.startsWith('ip:')) this.breakLoop(loop);
     this.timeline.ingest(event);
+    const held = event.engine !== 'tftp' && event.engine !== 'http' ? this.heldOffers.get(mac) : undefined;
+    if (held) {
+      this.heldOffers.delete(mac);
+      if (this.clock.now() - held.event.time <= HOLD_FOREIGN_MS)
+        this.onForeignOffer(held.event, held.event.ip ?? '0.0.0.0', held.type);
+    }
   }
 
   /** Loop breaker: stop naming a boot file to a MAC caught in a boot loop, for a while, and say so. */

@@ -242,6 +242,17 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         });
       }
       await assertAlive();
+      if (kind === 'pxe-desk') {
+        // The session probes the LAN (~3.5 s) before it serves: boot only once it is running, so the
+        // firmware's first DISCOVER is answered.
+        const deadline = Date.now() + 30_000;
+        const up = (): boolean =>
+          events.some((e) => {
+            const state = (e.snapshot as { state?: unknown } | undefined)?.state;
+            return e.type === 'state' && (state === 'running' || state === 'error');
+          });
+        while (!up() && Date.now() < deadline) await sleep(50);
+      }
     },
     async boot(fw, timeoutMs = 120_000) {
       const serial = join(dir, 'serial.log');
