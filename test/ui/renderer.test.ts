@@ -10,7 +10,16 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -99,11 +108,19 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
   'desktop UI over serve --ui with a real session in namespaces (Chromium)',
   () => {
     beforeAll(async () => {
-      execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), 'main', 'renderer'], {
+      // The helper too: on Linux the session's DHCP sockets and the probe go through it (one NIC only).
+      execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), 'main', 'renderer', 'helper'], {
         cwd: repo,
         stdio: 'ignore',
       });
       mkdirSync(shots, { recursive: true });
+      // The built CLI (dist/) looks for the helper next to itself on this branch; main's lookup also
+      // searches the checkout. Either way the session and the probe must find the helper just built.
+      const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+      const helperRel = join('native-helper', 'bin', `linux-${arch}`, 'pxe-desk-helper');
+      mkdirSync(join(repo, 'dist', helperRel, '..'), { recursive: true });
+      copyFileSync(join(repo, helperRel), join(repo, 'dist', helperRel));
+      chmodSync(join(repo, 'dist', helperRel), 0o755);
       work = mkdtempSync(join(tmpdir(), 'pxe-ui-ns-'));
       mkdirSync(join(work, 'netboot'));
       lab = createNetLab({
