@@ -51,6 +51,8 @@ export interface UiApiOptions {
   readonly resolveSource?: (source: string) => string | undefined;
   /** Preflight probe on a NIC (issue 10); absent → 'not-supported'. */
   readonly runProbe?: (iface: string) => Promise<ProbeResult>;
+  /** Free bytes in a folder's filesystem (default statfs); injectable so the disk-full path is testable. */
+  readonly freeSpace?: (dir: string) => Promise<number>;
   /** Session report as JSON + HTML (issue 10); absent → 'not-supported'. */
   readonly exportReport?: () => Promise<{ json: string; html: string }>;
 }
@@ -87,7 +89,15 @@ const exists = (p: string): Promise<boolean> =>
   );
 
 /** Files, recognised entries and settings of a netboot folder (read-only: a scan, no watcher). */
-export async function listLibrary(root: string): Promise<LibraryListing> {
+const statfsFree = async (dir: string): Promise<number> => {
+  const fs = await statfs(dir);
+  return fs.bavail * fs.bsize;
+};
+
+export async function listLibrary(
+  root: string,
+  freeSpace: (dir: string) => Promise<number> = statfsFree,
+): Promise<LibraryListing> {
   let dirents;
   try {
     dirents = await readdir(root, { withFileTypes: true });
@@ -105,19 +115,20 @@ export async function listLibrary(root: string): Promise<LibraryListing> {
   const library = new NetbootLibrary({ root });
   const entries = await library.scan();
   const meta = library.metadata();
-  const fs = await statfs(root).catch(() => undefined);
+  const free = await freeSpace(root).catch(() => undefined);
   return {
     exists: true,
     files,
     entries: [...entries],
     ...(meta.defaultEntry !== undefined ? { defaultEntry: meta.defaultEntry } : {}),
     perMac: meta.perMac,
-    ...(fs ? { freeBytes: fs.bavail * fs.bsize } : {}),
+    ...(free !== undefined ? { freeBytes: free } : {}),
   };
 }
 
 export function createUiApi(options: UiApiOptions): UiApi {
   const { session } = options;
+  const freeSpace = options.freeSpace ?? statfsFree;
 
   const handlers: { [C in Channel]: (req: Req<C>) => Promise<Res<C>> } = {
     'app.version': () => Promise.resolve({ contract: CONTRACT_VERSION, app: options.appVersion ?? '0.0.0' }),
@@ -139,7 +150,7 @@ export function createUiApi(options: UiApiOptions): UiApi {
       session.clientAction(mac, action.kind);
       return null;
     },
-    'library.list': ({ root }) => listLibrary(root),
+    'library.list': ({ root }) => listLibrary(root, freeSpace),
     'library.update': async ({ root, entry, title, cmdline, makeDefault }) => {
       const library = new NetbootLibrary({ root });
       const entries = await library.scan();
@@ -160,7 +171,7 @@ export function createUiApi(options: UiApiOptions): UiApi {
       if (makeDefault === true) await library.setDefault(entry);
       // A running session has its own library instance (its watcher ignores the metadata folder).
       if (session.snapshot().state === 'running') await session.rescan?.();
-      return listLibrary(root);
+      return listLibrary(root, freeSpace);
     },
     'library.import': async ({ root, files }) => {
       await mkdir(root, { recursive: true });
@@ -187,8 +198,7 @@ export function createUiApi(options: UiApiOptions): UiApi {
         plan.push({ src, dst, name: f.name, size: st.size });
       }
       const need = plan.reduce((n, p) => n + p.size, 0);
-      const fs = await statfs(root);
-      const free = fs.bavail * fs.bsize;
+      const free = await freeSpace(root);
       if (need > free) {
         throw coded(
           'disk-full',

@@ -66,7 +66,8 @@ export function dhcpFormErrors(f: DhcpForm, nic: NicInfo | undefined): string[] 
   const s = toInt(f.rangeStart);
   const en = toInt(f.rangeEnd);
   const self = toInt(nic.ipv4.address)!;
-  if (s !== undefined && en !== undefined) {
+  // Order and overlap only mean something once both ends are in the subnet (one message at a time).
+  if (s !== undefined && en !== undefined && inSubnet(f.rangeStart, nic) && inSubnet(f.rangeEnd, nic)) {
     if (s > en) e.push('Range start must not be after range end.');
     else if (self >= s && self <= en)
       e.push(`The range must not include this computer (${nic.ipv4.address}).`);
@@ -80,8 +81,8 @@ export function dhcpFormErrors(f: DhcpForm, nic: NicInfo | undefined): string[] 
 export function progressOf(c: ClientRecord): number | undefined {
   if (c.stage === 'booted') return 1;
   const t = c.transfer;
+  if (t?.type === 'done') return 1; // finished, even when the size was never announced
   if (!t || !t.size) return undefined;
-  if (t.type === 'done') return 1;
   return Math.min(1, t.bytes / t.size);
 }
 

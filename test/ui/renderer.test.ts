@@ -100,6 +100,17 @@ const bootScript = (): Promise<string> =>
     `http://${SRV}:8080/boot.ipxe?mac=${CLIENT_MAC}&arch=bios`,
   ]);
 
+/** Opens the UI; a session left running by an earlier failed test is stopped first (tests stay independent). */
+async function openUi(page: Page): Promise<void> {
+  const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
+  await page.goto(url);
+  await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toMatch(/\w/);
+  if (/running|starting/.test((await page.getByTestId('state').textContent()) ?? '')) {
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 20_000 }).toContain('idle');
+  }
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`) });
 }
@@ -166,12 +177,11 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
     });
 
     it('NIC → proxy → drop kernel + initrd → Start → a PXE client boots, live → per-row actions → Stop', async () => {
-      const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
       const root = join(work, 'netboot');
       const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(String(e)));
-      await page.goto(url);
+      await openUi(page);
 
       // 1 · The server namespace's own cards: eth0 (a veth: flagged, still selectable) and lo.
       await expect.poll(() => page.getByTestId('nic-eth0').count(), { timeout: 15_000 }).toBe(1);
@@ -402,11 +412,10 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
     }, 240_000);
 
     it('network check before Start, full DHCP refused next to the site server, a looping client diagnosed, report exported', async () => {
-      const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
       const page = await browser!.newPage({ viewport: { width: 1360, height: 820 }, acceptDownloads: true });
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(String(e)));
-      await page.goto(url);
+      await openUi(page);
       await page.getByTestId('nic-eth0').click();
 
       // The probe ran on eth0 before anything started: dnsmasq (the site server) found with its offer.
@@ -529,9 +538,8 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
     }, 240_000);
 
     it('keyboard and screen readers: every control is named and reachable; dark theme follows the OS', async () => {
-      const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
       const page = await browser!.newPage({ viewport: { width: 1360, height: 820 }, colorScheme: 'dark' });
-      await page.goto(url);
+      await openUi(page);
       await expect.poll(() => page.getByTestId('nic-eth0').count(), { timeout: 15_000 }).toBe(1);
       // Dark: the page background follows prefers-color-scheme (no setting to find).
       const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
@@ -567,14 +575,13 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
     it.skipIf(!haveTools('qemu-system-x86_64') || !existsSync('/usr/lib/ipxe/qemu/efi-e1000.rom'))(
       'a real PXE ROM (QEMU BIOS + iPXE) boots through the UI session and is watched live',
       async () => {
-        const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
         const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
         // Runs alone too: a netboot folder that already holds the kernel + initrd (as a user's would).
         const root = join(work, 'netboot');
         const fx = ensureFixtures();
         if (!existsSync(join(root, 'vmlinuz'))) copyFileSync(fx.vmlinuz, join(root, 'vmlinuz'));
         if (!existsSync(join(root, 'initrd.gz'))) copyFileSync(fx.initrd, join(root, 'initrd.gz'));
-        await page.goto(url);
+        await openUi(page);
         await page.getByTestId('nic-eth0').click();
         await page.getByTestId('mode-proxy').click();
         await expect.poll(() => page.getByTestId('probe-server').count(), { timeout: 20_000 }).toBe(1);

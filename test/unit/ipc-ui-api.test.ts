@@ -259,4 +259,29 @@ describe('ui-api (main-side handler)', () => {
       value: { json: '{}', html: '<!doctype html>' },
     });
   });
+
+  it('refuses an import that does not fit on the disk, before copying anything', async () => {
+    const { session } = fakeSession();
+    const api = createUiApi({
+      session,
+      listInterfaces: () => Promise.resolve([]),
+      freeSpace: () => Promise.resolve(10_000), // a nearly full disk
+    });
+    const src = tmp();
+    const root = join(tmp(), 'lib');
+    const kernel = Buffer.alloc(12_000, 0x90);
+    kernel.write('HdrS', 0x202, 'latin1');
+    writeFileSync(join(src, 'vmlinuz'), kernel);
+    const r = await api.handle('library.import', {
+      root,
+      files: [{ source: join(src, 'vmlinuz'), name: 'vmlinuz' }],
+    });
+    expect(r).toMatchObject({ ok: false, code: 'disk-full' });
+    expect(r.ok === false && r.message).toMatch(/Not enough disk space .*0\.0 MB needed, 0\.0 MB free/);
+    expect(existsSync(join(root, 'vmlinuz'))).toBe(false);
+    expect(await api.handle('library.list', { root })).toMatchObject({
+      ok: true,
+      value: { freeBytes: 10_000 },
+    });
+  });
 });
