@@ -41,6 +41,7 @@ let browser: Browser | undefined;
 let cli: ChildProcess | undefined;
 let cliOut = '';
 let cliErr = '';
+let siteDhcp: ChildProcess | undefined;
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
 
@@ -144,7 +145,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
         ],
       });
       // The site's own DHCP server (a LAN PXE Desk is a guest on): addresses, router, no boot options.
-      lab.spawn('site', 'dnsmasq', [
+      siteDhcp = lab.spawn('site', 'dnsmasq', [
         '--no-daemon',
         '--conf-file=/dev/null',
         '--port=0',
@@ -674,5 +675,42 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       },
       420_000,
     );
+
+    // Last, because it takes the site server away: an isolated bench where full DHCP is the right mode.
+    it('isolated bench: the check finds no DHCP server, full DHCP from the form leases to a client', async () => {
+      siteDhcp?.kill('SIGTERM');
+      await new Promise((ok) => (siteDhcp?.exitCode !== null ? ok(null) : siteDhcp.once('exit', ok)));
+      const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
+      await openUi(page);
+      await page.getByTestId('nic-eth0').click();
+      await page.getByTestId('mode-dhcp').click();
+      await page.getByRole('button', { name: 'Check the network for DHCP servers' }).click();
+      await expect
+        .poll(() => page.getByTestId('probe-summary').textContent(), { timeout: 20_000 })
+        .toContain('No DHCP server answered');
+      expect(await page.getByTestId('probe-refusal').count()).toBe(0);
+      // A narrow pool typed by hand (validated as typed), router and DNS left as prefilled.
+      await page.getByLabel('Range start').fill('10.236.0.210');
+      await page.getByLabel('Range end').fill('10.236.0.219');
+      await expect.poll(() => page.getByTestId('dhcp-error').count()).toBe(0);
+      await page.getByTestId('start').click();
+      await expect
+        .poll(() => page.getByTestId('state').textContent(), { timeout: 30_000 })
+        .toContain('dhcp mode');
+      lab!.run('cli', 'ip', ['addr', 'flush', 'dev', 'eth0']);
+      const out = await runIn('cli', 'sh', [
+        '-c',
+        'busybox udhcpc -i eth0 -f -q -n -t 5 -T 2 -s /bin/true 2>&1',
+      ]);
+      const ip = /lease of (10\.236\.0\.\d+) obtained/.exec(out)?.[1];
+      expect(ip, out).toMatch(/^10\.236\.0\.21\d$/);
+      const mac = lab!.run('cli', 'cat', ['/sys/class/net/eth0/address']).trim();
+      const row = page.locator(`tr.client[data-mac="${mac}"]`);
+      await expect.poll(() => row.locator('td.mono').nth(0).textContent(), { timeout: 15_000 }).toBe(ip);
+      await shot(page, '11-full-dhcp');
+      await page.getByTestId('start').click();
+      await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 20_000 }).toContain('idle');
+      await page.close();
+    }, 180_000);
   },
 );
