@@ -452,6 +452,18 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       expect(await page.getByTestId('start').isDisabled()).toBe(false);
       await page.getByTestId('probe-override').uncheck();
       expect(await page.getByTestId('start').isDisabled()).toBe(true);
+      // The expert override really starts it, and the session says so for as long as it runs.
+      await page.getByTestId('probe-override').check();
+      await page.getByTestId('start').click();
+      await expect
+        .poll(() => page.getByTestId('state').textContent(), { timeout: 30_000 })
+        .toContain('dhcp mode');
+      await expect.poll(() => page.getByTestId('warnings').textContent()).toContain('expert override');
+      expect(await page.getByTestId('warnings').getAttribute('open')).not.toBeNull();
+      expect(await page.getByTestId('notice').count()).toBe(0); // listed once, not repeated as a notice
+      await shot(page, '6b-override-warning');
+      await page.getByTestId('start').click();
+      await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 20_000 }).toContain('idle');
 
       // Proxy mode is allowed next to a site server. First with the HTTP port taken by another program:
       // the start fails with a plain message saying what to do.
