@@ -2,7 +2,7 @@
  * `pxe-desk` headless CLI entry. Subcommands: serve, interfaces, probe (see docs/cli.md).
  * Exit codes: 0 ok / clean stop, 1 session failed to start or died, 2 usage or config error.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateBootFiles } from '../core/boot-files.js';
@@ -295,7 +295,10 @@ async function serve(argv: readonly string[]): Promise<number> {
     if (!reportFile) return;
     try {
       const r = renderReport(session.reportData(), Date.now(), CLI_VERSION);
-      writeFileSync(reportFile, /\.html?$/i.test(reportFile) ? r.html : r.json);
+      // Atomic: a ticket tool (or SIGUSR1 reader) never sees half a report.
+      const tmp = `${reportFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, /\.html?$/i.test(reportFile) ? r.html : r.json);
+      renameSync(tmp, reportFile);
       process.stderr.write(`pxe-desk serve: report written to ${reportFile}\n`);
     } catch (error) {
       process.stderr.write(`pxe-desk serve: cannot write the report to ${reportFile}: ${String(error)}\n`);

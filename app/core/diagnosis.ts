@@ -280,7 +280,8 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
         severity: 'error',
         time: script.time,
         text: `iPXE got PXE Desk's boot script address but never fetched it — it followed the site server's boot file instead (${site.server}${site.bootFile ? ` → ${site.bootFile}` : ''})`,
-        fix: `Ask the admin of ${site.server} to stop sending options 66/67 (boot server / file) to this machine or subnet, or boot it on an isolated switch with PXE Desk in full DHCP mode.`,
+        // iPXE takes a DHCP offer's filename over a proxyDHCP one (seen in the lab with Debian's iPXE).
+        fix: `Ask the admin of ${site.server} to stop sending options 66/67 (boot server / file) to this machine or subnet, boot it on an isolated switch with PXE Desk in full DHCP mode, or chainload an iPXE with an embedded script (it then ignores DHCP file names).`,
       });
     else
       out.push({

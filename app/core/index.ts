@@ -1,4 +1,4 @@
-/** Core library surface: the session controller, its config helpers, NIC inventory and the timeline. */
+/** Core library surface: the session controller, its config helpers, NIC inventory, the timeline, the preflight probe, diagnosis and the session report. */
 export { SessionController, realEngineFactory, toSessionError } from './session.js';
 export type { SessionControllerOptions, EngineFactory, PortedEngine, ClientAction } from './session.js';
 export {
@@ -16,3 +16,18 @@ export { listInterfaces, unsuitableReason } from './interfaces.js';
 export { Timeline } from './timeline.js';
 export type { TimelineOptions } from './timeline.js';
 export { locateBootFiles } from './boot-files.js';
+export {
+  DhcpProbe,
+  probeInterface,
+  assessProbe,
+  probeRefusal,
+  warningsFor,
+  formatProbe,
+  ProbeError,
+  DEFAULT_PROBE_WINDOW_MS,
+} from './probe.js';
+export type { DhcpProbeOptions, ProbeInterfaceOptions } from './probe.js';
+export { ClientDiagnoser, diagnose } from './diagnosis.js';
+export type { DiagnosisOptions, LoopFinding } from './diagnosis.js';
+export { buildReport, renderReport, reportHtml, reportJson, escapeHtml, foreignLanHooks } from './report.js';
+export type { SessionReport, ReportInput } from './report.js';

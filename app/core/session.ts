@@ -526,13 +526,31 @@ export class SessionController {
     // Plain sockets cannot pin the probe's broadcast to the chosen NIC on Linux (DESIGN Clarifications):
     // only an explicit `helper: 'never'` (isolated namespaces, Windows-like setups) may probe with them.
     const unpinned = process.platform === 'linux' && this.transport.kind === 'direct' && c.helper !== 'never';
-    const cannotLook = clientPortError
+    let cannotLook = clientPortError
       ? `Could not look for other DHCP servers on ${c.iface ?? 'this network'} (${clientPortError})`
       : c.skipProbe
         ? 'The preflight probe was skipped'
         : unpinned
           ? `Could not look for other DHCP servers: without the native helper the probe could leave through another interface than ${c.iface ?? 'the chosen one'} (build it: node scripts/build.mjs helper)`
           : undefined;
+    let result: ProbeResult | undefined;
+    if (!cannotLook) {
+      const opts: PreflightProbeOptions = {
+        transport: this.transport,
+        iface: c.iface ?? v.address,
+        windowMs: c.probeWindowMs ?? this.options.probeWindowMs ?? DEFAULT_PROBE_WINDOW_MS,
+        serverPort: c.ports?.dhcp ?? 67,
+        ownAddresses: [v.address],
+        logger: this.logger,
+        clock: this.clock,
+      };
+      try {
+        result = await (this.options.runProbe ?? ((o) => new DhcpProbe(o).run()))(opts);
+      } catch (error) {
+        // e.g. the helper refused the send, or no route for the broadcast: same as not looking.
+        cannotLook = `The preflight probe failed on ${c.iface ?? 'this network'} (${error instanceof Error ? error.message : String(error)})`;
+      }
+    }
     if (cannotLook) {
       if (c.mode === 'dhcp' && !override)
         throw new ConfigError(
@@ -540,19 +558,7 @@ export class SessionController {
           `${cannotLook}: full DHCP mode starts only after checking that no other DHCP server answers. Free UDP port 68 (stop this NIC's DHCP client) or, if you are sure the network is isolated, use the override (--force-dhcp).`,
         );
       this.warn(`${cannotLook}: other DHCP/PXE servers on this network were not checked.`);
-    } else {
-      const transport = this.transport;
-      const windowMs = c.probeWindowMs ?? this.options.probeWindowMs ?? DEFAULT_PROBE_WINDOW_MS;
-      const opts: PreflightProbeOptions = {
-        transport,
-        iface: c.iface ?? v.address,
-        windowMs,
-        serverPort: c.ports?.dhcp ?? 67,
-        ownAddresses: [v.address],
-        logger: this.logger,
-        clock: this.clock,
-      };
-      const result = await (this.options.runProbe ?? ((o) => new DhcpProbe(o).run()))(opts);
+    } else if (result) {
       this.probe = result;
       this.emit({ type: 'probe', result });
       for (const w of warningsFor(result, c.mode)) this.warn(w);
@@ -663,12 +669,10 @@ export class SessionController {
     const reason = `loop breaker: ${loop.file} was downloaded ${loop.count} times in ${windowS} s (boot loop); no boot file for ${Math.round(pauseMs / 1000)} s or until unblocked`;
     this.paused.set(loop.mac, { until, reason });
     this.diagnoser.markLoopBroken(loop.mac, loop, now, until);
-    this.logger.warn(`loop breaker: stopped serving ${loop.file} to ${loop.mac}`, {
-      mac: loop.mac,
-      file: loop.file,
-      count: loop.count,
-      pauseMs,
-    });
+    // A warning, not only a log line: the UI and CLI show it until the session ends.
+    this.warn(
+      `loop breaker: stopped serving ${loop.file} to ${loop.mac} for ${Math.round(pauseMs / 1000)} s (downloaded ${loop.count} times in ${windowS} s); Unblock it once the cause is fixed`,
+    );
   }
 
   private blockReason(mac: string): string | undefined {

@@ -27,13 +27,17 @@ afterEach(async () => {
   dir = undefined;
 });
 
-/** Site: dnsmasq full DHCP (with its default ping check); px: dnsmasq proxyDHCP with a PXE menu. */
-function siteLan(): { log: () => string; ready: () => boolean } {
+/**
+ * Site: dnsmasq full DHCP (with its default ping check); site2: a second full DHCP server (a rogue
+ * router, say); px: dnsmasq proxyDHCP with a PXE menu.
+ */
+function siteLan(): { log: () => string; log2: () => string; ready: () => boolean } {
   dir = mkdtempSync(join(tmpdir(), 'pxd-lancli-'));
   lab = createNetLab({
     hosts: [
       { name: 'site', address: `${NET}.254/24` },
       { name: 'px', address: `${NET}.253/24` },
+      { name: 'site2', address: `${NET}.252/24` },
       { name: 'desk', address: `${NET}.1/24`, defaultRoute: true },
     ],
   });
@@ -60,9 +64,19 @@ function siteLan(): { log: () => string; ready: () => boolean } {
   ]);
   let pxLog = '';
   px.stderr?.on('data', (d: Buffer) => (pxLog += d.toString()));
+  const site2 = lab.spawn('site2', 'dnsmasq', [
+    ...common,
+    '--bind-interfaces',
+    '--log-dhcp',
+    `--dhcp-range=${NET}.160,${NET}.200,255.255.255.0,1h`,
+    `--dhcp-leasefile=${join(dir, 'site2.leases')}`,
+  ]);
+  let log2 = '';
+  site2.stderr?.on('data', (d: Buffer) => (log2 += d.toString()));
   return {
     log: () => log,
-    ready: () => /DHCP, sockets bound/.test(log) && /DHCP, sockets bound/.test(pxLog),
+    log2: () => log2,
+    ready: () => [log, pxLog, log2].every((l) => /DHCP, sockets bound/.test(l)),
   };
 }
 
@@ -95,6 +109,13 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq'))(
       expect(r.servers).toEqual([
         expect.objectContaining({
           kind: 'dhcp',
+          serverId: `${NET}.252`,
+          offeredAddress: expect.stringMatching(
+            new RegExp(`^${NET.replaceAll('.', '\\.')}\\.(1[6-9]\\d|200)$`),
+          ),
+        }),
+        expect.objectContaining({
+          kind: 'dhcp',
           serverId: `${NET}.254`,
           router: `${NET}.254`,
           dns: [`${NET}.254`],
@@ -110,18 +131,22 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq'))(
           pxeMenu: true,
         }),
       ]);
-      expect(r.refuse?.dhcp).toMatch(/Another DHCP server answers/);
+      expect(r.refuse?.dhcp).toMatch(
+        /Another DHCP server answers on this network \(10\.244\.0\.252, 10\.244\.0\.254\)/,
+      );
       expect(r.warnings.join('\n')).toMatch(
         /proxyDHCP\/PXE server answers here \(10\.244\.0\.253 \(a PXE menu\)\)/,
       );
       // Nothing left behind: dnsmasq saw the RELEASE of exactly what it offered, and holds no lease for the probe.
-      const offered = r.servers[0]!.offeredAddress!;
+      const [second, first] = [r.servers[0]!.offeredAddress!, r.servers[1]!.offeredAddress!];
       await waitFor(
-        () => site.log().includes(`DHCPRELEASE(eth0) ${offered} ${r.probeMac}`),
+        () =>
+          site.log().includes(`DHCPRELEASE(eth0) ${first} ${r.probeMac}`) &&
+          site.log2().includes(`DHCPRELEASE(eth0) ${second} ${r.probeMac}`),
         5000,
-        'RELEASE in the dnsmasq log',
+        'RELEASE in both dnsmasq logs',
       );
-      expect(site.log()).not.toMatch(/DHCPDECLINE/);
+      expect(site.log() + site.log2()).not.toMatch(/DHCPDECLINE/);
       const leases = existsSync(join(dir!, 'site.leases'))
         ? readFileSync(join(dir!, 'site.leases'), 'utf8')
         : '';
@@ -189,7 +214,9 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq'))(
         stderr = e.stderr;
       }
       expect(status).toBe(1);
-      expect(stderr).toMatch(/Another DHCP server answers on this network \(10\.244\.0\.254\).*--force-dhcp/);
+      expect(stderr).toMatch(
+        /Another DHCP server answers on this network \(10\.244\.0\.252, 10\.244\.0\.254\).*--force-dhcp/,
+      );
       const events = stdout
         .split('\n')
         .filter(Boolean)
@@ -206,7 +233,11 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq'))(
         iface: 'eth0',
         error: { code: 'foreign-dhcp' },
       });
-      expect(report.probe?.servers.map((s) => s.serverId)).toEqual([`${NET}.254`, `${NET}.253`]);
+      expect(report.probe?.servers.map((s) => s.serverId)).toEqual([
+        `${NET}.252`,
+        `${NET}.254`,
+        `${NET}.253`,
+      ]);
 
       // The expert override: starts, says so, logs it; SIGINT writes the HTML report and exits 0.
       const htmlReport = join(dir!, 'session.html');
@@ -227,9 +258,16 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq'))(
       expect(
         lines.some((e) => e.type === 'log' && e.record.level === 'warn' && /OVERRIDE/.test(e.record.message)),
       ).toBe(true);
+      // SIGUSR1: the report now, the session keeps running.
+      child.kill('SIGUSR1');
+      await waitFor(() => existsSync(htmlReport), 10_000, 'SIGUSR1 report');
+      await waitFor(() => readFileSync(htmlReport, 'utf8').includes('</html>'), 5000, 'complete report');
+      expect(readFileSync(htmlReport, 'utf8')).toMatch(/<th>State<\/th><td>running<\/td>/);
+      expect(child.exitCode).toBeNull();
       child.kill('SIGINT');
       expect(await exit).toBe(0);
       const html = readFileSync(htmlReport, 'utf8');
+      expect(html).toMatch(/<th>State<\/th><td>idle<\/td>/);
       expect(html).toMatch(/^<!doctype html>/);
       expect(html).toContain('Preflight probe on eth0');
       expect(html).toContain('expert override');

@@ -143,18 +143,20 @@ const DESK = (net: string) => `${net}.1`;
 describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'curl'))(
   'foreign LAN: proxy mode next to a site DHCP server (dnsmasq)',
   () => {
-    it('boots a scripted PXE client; diagnoses loop (+ loop breaker), TFTP stall and missing arch; report JSON = timeline', async () => {
+    it('boots a scripted PXE client; diagnoses loop (+ loop breaker), TFTP stall, HTTP stall and missing arch; report JSON = timeline', async () => {
       const net = '10.241.0';
       dir = mkdtempSync(join(tmpdir(), 'pxd-lan-'));
       const root = join(dir, 'root');
       execFileSync('mkdir', ['-p', root]);
       writeFileSync(join(root, 'undionly.kpxe'), randomBytes(60_000));
       writeFileSync(join(root, 'vmlinuz'), randomBytes(200_000));
+      writeFileSync(join(root, 'big.img'), randomBytes(16_000_000));
       const macs = {
         boot: '52:54:00:0a:00:01',
         loop: '52:54:00:0a:00:02',
         stall: '52:54:00:0a:00:03',
         arm: '52:54:00:0a:00:04',
+        http: '52:54:00:0a:00:05',
       };
       lab = createNetLab({
         hosts: [
@@ -164,6 +166,7 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'curl'))(
           { name: 'c2', address: `${net}.102/24`, defaultRoute: true },
           { name: 'c3', address: `${net}.103/24`, defaultRoute: true },
           { name: 'c4', address: `${net}.104/24`, defaultRoute: true },
+          { name: 'c5', address: `${net}.105/24`, defaultRoute: true },
         ],
       });
       // Fixed addresses per scripted machine, so what the site offers is what its namespace uses.
@@ -172,6 +175,7 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'curl'))(
         `--dhcp-host=${macs.loop},${net}.102`,
         `--dhcp-host=${macs.stall},${net}.103`,
         `--dhcp-host=${macs.arm},${net}.104`,
+        `--dhcp-host=${macs.http},${net}.105`,
       ]);
       const d = startDriver(lab, {
         config: { mode: 'proxy', iface: 'eth0', root, helper: 'never' },
@@ -312,6 +316,34 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'curl'))(
       );
       expect(d.client(macs.arm)!.diagnosis).toBe(
         'Architecture 11 (ARM64 UEFI) but no ARM64 UEFI boot file in the library',
+      );
+
+      // 5. HTTP download cut short (a client that gives up half-way: slow link, firmware out of memory).
+      expect(discover(lab, 'c5', macs.http).some((o) => o.from === DESK(net))).toBe(true);
+      try {
+        lab.run(
+          'c5',
+          'curl',
+          [
+            '-sS',
+            '--limit-rate',
+            '200k',
+            '--max-time',
+            '2',
+            '-o',
+            '/dev/null',
+            `http://${DESK(net)}:8080/big.img`,
+          ],
+          {
+            timeoutMs: 20_000,
+          },
+        );
+      } catch {
+        /* curl exits 28 (timeout): that is the point */
+      }
+      await waitFor(() => d.client(macs.http)?.diagnoses?.[0]?.code === 'http-stall', 15_000, 'http-stall');
+      expect(d.client(macs.http)!.diagnosis).toMatch(
+        /^HTTP download of big\.img stopped after [\d.]+ (kB|MB) \(/,
       );
 
       // The report: the same clients, timelines and diagnoses as the live events; escaped HTML.

@@ -309,3 +309,40 @@ describe('probeInterface refuses before opening any socket', () => {
     ).rejects.toMatchObject({ code: 'helper-required', message: expect.stringMatching(/only through eth0/) });
   });
 });
+
+describe('hostile input on port 68', () => {
+  it('random and mutated datagrams during the window never throw and never become servers', async () => {
+    const t = new MemoryTransport();
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+    const probe = new DhcpProbe({
+      transport: t,
+      iface: 'eth0',
+      windowMs: 100,
+      random: (n) => Uint8Array.from({ length: n }, rnd),
+      sleep: async () => {
+        const sent = decode(t.sent[0]!.data);
+        const good = reply(sent, {
+          yiaddr: '10.0.0.9',
+          server: '10.0.0.254',
+          opts: [[Opt.dns, [1, 1, 1, 1]]],
+        });
+        for (let i = 0; i < 3000; i++) {
+          const data =
+            i % 2 === 0
+              ? Uint8Array.from({ length: rnd() * 3 }, rnd)
+              : Uint8Array.from(good, (b, j) => (j > 236 && rnd() < 8 ? rnd() : b));
+          expect(() =>
+            t.inject({ channel: 'dhcp-client', source: { address: '10.0.0.66', port: 67 }, data }),
+          ).not.toThrow();
+        }
+      },
+    });
+    const r = await probe.run();
+    // Whatever survived decoding is at most a well-formed OFFER/ACK; every listed field is printable.
+    for (const s of r.servers) {
+      expect(['dhcp', 'proxy']).toContain(s.kind);
+      for (const v of [s.bootFile, s.nextServer, s.vendorClass]) if (v) expect(v).toMatch(/^[\x20-\x7e]*$/);
+    }
+  });
+});

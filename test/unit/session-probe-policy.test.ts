@@ -152,6 +152,15 @@ describe('session preflight policy', () => {
     const refused = await d.s.start(dhcpConfig);
     expect(refused.error?.code).toBe('probe-unavailable');
     expect(refused.error?.message).toMatch(/port 68 is already in use.*--force-dhcp/);
+    // A probe that fails to send (helper refusal, no route) counts as "could not look".
+    const broken = setup(new SiteNetwork([]), {
+      runProbe: () => Promise.reject(new Error('send to 255.255.255.255:67 failed: ENETUNREACH')),
+    });
+    const failed = await broken.s.start(dhcpConfig);
+    expect(failed.error).toMatchObject({
+      code: 'probe-unavailable',
+      message: expect.stringMatching(/ENETUNREACH/),
+    });
     const p = setup(new SiteNetwork([], true));
     const proxy = await p.s.start({ mode: 'proxy', root: '/srv', iface: 'eth0' });
     expect(proxy.state).toBe('running');
