@@ -318,6 +318,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       expect(await row.textContent()).toContain(ip!);
       expect(await row.textContent()).toContain('BIOS');
       expect(Number(await row.getByTestId('progress').getAttribute('value'))).toBe(1);
+      expect(await page.getByTestId('announce').textContent()).toContain(`${CLIENT_MAC} booted`);
       await row.locator('button.link').click();
       const timeline = page.getByTestId('timeline');
       await expect.poll(() => timeline.textContent()).toMatch(/DISCOVER/);
@@ -386,6 +387,17 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await page.getByTestId('start').click();
       await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 20_000 }).toContain('idle');
       await shot(page, '4-stopped');
+
+      // A file copied into the folder behind the app's back shows up on Rescan (recognised by header).
+      copyFileSync(join(repo, '.cache', 'bootfiles', 'ipxe.efi'), join(root, 'ipxe.efi'));
+      await page.getByRole('button', { name: 'Rescan the netboot folder' }).click();
+      await expect.poll(() => page.getByTestId('entry').count()).toBe(2);
+      expect(await page.getByTestId('entry').filter({ hasText: 'ipxe.efi' }).textContent()).toMatch(
+        /EFI.*UEFI x64/s,
+      );
+      rmSync(join(root, 'ipxe.efi'));
+      await page.getByRole('button', { name: 'Rescan the netboot folder' }).click();
+      await expect.poll(() => page.getByTestId('entry').count()).toBe(1);
 
       // The NIC picker follows the system without a reload: link down → marked; a new card appears.
       lab!.run('srv', 'ip', ['link', 'set', 'eth0', 'down']);
