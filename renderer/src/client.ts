@@ -45,6 +45,12 @@ function websocketApi(): PxeApi {
     for (const [, r] of pending)
       r({ ok: false, code: 'disconnected', message: 'Lost the connection to PXE Desk.' });
     pending.clear();
+    // The page outlives the CLI (Ctrl-C, crash): say so instead of showing a live view that froze.
+    const event: ContractEvent = {
+      type: 'warning',
+      message: 'Lost the connection to PXE Desk: start `pxe-desk serve --ui` again and open its new address.',
+    };
+    for (const l of listeners) l(event);
   });
   return {
     transport: 'websocket',

@@ -736,5 +736,18 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 20_000 }).toContain('idle');
       await page.close();
     }, 180_000);
+
+    it('Ctrl-C on serve --ui: the CLI exits 0 and the open window says the connection is gone', async () => {
+      const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
+      await openUi(page);
+      const exit = new Promise<number | null>((ok) => cli!.once('exit', (code) => ok(code)));
+      cli!.kill('SIGINT');
+      expect(await exit).toBe(0);
+      await expect
+        .poll(() => page.getByTestId('notice').textContent(), { timeout: 15_000 })
+        .toContain('Lost the connection to PXE Desk');
+      await shot(page, '12-disconnected');
+      await page.close();
+    }, 60_000);
   },
 );
