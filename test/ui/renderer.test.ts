@@ -399,6 +399,16 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await page.getByRole('button', { name: 'Rescan the netboot folder' }).click();
       await expect.poll(() => page.getByTestId('entry').count()).toBe(1);
 
+      // Forget: the row goes, and stays gone after a reload (main dropped the record, not just the page).
+      const forgotten = page.locator(`tr.client[data-mac="${CLIENT_MAC}"]`);
+      if ((await forgotten.locator('button.link').getAttribute('aria-expanded')) !== 'true')
+        await forgotten.locator('button.link').click();
+      await page.getByRole('button', { name: `Forget ${CLIENT_MAC}` }).click();
+      await expect.poll(() => forgotten.count()).toBe(0);
+      await page.reload();
+      await expect.poll(() => page.getByTestId('nic-eth0').count(), { timeout: 15_000 }).toBe(1);
+      expect(await page.locator(`tr.client[data-mac="${CLIENT_MAC}"]`).count()).toBe(0);
+
       // The NIC picker follows the system without a reload: link down → marked; a new card appears.
       lab!.run('srv', 'ip', ['link', 'set', 'eth0', 'down']);
       await expect
