@@ -56,6 +56,9 @@ function websocketApi(): PxeApi {
     transport: 'websocket',
     async invoke<C extends Channel>(channel: C, payload: Req<C>): Promise<Result<Res<C>>> {
       await open;
+      // After the server went away nothing would ever answer: fail now instead of hanging.
+      if (ws.readyState !== ws.OPEN)
+        return { ok: false, code: 'disconnected', message: 'Lost the connection to PXE Desk.' };
       seq += 1;
       const id = seq;
       return new Promise((ok) => {

@@ -756,6 +756,19 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await expect
         .poll(() => page.getByTestId('notice').textContent(), { timeout: 15_000 })
         .toContain('Lost the connection to PXE Desk');
+      // Later calls (the card list is re-read every 2 s) fail at once instead of hanging forever.
+      await expect
+        .poll(
+          () =>
+            page
+              .getByTestId('error')
+              .count()
+              .then((n) => (n ? page.getByTestId('error').textContent() : '')),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toContain('Lost the connection to PXE Desk.');
       await shot(page, '12-disconnected');
       await page.close();
     }, 60_000);
