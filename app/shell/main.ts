@@ -108,7 +108,9 @@ function wireIpc(getWindow: () => BrowserWindow | undefined): void {
   for (const channel of CHANNELS) {
     ipcMain.handle(ipcName(channel), (event, payload: unknown) => {
       // Only our own window's main frame may call (not iframes or other webContents).
-      if (event.senderFrame?.url && !event.senderFrame.url.startsWith('file://')) {
+      // A frame that is gone (null) or not our file:// build gets nothing: fail closed.
+      const from = event.senderFrame?.url;
+      if (!from || !from.startsWith('file://')) {
         return { ok: false, code: 'forbidden', message: 'Not allowed from this frame.' };
       }
       return api.handle(channel, payload);

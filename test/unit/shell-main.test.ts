@@ -129,5 +129,9 @@ describe('Electron shell (stand-in electron module)', () => {
       ok: false,
       code: 'forbidden',
     });
+    expect(await call('app.version', null, { senderFrame: null })).toMatchObject({
+      ok: false,
+      code: 'forbidden',
+    });
   });
 });
