@@ -500,6 +500,9 @@ async function serveUi(root: string | undefined): Promise<number> {
     stop: () => session.stop(),
     snapshot: () => session.snapshot(),
     clientAction: (mac: string, a: 'forget' | 'block' | 'unblock') => session.clientAction(mac, a),
+    setBootOverride: (mac: string, o: Parameters<SessionController['setBootOverride']>[1]) =>
+      session.setBootOverride(mac, o),
+    rescan: () => session.rescan(),
     onEvent(l: (e: SessionEvent) => void) {
       logListeners.add(l);
       const off = session.onEvent(l);

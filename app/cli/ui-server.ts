@@ -139,6 +139,9 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     };
     const off = api.onEvent((event) => frame({ kind: 'event', event }));
     ws.on('close', off);
+    // Oversized or malformed frames surface as 'error' on this socket: without a listener that would
+    // be an uncaught exception taking the whole session down. Drop only this peer.
+    ws.on('error', () => ws.terminate());
     ws.on('message', (data) => {
       let msg: unknown;
       try {

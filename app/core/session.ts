@@ -20,6 +20,7 @@ import { TftpServer, type TftpServerOptions } from '../engines/tftp/index.js';
 import { MessageType, decode, macOf, messageType } from '../engines/dhcp/codec.js';
 import type { Channel, Datagram, DatagramTransport, TransportError } from '../shared/datagram-transport.js';
 import type { Engine } from '../shared/engine.js';
+import type { MacOverride } from '../shared/library-types.js';
 import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../shared/events.js';
 import {
   silentLogger,
@@ -278,8 +279,29 @@ export class SessionController {
       this.blocked.delete(m);
       if (this.paused.delete(m)) this.logger.info('loop breaker lifted by the operator', { mac: m });
       this.diagnoser.clearLoop(m);
-    }
+    } else if (action === 'forget') this.timeline.forget(m);
+    this.logger.info(`${action} ${m}`);
     return this.timeline.snapshot().map((c) => this.decorate(c));
+  }
+
+  /**
+   * Per-MAC boot override (UI row actions "boot entry X" / "boot once"; undefined → the menu again).
+   * Stored by the running session's library, so the very next `boot.ipxe?mac=` for that MAC serves it.
+   */
+  async setBootOverride(mac: string, override: MacOverride | undefined): Promise<void> {
+    const m = normalizeMac(mac);
+    if (!m) throw new ConfigError('bad-mac', `"${mac}" is not a MAC address.`);
+    const library = this.library;
+    if (this.state !== 'running' || !library)
+      throw new ConfigError('not-running', 'Start the session first: boot entries are served by it.');
+    if (override && !library.entries().some((e) => e.id === override.entry))
+      throw new ConfigError('unknown-entry', `"${override.entry}" is not in the netboot library.`);
+    await library.setMacOverride(m, override);
+    this.logger.info(
+      override
+        ? `${m} will boot ${override.entry}${override.once ? ' once' : ''} (no menu)`
+        : `${m} gets the boot menu again`,
+    );
   }
 
   private emit(event: SessionEvent): void {
@@ -399,7 +421,10 @@ export class SessionController {
       await library.scan();
       library.watch();
       this.library = library;
-      const menu = createScriptHandler(library, { baseUrl: () => httpBase });
+      const menu = createScriptHandler(library, {
+        baseUrl: () => httpBase,
+        onBootOnce: (mac, entry) => this.logger.info(`${mac} booted ${entry} once; the menu is back`),
+      });
       // The boot-script request carries the client's MAC: learn its IP here so the downloads that
       // follow join its timeline record (in proxy mode we never see the site server's lease).
       scripts = (path, query, clientIp) => {
@@ -775,12 +800,14 @@ export function toSessionError(error: unknown): SessionError {
     const e = error as { code?: unknown; message?: unknown };
     const code = typeof e.code === 'string' ? e.code : 'start-failed';
     const raw = typeof e.message === 'string' ? e.message : String(error);
-    if (code === 'EADDRINUSE' || code === 'port-in-use')
+    // Engines wrap the socket error in their own message (e.g. "HTTP server cannot listen on …:
+    // listen EADDRINUSE …"): recognise the errno inside the text too, so every start error gets its fix.
+    if (code === 'EADDRINUSE' || code === 'port-in-use' || /\bEADDRINUSE\b/.test(raw))
       return {
         code: 'port-in-use',
         message: `${raw}: another server uses this port; stop it or choose another port.`,
       };
-    if (code === 'EACCES' || code === 'permission-denied')
+    if (code === 'EACCES' || code === 'permission-denied' || /\bEACCES\b/.test(raw))
       return {
         code: 'permission-denied',
         message: `${raw}: ports below 1024 need the helper or root; use --helper auto or high ports.`,

@@ -67,6 +67,11 @@ export class Timeline {
     return this.clients.has(mac.toLowerCase());
   }
 
+  /** Drops a client's record (UI "Forget"); it reappears with a fresh timeline when it boots again. */
+  forget(mac: string): boolean {
+    return this.clients.delete(mac.toLowerCase());
+  }
+
   macForIp(ip: string): string | undefined {
     return this.ipToMac.get(ip);
   }

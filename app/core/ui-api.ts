@@ -4,17 +4,21 @@
  * before anything runs; failures come back as `{ ok: false, code, message }`, never as exceptions.
  */
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, readdir, stat, statfs } from 'node:fs/promises';
+import { access, copyFile, mkdir, readdir, stat, statfs } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { sniffFile } from './library-sniff.js';
+import { NetbootLibrary } from './netboot-library.js';
 import {
   CONTRACT_VERSION,
   isChannel,
   validateRequest,
   type Channel,
   type ContractEvent,
+  type LibraryListing,
   type Req,
   type Res,
 } from '../shared/ipc-contract.js';
+import type { LibraryEntryMeta, MacOverride } from '../shared/library-types.js';
 import type { Result } from '../shared/runtime.js';
 import type {
   NicInfo,
@@ -31,6 +35,10 @@ export interface UiSession {
   snapshot(): SessionSnapshot;
   onEvent(listener: (e: SessionEvent) => void): () => void;
   clientAction(mac: string, action: 'forget' | 'block' | 'unblock'): unknown;
+  /** Per-MAC boot override (SessionController.setBootOverride); absent → 'not-supported'. */
+  setBootOverride?(mac: string, override: MacOverride | undefined): Promise<void>;
+  /** Re-reads the netboot folder (SessionController.rescan) so a running session serves library edits. */
+  rescan?(): Promise<unknown>;
 }
 
 export interface UiApiOptions {
@@ -43,6 +51,8 @@ export interface UiApiOptions {
   readonly resolveSource?: (source: string) => string | undefined;
   /** Preflight probe on a NIC (issue 10); absent → 'not-supported'. */
   readonly runProbe?: (iface: string) => Promise<ProbeResult>;
+  /** Free bytes in a folder's filesystem (default statfs); injectable so the disk-full path is testable. */
+  readonly freeSpace?: (dir: string) => Promise<number>;
   /** Session report as JSON + HTML (issue 10); absent → 'not-supported'. */
   readonly exportReport?: () => Promise<{ json: string; html: string }>;
 }
@@ -50,11 +60,6 @@ export interface UiApiOptions {
 export interface UiApi {
   handle(channel: unknown, payload: unknown): Promise<Result<unknown>>;
   onEvent(listener: (e: ContractEvent) => void): () => void;
-}
-
-export interface LibraryFile {
-  readonly name: string;
-  readonly size: number;
 }
 
 const fail = (code: string, message: string): Result<never> => ({ ok: false, code, message });
@@ -75,8 +80,55 @@ export function confinedPath(root: string, name: string): string | undefined {
   return full.startsWith(base + sep) ? full : undefined;
 }
 
+const coded = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/** Files, recognised entries and settings of a netboot folder (read-only: a scan, no watcher). */
+const statfsFree = async (dir: string): Promise<number> => {
+  const fs = await statfs(dir);
+  return fs.bavail * fs.bsize;
+};
+
+export async function listLibrary(
+  root: string,
+  freeSpace: (dir: string) => Promise<number> = statfsFree,
+): Promise<LibraryListing> {
+  let dirents;
+  try {
+    dirents = await readdir(root, { withFileTypes: true });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT')
+      return { exists: false, files: [], entries: [], perMac: {} };
+    throw error;
+  }
+  const files: { name: string; size: number }[] = [];
+  for (const d of dirents) {
+    if (!d.isFile() || d.name.startsWith('.')) continue;
+    files.push({ name: d.name, size: (await stat(join(root, d.name))).size });
+  }
+  files.sort((a, b) => a.name.localeCompare(b.name));
+  const library = new NetbootLibrary({ root });
+  const entries = await library.scan();
+  const meta = library.metadata();
+  const free = await freeSpace(root).catch(() => undefined);
+  return {
+    exists: true,
+    files,
+    entries: [...entries],
+    ...(meta.defaultEntry !== undefined ? { defaultEntry: meta.defaultEntry } : {}),
+    perMac: meta.perMac,
+    ...(free !== undefined ? { freeBytes: free } : {}),
+  };
+}
+
 export function createUiApi(options: UiApiOptions): UiApi {
   const { session } = options;
+  const freeSpace = options.freeSpace ?? statfsFree;
 
   const handlers: { [C in Channel]: (req: Req<C>) => Promise<Res<C>> } = {
     'app.version': () => Promise.resolve({ contract: CONTRACT_VERSION, app: options.appVersion ?? '0.0.0' }),
@@ -84,44 +136,74 @@ export function createUiApi(options: UiApiOptions): UiApi {
     'session.snapshot': () => Promise.resolve(session.snapshot()),
     'session.start': (config) => session.start(config),
     'session.stop': () => session.stop(),
-    'client.action': ({ mac, action }) => {
-      if (action.kind === 'boot-entry' || action.kind === 'boot-once') {
-        return Promise.reject(
-          Object.assign(new Error('Per-client boot entries are not available in this version.'), {
-            code: 'not-supported',
-          }),
+    'client.action': async ({ mac, action }) => {
+      if (action.kind === 'boot-entry' || action.kind === 'boot-once' || action.kind === 'boot-menu') {
+        if (!session.setBootOverride) throw coded('not-supported', 'Per-client boot entries need a session.');
+        await session.setBootOverride(
+          mac,
+          action.kind === 'boot-menu'
+            ? undefined
+            : { entry: action.entry, ...(action.kind === 'boot-once' ? { once: true } : {}) },
         );
+        return null;
       }
       session.clientAction(mac, action.kind);
-      return Promise.resolve(null);
+      return null;
     },
-    'library.list': async ({ root }) => {
-      const out: LibraryFile[] = [];
-      for (const d of await readdir(root, { withFileTypes: true })) {
-        if (!d.isFile()) continue;
-        out.push({ name: d.name, size: (await stat(join(root, d.name))).size });
+    'library.list': ({ root }) => listLibrary(root, freeSpace),
+    'library.update': async ({ root, entry, title, cmdline, makeDefault }) => {
+      const library = new NetbootLibrary({ root });
+      const entries = await library.scan();
+      if (!entries.some((e) => e.id === entry))
+        throw coded('unknown-entry', `"${entry}" is not in the netboot library (rescan the folder?).`);
+      if (title !== undefined || cmdline !== undefined) {
+        // '' clears a user setting, so the generated title / no command line comes back. The library
+        // merges patches, so a cleared field is passed as undefined (dropped when written as JSON).
+        const current = library.metadata().entries[entry] ?? {};
+        const nextTitle = title !== undefined ? title.trim() : current.title;
+        const nextCmdline = cmdline !== undefined ? cmdline.trim() : current.cmdline;
+        await library.setEntryMeta(entry, {
+          ...current,
+          title: nextTitle || undefined,
+          cmdline: nextCmdline || undefined,
+        } as LibraryEntryMeta);
       }
-      return out.sort((a, b) => a.name.localeCompare(b.name));
+      if (makeDefault === true) await library.setDefault(entry);
+      // A running session has its own library instance (its watcher ignores the metadata folder).
+      if (session.snapshot().state === 'running') await session.rescan?.();
+      return listLibrary(root, freeSpace);
     },
     'library.import': async ({ root, files }) => {
       await mkdir(root, { recursive: true });
-      const plan: { src: string; dst: string; size: number }[] = [];
+      const plan: { src: string; dst: string; name: string; size: number }[] = [];
+      // Everything is checked before the first byte is copied: an import is all or nothing.
       for (const f of files) {
         const src = (options.resolveSource ?? ((s: string) => s))(f.source);
         const dst = confinedPath(root, f.name);
-        if (!src || !dst)
-          throw Object.assign(new Error(`"${f.name}" cannot be imported.`), { code: 'bad-path' });
+        if (!src || !dst) throw coded('bad-path', `"${f.name}" cannot be imported.`);
         const st = await stat(src);
-        if (!st.isFile())
-          throw Object.assign(new Error(`"${f.name}" is not a file.`), { code: 'not-a-file' });
-        plan.push({ src, dst, size: st.size });
+        if (!st.isFile()) throw coded('not-a-file', `"${f.name}" is not a file.`);
+        if (st.size === 0) throw coded('not-bootable', `"${f.name}" is empty.`);
+        // Recognised by its header like the library does (not by name): what cannot boot is refused
+        // with a message instead of sitting in the folder unseen.
+        const kind = (await sniffFile(src, f.name)).kind;
+        if (kind === 'unknown') {
+          throw coded(
+            'not-bootable',
+            `"${f.name}" cannot boot: it is not a Linux kernel, initrd, EFI program, ISO, disk image, WIM or iPXE script.`,
+          );
+        }
+        if (await exists(dst)) throw coded('duplicate', `"${f.name}" is already in the library.`);
+        if (plan.some((p) => p.dst === dst)) throw coded('duplicate', `"${f.name}" is dropped twice.`);
+        plan.push({ src, dst, name: f.name, size: st.size });
       }
       const need = plan.reduce((n, p) => n + p.size, 0);
-      const fs = await statfs(root);
-      if (need > fs.bavail * fs.bsize) {
-        throw Object.assign(new Error(`Not enough disk space in ${root}: ${need} bytes needed.`), {
-          code: 'disk-full',
-        });
+      const free = await freeSpace(root);
+      if (need > free) {
+        throw coded(
+          'disk-full',
+          `Not enough disk space in ${root}: ${mb(need)} needed, ${mb(free)} free. Free some space or choose another folder.`,
+        );
       }
       const copied: string[] = [];
       for (const p of plan) {
@@ -130,11 +212,8 @@ export function createUiApi(options: UiApiOptions): UiApi {
           // is never moved or modified (the user's original stays where it was).
           await copyFile(p.src, p.dst, fsConstants.COPYFILE_EXCL);
         } catch (error) {
-          if ((error as { code?: string }).code === 'EEXIST') {
-            throw Object.assign(new Error(`"${p.dst.slice(root.length + 1)}" is already in the library.`), {
-              code: 'duplicate',
-            });
-          }
+          if ((error as { code?: string }).code === 'EEXIST')
+            throw coded('duplicate', `"${p.name}" is already in the library.`);
           throw error;
         }
         copied.push(p.dst);

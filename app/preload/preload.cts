@@ -10,7 +10,7 @@ import electron = require('electron');
 import type { IpcRendererEvent } from 'electron';
 import type { Channel, ContractEvent, PxeApi } from '../shared/ipc-contract.js';
 
-const { contextBridge, ipcRenderer } = electron;
+const { contextBridge, ipcRenderer, webUtils } = electron;
 
 const CHANNEL_LIST: Record<Channel, true> = {
   'app.version': true,
@@ -21,6 +21,7 @@ const CHANNEL_LIST: Record<Channel, true> = {
   'client.action': true,
   'library.list': true,
   'library.import': true,
+  'library.update': true,
   'dialog.pickFolder': true,
   'probe.run': true,
   'report.export': true,
@@ -38,6 +39,16 @@ const api: PxeApi = {
     const wrapped = (_e: IpcRendererEvent, event: ContractEvent): void => listener(event);
     ipcRenderer.on('pxe:event', wrapped);
     return () => ipcRenderer.off('pxe:event', wrapped);
+  },
+  // Electron 32+ no longer puts `path` on dropped Files; webUtils is the supported way. Main still
+  // validates the path and the file's header (ui-api library.import) before copying anything.
+  pathForFile(file) {
+    if (!(file instanceof File)) return undefined;
+    try {
+      return webUtils.getPathForFile(file) || undefined;
+    } catch {
+      return undefined;
+    }
   },
 };
 

@@ -7,6 +7,7 @@
  * Pure: imports only types, so the renderer, the shell, the CLI and tests share it.
  */
 import type { FirmwareKind } from './events.js';
+import type { LibraryEntry, MacOverride } from './library-types.js';
 import type { Result } from './runtime.js';
 import type {
   DhcpPoolConfig,
@@ -41,9 +42,36 @@ export interface LibraryImportFile {
 export type ClientAction =
   | { readonly kind: 'boot-entry'; readonly entry: string }
   | { readonly kind: 'boot-once'; readonly entry: string }
+  /** Clears a boot-entry / boot-once override: the machine gets the menu again. */
+  | { readonly kind: 'boot-menu' }
   | { readonly kind: 'block' }
   | { readonly kind: 'unblock' }
   | { readonly kind: 'forget' };
+
+/** What `library.list` answers: the files, the entries the netboot library recognised, its settings. */
+export interface LibraryListing {
+  /** False when the folder does not exist (yet): the UI says so instead of showing an empty library. */
+  readonly exists: boolean;
+  readonly files: readonly { readonly name: string; readonly size: number }[];
+  readonly entries: readonly LibraryEntry[];
+  readonly defaultEntry?: string;
+  /** Per-MAC boot overrides (row actions "boot entry X" / "boot once"). */
+  readonly perMac: Readonly<Record<string, MacOverride>>;
+  /** Free space in the folder's filesystem (bytes), for the drop-time disk-space check. */
+  readonly freeBytes?: number;
+}
+
+export interface LibraryUpdate {
+  readonly root: string;
+  /** Entry id (root-relative path). */
+  readonly entry: string;
+  /** Title in the boot menu; '' restores the generated one. */
+  readonly title?: string;
+  /** Kernel command line (Linux entries); '' clears it. */
+  readonly cmdline?: string;
+  /** Make this the menu's default entry. */
+  readonly makeDefault?: boolean;
+}
 
 /** Request and response of every channel. `void` requests carry `null`. */
 export interface Channels {
@@ -53,8 +81,10 @@ export interface Channels {
   'session.start': { req: SessionConfig; res: SessionSnapshot };
   'session.stop': { req: null; res: SessionSnapshot };
   'client.action': { req: { mac: string; action: ClientAction }; res: null };
-  'library.list': { req: { root: string }; res: unknown[] };
+  'library.list': { req: { root: string }; res: LibraryListing };
   'library.import': { req: { root: string; files: LibraryImportFile[] }; res: { copied: string[] } };
+  /** Per-entry settings from the library view: title, kernel command line, default entry. */
+  'library.update': { req: LibraryUpdate; res: LibraryListing };
   'dialog.pickFolder': { req: null; res: string | null };
   /** Preflight probe on one NIC (issue 10): which DHCP / proxyDHCP servers answer there. */
   'probe.run': { req: { iface: string }; res: ProbeResult };
@@ -88,6 +118,11 @@ export interface PxeApi {
   readonly transport: 'ipc' | 'websocket';
   invoke<C extends Channel>(channel: C, payload: Req<C>): Promise<Result<Res<C>>>;
   onEvent(listener: (event: ContractEvent) => void): () => void;
+  /**
+   * Electron only: the real path of a dropped File (webUtils.getPathForFile), so main copies it
+   * without an upload. Absent over WebSocket, where the bytes are uploaded instead.
+   */
+  pathForFile?(file: unknown): string | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -140,6 +175,14 @@ export function isBaseName(v: unknown): v is string {
   if (v === '.' || v === '..') return false;
   // eslint-disable-next-line no-control-regex
   return !/[\\/\x00-\x1f]/.test(v);
+}
+
+/** A '/'-separated path inside the netboot folder (library entry ids): never absolute, never `..`. */
+export function isRelativePath(v: unknown): v is string {
+  if (!isStr(v, LIMITS.path)) return false;
+  if (v.startsWith('/') || /^[A-Za-z]:/.test(v) || v.includes('\\')) return false;
+  // eslint-disable-next-line no-control-regex
+  return !/[\x00-\x1f]/.test(v) && !v.split('/').some((seg) => seg === '..' || seg === '.' || seg === '');
 }
 
 const isPort = (v: unknown): v is number =>
@@ -320,14 +363,17 @@ function checkClientAction(v: unknown): Check {
     case 'boot-once':
       return (
         checkRecord(a, 'action', ['kind', 'entry']) ??
-        (isStr(a.entry, LIMITS.name) ? undefined : 'action.entry')
+        (isRelativePath(a.entry)
+          ? undefined
+          : 'action.entry must be a library entry id (a path inside the folder)')
       );
+    case 'boot-menu':
     case 'block':
     case 'unblock':
     case 'forget':
       return checkRecord(a, 'action', ['kind']);
     default:
-      return 'action.kind must be boot-entry, boot-once, block or unblock';
+      return 'action.kind must be boot-entry, boot-once, boot-menu, block, unblock or forget';
   }
 }
 
@@ -343,6 +389,24 @@ function checkLibraryList(v: unknown): Check {
     checkRecord(v, 'payload', ['root']) ??
     (isAbsolutePath((v as { root: unknown }).root) ? undefined : 'root')
   );
+}
+
+/** Printable text without line breaks (a command line or a menu title ends up in an iPXE script line). */
+const isLine = (v: unknown, max: number): v is string =>
+  // eslint-disable-next-line no-control-regex
+  typeof v === 'string' && v.length <= max && !/[\x00-\x1f\x7f]/.test(v);
+
+function checkLibraryUpdate(v: unknown): Check {
+  const bad = checkRecord(v, 'payload', ['root', 'entry', 'title', 'cmdline', 'makeDefault']);
+  if (bad) return bad;
+  const p = v as Record<string, unknown>;
+  if (!isAbsolutePath(p.root)) return 'root must be an absolute folder path without ".."';
+  if (!isRelativePath(p.entry)) return 'entry must be a library entry id (a path inside the folder)';
+  if (p.title !== undefined && !isLine(p.title, 100)) return 'title: one line, at most 100 characters';
+  if (p.cmdline !== undefined && !isLine(p.cmdline, 2048))
+    return 'cmdline: one line, at most 2048 characters';
+  if (p.makeDefault !== undefined && typeof p.makeDefault !== 'boolean') return 'makeDefault must be boolean';
+  return undefined;
 }
 
 function checkLibraryImport(v: unknown): Check {
@@ -372,6 +436,7 @@ export const REQUEST_GUARDS: { readonly [C in Channel]: (v: unknown) => Check } 
   'client.action': checkClientAction,
   'library.list': checkLibraryList,
   'library.import': checkLibraryImport,
+  'library.update': checkLibraryUpdate,
   'dialog.pickFolder': checkNull,
   'probe.run': checkProbe,
   'report.export': checkNull,

@@ -12,6 +12,8 @@ import { createUiApi } from '../core/ui-api.js';
 import { SessionController } from '../core/session.js';
 import { foreignLanHooks } from '../core/report.js';
 import { listInterfaces } from '../core/interfaces.js';
+import { locateBootFiles } from '../core/boot-files.js';
+import { createLogger } from '../shared/runtime.js';
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'";
@@ -82,7 +84,14 @@ function createWindow(): BrowserWindow {
 }
 
 function wireIpc(getWindow: () => BrowserWindow | undefined): void {
-  const controller = new SessionController();
+  const bootFilesDir = locateBootFiles();
+  // The session's log goes to the window's log pane (debug stays out: it would flood the IPC channel).
+  const controller = new SessionController({
+    logger: createLogger((record) => {
+      if (record.level !== 'debug') getWindow()?.webContents.send(EVENT_CHANNEL, { type: 'log', record });
+    }, 'session'),
+    ...(bootFilesDir ? { bootFilesDir } : {}),
+  });
   const api = createUiApi({
     session: controller,
     listInterfaces,
@@ -99,7 +108,9 @@ function wireIpc(getWindow: () => BrowserWindow | undefined): void {
   for (const channel of CHANNELS) {
     ipcMain.handle(ipcName(channel), (event, payload: unknown) => {
       // Only our own window's main frame may call (not iframes or other webContents).
-      if (event.senderFrame?.url && !event.senderFrame.url.startsWith('file://')) {
+      // A frame that is gone (null) or not our file:// build gets nothing: fail closed.
+      const from = event.senderFrame?.url;
+      if (!from || !from.startsWith('file://')) {
         return { ok: false, code: 'forbidden', message: 'Not allowed from this frame.' };
       }
       return api.handle(channel, payload);

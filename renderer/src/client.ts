@@ -45,11 +45,20 @@ function websocketApi(): PxeApi {
     for (const [, r] of pending)
       r({ ok: false, code: 'disconnected', message: 'Lost the connection to PXE Desk.' });
     pending.clear();
+    // The page outlives the CLI (Ctrl-C, crash): say so instead of showing a live view that froze.
+    const event: ContractEvent = {
+      type: 'warning',
+      message: 'Lost the connection to PXE Desk: start `pxe-desk serve --ui` again and open its new address.',
+    };
+    for (const l of listeners) l(event);
   });
   return {
     transport: 'websocket',
     async invoke<C extends Channel>(channel: C, payload: Req<C>): Promise<Result<Res<C>>> {
       await open;
+      // After the server went away nothing would ever answer: fail now instead of hanging.
+      if (ws.readyState !== ws.OPEN)
+        return { ok: false, code: 'disconnected', message: 'Lost the connection to PXE Desk.' };
       seq += 1;
       const id = seq;
       return new Promise((ok) => {

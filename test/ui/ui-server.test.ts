@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +80,8 @@ describe('ui-server (serve --ui)', () => {
   });
 
   it('uploads need the token and imports may only name uploaded files', async () => {
-    const body = Buffer.from('initrd-bytes');
+    // A real (gzip) initrd: imports are checked by header, not by name.
+    const body = gzipSync(Buffer.from('070701'.padEnd(4096, '0')));
     const bad = await fetch(`http://127.0.0.1:${server.port}/upload?token=x&name=initrd`, {
       method: 'PUT',
       body,
@@ -102,5 +104,36 @@ describe('ui-server (serve --ui)', () => {
     ).toMatchObject({ ok: true });
     expect(readFileSync(join(libRoot, 'initrd'))).toEqual(body);
     ws.close();
+  });
+
+  it('a hostile WebSocket peer gets errors or a closed socket, never a dead server', async () => {
+    const ws = await connect(server.token);
+    ws.send('not json');
+    ws.send(JSON.stringify({ id: 1, channel: 'fs.read', payload: '/etc/shadow' }));
+    ws.send(JSON.stringify({ id: -1, channel: 'app.version', payload: null }));
+    expect(await call(ws, 2, 'probe.run', { iface: '../../eth0' })).toMatchObject({
+      ok: false,
+      code: 'invalid-payload',
+    });
+    expect(
+      await call(ws, 3, 'client.action', {
+        mac: 'aa:bb:cc:dd:ee:ff',
+        action: { kind: 'boot-entry', entry: '../../etc/shadow' },
+      }),
+    ).toMatchObject({ ok: false, code: 'invalid-payload' });
+    expect(
+      await call(ws, 4, 'library.import', {
+        root: libRoot,
+        files: Array.from({ length: 300 }, (_, i) => ({ source: `/tmp/${i}`, name: `${i}` })),
+      }),
+    ).toMatchObject({ ok: false, code: 'invalid-payload' });
+    // Over maxPayload (1 MiB): the server drops that connection …
+    const closed = new Promise<number>((ok) => ws.once('close', (code) => ok(code)));
+    ws.send(JSON.stringify({ id: 5, channel: 'app.version', payload: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(await closed).toBe(1009);
+    // … and keeps serving everyone else.
+    const again = await connect(server.token);
+    expect(await call(again, 6, 'app.version', null)).toMatchObject({ ok: true });
+    again.close();
   });
 });

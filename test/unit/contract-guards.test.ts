@@ -132,4 +132,43 @@ describe('ipc contract guards', () => {
     expect(isResult({ ok: false, code: 'x', message: 'y' })).toBe(true);
     expect(isResult({ ok: false })).toBe(false);
   });
+
+  it('guards the per-row boot actions, the probe and the report channels', () => {
+    const act = (action: unknown) =>
+      validateRequest('client.action', { mac: 'aa:bb:cc:dd:ee:ff', action }).ok;
+    expect(act({ kind: 'boot-entry', entry: 'debian/vmlinuz' })).toBe(true);
+    expect(act({ kind: 'boot-once', entry: 'memtest.efi' })).toBe(true);
+    expect(act({ kind: 'boot-menu' })).toBe(true);
+    expect(act({ kind: 'forget' })).toBe(true);
+    for (const entry of [
+      '../etc/passwd',
+      '/etc/passwd',
+      'a/../b',
+      'a//b',
+      './x',
+      'C:\\x',
+      'a\\b',
+      '',
+      'x'.repeat(5000),
+      7,
+    ])
+      expect(act({ kind: 'boot-entry', entry }), String(entry)).toBe(false);
+    expect(act({ kind: 'boot-menu', entry: 'x' })).toBe(false);
+    expect(act({ kind: 'boot-once' })).toBe(false);
+    expect(act({ kind: 'reboot' })).toBe(false);
+    expect(validateRequest('probe.run', { iface: 'eth0' }).ok).toBe(true);
+    for (const p of [
+      null,
+      {},
+      { iface: '' },
+      { iface: 'x'.repeat(100) },
+      { iface: '../eth0' },
+      { iface: 'eth0', x: 1 },
+    ])
+      expect(validateRequest('probe.run', p).ok, JSON.stringify(p)).toBe(false);
+    expect(validateRequest('report.export', null).ok).toBe(true);
+    expect(validateRequest('report.export', { path: '/etc/passwd' }).ok).toBe(false);
+    expect(validateRequest('session.start', { ...goodConfig, overrideForeignDhcp: 'yes' }).ok).toBe(false);
+    expect(validateRequest('session.start', { ...goodConfig, overrideForeignDhcp: true }).ok).toBe(true);
+  });
 });

@@ -1,0 +1,92 @@
+/**
+ * Per-row boot actions through the real SessionController (fake engines, real netboot library): the
+ * override is what the very next boot.ipxe?mac= of that machine gets, "once" means once, and the
+ * errors say what to do.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SessionController, type EngineFactory } from '../../app/core/session.js';
+import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
+import { FakeEngine } from '../helpers/fake-engine.js';
+
+type Scripts = (path: string, query: URLSearchParams, clientIp: string) => Promise<string | undefined>;
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function running() {
+  const root = mkdtempSync(join(tmpdir(), 'pxe-override-'));
+  dirs.push(root);
+  const kernel = Buffer.alloc(8192, 0x90);
+  kernel.write('HdrS', 0x202, 'latin1'); // a bzImage by the Linux boot protocol
+  writeFileSync(join(root, 'vmlinuz'), kernel);
+  writeFileSync(join(root, 'memtest.ipxe'), '#!ipxe\necho memtest\n');
+  const made: FakeEngine[] = [];
+  const mk = async (name: string, o: Record<string, unknown>) => {
+    const e = new FakeEngine(name, o);
+    made.push(e);
+    return e;
+  };
+  const transport: DatagramTransport = {
+    kind: 'memory',
+    open: async () => undefined,
+    onDatagram: () => () => undefined,
+    send: async () => undefined,
+    close: async () => undefined,
+  };
+  const factory: EngineFactory = {
+    transport: async () => transport,
+    proxy: (o) => mk('proxy', o),
+    dhcp: (o) => mk('dhcp', o),
+    tftp: (o) => mk('tftp', o),
+    http: (o) => mk('http', o),
+  };
+  const session = new SessionController({ engines: factory });
+  const snap = await session.start({ mode: 'files', root, address: '127.0.0.1' });
+  expect(snap.state).toBe('running');
+  const scripts = made.find((e) => e.name === 'http')!.opts.scripts as Scripts;
+  const menuFor = (mac: string) =>
+    scripts('boot.ipxe', new URLSearchParams(`mac=${mac}&arch=bios`), '10.0.0.5') as Promise<string>;
+  return { session, menuFor };
+}
+
+describe('SessionController per-MAC boot overrides', () => {
+  it('boot entry X every time, boot once, back to the menu', async () => {
+    const { session, menuFor } = await running();
+    const mac = '52:54:00:00:00:01';
+    expect(await menuFor(mac)).toContain('menu PXE Desk');
+
+    await session.setBootOverride(mac, { entry: 'memtest.ipxe', once: true });
+    const once = await menuFor(mac);
+    expect(once).toMatch(/booting .* \(once\)/);
+    expect(once).toContain('chain http://127.0.0.1:');
+    expect(await menuFor(mac)).toContain('menu PXE Desk');
+    // Another machine was never affected.
+    await session.setBootOverride(mac, { entry: 'vmlinuz' });
+    expect(await menuFor('52:54:00:00:00:02')).toContain('menu PXE Desk');
+    for (let i = 0; i < 2; i++)
+      expect(await menuFor(mac)).toMatch(/^kernel http:\/\/127\.0\.0\.1:\d+\/vmlinuz/m);
+    await session.setBootOverride(mac, undefined);
+    expect(await menuFor(mac)).toContain('menu PXE Desk');
+    await session.stop();
+  });
+
+  it('refuses unknown entries, bad MACs and a stopped session with a message that says what to do', async () => {
+    const { session } = await running();
+    await expect(session.setBootOverride('52:54:00:00:00:01', { entry: 'nope.efi' })).rejects.toMatchObject({
+      code: 'unknown-entry',
+    });
+    await expect(session.setBootOverride('not-a-mac', { entry: 'vmlinuz' })).rejects.toMatchObject({
+      code: 'bad-mac',
+    });
+    await session.stop();
+    await expect(session.setBootOverride('52:54:00:00:00:01', { entry: 'vmlinuz' })).rejects.toMatchObject({
+      code: 'not-running',
+      message: expect.stringMatching(/Start the session first/),
+    });
+  });
+});
