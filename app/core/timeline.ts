@@ -29,7 +29,8 @@ function defaultFinal(file: string): boolean {
 }
 
 function kb(bytes: number): string {
-  return bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1)} MB` : `${Math.round(bytes / 1000)} kB`;
+  if (bytes >= 1_000_000) return `${(bytes / 1_000_000).toFixed(1)} MB`;
+  return bytes >= 1000 ? `${Math.round(bytes / 1000)} kB` : `${bytes} B`;
 }
 
 export class Timeline {
@@ -237,13 +238,17 @@ export class Timeline {
         const began = this.transferStart.get(key) ?? event.time;
         this.transferStart.delete(key);
         const secs = ((event.time - began) / 1000).toFixed(1);
-        const final = this.isFinal(event.file);
+        // EDK2 asks for tsize and aborts (catalogue U6): a size question, not a finished download.
+        const probe = event.detail?.probe === true;
+        const final = !probe && this.isFinal(event.file);
         client.stage = final ? 'booted' : stage;
         if (final) delete client.diagnosis;
         this.push(client, {
           time: event.time,
           stage: client.stage,
-          text: `${label} ${event.file} ${kb(event.bytes)} in ${secs} s`,
+          text: probe
+            ? `${label} ${event.file}: size asked${event.size !== undefined ? ` (${kb(event.size)})` : ''}, download follows`
+            : `${label} ${event.file} ${kb(event.bytes)} in ${secs} s`,
           file: event.file,
           bytes: event.bytes,
         });

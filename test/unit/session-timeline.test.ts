@@ -58,6 +58,20 @@ describe('Timeline', () => {
     expect(seen).toEqual(['dhcp', 'offered', 'offered', 'tftp', 'tftp', 'http', 'booted']);
   });
 
+  it("shows EDK2's tsize probe as a size question, never as a finished download (U6), and small files in bytes", () => {
+    const t = new Timeline({ clock: clock() });
+    t.ingest(dhcpEv('ack', 1000, { ip: '10.0.0.100' }));
+    t.ingest({ ...tx('tftp', 'start', 1100, 'vmlinuz', 0), size: 8_247_232 });
+    t.ingest({ ...tx('tftp', 'done', 1101, 'vmlinuz', 0), size: 8_247_232, detail: { probe: true } });
+    let rec = t.snapshot()[0]!;
+    expect(rec.stage).toBe('tftp');
+    expect(rec.timeline.at(-1)?.text).toBe('TFTP vmlinuz: size asked (8.2 MB), download follows');
+    t.ingest(tx('http', 'start', 2000, 'boot.ipxe', 0));
+    t.ingest(tx('http', 'done', 2001, 'boot.ipxe', 450));
+    rec = t.snapshot()[0]!;
+    expect(rec.timeline.at(-1)?.text).toBe('HTTP boot.ipxe 450 B in 0.0 s');
+  });
+
   it('marks a client stalled after the window with a reason', () => {
     const c = clock();
     const t = new Timeline({ clock: c, stallMs: 10_000 });
