@@ -127,6 +127,21 @@ describe('generateBootScript', () => {
     );
   });
 
+  it('one bootable entry and no timeout set: boots it at once, no menu countdown', () => {
+    const s = generateBootScript({ baseUrl: base, entries: [kernel, efi], client: { arch: 'bios' } });
+    expect(s).toBe(
+      `#!ipxe\n# PXE Desk menu for unknown MAC (bios)\necho PXE Desk: booting Debian (the only entry)\nkernel ${base}/deb/vmlinuz console=ttyS0\ninitrd ${base}/deb/initrd.gz\nboot\n`,
+    );
+    // A timeout the user set means they want to see the menu, even for one entry.
+    const withMenu = generateBootScript({
+      baseUrl: base,
+      entries: [kernel],
+      metadata: meta({ timeoutSeconds: 5 }),
+      client: { arch: 'bios' },
+    });
+    expect(withMenu).toContain('choose --default e0 --timeout 5000 target || goto exit');
+  });
+
   it('explains when nothing is bootable', () => {
     const s = generateBootScript({ baseUrl: base, entries: [efi], client: { arch: 'uefi-arm64' } });
     expect(s.startsWith('#!ipxe\n')).toBe(true);
