@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DhcpDecodeError, DhcpServer, ProxyDhcpServer, decode } from '../../app/engines/dhcp/index.js';
 import type { Clock } from '../../app/shared/runtime.js';
+import { rng } from '../helpers/fuzz.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
 import { readPcapUdp } from '../helpers/pcap.js';
 
@@ -12,18 +13,7 @@ const seeds = readdirSync(dir)
   .filter((p) => p.dstPort === 67 || p.dstPort === 4011)
   .map((p) => p.payload);
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+/** DHCP-aware mutation (the shared seeded `rng` drives it): new MACs add state pressure, tails grow. */
 function mutate(r: () => number, base: Buffer): Buffer {
   const b = Buffer.from(base);
   const n = 1 + Math.floor(r() * 8);

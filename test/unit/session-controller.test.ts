@@ -1,37 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SessionController, type EngineFactory } from '../../app/core/session.js';
 import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
-import type { Engine } from '../../app/shared/engine.js';
-import type { EngineEvent } from '../../app/shared/events.js';
 import type { NicInfo, SessionEvent } from '../../app/shared/session-types.js';
-
-class FakeEngine implements Engine<EngineEvent> {
-  running = false;
-  listeners = new Set<(e: EngineEvent) => void>();
-  constructor(
-    readonly name: string,
-    readonly opts: Record<string, unknown>,
-    private readonly failStart = false,
-  ) {}
-  async start(): Promise<void> {
-    if (this.failStart)
-      throw Object.assign(new Error(`${this.name}: address in use`), { code: 'EADDRINUSE' });
-    this.running = true;
-  }
-  async stop(): Promise<void> {
-    this.running = false;
-  }
-  onEvent(l: (e: EngineEvent) => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  counters() {
-    return { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
-  }
-  emit(e: EngineEvent): void {
-    for (const l of this.listeners) l(e);
-  }
-}
+import { FakeEngine } from '../helpers/fake-engine.js';
 
 function fakes(fail?: string) {
   const made: FakeEngine[] = [];
