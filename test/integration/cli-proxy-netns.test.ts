@@ -9,13 +9,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import { cliBin, ensureBuilt, follow, type ServeRun, untilStarted } from './cli-run.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 const clientScript = join(import.meta.dirname, 'cli-pxe-client.mjs');
 const NET = '10.235.0';
@@ -26,12 +27,7 @@ const FILES = `${NET}.3`;
 let lab: NetLab | undefined;
 let dir: string | undefined;
 
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+cleanupAfterEach(() => ({ lab, dir }));
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

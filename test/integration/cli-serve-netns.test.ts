@@ -6,25 +6,21 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import type { ClientRecord } from '../../app/shared/session-types.js';
 import { cliBin, ensureBuilt, follow, untilStarted } from './cli-run.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 const SRV = '10.234.0.1';
 let lab: NetLab | undefined;
 let dir: string | undefined;
 
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+cleanupAfterEach(() => ({ lab, dir }));
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

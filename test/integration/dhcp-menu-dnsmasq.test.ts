@@ -4,26 +4,22 @@
  * control, 8 boot servers, 9 menu, 10 prompt, END) with the same labels, prompt, timeout and server
  * address, and in fact byte for byte (both number boot server types from 0x8000).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Opt, ProxyDhcpServer, decode, subOptions } from '../../app/engines/dhcp/index.js';
 import { pxeDiscover, setIp } from '../helpers/dhcp-packets.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
 import { createNetLab, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools, which } from '../helpers/tools.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 const SRV = '10.235.0.1';
 const CLI = '10.235.0.50';
 let lab: NetLab | undefined;
 let dir: string | undefined;
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+cleanupAfterEach(() => ({ lab, dir }));
 
 /** Parsed PXE option 43: sub-options 8 and 9 as lists, 6 and 10 raw. */
 function pxeOptions(v: Buffer | undefined) {

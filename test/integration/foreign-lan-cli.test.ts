@@ -5,14 +5,15 @@
  * and start with --force-dhcp; --report writes the report on exit.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SessionReport } from '../../app/core/report.js';
 import type { ProbeResult, SessionEvent } from '../../app/shared/session-types.js';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const cli = join(repo, 'bin', 'pxe-desk.js');
@@ -20,12 +21,7 @@ const NET = '10.244.0';
 let lab: NetLab | undefined;
 let dir: string | undefined;
 
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+cleanupAfterEach(() => ({ lab, dir }));
 
 /**
  * Site: dnsmasq full DHCP (with its default ping check); site2: a second full DHCP server (a rogue

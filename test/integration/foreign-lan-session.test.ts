@@ -9,25 +9,21 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SessionReport } from '../../app/core/report.js';
 import type { LogRecord } from '../../app/shared/runtime.js';
 import type { ClientRecord, SessionEvent, SessionSnapshot } from '../../app/shared/session-types.js';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import { buildHelper } from './helper-build.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const here = import.meta.dirname;
 let lab: NetLab | undefined;
 let dir: string | undefined;
 
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+cleanupAfterEach(() => ({ lab, dir }));
 
 type Line = SessionEvent | { type: 'report'; json: string; html: string };
 
