@@ -85,6 +85,39 @@ export interface LabRun {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Work dir of a case: test/lab/work/<case>/ (git-ignored). */
+/** QEMU under TCG, one small guest, its serial console to a file, its NIC on tap0 (the lab bridge). */
+export function qemuGuestArgs(serialFile: string): string[] {
+  return [
+    '-accel',
+    'tcg',
+    '-m',
+    '512',
+    '-smp',
+    '1',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-serial',
+    `file:${serialFile}`,
+    '-netdev',
+    'tap,id=n0,ifname=tap0,script=no,downscript=no',
+  ];
+}
+
+/** SeaBIOS has no PXE client: the NIC's iPXE ROM is the client; sga mirrors its text to serial. */
+export function biosPxeNicArgs(mac: string): string[] {
+  return [
+    '-machine',
+    'pc',
+    '-boot',
+    'order=n',
+    '-device',
+    'sga',
+    '-device',
+    `e1000,netdev=n0,mac=${mac},romfile=/usr/lib/ipxe/qemu/efi-e1000.rom,bootindex=1`,
+  ];
+}
+
 export async function createLabRun(caseName: string): Promise<LabRun> {
   const fx = ensureFixtures();
   const dir = join(REPO, 'test', 'lab', 'work', caseName);
@@ -279,35 +312,9 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
     async boot(fw, timeoutMs = 120_000) {
       const serial = join(dir, 'serial.log');
       writeFileSync(serial, '');
-      const qemu = [
-        '-accel',
-        'tcg',
-        '-m',
-        '512',
-        '-smp',
-        '1',
-        '-display',
-        'none',
-        '-no-reboot',
-        '-uuid',
-        GUEST_UUID,
-        '-serial',
-        `file:${serial}`,
-        '-netdev',
-        'tap,id=n0,ifname=tap0,script=no,downscript=no',
-      ];
+      const qemu = [...qemuGuestArgs(serial), '-uuid', GUEST_UUID];
       if (fw === 'bios') {
-        // SeaBIOS has no PXE client: the NIC's iPXE ROM is the client; sga mirrors its text to serial.
-        qemu.push(
-          '-machine',
-          'pc',
-          '-boot',
-          'order=n',
-          '-device',
-          'sga',
-          '-device',
-          `e1000,netdev=n0,mac=${GUEST_MAC},romfile=/usr/lib/ipxe/qemu/efi-e1000.rom,bootindex=1`,
-        );
+        qemu.push(...biosPxeNicArgs(GUEST_MAC));
       } else {
         // No option ROM: OVMF's own VirtioNetDxe + PxeBcDxe/HttpBootDxe is the client (arch 7 / 16).
         const vars = join(dir, 'OVMF_VARS.fd');

@@ -28,6 +28,7 @@ import { BOOT_MARKER, ensureFixtures, parseMarker } from '../fixtures/fixtures.j
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools, which } from '../helpers/tools.js';
 import { launchChromium } from './browser.js';
+import { biosPxeNicArgs, qemuGuestArgs } from '../lab/lab.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const shots = join(repo, 'artifacts', 'ui');
@@ -638,27 +639,8 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
         const serial = join(work, 'serial.log');
         lab!.addTap('tap0');
         const qemu = lab!.spawn('lan', which('qemu-system-x86_64')!, [
-          '-accel',
-          'tcg',
-          '-m',
-          '512',
-          '-smp',
-          '1',
-          '-display',
-          'none',
-          '-no-reboot',
-          '-serial',
-          `file:${serial}`,
-          '-netdev',
-          'tap,id=n0,ifname=tap0,script=no,downscript=no',
-          '-machine',
-          'pc',
-          '-boot',
-          'order=n',
-          '-device',
-          'sga',
-          '-device',
-          `e1000,netdev=n0,mac=${QEMU_MAC},romfile=/usr/lib/ipxe/qemu/efi-e1000.rom,bootindex=1`,
+          ...qemuGuestArgs(serial),
+          ...biosPxeNicArgs(QEMU_MAC),
         ]);
         try {
           const row = page.locator(`tr.client[data-mac="${QEMU_MAC}"]`);
