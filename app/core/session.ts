@@ -23,6 +23,7 @@ import type { Engine } from '../shared/engine.js';
 import type { MacOverride } from '../shared/library-types.js';
 import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../shared/events.js';
 import {
+  loggerFrom,
   silentLogger,
   systemClock,
   type Clock,
@@ -151,14 +152,7 @@ function recordingLogger(inner: Logger, source: string, keep: (r: LogRecord) => 
     keep({ time: clock.now(), level, source, message, ...(fields ? { fields } : {}) });
     inner.log(level, message, fields);
   };
-  return {
-    log,
-    debug: (m, f) => log('debug', m, f),
-    info: (m, f) => log('info', m, f),
-    warn: (m, f) => log('warn', m, f),
-    error: (m, f) => log('error', m, f),
-    child: (child) => recordingLogger(inner.child(child), child, keep, clock),
-  };
+  return loggerFrom(log, (child) => recordingLogger(inner.child(child), child, keep, clock));
 }
 
 export type ClientAction = 'forget' | 'block' | 'unblock';

@@ -42,13 +42,21 @@ export function createLogger(
         : { time: clock.now(), level, source, message },
     );
   };
+  return loggerFrom(log, (child) => createLogger(sink, child, clock));
+}
+
+/** The Logger shape around one `log` function: the level shortcuts and `child` (wrappers reuse it). */
+export function loggerFrom(
+  log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => void,
+  child: (source: string) => Logger,
+): Logger {
   return {
     log,
     debug: (m, f) => log('debug', m, f),
     info: (m, f) => log('info', m, f),
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
-    child: (child) => createLogger(sink, child, clock),
+    child,
   };
 }
 
