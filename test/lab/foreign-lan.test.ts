@@ -11,7 +11,16 @@ import { describe, expect, it } from 'vitest';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/netns.js';
 import { selected, servers } from './cases.js';
-import { createLabRun, GUEST_MAC, LAB_TOOLS, REPO, SITE_IP, requestedFiles, type Firmware } from './lab.js';
+import {
+  createLabRun,
+  GUEST_MAC,
+  LAB_TOOLS,
+  REPO,
+  SITE_DNSMASQ_ARGS,
+  SITE_IP,
+  requestedFiles,
+  type Firmware,
+} from './lab.js';
 
 const enabled = haveNetns() && haveTools(...LAB_TOOLS) && servers().includes('pxe-desk');
 
@@ -41,14 +50,7 @@ describe.skipIf(!enabled)('foreign LAN with real firmware (site server sends its
         try {
           // The site: leases addresses and names a boot file on itself (no TFTP there).
           const site = run.net.spawn('site', '/usr/sbin/dnsmasq', [
-            '--conf-file=/dev/null',
-            '--keep-in-foreground',
-            '--port=0',
-            '--no-ping',
-            '--pid-file=',
-            '--user=root',
-            '--interface=eth0',
-            '--log-dhcp',
+            ...SITE_DNSMASQ_ARGS,
             `--log-facility=${join(run.dir, 'site-boot.log')}`,
             `--dhcp-leasefile=${join(run.dir, 'site-boot.leases')}`,
             '--dhcp-range=192.168.77.100,192.168.77.150,255.255.255.0,1h',

@@ -42,6 +42,18 @@ export type Firmware = 'bios' | 'uefi' | 'uefi-http';
 export type Mode = 'proxy' | 'dhcp';
 export type ServerKind = 'pxe-desk' | 'dnsmasq';
 
+/** A "site" dnsmasq in the lab: no DNS, foreground, only the namespace's eth0, DHCP logged. */
+export const SITE_DNSMASQ_ARGS: readonly string[] = [
+  '--conf-file=/dev/null',
+  '--keep-in-foreground',
+  '--port=0',
+  '--no-ping',
+  '--pid-file=',
+  '--user=root',
+  '--interface=eth0',
+  '--log-dhcp',
+];
+
 export const LAB_TOOLS = ['qemu-system-x86_64', 'dnsmasq', 'tcpdump', 'ip', 'cpio', 'apt-get', 'dpkg'];
 
 export interface BootResult {
@@ -182,16 +194,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
     }
     // Site DHCP: addresses only; plus IPv6 RAs (router lifetime 0). Without an RA, iPXE waits ~13 s
     // for its router solicitations to time out before it boots.
-    const common = [
-      '--conf-file=/dev/null',
-      '--keep-in-foreground',
-      '--port=0',
-      '--no-ping',
-      '--pid-file=',
-      '--user=root',
-      '--interface=eth0',
-      '--log-dhcp',
-    ];
+    const common = SITE_DNSMASQ_ARGS;
     track(
       'site-ra',
       net.spawn('site', '/usr/sbin/dnsmasq', [
