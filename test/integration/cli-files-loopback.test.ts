@@ -245,14 +245,18 @@ describe.skipIf(!haveTools('curl', 'script'))('pxe-desk serve on a terminal (liv
     const root = mkdtempSync(join(tmpdir(), 'pxd-tty-'));
     const payload = randomBytes(300_000);
     writeFileSync(join(root, 'vmlinuz-test'), payload);
-    // util-linux `script` gives the CLI a real pseudo-terminal; its stdin is the keyboard.
-    const cmd = [process.execPath, cliBin, 'serve', '--address', '127.0.0.1']
+    // util-linux `script` gives the CLI a real pseudo-terminal; its stdin is the keyboard. `script` runs
+    // the command through $SHELL -c; dash (Debian's /bin/sh, CI's shell) does not exec a lone command, so
+    // it would sit in the pty's foreground group, die of the Ctrl-C itself and make `script -e` report
+    // 130 whatever the CLI returned. `exec` leaves the CLI alone in that group, under any shell.
+    const cmd = ['exec']
+      .concat([process.execPath, cliBin, 'serve', '--address', '127.0.0.1'])
       .concat(['--tftp-port', '0', '--http-port', '0', '--root', root])
-      .map((a) => `'${a}'`)
+      .map((a, i) => (i === 0 ? a : `'${a}'`))
       .join(' ');
     const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, TERM: 'xterm', COLUMNS: '120', LINES: '40' },
+      env: { ...process.env, SHELL: '/bin/sh', TERM: 'xterm', COLUMNS: '120', LINES: '40' },
     });
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
