@@ -21,12 +21,14 @@ NS=pxd-tftpb-$$
 WORK=$(mktemp -d /tmp/pxe-tftp-bench.XXXXXX)
 HPA_CACHE=${HPA_CACHE:-/tmp/pxe-desk-bench-tftpd-hpa}
 declare -A PID=()
-SINGLE=(pxe-desk tftpd-hpa dnsmasq atftpd)
-# pxe-desk runs with its defaults (workers 'auto': beyond 16 concurrent transfers, new ones go to two
-# worker threads); pxe-desk-w0 pins everything to the main thread, for comparison.
-CONCURRENT=(pxe-desk pxe-desk-w0 tftpd-hpa dnsmasq atftpd)
+# pxe-desk runs as a session on Linux runs it: the native data path (native-tftp/, pxe-desk-tftp) does
+# every transfer's data phase. pxe-desk-node is the engine without it (workers 'auto': beyond 16
+# concurrent transfers, new ones go to two worker threads); pxe-desk-w0 pins everything to the main
+# thread. Ratios are pxe-desk's.
+SINGLE=(pxe-desk pxe-desk-node tftpd-hpa dnsmasq atftpd)
+CONCURRENT=(pxe-desk pxe-desk-node pxe-desk-w0 tftpd-hpa dnsmasq atftpd)
 SERVERS=("${SINGLE[@]}")
-declare -A PORT=([pxe-desk]=16969 [pxe-desk-w0]=16972 [tftpd-hpa]=16970 [dnsmasq]=69 [atftpd]=16971)
+declare -A PORT=([pxe-desk]=16969 [pxe-desk-node]=16973 [pxe-desk-w0]=16972 [tftpd-hpa]=16970 [dnsmasq]=69 [atftpd]=16971)
 
 inns() { ip netns exec "$NS" "$@"; }
 stop_servers() {
@@ -61,6 +63,9 @@ node_modules/.bin/esbuild bench/tftp-serve.ts --bundle --platform=node --format=
 # The worker thread entry sits next to it, as transfer-worker.js does next to index.js in dist/.
 node_modules/.bin/esbuild app/engines/tftp/transfer-worker.ts --bundle --platform=node --format=cjs \
   --outfile="$WORK/transfer-worker.js" --log-level=warning
+# The native data path, built from the same tree (as scripts/build.mjs does).
+(cd native-tftp && CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off go build -trimpath \
+  -ldflags='-s -w' -o "$WORK/pxe-desk-tftp" .)
 
 ip netns add "$NS"
 inns ip link set lo up
@@ -78,8 +83,9 @@ chmod 755 "$WORK" "$ROOT" && chmod 644 "$ROOT"/f* # tftpd-hpa and atftpd drop to
 start_server() {
   local s=$1
   case $s in
-    pxe-desk) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" >"$WORK/$s.log" 2>&1 & ;;
-    pxe-desk-w0) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" 0 >"$WORK/$s.log" 2>&1 & ;;
+    pxe-desk) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" auto "$WORK/pxe-desk-tftp" >"$WORK/$s.log" 2>&1 & ;;
+    pxe-desk-node) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" auto off >"$WORK/$s.log" 2>&1 & ;;
+    pxe-desk-w0) ip netns exec "$NS" node "$WORK/serve.mjs" "$ROOT" "${PORT[$s]}" 0 off >"$WORK/$s.log" 2>&1 & ;;
     tftpd-hpa) ip netns exec "$NS" "$HPA" -L -s -u nobody -a "127.0.0.1:${PORT[$s]}" "$ROOT" >"$WORK/$s.log" 2>&1 & ;;
     # Caps raised so CONC clients are not refused by configuration (defaults: dnsmasq 50, atftpd 100).
     dnsmasq) ip netns exec "$NS" dnsmasq -k --conf-file=/dev/null --port=0 --enable-tftp --tftp-root="$ROOT" \
@@ -105,15 +111,25 @@ start_all() {
   exit 1
 }
 
-# CPU seconds of a process including reaped children (tftpd-hpa forks one per transfer).
-cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15 + $16 + $17) / hz}' "/proc/$1/stat"; }
 tree() { local p=$1 c; echo "$p"; for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree "$c"; done; }
+# CPU seconds of a process tree including reaped children (tftpd-hpa forks one per transfer; PXE Desk's
+# native data path is a live child).
+cpu_of() {
+  local p
+  for p in $(tree "$1"); do cat "/proc/$p/stat" 2>/dev/null || true; done |
+    awk -v hz="$(getconf CLK_TCK)" '{s += $14 + $15 + $16 + $17} END{printf "%.3f", s / hz}'
+}
 rss_tree() {
   local s=0 p r
   for p in $(tree "$1"); do r=$(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || true); s=$((s + ${r:-0})); done
   echo $s
 }
-hwm() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
+# RSS high-water mark of a process tree (kB): the engine plus its native data path.
+hwm() {
+  local s=0 p r
+  for p in $(tree "$1"); do r=$(awk '/^VmHWM/{print $2}' "/proc/$p/status" 2>/dev/null || true); s=$((s + ${r:-0})); done
+  echo $s
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 now() { date +%s.%N; }
@@ -226,16 +242,16 @@ if [ "${SKIP_CONC:-0}" != 1 ]; then
       stop_servers
     done
   done
-  printf '%-12s %12s %12s %10s %14s %14s\n' server 'agg MB/s' 'peak RSS MB' 'failed' 'pxe-desk/this' 'pxe-desk-w0/this'
+  printf '%-13s %12s %12s %10s %14s %14s\n' server 'agg MB/s' 'peak RSS MB' 'failed' 'pxe-desk/this' 'node/this'
   # shellcheck disable=SC2086
   ours=$(median ${agg[pxe-desk]})
   # shellcheck disable=SC2086
-  ours2=$(median ${agg[pxe-desk-w0]})
+  ours2=$(median ${agg[pxe-desk-node]})
   for s in "${SERVERS[@]}"; do
     # shellcheck disable=SC2086
     a=$(median ${agg[$s]})
     # shellcheck disable=SC2086
-    printf '%-12s %12s %12s %10s %14s %14s\n' "$s" "$a" "$(median ${peak[$s]})" "$(echo ${failed[$s]} | tr ' ' ,)" \
+    printf '%-13s %12s %12s %10s %14s %14s\n' "$s" "$a" "$(median ${peak[$s]})" "$(echo ${failed[$s]} | tr ' ' ,)" \
       "$(ratio "$ours" "$a")" "$(ratio "$ours2" "$a")"
   done
 fi

@@ -17,6 +17,7 @@ import {
 } from '../engines/dhcp/index.js';
 import { HttpBootServer, type HttpBootServerOptions } from '../engines/http/index.js';
 import { TftpServer, type TftpServerOptions } from '../engines/tftp/index.js';
+import { defaultNativeTftpPath } from '../engines/tftp/native-data-path.js';
 import { MessageType, decode, macOf, messageType } from '../engines/dhcp/codec.js';
 import type { Channel, Datagram, DatagramTransport, TransportError } from '../shared/datagram-transport.js';
 import type { Engine } from '../shared/engine.js';
@@ -109,6 +110,11 @@ export interface SessionControllerOptions {
   readonly clock?: Clock;
   readonly bootFilesDir?: string;
   readonly helperPath?: string;
+  /**
+   * The native TFTP data path binary (`pxe-desk-tftp`); default: the built or packaged one when present
+   * (defaultNativeTftpPath). `false` keeps every transfer in Node.
+   */
+  readonly nativeTftpPath?: string | false;
   readonly interfaces?: () => Promise<NicInfo[]>;
   readonly engines?: EngineFactory;
   readonly folderExists?: (path: string) => boolean;
@@ -395,6 +401,10 @@ export class SessionController {
     const viaHelper = this.transport?.kind === 'helper' ? { transport: this.transport } : {};
 
     const httpPort = ports.http ?? 8080;
+    const nativeTftp =
+      this.options.nativeTftpPath === false
+        ? undefined
+        : (this.options.nativeTftpPath ?? defaultNativeTftpPath());
     const tftp = await this.factory.tftp({
       ...common,
       root: c.root,
@@ -402,6 +412,7 @@ export class SessionController {
       port: ports.tftp ?? 69,
       fallbackDirs,
       ...viaHelper,
+      ...(nativeTftp ? { nativeDataPath: nativeTftp } : {}),
     });
     await startOne(tftp);
     const tftpPort = tftp.port?.() ?? ports.tftp ?? 69;

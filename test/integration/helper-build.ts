@@ -13,6 +13,16 @@ export function buildHelper(outDir: string): string {
   return out;
 }
 
+/** Builds the native TFTP data path (native-tftp/, `pxe-desk-tftp`) into a temp dir. */
+export function buildNativeTftp(outDir: string): string {
+  const out = join(outDir, 'pxe-desk-tftp');
+  execFileSync('go', ['build', '-trimpath', '-o', out, '.'], {
+    cwd: resolve(__dirname, '../../native-tftp'),
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' },
+  });
+  return out;
+}
+
 const capabilityCopies = new Set<string>();
 
 /**

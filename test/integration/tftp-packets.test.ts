@@ -9,8 +9,14 @@ import { TftpServer } from '../../app/engines/tftp/index.js';
 import type { TransferEvent } from '../../app/shared/events.js';
 import { createLogger, type LogRecord } from '../../app/shared/runtime.js';
 import { RawTftpClient, block, oackOptions, opcode, until } from '../helpers/tftp-raw-client.js';
+import { buildNativeTftp } from './helper-build.js';
 
-describe('TftpServer packet-level cases', () => {
+// Every case runs twice: transfers in this process (Node), and in the native data path (the Go
+// pxe-desk-tftp built from native-tftp/ for this run), which a session on Linux uses.
+describe.each([
+  { path: 'in-process', native: false },
+  { path: 'native data path', native: true },
+])('TftpServer packet-level cases ($path)', ({ native }) => {
   let dir: string;
   let server: TftpServer;
   let port: number;
@@ -19,7 +25,11 @@ describe('TftpServer packet-level cases', () => {
   const logs: LogRecord[] = [];
   const data = randomBytes(1000);
   const twenty = randomBytes(10_000); // 20 blocks of 512 (the last one 272 bytes)
-  const fdCount = (): number => readdirSync('/proc/self/fd').length;
+  // Descriptors of this process plus the native data path's (its sockets and files live there).
+  const fdCount = (): number => {
+    const pid = server.nativeDataPathPid();
+    return readdirSync('/proc/self/fd').length + (pid ? readdirSync(`/proc/${pid}/fd`).length : 0);
+  };
   const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
   beforeAll(async () => {
@@ -45,11 +55,13 @@ describe('TftpServer packet-level cases', () => {
       maxTransfers: 8,
       fallbackDirs: ['/dev'], // S7: /dev/zero and friends must be refused, never read
       logger: createLogger((r) => logs.push(r)),
+      ...(native ? { nativeDataPath: buildNativeTftp(dir) } : { workers: 0 }),
     });
     server.onEvent((e) => events.push(e));
     await server.start();
     port = server.port() ?? 0;
-  });
+    expect(server.nativeDataPathActive()).toBe(native);
+  }, 60_000);
   afterAll(async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

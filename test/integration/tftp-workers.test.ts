@@ -1,7 +1,8 @@
 /**
- * TftpServer with transfers on worker threads (`workers: 2`): the same wire behaviour as in-process
- * (real clients, strangers, resent RRQs, probes, virtual files, netascii), events and counters
- * reaching the main thread, files shared per worker, and no leaks after 100 parallel downloads.
+ * TftpServer with transfers on worker threads (`workers: 2`) and in the native data path (the Go
+ * `pxe-desk-tftp`, built from native-tftp/ for this run): the same wire behaviour as in-process (real
+ * clients, strangers, resent RRQs, probes, virtual files, netascii), events and counters reaching the
+ * engine, files shared, and no leaks after 100 parallel downloads.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,13 +23,19 @@ import {
   until,
 } from '../helpers/tftp-raw-client.js';
 import { haveTools } from '../helpers/tools.js';
+import { buildNativeTftp } from './helper-build.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const fdCount = (): number => readdirSync('/proc/self/fd').length;
 const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!haveTools('atftp', 'curl'))('TftpServer with worker threads', () => {
+const runners = [
+  { runner: 'worker threads', native: false },
+  { runner: 'the native data path', native: true },
+] as const;
+
+describe.skipIf(!haveTools('atftp', 'curl')).each(runners)('TftpServer with $runner', ({ native }) => {
   let dir: string;
   let server: TftpServer;
   let port: number;
@@ -46,7 +53,7 @@ describe.skipIf(!haveTools('atftp', 'curl'))('TftpServer with worker threads', (
       address: '127.0.0.1',
       port: 0,
       mtu: 1500,
-      workers: 2,
+      ...(native ? { nativeDataPath: buildNativeTftp(dir) } : { workers: 2 }),
       retransmitMs: 300,
       maxRetries: 2,
       virtualFiles: (path) => (path === 'boot.ipxe' ? Buffer.from('#!ipxe\nexit\n') : undefined),
@@ -54,7 +61,8 @@ describe.skipIf(!haveTools('atftp', 'curl'))('TftpServer with worker threads', (
     server.onEvent((e) => events.push(e));
     await server.start();
     port = server.port() ?? 0;
-  }, 30_000);
+    expect(server.nativeDataPathActive()).toBe(native);
+  }, 60_000);
   afterAll(async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

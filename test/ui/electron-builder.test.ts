@@ -6,7 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -25,7 +25,7 @@ describe.skipIf(process.platform !== 'linux')('electron-builder --linux dir (stu
         stdio: 'inherit',
       });
     }
-    if (!existsSync(helper)) {
+    if (!existsSync(helper) || !existsSync(join(dirname(helper), 'pxe-desk-tftp'))) {
       execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), 'helper'], {
         cwd: repo,
         stdio: 'inherit',
@@ -64,6 +64,8 @@ describe.skipIf(process.platform !== 'linux')('electron-builder --linux dir (stu
     const res = join(out, 'linux-unpacked', 'resources');
     expect(existsSync(join(res, 'app.asar'))).toBe(true);
     expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-helper'))).toBe(true);
+    // The native TFTP data path ships beside it (defaultNativeTftpPath looks there in a packaged app).
+    expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-tftp'))).toBe(true);
     for (const f of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi'])
       expect(existsSync(join(res, 'bootfiles', f))).toBe(true);
     expect(existsSync(join(out, 'linux-unpacked', 'pxe-desk'))).toBe(true);

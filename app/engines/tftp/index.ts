@@ -36,6 +36,7 @@ import {
   toNetascii,
   type TftpRequest,
 } from './packet.js';
+import { NativeDataPath, type TransferRunner } from './native-data-path.js';
 import { resolveFile } from './paths.js';
 import {
   Transfer,
@@ -107,6 +108,13 @@ export interface TftpServerOptions {
    * loaded as is — e.g. a packaged app that unpacks it from its archive. `.ts` loads through tsx.
    */
   readonly workerEntry?: string | URL;
+  /**
+   * The native data path binary (`pxe-desk-tftp`, native-tftp/; defaultNativeTftpPath() finds the
+   * built one). When set on Linux, every transfer's data phase runs there (lockstep throughput beyond
+   * what Node's dgram allows, bench/README.md) and `workers` is not used; should it fail, transfers
+   * fall back to this process.
+   */
+  readonly nativeDataPath?: string;
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
@@ -159,7 +167,9 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private readonly remote = new Map<string, RemoteTransfer>();
   /** The RRQ that started each transfer (repeats are recognised byte for byte). */
   private readonly requests = new WeakMap<TransferInfo, Buffer>();
-  private workers: Worker[] = [];
+  private workers: TransferRunner[] = [];
+  /** Transfers run in the native data path (nativeDataPath on Linux). */
+  private native = false;
   private workerFiles: number[] = [];
   private workerStopped: (() => void)[] = [];
   private dead: boolean[] = [];
@@ -252,7 +262,13 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     // 'auto': two workers at most (measured enough to match tftpd-hpa at 200 clients on 2 cores),
     // none on a single core, where a thread would only compete with this one.
     this.autoWorkers = wanted === 'auto' ? (availableParallelism() >= 2 ? 2 : 0) : 0;
-    if (wanted !== 'auto') for (let i = 0; i < wanted; i++) this.workers.push(this.spawnWorker(i));
+    this.native = this.options.nativeDataPath !== undefined && process.platform === 'linux';
+    if (this.native) {
+      // One process for every transfer (a goroutine each); started now so the first PXE client does
+      // not wait for it.
+      this.autoWorkers = 0;
+      this.workers.push(this.spawnWorker(0));
+    } else if (wanted !== 'auto') for (let i = 0; i < wanted; i++) this.workers.push(this.spawnWorker(i));
     if (this.options.transport) {
       const transport = this.options.transport;
       await transport.open(['tftp']);
@@ -311,11 +327,23 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
 
   /** Whether the next transfer runs on a worker thread (starting the 'auto' workers on first need). */
   private shouldOffload(): boolean {
+    if (this.native) return this.liveWorkers() > 0;
     if (this.autoWorkers > 0) {
       if (this.local.size + this.localReserved < (this.options.offloadAt ?? 16)) return false;
       while (this.workers.length < this.autoWorkers) this.workers.push(this.spawnWorker(this.workers.length));
     }
     return this.liveWorkers() > 0;
+  }
+
+  /** Whether transfers run in the native data path right now (diagnostics and tests). */
+  nativeDataPathActive(): boolean {
+    return this.native && this.liveWorkers() > 0;
+  }
+
+  /** The native data path's process id while it runs (diagnostics and tests). */
+  nativeDataPathPid(): number | undefined {
+    const runner = this.native ? this.workers[0] : undefined;
+    return runner instanceof NativeDataPath ? runner.pid : undefined;
   }
 
   /** Worker threads able to take transfers right now (diagnostics and tests). */
@@ -331,7 +359,17 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   }
 
   /** Worker threads run compiled JavaScript; from TypeScript sources (tests) they load through tsx. */
-  private spawnWorker(index: number): Worker {
+  private spawnWorker(index: number): TransferRunner {
+    if (this.native && this.options.nativeDataPath !== undefined) {
+      return this.watchRunner(
+        index,
+        new NativeDataPath(this.options.nativeDataPath, {
+          address: this.options.address,
+          progressMs: this.progressMs,
+        }),
+        'native tftp data path',
+      );
+    }
     const here = import.meta.url;
     const configured = this.options.workerEntry;
     const entry = configured
@@ -355,6 +393,10 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
           { eval: true, workerData: setup },
         )
       : new Worker(entry, { workerData: setup });
+    return this.watchRunner(index, worker, 'transfer worker');
+  }
+
+  private watchRunner(index: number, worker: TransferRunner, what: string): TransferRunner {
     this.workerFiles[index] = 0;
     worker.on('message', (message: unknown) => this.onWorkerMessage(index, message));
     // A worker that fails (or could not load) leaves the rotation; its transfers fail and the
@@ -363,11 +405,11 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       if (this.dead[index] || this.stopping) return;
       this.dead[index] = true;
       this.workerFiles[index] = 0;
-      this.log.error('transfer worker failed', { worker: index, error: why });
+      this.log.error(`${what} failed`, { worker: index, error: why });
       for (const t of [...this.remote.values()]) {
         if (t.worker !== index) continue;
         this.remote.delete(t.id);
-        this.emitTransfer(t, 'failed', 0, undefined, 'transfer worker failed');
+        this.emitTransfer(t, 'failed', 0, undefined, `${what} failed`);
         this.release(t);
       }
     };

@@ -1,0 +1,3 @@
+module pxe-desk/native-tftp
+
+go 1.19
