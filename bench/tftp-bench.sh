@@ -10,7 +10,7 @@
 #      each: aggregate MB/s median of REPS and the server's peak memory (RSS high-water mark of the
 #      process, or the summed RSS of its process tree for the forking tftpd-hpa, sampled every 50 ms).
 #
-# Usage: sudo bash bench/tftp-bench.sh   (env: REPS=3 CONC=200 SKIP_SINGLE=1 SKIP_CONC=1)
+# Usage: sudo bash bench/tftp-bench.sh   (env: REPS=3 CONC=200 SKIP_SINGLE=1 SKIP_CONC=1 SINGLE_SERVERS=… CONC_SERVERS=…)
 # Every download is cmp-checked against the source file; a failed or corrupt download counts as 0.
 # The machine is shared: read the ratios, not the absolute numbers.
 set -euo pipefail
@@ -25,8 +25,9 @@ declare -A PID=()
 # every transfer's data phase. pxe-desk-node is the engine without it (workers 'auto': beyond 16
 # concurrent transfers, new ones go to two worker threads); pxe-desk-w0 pins everything to the main
 # thread. Ratios are pxe-desk's.
-SINGLE=(pxe-desk pxe-desk-node tftpd-hpa dnsmasq atftpd)
-CONCURRENT=(pxe-desk pxe-desk-node pxe-desk-w0 tftpd-hpa dnsmasq atftpd)
+# (SINGLE_SERVERS / CONC_SERVERS override the lists for quick comparisons; ratios need their peers in.)
+read -r -a SINGLE <<<"${SINGLE_SERVERS:-pxe-desk pxe-desk-node tftpd-hpa dnsmasq atftpd}"
+read -r -a CONCURRENT <<<"${CONC_SERVERS:-pxe-desk pxe-desk-node pxe-desk-w0 tftpd-hpa dnsmasq atftpd}"
 SERVERS=("${SINGLE[@]}")
 declare -A PORT=([pxe-desk]=16969 [pxe-desk-node]=16973 [pxe-desk-w0]=16972 [tftpd-hpa]=16970 [dnsmasq]=69 [atftpd]=16971)
 

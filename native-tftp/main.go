@@ -5,8 +5,9 @@
 // can do per ACK reaches only ~0.75x tftpd-hpa; the per-datagram cost is Node's, not the engine's.
 // So the engine in Node keeps everything that decides (request parsing, path confinement, RFC 2347
 // negotiation, events, counters) and hands each negotiated transfer to this program, which owns the
-// transfer's socket and file and runs the RFC 1350/7440 data phase with blocking syscalls, one
-// goroutine per transfer, like tftpd-hpa's process per transfer.
+// transfer's socket and file and runs the RFC 1350/7440 data phase, one goroutine per transfer (the
+// first few on blocking sockets, like tftpd-hpa's process per transfer; the rest on Go's netpoller,
+// see socket.go).
 //
 // Contract: app/engines/tftp/worker-protocol.ts (the same messages a worker thread speaks), one JSON
 // object per line on stdin (to the pump) and stdout (from it). It exits when stdin closes.
@@ -19,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -82,6 +84,7 @@ type pump struct {
 	openFiles  int
 	running    sync.WaitGroup
 	stopping   bool
+	blocking   atomic.Int32 // transfers on a blocking socket (socket.go)
 	unknownTID []byte
 }
 
@@ -249,8 +252,7 @@ func (p *pump) start(m *toPump) {
 	if t.retransmit <= 0 {
 		t.retransmit = time.Second
 	}
-	copy(t.peer.Addr[:], ip)
-	t.peer.Port = m.Client.Port
+	t.peer = netip.AddrPortFrom(netip.AddrFrom4([4]byte{ip[0], ip[1], ip[2], ip[3]}), uint16(m.Client.Port))
 	switch {
 	case m.Path != "" && m.Identity != nil:
 		s, reason := p.open(m.Path, m.Identity)
@@ -293,7 +295,7 @@ func (b bytesReader) ReadAt(dst []byte, off int64) (int, error) {
 type transfer struct {
 	p          *pump
 	id         string
-	peer       syscall.SockaddrInet4
+	peer       netip.AddrPort
 	blksize    int
 	windowsize int
 	oack       []byte
@@ -307,9 +309,10 @@ type transfer struct {
 	reader     io.ReaderAt
 	size       int64
 
-	// Control from the command goroutine: fd is only touched under mu while it is open.
+	// Control from the command goroutine: sock is only touched under mu while it is open.
 	mu         sync.Mutex
-	fd         int
+	sock       transferSocket
+	blocking   bool
 	open       bool
 	superseded atomic.Bool
 	stopped    atomic.Bool
@@ -326,7 +329,7 @@ type transfer struct {
 	chunkAt   int64
 	chunkLen  int
 	retries   int
-	timeoutIs time.Duration
+	deadline  time.Time
 	due       time.Time
 	started   time.Time
 	lastProg  time.Time
@@ -334,13 +337,13 @@ type transfer struct {
 	malformed int
 }
 
-// interrupt wakes the transfer goroutine: shutdown(SHUT_RD) makes a blocked recvfrom return 0 on Linux.
+// interrupt wakes the transfer goroutine (stop, supersede).
 func (t *transfer) interrupt(flag *atomic.Bool) {
 	flag.Store(true)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.open {
-		syscall.Shutdown(t.fd, syscall.SHUT_RD)
+		t.sock.wake()
 	}
 }
 
@@ -352,7 +355,7 @@ func (t *transfer) resendFirst() {
 		return
 	}
 	for _, packet := range t.first {
-		syscall.Sendto(t.fd, packet, 0, &t.peer)
+		t.sock.send(packet, t.peer)
 	}
 }
 
@@ -385,10 +388,13 @@ func (t *transfer) run() {
 	}
 	t.mu.Lock()
 	if t.open {
-		syscall.Close(t.fd)
+		t.sock.close()
 		t.open = false
 	}
 	t.mu.Unlock()
+	if t.blocking {
+		t.p.blocking.Add(-1)
+	}
 	t.p.mu.Lock()
 	delete(t.p.transfers, t.id)
 	t.p.mu.Unlock()
@@ -404,17 +410,19 @@ func (t *transfer) run() {
 
 // serve runs the transfer and says how it ended: "done", "failed" (with a reason) or "" (stopped).
 func (t *transfer) serve() (string, int64, map[string]any) {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-	if err == nil {
-		if err = syscall.Bind(fd, &syscall.SockaddrInet4{Addr: t.p.address}); err != nil {
-			syscall.Close(fd)
-		}
+	t.blocking = t.p.blocking.Add(1) <= blockingSockets
+	if !t.blocking {
+		t.p.blocking.Add(-1)
 	}
+	sock, err := openTransferSocket(t.p.address, t.blocking)
 	if err != nil {
 		return "failed", 0, map[string]any{"reason": "cannot open transfer socket: " + err.Error()}
 	}
 	t.mu.Lock()
-	t.fd, t.open = fd, true
+	t.sock, t.open = sock, true
+	if t.stopped.Load() || t.superseded.Load() {
+		sock.wake()
+	}
 	t.mu.Unlock()
 	t.emit("start", 0, nil)
 	t.slots = make([][]byte, t.windowsize)
@@ -450,23 +458,21 @@ func (t *transfer) serve() (string, int64, map[string]any) {
 			}
 			continue
 		}
-		t.setTimeout(wait)
-		n, from, err := syscall.Recvfrom(fd, buf, 0)
-		if err == syscall.EAGAIN || err == syscall.EINTR {
-			continue // the deadline check above decides
+		t.setTimeout()
+		n, from, err := t.sock.recv(buf)
+		if err == errTimeout {
+			t.deadline = time.Time{} // set it again before the next wait
+			continue                 // the flag and deadline checks above decide
 		}
 		if err != nil {
 			return t.failed("socket error: " + err.Error())
 		}
-		if n == 0 && (t.stopped.Load() || t.superseded.Load()) {
-			continue
+		if !from.IsValid() {
+			continue // woken: the flags above decide
 		}
-		sa, ok := from.(*syscall.SockaddrInet4)
-		if !ok || sa.Port != t.peer.Port || sa.Addr != t.peer.Addr {
+		if from != t.peer {
 			// T16: a stranger gets ERROR 5 and the transfer is untouched (RFC 1350 §4).
-			if ok {
-				syscall.Sendto(fd, t.p.unknownTID, 0, sa)
-			}
+			t.sock.send(t.p.unknownTID, from)
 			continue
 		}
 		if n < 4 {
@@ -488,18 +494,19 @@ func (t *transfer) serve() (string, int64, map[string]any) {
 	}
 }
 
-// setTimeout keeps SO_RCVTIMEO at the wait; in steady state the wait is the same interval every time,
-// so no system call is spent on it per packet.
-func (t *transfer) setTimeout(wait time.Duration) {
-	if d := wait - t.timeoutIs; d > -time.Millisecond && d < time.Millisecond {
+// setTimeout moves the read deadline to the loss deadline only when it changed by a millisecond or
+// more: in steady state each send moves it by microseconds, and a timer update per packet is waste
+// (a deadline that fires a little early only loops back to the check above).
+func (t *transfer) setTimeout() {
+	if d := t.due.Sub(t.deadline); d > -time.Millisecond && d < time.Millisecond {
 		return
 	}
-	t.timeoutIs = wait
-	tv := syscall.NsecToTimeval(wait.Nanoseconds())
-	if tv.Sec == 0 && tv.Usec == 0 {
-		tv.Usec = 1
+	t.deadline = t.due
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.stopped.Load() && !t.superseded.Load() { // never undo a wake
+		t.sock.deadline(t.due)
 	}
-	syscall.SetsockoptTimeval(t.fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
 }
 
 func (t *transfer) acked() int64 {
@@ -674,7 +681,7 @@ func (t *transfer) transmit(from int64) error {
 
 func (t *transfer) put(packet []byte) {
 	t.sent++
-	syscall.Sendto(t.fd, packet, 0, &t.peer)
+	t.sock.send(packet, t.peer)
 }
 
 // rememberFirst keeps copies of what was sent first, for resendFirst (a repeated RRQ).

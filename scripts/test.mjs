@@ -84,18 +84,31 @@ function vitest(tier, config) {
   notes.push(`${tier}: ${report.numPassedTests} passed, ${report.numFailedTests + brokenSuites} failed`);
 }
 
+/** go vet + go test in each Go module: the native helper and the native TFTP data path. */
 function goTest() {
-  const dir = join(repo, 'native-helper');
-  if (!existsSync(join(dir, 'go.mod'))) return;
+  let p = 0;
+  let f = 0;
+  for (const module of ['native-helper', 'native-tftp']) {
+    const result = goTestModule(join(repo, module));
+    if (!result) continue;
+    p += result.p;
+    f += result.f;
+  }
+  passed += p;
+  failed += f;
+  notes.push(`go: ${p} passed, ${f} failed`);
+}
+
+function goTestModule(dir) {
+  if (!existsSync(join(dir, 'go.mod'))) return undefined;
   const r = spawnSync('go', ['test', '-json', '-count=1', './...'], {
     cwd: dir,
     encoding: 'utf8',
     env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' },
   });
   if (r.error) {
-    failed += 1;
-    notes.push(`go: cannot run go test (${r.error.message})`);
-    return;
+    process.stderr.write(`go: cannot run go test in ${dir} (${r.error.message})\n`);
+    return { p: 0, f: 1 };
   }
   let p = 0;
   let f = 0;
@@ -119,9 +132,7 @@ function goTest() {
         .join(''),
     );
   process.stderr.write(r.stderr);
-  passed += p;
-  failed += f;
-  notes.push(`go: ${p} passed, ${f} failed`);
+  return { p, f };
 }
 
 if (want('build')) {

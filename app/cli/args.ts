@@ -126,6 +126,12 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
     names: ['--helper-path'],
     help: 'native helper binary (default: packaged or built one)',
   },
+  {
+    key: 'tftpNative',
+    kind: 'string',
+    names: ['--tftp-native'],
+    help: 'TFTP data path binary pxe-desk-tftp, or off (default: the packaged or built one)',
+  },
   { key: 'json', kind: 'boolean', names: ['--json'], help: 'JSON lines of session events' },
   {
     key: 'printConfig',

@@ -406,10 +406,19 @@ async function serve(argv: readonly string[]): Promise<number> {
   };
   const bootFilesDir = locateBootFiles();
   const helperPath = text(args, 'helperPath');
+  // --tftp-native off keeps every TFTP transfer in Node (troubleshooting; the default is faster).
+  const tftpNative = text(args, 'tftpNative');
+  if (tftpNative && tftpNative !== 'off' && !existsSync(resolve(tftpNative))) {
+    process.stderr.write(
+      `pxe-desk serve: --tftp-native ${tftpNative}: no such file (give the pxe-desk-tftp binary, or off)\n`,
+    );
+    return EXIT.usage;
+  }
   const session = new SessionController({
     logger: createLogger(sink, 'session'),
     ...(bootFilesDir ? { bootFilesDir } : {}),
     ...(helperPath ? { helperPath: resolve(helperPath) } : {}),
+    ...(tftpNative ? { nativeTftpPath: tftpNative === 'off' ? false : resolve(tftpNative) } : {}),
   });
   session.onEvent((e) => {
     if (e.type !== 'log') write(e);

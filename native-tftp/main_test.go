@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"math/rand"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// newTestPump runs a pump on 127.0.0.1 whose messages arrive on the returned channel; commands go in
+// as JSON lines through the returned writer.
+func newTestPump(t *testing.T) (io.WriteCloser, <-chan map[string]any) {
+	t.Helper()
+	outR, outW := io.Pipe()
+	inR, inW := io.Pipe()
+	p := &pump{address: [4]byte{127, 0, 0, 1}, progress: time.Hour, out: bufio.NewWriter(outW),
+		transfers: map[string]*transfer{}, files: map[string]*sharedFile{},
+		unknownTID: errorPacket(errUnknownTID, "Unknown transfer ID")}
+	done := make(chan struct{})
+	go func() { p.serve(inR); close(done) }()
+	messages := make(chan map[string]any, 1024)
+	go func() {
+		lines := bufio.NewScanner(outR)
+		for lines.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(lines.Bytes(), &m); err != nil {
+				t.Errorf("pump wrote a line that is not JSON: %q", lines.Text())
+			}
+			messages <- m
+		}
+	}()
+	t.Cleanup(func() {
+		inW.Close()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("pump did not end after stdin closed")
+		}
+		outW.Close()
+	})
+	return inW, messages
+}
+
+func command(t *testing.T, in io.Writer, m map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(m)
+	if _, err := in.Write(append(b, '\n')); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func next(t *testing.T, messages <-chan map[string]any, kind string) map[string]any {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-messages:
+			if m["kind"] == kind {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("no %q message", kind)
+		}
+	}
+}
+
+func client(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func start(id string, c *net.UDPConn, data []byte, blksize, windowsize int) map[string]any {
+	return map[string]any{"kind": "start", "id": id, "key": id, "file": "f",
+		"client": map[string]any{"address": "127.0.0.1", "port": c.LocalAddr().(*net.UDPAddr).Port},
+		"data":   data, "neg": map[string]any{"blksize": blksize, "windowsize": windowsize, "oack": []any{}},
+		"retransmitMs": 200, "maxRetries": 2}
+}
+
+func read(t *testing.T, c *net.UDPConn) ([]byte, *net.UDPAddr) {
+	t.Helper()
+	buf := make([]byte, 70000)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, from, err := c.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf[:n], from
+}
+
+func ack(c *net.UDPConn, to *net.UDPAddr, block int) {
+	c.WriteToUDP([]byte{0, opAck, byte(block >> 8), byte(block)}, to)
+}
+
+// T15: at blksize 8, 70 000 blocks wrap the u16 block number to 0 and every byte still arrives in order.
+func TestLockstepRolloverDeliversEveryByte(t *testing.T) {
+	in, messages := newTestPump(t)
+	c := client(t)
+	data := make([]byte, 70000*8+3)
+	rand.New(rand.NewSource(1)).Read(data)
+	command(t, in, start("t1", c, data, 8, 1))
+	var got []byte
+	for block := 1; ; block++ {
+		packet, from := read(t, c)
+		if packet[1] != opData || int(packet[2])<<8|int(packet[3]) != block&0xffff {
+			t.Fatalf("block %d: got header % x", block, packet[:4])
+		}
+		got = append(got, packet[4:]...)
+		ack(c, from, block&0xffff)
+		if len(packet) < 12 {
+			break
+		}
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("received %d bytes, not the %d sent", len(got), len(data))
+	}
+	done := next(t, messages, "event")
+	for done["type"] != "done" {
+		done = next(t, messages, "event")
+	}
+	if done["bytes"] != float64(len(data)) {
+		t.Fatalf("done event says %v bytes", done["bytes"])
+	}
+	closed := next(t, messages, "closed")
+	if closed["sent"] != float64(70001) {
+		t.Fatalf("closed says %v packets sent", closed["sent"])
+	}
+}
+
+// RFC 7440: a window of 4; an ACK short of the window end resends from the block after it; a
+// duplicate ACK resends nothing (T12); a stranger gets ERROR 5 (T16).
+func TestWindowGoBackNAndStranger(t *testing.T) {
+	in, messages := newTestPump(t)
+	c := client(t)
+	data := bytes.Repeat([]byte("abcdefgh"), 10) // 10 blocks of 8, then an empty 11th
+	command(t, in, start("w", c, data, 8, 4))
+	var from *net.UDPAddr
+	for want := 1; want <= 4; want++ {
+		var packet []byte
+		packet, from = read(t, c)
+		if int(packet[3]) != want {
+			t.Fatalf("window: got block %d, want %d", packet[3], want)
+		}
+	}
+	stranger := client(t)
+	ack(stranger, from, 1)
+	if e, _ := read(t, stranger); e[1] != opError || e[3] != errUnknownTID {
+		t.Fatalf("stranger got % x", e)
+	}
+	ack(c, from, 2) // blocks 3 and 4 "lost": the next window starts at 3
+	for want := 3; want <= 6; want++ {
+		if packet, _ := read(t, c); int(packet[3]) != want {
+			t.Fatalf("after ACK 2: got block %d, want %d", packet[3], want)
+		}
+	}
+	ack(c, from, 2) // old ACK: nothing is resent on it
+	c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, _, err := c.ReadFromUDP(make([]byte, 100)); err == nil {
+		t.Fatalf("a duplicate ACK made the pump send %d bytes", n)
+	}
+	ack(c, from, 6)
+	for want := 7; want <= 10; want++ {
+		read(t, c)
+	}
+	ack(c, from, 10)
+	if last, _ := read(t, c); len(last) != 4 || last[3] != 11 {
+		t.Fatalf("final block: % x", last)
+	}
+	ack(c, from, 11)
+	for e := next(t, messages, "event"); e["type"] != "done"; e = next(t, messages, "event") {
+	}
+}
+
+// A client that goes silent: DATA is resent on timeouts only, then the transfer fails with a reason.
+func TestSilentClientFails(t *testing.T) {
+	in, messages := newTestPump(t)
+	c := client(t)
+	// Two blocks: with only the final ACK missing it would count as done (T14).
+	command(t, in, start("s", c, bytes.Repeat([]byte("x"), 600), 512, 1))
+	for i := 0; i < 3; i++ { // the first send and maxRetries (2) resends
+		if packet, _ := read(t, c); packet[3] != 1 {
+			t.Fatalf("got % x", packet)
+		}
+	}
+	e := next(t, messages, "event")
+	for e["type"] != "failed" {
+		e = next(t, messages, "event")
+	}
+	if !strings.Contains(e["reason"].(string), "stopped acknowledging at block 1") {
+		t.Fatalf("reason %q", e["reason"])
+	}
+}
+
+// Bad commands never stop the pump: they are logged; an unknown transfer's resend is "stale".
+func TestBadCommandsAreLoggedAndIgnored(t *testing.T) {
+	in, messages := newTestPump(t)
+	in.Write([]byte("{not json\n"))
+	if m := next(t, messages, "log"); m["level"] != "warn" {
+		t.Fatalf("log %v", m)
+	}
+	command(t, in, map[string]any{"kind": "start", "id": "x", "client": map[string]any{"address": "nope", "port": 1}})
+	if m := next(t, messages, "refused"); m["id"] != "x" {
+		t.Fatalf("refused %v", m)
+	}
+	command(t, in, map[string]any{"kind": "resend", "id": "gone"})
+	if m := next(t, messages, "stale"); m["id"] != "gone" {
+		t.Fatalf("stale %v", m)
+	}
+	command(t, in, map[string]any{"kind": "stop"})
+	next(t, messages, "stopped")
+}
+
+func TestSanitiseMatchesTheEngine(t *testing.T) {
+	if got := sanitise([]byte("a\x1b[2Jb\x7f\xe9")); got != `a\x1b[2Jb\x7fé` {
+		t.Fatalf("got %q", got)
+	}
+	if got := sanitise(bytes.Repeat([]byte("x"), 200)); got != strings.Repeat("x", 128)+"…" {
+		t.Fatalf("long name: %q", got)
+	}
+}
+
+// Stop and supersede end waiting transfers at once on both socket kinds: with a 10 s retransmit
+// interval, only a wake-up (shutdown(2) for blocking sockets, a past deadline for polled ones) can
+// end them within the test's second.
+func TestWakeEndsWaitsOnBothSocketKinds(t *testing.T) {
+	in, messages := newTestPump(t)
+	ids := []string{"a", "b", "c", "d", "e", "f"} // blockingSockets (4) blocking, then two polled
+	for _, id := range ids {
+		m := start(id, client(t), bytes.Repeat([]byte("x"), 2000), 512, 1)
+		m["retransmitMs"] = 10000
+		command(t, in, m)
+		for e := next(t, messages, "event"); e["type"] != "start"; e = next(t, messages, "event") {
+		}
+	}
+	began := time.Now()
+	command(t, in, map[string]any{"kind": "supersede", "id": "f"}) // a polled one
+	e := next(t, messages, "event")
+	if e["id"] != "f" || e["type"] != "failed" || !strings.Contains(e["reason"].(string), "new request") {
+		t.Fatalf("supersede: %v", e)
+	}
+	command(t, in, map[string]any{"kind": "supersede", "id": "a"}) // a blocking one
+	if e := next(t, messages, "event"); e["id"] != "a" || e["type"] != "failed" {
+		t.Fatalf("supersede: %v", e)
+	}
+	command(t, in, map[string]any{"kind": "stop"})
+	next(t, messages, "stopped")
+	if took := time.Since(began); took > time.Second {
+		t.Fatalf("waking six transfers took %v", took)
+	}
+}
