@@ -10,7 +10,7 @@
 #      each: aggregate MB/s median of REPS and the server's peak memory (RSS high-water mark of the
 #      process, or the summed RSS of its process tree for the forking tftpd-hpa, sampled every 50 ms).
 #
-# Usage: sudo bash bench/tftp-bench.sh   (env: REPS=3 CONC=200 SKIP_SINGLE=1 SKIP_CONC=1 SINGLE_SERVERS=… CONC_SERVERS=…)
+# Usage: sudo bash bench/tftp-bench.sh   (env: REPS=3 CONC=200 SKIP_SINGLE=1 SKIP_CONC=1 CASES="512 ws16" SINGLE_SERVERS=… CONC_SERVERS=…)
 # Every download is cmp-checked against the source file; a failed or corrupt download counts as 0.
 # The machine is shared: read the ratios, not the absolute numbers.
 set -euo pipefail
@@ -158,7 +158,7 @@ if [ "${SKIP_SINGLE:-0}" != 1 ]; then
   printf '%-18s' case
   for s in "${SERVERS[@]}"; do printf '%18s' "$s"; done
   printf '%11s%11s%11s\n' /tftpd-hpa /dnsmasq /atftpd
-  for c in 512 1468 8192 ws4 ws16 ws64; do
+  for c in ${CASES:-512 1468 8192 ws4 ws16 ws64}; do
     case $c in
       ws*) opts=(--option "tsize 0" --option "blksize 1468" --option "windowsize ${c#ws}") ;;
       *) opts=(--option "tsize 0" --option "blksize $c") ;;

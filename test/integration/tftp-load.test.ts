@@ -1,6 +1,7 @@
 /**
  * T15 rollover (40 MB at blksize 512 with curl, and with atftp at windowsize 8) and T23 load: 200 parallel downloads of a 4 MiB file,
- * all hashes right, and afterwards no transfers, sockets or file descriptors left behind.
+ * all hashes right, and afterwards no transfers, sockets or file descriptors left behind. Twice: transfers
+ * in this process, and in the native data path (pxe-desk-tftp, built from native-tftp/ for this run).
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,22 +21,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TftpServer } from '../../app/engines/tftp/index.js';
 import { downloadLockstep } from '../helpers/tftp-raw-client.js';
 import { haveTools } from '../helpers/tools.js';
+import { buildNativeTftp } from './helper-build.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const fdCount = (): number => readdirSync('/proc/self/fd').length;
 
-/** File descriptors of this process open on `path` (the server shares one per file, T23). */
-const fdsOn = (path: string): number =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === path;
-    } catch {
-      return false;
-    }
-  }).length;
-
-describe.skipIf(!haveTools('curl', 'atftp'))('TftpServer rollover and load', () => {
+describe.skipIf(!haveTools('curl', 'atftp')).each([
+  { path: 'in-process', native: false },
+  { path: 'native data path', native: true },
+])('TftpServer rollover and load ($path)', ({ native }) => {
   let dir: string;
   let server: TftpServer;
   let port: number;
@@ -48,15 +42,42 @@ describe.skipIf(!haveTools('curl', 'atftp'))('TftpServer rollover and load', () 
     four = randomBytes(4 * 1024 * 1024);
     writeFileSync(join(dir, 'big.bin'), big);
     writeFileSync(join(dir, 'four.bin'), four);
-    // workers: 0 — this is the in-process engine's load test (tftp-workers covers the threads).
-    server = new TftpServer({ root: dir, address: '127.0.0.1', port: 0, retransmitMs: 300, workers: 0 });
+    // workers: 0 — the in-process engine's load test (tftp-workers covers the threads).
+    server = new TftpServer({
+      root: dir,
+      address: '127.0.0.1',
+      port: 0,
+      retransmitMs: 300,
+      ...(native ? { nativeDataPath: buildNativeTftp(dir) } : { workers: 0 }),
+    });
     await server.start();
     port = server.port() ?? 0;
-  });
+    expect(server.nativeDataPathActive()).toBe(native);
+  }, 60_000);
   afterAll(async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+  // This process's descriptors, plus the native data path's (its sockets and files live there).
+  const fdDirs = (): string[] => {
+    const pid = server.nativeDataPathPid();
+    return ['/proc/self/fd', ...(pid ? [`/proc/${pid}/fd`] : [])];
+  };
+  const fdCount = (): number => fdDirs().reduce((n, d) => n + readdirSync(d).length, 0);
+  /** Descriptors open on `path` (the server shares one per file, T23). */
+  const fdsOn = (path: string): number =>
+    fdDirs().reduce(
+      (n, d) =>
+        n +
+        readdirSync(d).filter((fd) => {
+          try {
+            return readlinkSync(`${d}/${fd}`) === path;
+          } catch {
+            return false;
+          }
+        }).length,
+      0,
+    );
 
   it('T15: 40 MB at blksize 512 wraps block numbers to 0 and arrives intact', async () => {
     const out = join(dir, 'o-big');
