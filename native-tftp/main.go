@@ -318,6 +318,8 @@ type transfer struct {
 	stopped    atomic.Bool
 	base       atomic.Int64 // first unacknowledged block, 0 = OACK outstanding
 	first      [][]byte     // what a repeated RRQ resends (OACK or the first window), immutable
+	// A repeated RRQ came while `first` was being filed: sent as soon as it is.
+	resendPending bool
 
 	// Transfer goroutine only.
 	sentUpTo  int64
@@ -351,7 +353,11 @@ func (t *transfer) interrupt(flag *atomic.Bool) {
 func (t *transfer) resendFirst() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.open || t.base.Load() > 1 || t.first == nil {
+	if !t.open || t.base.Load() > 1 {
+		return
+	}
+	if t.first == nil { // being filed by the transfer goroutine: it sends them when it has
+		t.resendPending = true
 		return
 	}
 	for _, packet := range t.first {
@@ -561,9 +567,14 @@ func (t *transfer) onAck(wire int64) (string, int64, map[string]any, error) {
 		if wire != 0 {
 			return "", 0, nil, nil
 		}
+		t.mu.Lock()
+		t.first = nil // until the first window is out, a repeated RRQ is left to the timer
+		t.mu.Unlock()
 		t.base.Store(1)
 		t.retries = 0
-		return "", 0, nil, t.transmit(1)
+		err := t.transmit(1)
+		t.rememberFirst() // a repeated RRQ now gets the first window, not the OACK
+		return "", 0, nil, err
 	}
 	// The newest sent block with that low half is the one meant (T15 rollover).
 	acked := t.sentUpTo - ((t.sentUpTo - wire) & 0xffff)
@@ -689,15 +700,21 @@ func (t *transfer) rememberFirst() {
 	var first [][]byte
 	if t.base.Load() == 0 {
 		first = [][]byte{t.oack}
-	} else {
+	} else if t.sentUpTo*int64(t.blksize) <= 256*1024 { // a huge first window is left to the timer
 		for block := int64(1); block <= t.sentUpTo; block++ {
 			slot := int(block % int64(t.windowsize))
 			first = append(first, append([]byte(nil), t.slots[slot][:t.slotLen[slot]]...))
 		}
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.first = first
-	t.mu.Unlock()
+	if t.resendPending && t.open {
+		t.resendPending = false
+		for _, packet := range first {
+			t.sock.send(packet, t.peer)
+		}
+	}
 }
 
 // fill builds DATA `block` into `slot` from the read-ahead chunk (one pread per 64 KiB, not per block).

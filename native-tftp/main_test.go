@@ -257,3 +257,31 @@ func TestWakeEndsWaitsOnBothSocketKinds(t *testing.T) {
 		t.Fatalf("waking six transfers took %v", took)
 	}
 }
+
+// T17: a repeated RRQ (the engine sends "resend") gets the OACK again while it is unacknowledged, and
+// the first DATA once the OACK was acknowledged; never a second session.
+func TestResendAnswersWithWhatWasSentFirst(t *testing.T) {
+	in, messages := newTestPump(t)
+	c := client(t)
+	m := start("r", c, bytes.Repeat([]byte("y"), 1000), 512, 1)
+	m["oack"] = []byte("\x00\x06tsize\x001000\x00")
+	m["retransmitMs"] = 10000 // no timer resends inside this test
+	command(t, in, m)
+	oack, from := read(t, c)
+	command(t, in, map[string]any{"kind": "resend", "id": "r"})
+	if again, port := read(t, c); !bytes.Equal(again, oack) || port.Port != from.Port {
+		t.Fatalf("resend before ACK 0: % x from %v", again, port)
+	}
+	ack(c, from, 0)
+	d1, _ := read(t, c)
+	if d1[1] != opData || d1[3] != 1 {
+		t.Fatalf("after ACK 0: % x", d1[:4])
+	}
+	time.Sleep(50 * time.Millisecond) // the pump files the first window right after sending it
+	command(t, in, map[string]any{"kind": "resend", "id": "r"})
+	if again, _ := read(t, c); !bytes.Equal(again, d1) {
+		t.Fatalf("resend after ACK 0: % x", again[:4])
+	}
+	command(t, in, map[string]any{"kind": "stop"})
+	next(t, messages, "stopped")
+}

@@ -3,9 +3,9 @@
  * (ephemeral ports so it never collides), TFTP + HTTP downloads with real clients, the generated
  * iPXE menu, and a clean SIGINT exit.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,64 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', (
     expect(await exit).toBe(0);
     expect(readFileSync(join(dir, 'payload.bin')).length).toBe(payload.length);
   }, 60_000);
+});
+
+describe.skipIf(!haveTools('curl'))('pxe-desk serve: the native TFTP data path', () => {
+  it('runs transfers in the built pxe-desk-tftp by default; --tftp-native off keeps them in Node', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pxd-native-'));
+    const payload = randomBytes(700_000);
+    writeFileSync(join(root, 'nbp.bin'), payload);
+    try {
+      for (const [extra, native] of [
+        [[], true],
+        [['--tftp-native', 'off'], false],
+      ] as const) {
+        const { child, exit, logs, endpoints } = await startFiles(root, ['--verbose', 'tftp', ...extra]);
+        let pumpPid = 0;
+        try {
+          const port = endpoints.tftp!.split(':')[1]!;
+          const got = execFileSync('curl', ['-sS', '--max-time', '10', `tftp://127.0.0.1:${port}/nbp.bin`]);
+          expect(sha(got)).toBe(sha(payload));
+          const line = logs().find((r) => r.message === 'transfers run in the native data path');
+          expect(Boolean(line), JSON.stringify(logs().map((r) => r.message))).toBe(native);
+          if (native) {
+            // The binary the build placed beside the helper (CI builds it before this tier).
+            expect(String(line?.fields?.['binary'])).toMatch(/native-helper\/bin\/linux-\w+\/pxe-desk-tftp$/);
+            // It runs as the CLI's child, and ends with it.
+            const kids = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], {
+              encoding: 'utf8',
+            });
+            const pump = kids.stdout.split('\n').find((l) => l.trim().endsWith('pxe-desk-tftp'));
+            expect(pump, kids.stdout).toBeDefined();
+            pumpPid = Number(pump!.trim().split(/\s+/)[0]);
+          }
+        } finally {
+          child.kill('SIGINT');
+        }
+        expect(await exit).toBe(0);
+        if (pumpPid) expect(existsSync(`/proc/${pumpPid}`)).toBe(false);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('--tftp-native naming a missing file → exit 2 with what to give instead', () => {
+    const r = spawnSync(
+      process.execPath,
+      [cliBin, 'serve', '--address', '127.0.0.1', '--tftp-port', '0', '--http-port', '0'].concat([
+        '--root',
+        tmpdir(),
+        '--tftp-native',
+        '/nonexistent/pxe-desk-tftp',
+      ]),
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /--tftp-native \/nonexistent\/pxe-desk-tftp: no such file \(give the pxe-desk-tftp binary, or off\)/,
+    );
+  });
 });
 
 describe('pxe-desk serve refusals', () => {

@@ -268,6 +268,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       // not wait for it.
       this.autoWorkers = 0;
       this.workers.push(this.spawnWorker(0));
+      this.log.info('transfers run in the native data path', { binary: this.options.nativeDataPath });
     } else if (wanted !== 'auto') for (let i = 0; i < wanted; i++) this.workers.push(this.spawnWorker(i));
     if (this.options.transport) {
       const transport = this.options.transport;
