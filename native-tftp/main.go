@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -99,6 +100,9 @@ func main() {
 	progressMs := flag.Int("progress-ms", 250, "minimum milliseconds between progress events")
 	protocol := flag.Int("protocol", Protocol, "contract version the caller speaks")
 	flag.Parse()
+	// Ctrl-C (and a terminal hang-up) reach the whole foreground process group, this child included; the
+	// engine ends the pump in order (stop, then stdin closes), so transfers end cleanly and report.
+	signal.Ignore(syscall.SIGINT, syscall.SIGHUP)
 	ip := net.ParseIP(*address).To4()
 	if ip == nil || *protocol != Protocol {
 		fmt.Fprintf(os.Stderr, "pxe-desk-tftp: need an IPv4 --address and --protocol %d\n", Protocol)

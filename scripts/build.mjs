@@ -40,8 +40,19 @@ if (want('helper') && existsSync(resolve(repo, 'native-helper', 'go.mod'))) {
       `${goos}-${goarch}`,
       goos === 'windows' ? 'pxe-desk-helper.exe' : 'pxe-desk-helper',
     );
-    const goEnv = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' };
-    run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', out, '.'], resolve(repo, 'native-helper'), goEnv);
+    const goEnv = {
+      ...process.env,
+      CGO_ENABLED: '0',
+      GOFLAGS: '-mod=mod',
+      GOTOOLCHAIN: 'local',
+      GOPROXY: 'off',
+    };
+    run(
+      'go',
+      ['build', '-trimpath', '-ldflags=-s -w', '-o', out, '.'],
+      resolve(repo, 'native-helper'),
+      goEnv,
+    );
     // The native TFTP data path (unprivileged; no capabilities) ships beside the helper.
     const tftp = resolve(dirname(out), goos === 'windows' ? 'pxe-desk-tftp.exe' : 'pxe-desk-tftp');
     run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', tftp, '.'], resolve(repo, 'native-tftp'), goEnv);

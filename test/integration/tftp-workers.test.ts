@@ -228,6 +228,60 @@ describe('TftpServer when its worker threads fail', () => {
   });
 });
 
+describe('TftpServer when its native data path dies', () => {
+  it('fails the transfers it held, serves the next ones in-process, says why, and still stops cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tftp-native-dies-'));
+    const data = randomBytes(3000);
+    writeFileSync(join(dir, 'f.bin'), data);
+    const logs: LogRecord[] = [];
+    const events: TransferEvent[] = [];
+    const server = new TftpServer({
+      root: dir,
+      address: '127.0.0.1',
+      port: 0,
+      retransmitMs: 5000,
+      nativeDataPath: buildNativeTftp(dir),
+      logger: createLogger((r) => logs.push(r)),
+    });
+    server.onEvent((e) => events.push(e));
+    await server.start();
+    const port = server.port() ?? 0;
+    const held = new RawTftpClient();
+    const client = new RawTftpClient();
+    await held.open();
+    await client.open();
+    try {
+      held.rrq(port, 'f.bin'); // DATA 1 arrives, then the client stays silent: the pump holds it
+      expect(opcode((await held.next(10_000))!)).toBe(3);
+      const pid = server.nativeDataPathPid();
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid!, 'SIGKILL');
+      await until(() => logs.some((r) => r.message === 'native tftp data path failed'));
+      await until(() =>
+        events.some((e) => e.type === 'failed' && e.reason === 'native tftp data path failed'),
+      );
+      expect(server.nativeDataPathActive()).toBe(false);
+      client.rrq(port, 'f.bin');
+      const got: Buffer[] = [];
+      for (let b = 1; b <= 6; b++) {
+        const d = await client.next();
+        expect(block(d!)).toBe(b);
+        got.push(d!.data.subarray(4));
+        client.ack(d!.from.port, b);
+        if (d!.data.length - 4 < 512) break;
+      }
+      expect(Buffer.concat(got).equals(data)).toBe(true);
+    } finally {
+      held.close();
+      client.close();
+      const began = Date.now();
+      await server.stop();
+      expect(Date.now() - began).toBeLessThan(1500);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('TftpServer with workers: auto (the default)', () => {
   it('serves a few clients on its own thread, and offloads a burst beyond offloadAt to two workers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tftp-auto-'));

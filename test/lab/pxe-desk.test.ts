@@ -159,6 +159,12 @@ describe.skipIf(!enabled)('lab through PXE Desk', () => {
         expect(r.ok, `no marker; artefacts in artifacts/lab/${c.name}`).toBe(true);
         expect(r.fw).toBe(c.fw === 'bios' ? 'bios' : 'uefi');
         expect(r.cmdline).toContain(wantTag);
+        // The firmware's TFTP downloads ran in the native data path (pxe-desk-tftp), as on any Linux
+        // session with the built binary; as nobody too, in the helper cases.
+        const messages = r.events.flatMap((e) =>
+          e.type === 'log' ? [String((e.record as { message?: unknown } | undefined)?.message)] : [],
+        );
+        expect(messages, messages.join(' | ')).toContain('transfers run in the native data path');
         if (c.viaHelper) {
           // The session says which transport served: the helper relay, not direct sockets.
           const running = r.events.find(

@@ -310,13 +310,16 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     await Promise.all(
       workers.map(async (worker, i) => {
         if (this.dead[i]) return worker.terminate();
-        await Promise.race([
-          new Promise<void>((resolve) => {
-            this.workerStopped[i] = resolve;
-            worker.postMessage({ kind: 'stop' });
-          }),
-          new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
-        ]);
+        await new Promise<void>((resolve) => {
+          // Not unref'd: a runner that neither answers nor exits must not leave `stop()` pending on
+          // an empty event loop (the process would end with "unsettled top-level await", exit 13).
+          const timer = setTimeout(resolve, 2000);
+          this.workerStopped[i] = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          worker.postMessage({ kind: 'stop' });
+        });
         await worker.terminate();
       }),
     );
@@ -403,6 +406,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     // A worker that fails (or could not load) leaves the rotation; its transfers fail and the
     // clients' retries are served by the others, or in-process once none is left.
     const lost = (why: string): void => {
+      this.workerStopped[index]?.(); // gone while being stopped: nothing left to wait for
       if (this.dead[index] || this.stopping) return;
       this.dead[index] = true;
       this.workerFiles[index] = 0;
