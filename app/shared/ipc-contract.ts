@@ -266,6 +266,9 @@ export function checkSessionConfig(v: unknown): Check {
     'probeWindowMs',
     'skipProbe',
     'pxeMenu',
+    'fileServer',
+    'chainloadUrl',
+    'vendorOptions',
   ]);
   if (bad) return bad;
   const c = v as Record<string, unknown>;
@@ -315,6 +318,15 @@ export function checkSessionConfig(v: unknown): Check {
       c.probeWindowMs > 10_000)
   )
     return 'config.probeWindowMs must be a whole number of ms between 100 and 10000';
+  // Shape only here; the session's validation explains what to change (config-validate.ts).
+  if (c.fileServer !== undefined && !isIpv4(c.fileServer)) return 'config.fileServer must be IPv4';
+  if (c.chainloadUrl !== undefined && (!isStr(c.chainloadUrl, 1024) || /[\s\0]/.test(c.chainloadUrl)))
+    return 'config.chainloadUrl: a URL or file name without spaces, up to 1024 characters';
+  if (
+    c.vendorOptions !== undefined &&
+    (!isStr(c.vendorOptions, 1024) || !/^(0x)?[0-9a-f\s:.-]+$/i.test(c.vendorOptions))
+  )
+    return 'config.vendorOptions: hex bytes (e.g. 06:01:08)';
   if (c.pxeMenu !== undefined) return checkPxeMenu(c.pxeMenu);
   return undefined;
 }

@@ -43,6 +43,15 @@ describe('ipc contract guards', () => {
       }).ok,
     ).toBe(true);
     expect(validateRequest('session.stop', null).ok).toBe(true);
+    // PyPXE / proxyDHCPd options the CLI takes reach the session from the UI too.
+    expect(
+      validateRequest('session.start', {
+        ...goodConfig,
+        fileServer: '10.0.0.5',
+        chainloadUrl: 'http://10.0.0.5/menu.ipxe',
+        vendorOptions: '06:01:08',
+      }).ok,
+    ).toBe(true);
   });
 
   it('rejects wrong types on every channel with an invalid-payload result', () => {
@@ -107,6 +116,12 @@ describe('ipc contract guards', () => {
     expect(validateRequest('session.start', { ...goodConfig, iface: 'eth0; rm -rf /' }).ok).toBe(false);
     expect(validateRequest('session.start', { ...goodConfig, address: '999.1.1.1' }).ok).toBe(false);
     expect(validateRequest('session.start', { ...goodConfig, ports: { tftp: 70000 } }).ok).toBe(false);
+    expect(validateRequest('session.start', { ...goodConfig, fileServer: 'files.local' }).ok).toBe(false);
+    expect(validateRequest('session.start', { ...goodConfig, chainloadUrl: 'a b' }).ok).toBe(false);
+    expect(validateRequest('session.start', { ...goodConfig, chainloadUrl: 'x'.repeat(2000) }).ok).toBe(
+      false,
+    );
+    expect(validateRequest('session.start', { ...goodConfig, vendorOptions: 'proxyDHCPd' }).ok).toBe(false);
     expect(validateRequest('session.start', { mode: 'dhcp', iface: 'eth0', root: '/srv' }).ok).toBe(false);
     expect(
       validateRequest('session.start', {
