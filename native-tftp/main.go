@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command pxe-desk-tftp is PXE Desk's native TFTP data path (Linux, unprivileged, standard library only).
 //
 // Why it exists: lockstep TFTP throughput is bound by the time from an ACK arriving to the next DATA

@@ -53,8 +53,16 @@ if (want('helper') && existsSync(resolve(repo, 'native-helper', 'go.mod'))) {
       resolve(repo, 'native-helper'),
       goEnv,
     );
-    // The native TFTP data path (unprivileged; no capabilities) ships beside the helper.
-    const tftp = resolve(dirname(out), goos === 'windows' ? 'pxe-desk-tftp.exe' : 'pxe-desk-tftp');
-    run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', tftp, '.'], resolve(repo, 'native-tftp'), goEnv);
+    // The native TFTP data path (unprivileged; no capabilities) ships beside the helper. Linux only: it
+    // relies on shutdown(2) waking a blocked UDP receive; elsewhere transfers run in Node.
+    if (goos === 'linux') {
+      const tftp = resolve(dirname(out), 'pxe-desk-tftp');
+      run(
+        'go',
+        ['build', '-trimpath', '-ldflags=-s -w', '-o', tftp, '.'],
+        resolve(repo, 'native-tftp'),
+        goEnv,
+      );
+    }
   }
 }

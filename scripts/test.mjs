@@ -88,7 +88,8 @@ function vitest(tier, config) {
 function goTest() {
   let p = 0;
   let f = 0;
-  for (const module of ['native-helper', 'native-tftp']) {
+  // native-tftp is Linux-only (build constraint); elsewhere the engine keeps transfers in Node.
+  for (const module of process.platform === 'linux' ? ['native-helper', 'native-tftp'] : ['native-helper']) {
     const result = goTestModule(join(repo, module));
     if (!result) continue;
     p += result.p;
