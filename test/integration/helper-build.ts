@@ -3,25 +3,21 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { waitFor, type NetLab } from '../helpers/netns.js';
 
-/** Builds the helper into a temp dir (same flags as scripts/build.mjs). */
-export function buildHelper(outDir: string): string {
-  const out = join(outDir, 'pxe-desk-helper');
+/** `go build` of one of our Go modules into `outDir` (same flags as scripts/build.mjs). */
+function goBuild(module: string, binary: string, outDir: string): string {
+  const out = join(outDir, binary);
   execFileSync('go', ['build', '-trimpath', '-o', out, '.'], {
-    cwd: resolve(__dirname, '../../native-helper'),
+    cwd: resolve(__dirname, '../..', module),
     env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' },
   });
   return out;
 }
 
+/** Builds the helper into a temp dir. */
+export const buildHelper = (outDir: string): string => goBuild('native-helper', 'pxe-desk-helper', outDir);
+
 /** Builds the native TFTP data path (native-tftp/, `pxe-desk-tftp`) into a temp dir. */
-export function buildNativeTftp(outDir: string): string {
-  const out = join(outDir, 'pxe-desk-tftp');
-  execFileSync('go', ['build', '-trimpath', '-o', out, '.'], {
-    cwd: resolve(__dirname, '../../native-tftp'),
-    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' },
-  });
-  return out;
-}
+export const buildNativeTftp = (outDir: string): string => goBuild('native-tftp', 'pxe-desk-tftp', outDir);
 
 const capabilityCopies = new Set<string>();
 
