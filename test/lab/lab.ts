@@ -220,16 +220,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
     pcapPath: () => join(dir, 'lab.pcap'),
     serverPid: () => cliPid,
     async startServer(kind, mode, extraArgs = [], options = {}) {
-      const common = [
-        '--conf-file=/dev/null',
-        '--keep-in-foreground',
-        '--port=0',
-        '--no-ping',
-        '--pid-file=',
-        '--user=root',
-        '--interface=eth0',
-        '--log-dhcp',
-      ];
+      const common = SITE_DNSMASQ_ARGS;
       if (mode === 'proxy' && !siteDhcp) {
         siteDhcp = true;
         track(
@@ -394,7 +385,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
   };
 
   /** dnsmasq as the reference server (benchmark beside PXE Desk; proves the lab itself). */
-  function startDnsmasqReference(mode: Mode, common: string[]): void {
+  function startDnsmasqReference(mode: Mode, common: readonly string[]): void {
     for (const f of ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'])
       copyFileSync(join(IPXE_DIR, f), join(root, f));
     const base = `http://${SRV_IP}:${HTTP_PORT}`;
