@@ -51,13 +51,16 @@ type identity struct {
 	MtimeMs float64 `json:"mtimeMs"`
 }
 
+// option is one negotiated RFC 2347 option, as the engine echoed it in the OACK.
+type option struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
 type negotiated struct {
-	Blksize    int `json:"blksize"`
-	Windowsize int `json:"windowsize"`
-	Oack       []struct {
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	} `json:"oack"`
+	Blksize    int      `json:"blksize"`
+	Windowsize int      `json:"windowsize"`
+	Oack       []option `json:"oack"`
 }
 
 type toPump struct {
@@ -306,10 +309,7 @@ type transfer struct {
 	blksize    int
 	windowsize int
 	oack       []byte
-	options    []struct {
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	}
+	options    []option // as negotiated, for the log when a client rejects them
 	retransmit time.Duration
 	maxRetries int
 	file       *sharedFile
