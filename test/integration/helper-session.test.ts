@@ -15,7 +15,9 @@ import { buildHelper } from './helper-build.js';
 
 let dir = '';
 let helperPath = '';
-const base = 43000 + (process.pid % 2000) * 4;
+// Below the kernel's ephemeral range (32768-60999 here), so no other test's client socket can be handed one of
+// these ports between the helper's death and the restart (a CI flake: "in use by node").
+const base = 21000 + (process.pid % 1000) * 4;
 
 /** Our own child processes running `path` (by /proc, so we kill only what we started, by PID). */
 function childrenRunning(path: string): number[] {

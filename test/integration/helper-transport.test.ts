@@ -17,7 +17,8 @@ const repo = resolve(__dirname, '../..');
 let dir = '';
 let helperPath = '';
 
-const port = 41000 + (process.pid % 2000);
+// Below the kernel's ephemeral range, so no concurrent test's client socket can already hold it.
+const port = 25000 + (process.pid % 2000);
 
 describe.skipIf(process.platform !== 'linux' || !haveTools('go'))(
   'HelperTransport with the real helper (loopback)',
