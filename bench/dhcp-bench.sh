@@ -16,12 +16,22 @@
 #        SERVERS may also name rcvbuf-BYTES-proxy / rcvbuf-BYTES-dhcp: PXE Desk with that SO_RCVBUF (0 = OS default).
 #        WARMUP=1 (default): each fresh server first gets 1 s of DISCOVERs at up to 5 000/s, not measured, so a
 #        JIT runtime is measured warm like a long-running server (applied to every server alike; 0 = cold).
+#        CAPTURE=0: no tcpdump (its CPU then stays with the server and the generator); p50/p99 are NA and
+#        perfdhcp's own max delay (an upper bound of p99, taken at the generator) is the latency figure.
+#        LOGDIR=DIR keeps each server's output; NODE_FLAGS adds node flags to PXE Desk (e.g. --trace-gc),
+#        SERVE_FLAGS adds bench/dhcp-serve.ts flags to pxedesk-proxy (e.g. --remember-ms -1); SHOW_GEN=1 prints
+#        perfdhcp's own report.
+#        PIN=1: the server on CPU 0, the generator and the capture on CPU 1 (taskset), so on a 2-core box the
+#        generator's pacing loop never takes the server's core; every server is pinned alike.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-"1000 20000"}
 SECS=${SECS:-3}
 REPS=${REPS:-3}
 WARMUP=${WARMUP:-1}
+CAPTURE=${CAPTURE:-1}
+PIN=${PIN:-0}
+if [ "$PIN" = 1 ]; then ON_SRV="taskset -c 0" ON_GEN="taskset -c 1"; else ON_SRV="" ON_GEN=""; fi
 BASELINE_DIR=${BASELINE_DIR:-}
 HELPER=${HELPER:-}
 SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp${BASELINE_DIR:+ baseline-proxy baseline-dhcp}${HELPER:+ helper-proxy helper-dhcp}"}
@@ -52,14 +62,14 @@ ip -n $NS_S route add default dev dhb-s
 
 DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/null --port=0 --interface=dhb-s --bind-interfaces --log-facility=/dev/null --dhcp-leasefile=$WORK/dnsmasq.leases --quiet-dhcp"
 cmd_of() { case $1 in
-  pxedesk-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet" ;;
-  rcvbuf-*-proxy) b=${1#rcvbuf-}; echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --rcvbuf ${b%-proxy}" ;;
-  rcvbuf-*-dhcp) b=${1#rcvbuf-}; echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --rcvbuf ${b%-dhcp}" ;;
-  pxedesk-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
-  helper-proxy) echo "$(command -v node) --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --helper $HELPER --iface dhb-s" ;;
-  helper-dhcp) echo "$(command -v node) --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --helper $HELPER --iface dhb-s" ;;
-  baseline-proxy) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts proxy $SRV --quiet" ;;
-  baseline-dhcp) echo "$(command -v node) --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
+  pxedesk-proxy) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts proxy $SRV --quiet ${SERVE_FLAGS:-}" ;;
+  rcvbuf-*-proxy) b=${1#rcvbuf-}; echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --rcvbuf ${b%-proxy}" ;;
+  rcvbuf-*-dhcp) b=${1#rcvbuf-}; echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --rcvbuf ${b%-dhcp}" ;;
+  pxedesk-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
+  helper-proxy) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --helper $HELPER --iface dhb-s" ;;
+  helper-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --helper $HELPER --iface dhb-s" ;;
+  baseline-proxy) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx $BASELINE_DIR/bench/dhcp-serve.ts proxy $SRV --quiet" ;;
+  baseline-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
   dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.254.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
   dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
 esac; }
@@ -84,26 +94,33 @@ TSV=$WORK/dhcp.tsv
 for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   rm -f "$WORK/dnsmasq.leases"
   # A fresh server per measurement: the full-mode pool (131 000 addresses) then never runs dry.
-  ip netns exec $NS_S $(cmd_of $name) > "$WORK/$name.log" 2>&1 &
+  ip netns exec $NS_S $ON_SRV $(cmd_of $name) > "$WORK/$name.log" 2>&1 &
   PID=$!
   if ! started; then echo "$name failed to start: $(tail -3 "$WORK/$name.log")"; stop_pid "$PID"; PID=""; continue; fi
   if [ "$WARMUP" = 1 ]; then
     timeout 20 ip netns exec $NS_C "$PERFDHCP" -4 -l dhb-c -i -r $((r < 5000 ? r : 5000)) -R 1000000 -p 1 -W 500000 \
       -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' 9) $SRV > /dev/null 2>&1
   fi
-  ip netns exec $NS_C "$TCPDUMP" -i dhb-c -n -s 96 -B 32768 -w "$WORK/cap.pcap" udp port 67 2> "$WORK/tcpdump.txt" &
-  CAP=$!
+  rm -f "$WORK/cap.pcap" "$WORK/tcpdump.txt"
+  if [ "$CAPTURE" = 1 ]; then
+    ip netns exec $NS_C $ON_GEN "$TCPDUMP" -i dhb-c -n -s 96 -B 32768 -w "$WORK/cap.pcap" udp port 67 2> "$WORK/tcpdump.txt" &
+    CAP=$!
+  fi
   sleep 0.5
   c0=$(cpu_ticks $PID)
   # -i: DISCOVER/OFFER only; -R: distinct clients; -W: wait 2 s for late replies; capped at RATE*SECS requests.
-  timeout $((SECS + 20)) ip netns exec $NS_C "$PERFDHCP" -4 -l dhb-c -i -r "$r" -R 1000000 -p "$SECS" -W 2000000 \
+  timeout $((SECS + 20)) ip netns exec $NS_C $ON_GEN "$PERFDHCP" -4 -l dhb-c -i -r "$r" -R 1000000 -p "$SECS" -W 2000000 \
     -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' "$rep") $SRV > "$WORK/perfdhcp.txt" 2>&1
   c1=$(cpu_ticks $PID)
   sleep 0.3
   stop_pid "$CAP"; CAP=""
   stop_pid "$PID"; PID=""
-  lat=$(node bench/dhcp-latency.mjs "$WORK/cap.pcap" 2>/dev/null || echo '{}')
-  capdrop=$(awk '/dropped by kernel/{print $1}' "$WORK/tcpdump.txt")
+  [ -n "${LOGDIR:-}" ] && mkdir -p "$LOGDIR" && cp "$WORK/$name.log" "$LOGDIR/$name.rep$rep.$r.log"
+  lat=$( [ "$CAPTURE" = 1 ] && node bench/dhcp-latency.mjs "$WORK/cap.pcap" 2>/dev/null || echo '{}')
+  capdrop=$(awk '/dropped by kernel/{print $1}' "$WORK/tcpdump.txt" 2>/dev/null)
+  # Without a capture the max column is perfdhcp's own max delay (taken at the generator, so an upper bound).
+  [ "$CAPTURE" = 1 ] || lat="{\"max_ms\":$(awk '/^max delay/{print $3; exit}' "$WORK/perfdhcp.txt" | grep . || echo null)}"
+  [ -n "${SHOW_GEN:-}" ] && cat "$WORK/perfdhcp.txt"
   sent=$(awk '/^sent packets/{print $3; exit}' "$WORK/perfdhcp.txt")
   recv=$(awk '/^received packets/{print $3; exit}' "$WORK/perfdhcp.txt")
   row=$(LAT="$lat" node -e '

@@ -6,7 +6,9 @@
  * Usage: node --import tsx bench/dhcp-serve.ts proxy|dhcp SERVER_IP [RANGE_START RANGE_END PREFIX] [--quiet]
  *        [--helper PATH --iface NAME]   (the native helper relay instead of node:dgram: the production Linux path)
  *        [--rcvbuf BYTES]               (DirectTransport SO_RCVBUF for the DHCP roles; 0 = OS default)
+ *        [--remember-ms MS]             (how long DISCOVERs are remembered for 4011; -1 = not at all)
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { DhcpServer, ProxyDhcpServer } from '../app/engines/dhcp/index.js';
 import type { DatagramTransport } from '../app/shared/datagram-transport.js';
@@ -24,6 +26,7 @@ const valueOf = (flag: string): string | undefined => {
 const helperPath = valueOf('--helper');
 const rcvbuf = valueOf('--rcvbuf');
 const iface = valueOf('--iface');
+const rememberMs = valueOf('--remember-ms');
 const args = argv.filter((a) => a !== '--quiet');
 const quiet = argv.includes('--quiet');
 const [mode, server, rangeStart, rangeEnd, prefix] = args;
@@ -48,7 +51,14 @@ const boot = {
 const perMacRate = quiet ? 1_000_000 : 20;
 const engine =
   mode === 'proxy'
-    ? new ProxyDhcpServer({ transport, serverAddress: server, boot, perMacRate, globalRate: 1_000_000 })
+    ? new ProxyDhcpServer({
+        transport,
+        serverAddress: server,
+        boot,
+        perMacRate,
+        globalRate: 1_000_000,
+        ...(rememberMs ? { rememberMs: Number(rememberMs) } : {}),
+      })
     : new DhcpServer({
         transport,
         serverAddress: server,
@@ -65,8 +75,17 @@ const engine =
         },
       });
 if (!quiet) engine.onEvent((e) => process.stdout.write(`${JSON.stringify(e)}\n`));
+// Event-loop delay (1 ms resolution): how long a datagram could wait for the loop, beside the counters.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 const counters = (): void => {
-  process.stdout.write(`${JSON.stringify({ type: 'counters', ...engine.counters() })}\n`);
+  const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+  const loop = {
+    p50: ms(loopDelay.percentile(50)),
+    p99: ms(loopDelay.percentile(99)),
+    max: ms(loopDelay.max),
+  };
+  process.stdout.write(`${JSON.stringify({ type: 'counters', ...engine.counters(), loopDelayMs: loop })}\n`);
 };
 await engine.start();
 process.stdout.write('ready\n');

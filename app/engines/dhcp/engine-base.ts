@@ -10,7 +10,8 @@ import type { Clock, Logger } from '../../shared/runtime.js';
 import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { DhcpMessage } from './codec.js';
 import { Opt, encode, encodeSubOptions, ipToBytes, macOf, subOptions } from './codec.js';
-import { ClientMemory, answerBootServer, identityOf, maxSizeOf } from './pxe-reply.js';
+import { ClientMemory } from './client-memory.js';
+import { answerBootServer, identityOf, maxSizeOf } from './pxe-reply.js';
 import { RateLimiter } from './rate-limit.js';
 import { emitEvent } from './receive.js';
 

@@ -7,6 +7,7 @@ import { decideBoot, decideBootItem, encodePxeMenu, firmwareOf } from '../../cor
 import type { Endpoint } from '../../shared/datagram-transport.js';
 import type { ClientIdentity } from '../../shared/events.js';
 import type { Logger } from '../../shared/runtime.js';
+import type { ClientMemory } from './client-memory.js';
 import type { DhcpMessage } from './codec.js';
 import {
   MessageType,
@@ -156,43 +157,6 @@ export function addMenu(
 export function maxSizeOf(req: DhcpMessage): number | undefined {
   const v = req.options.get(Opt.maxMessageSize);
   return v && v.length === 2 ? v.readUInt16BE(0) : undefined;
-}
-
-/**
- * What a BootRequest looked like at DISCOVER time, per MAC, for a while (catalogue P12): a 4011 REQUEST
- * without option 93 (and no Arch in 60) is answered from it. Bounded in size and age, so a flood of new
- * MACs cannot grow it without limit (catalogue D30); the oldest entry goes first.
- */
-export class ClientMemory {
-  // Two generations instead of per-insert eviction: O(1) with no iterator per packet under a flood; at
-  // most maxEntries entries in total.
-  private current = new Map<string, { req: BootRequest; at: number }>();
-  private previous = new Map<string, { req: BootRequest; at: number }>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 4096,
-  ) {}
-
-  remember(req: BootRequest, now: number): void {
-    if (this.ttlMs <= 0) return;
-    this.previous.delete(req.mac);
-    if (this.current.size >= this.maxEntries / 2 && !this.current.has(req.mac)) {
-      this.previous = this.current;
-      this.current = new Map();
-    }
-    this.current.set(req.mac, { req, at: now });
-  }
-
-  recall(mac: string, now: number): BootRequest | undefined {
-    const e = this.current.get(mac) ?? this.previous.get(mac);
-    if (!e || now - e.at > this.ttlMs) return undefined;
-    return e.req;
-  }
-
-  size(): number {
-    return this.current.size + this.previous.size;
-  }
 }
 
 export type BootServerAnswer =
