@@ -115,7 +115,7 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   sleep 0.3
   stop_pid "$CAP"; CAP=""
   stop_pid "$PID"; PID=""
-  [ -n "${LOGDIR:-}" ] && mkdir -p "$LOGDIR" && cp "$WORK/$name.log" "$LOGDIR/$name.rep$rep.$r.log"
+  [ -n "${LOGDIR:-}" ] && mkdir -p "$LOGDIR" && cp "$WORK/$name.log" "$LOGDIR/$name.rep$rep.$r.log" && { [ ! -f "$WORK/cap.pcap" ] || cp "$WORK/cap.pcap" "$LOGDIR/$name.rep$rep.$r.pcap"; }
   lat=$( [ "$CAPTURE" = 1 ] && node bench/dhcp-latency.mjs "$WORK/cap.pcap" 2>/dev/null || echo '{}')
   capdrop=$(awk '/dropped by kernel/{print $1}' "$WORK/tcpdump.txt" 2>/dev/null)
   # Without a capture the max column is perfdhcp's own max delay (taken at the generator, so an upper bound).

@@ -2,6 +2,8 @@
 // BOOTREQUEST with the first BOOTREPLY of the same xid and reports wire-time p50/p99/max. Measuring on the
 // wire keeps the figure independent of the generator (perfdhcp reports only avg/max). Not a test.
 // usage: node dhcp-latency.mjs CAPTURE.pcap   (Ethernet or Linux cooked link type, micro- or nanosecond pcap)
+//        TIMELINE_MS=N also prints, per N ms of requests, the worst delay and how many exceeded 5 ms (stderr):
+//        where in the run the tail comes from.
 import { readFileSync } from 'node:fs';
 
 const buf = readFileSync(process.argv[2]);
@@ -13,6 +15,7 @@ const l2 = link === 1 ? 14 : link === 113 ? 16 : -1;
 if (l2 < 0) throw new Error(`unsupported link type ${link}`);
 const sent = new Map();
 const delays = [];
+const timeline = [];
 let requests = 0;
 let replies = 0;
 for (let p = 24; p + 16 <= buf.length;) {
@@ -33,9 +36,26 @@ for (let p = 24; p + 16 <= buf.length;) {
     const t0 = sent.get(xid);
     if (t0 !== undefined && t0 >= 0) {
       delays.push(t - t0);
+      timeline.push([t0, t - t0]);
       sent.set(xid, -1);
     }
   }
+}
+const bucket = Number(process.env.TIMELINE_MS || 0);
+if (bucket > 0 && timeline.length) {
+  const start = Math.min(...timeline.map(([t0]) => t0));
+  const rows = new Map();
+  for (const [t0, d] of timeline) {
+    const k = Math.floor((t0 - start) / bucket);
+    const r = rows.get(k) ?? { max: 0, slow: 0, n: 0 };
+    r.max = Math.max(r.max, d);
+    r.slow += d > 5 ? 1 : 0;
+    r.n++;
+    rows.set(k, r);
+  }
+  for (const [k, r] of [...rows].sort((a, b) => a[0] - b[0]))
+    if (r.slow)
+      console.error(`${k * bucket} ms: ${r.n} requests, ${r.slow} over 5 ms, worst ${r.max.toFixed(1)} ms`);
 }
 delays.sort((a, b) => a - b);
 const q = (f) => (delays.length ? delays[Math.min(delays.length - 1, Math.floor(f * delays.length))] : NaN);

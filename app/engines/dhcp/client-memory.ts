@@ -8,11 +8,12 @@
  * each scavenge copies them, then promotes them, then a mark-compact frees them. Measured at 20 000
  * DISCOVER/s (bench/README.md): with a Map of request objects scavenges took up to 13 ms and replies queued
  * behind them (p99 10-16 ms, perfdhcp lost 0.4-0.6 %); with the records here (no heap object outlives its
- * packet) scavenges take 0.3 ms. Records are written into a ring of fixed slots; a hash index (open
- * addressing, linear probing, backward-shift deletion) finds the slot of a MAC. A record larger than a slot
+ * packet) scavenges take 0.3 ms. Records are written into a ring of fixed slots; a SlotIndex finds the
+ * slot of a MAC. A record larger than a slot
  * (hostile, concatenated options) is kept as an object beside it, still one per slot, so still bounded.
  */
 import type { BootRequest } from '../../core/boot-decision.js';
+import { SlotIndex, hashString } from './slot-index.js';
 
 /** Bytes per slot: a MAC, a few archs, option 60 and a user class fit easily (a real ROM's take < 100). */
 const SLOT_BYTES = 384;
@@ -30,9 +31,7 @@ export class ClientMemory {
   private readonly at: Float64Array;
   /** Per slot: hash of its MAC (to find its home in the index when it is evicted). */
   private readonly hashes: Uint32Array;
-  /** Open-addressing index: slot + 1, 0 = empty. At least twice the slots, a power of two. */
-  private readonly index: Int32Array;
-  private readonly mask: number;
+  private readonly index: SlotIndex<string>;
   private readonly oversize = new Map<number, BootRequest>();
   private next = 0;
   private count = 0;
@@ -45,41 +44,38 @@ export class ClientMemory {
     this.arena = Buffer.alloc(this.capacity * SLOT_BYTES);
     this.at = new Float64Array(this.capacity).fill(Number.NaN);
     this.hashes = new Uint32Array(this.capacity);
-    let size = 2;
-    while (size < this.capacity * 2) size *= 2;
-    this.index = new Int32Array(size);
-    this.mask = size - 1;
+    this.index = new SlotIndex(
+      this.capacity,
+      (slot) => this.hashes[slot] as number,
+      (slot, mac) => this.macIs(slot, mac),
+    );
   }
 
   remember(req: BootRequest, now: number): void {
     // A slot stores the MAC's length in one byte; codec MACs are at most 47 characters (16 bytes of chaddr).
     if (this.ttlMs <= 0 || req.mac.length > 255) return;
-    const hash = hashOf(req.mac);
+    const hash = hashString(req.mac);
     // A MAC seen again moves to the newest place: its old slot is freed first.
-    const pos = this.find(req.mac, hash);
-    if (pos >= 0) this.free((this.index[pos] as number) - 1, pos);
+    const old = this.index.find(req.mac, hash);
+    if (old >= 0) this.free(old);
     let slot = this.next;
     if (!Number.isNaN(this.at[slot] as number)) {
       // Full: the oldest goes. Not full but the ring came round to a live slot: a MAC seen again left a
       // hole behind, so close the holes first (O(slots), at most once per `capacity - count` inserts).
       if (this.count < this.capacity) slot = this.compact();
-      else this.free(slot, this.positionOf(slot));
+      else this.free(slot);
     }
     this.next = (slot + 1) % this.capacity;
     if (!this.write(slot, req)) this.oversize.set(slot, req);
     this.at[slot] = now;
     this.hashes[slot] = hash;
-    let i = hash & this.mask;
-    while (this.index[i] !== 0) i = (i + 1) & this.mask;
-    this.index[i] = slot + 1;
+    this.index.insert(slot);
     this.count++;
   }
 
   recall(mac: string, now: number): BootRequest | undefined {
-    const pos = this.find(mac, hashOf(mac));
-    if (pos < 0) return undefined;
-    const slot = (this.index[pos] as number) - 1;
-    if (now - (this.at[slot] as number) > this.ttlMs) return undefined;
+    const slot = this.index.find(mac, hashString(mac));
+    if (slot < 0 || now - (this.at[slot] as number) > this.ttlMs) return undefined;
     return this.oversize.get(slot) ?? this.read(slot);
   }
 
@@ -109,46 +105,16 @@ export class ClientMemory {
     this.hashes.set(hashes);
     this.oversize.clear();
     for (const [slot, req] of oversize) this.oversize.set(slot, req);
-    this.index.fill(0);
-    for (let slot = 0; slot < w; slot++) {
-      let i = (this.hashes[slot] as number) & this.mask;
-      while (this.index[i] !== 0) i = (i + 1) & this.mask;
-      this.index[i] = slot + 1;
-    }
+    this.index.reset(this.capacity);
+    for (let slot = 0; slot < w; slot++) this.index.insert(slot);
     return w;
   }
 
-  /** Index position of `mac`, or -1. */
-  private find(mac: string, hash: number): number {
-    for (let i = hash & this.mask; this.index[i] !== 0; i = (i + 1) & this.mask) {
-      const slot = (this.index[i] as number) - 1;
-      if (this.hashes[slot] === hash && this.macIs(slot, mac)) return i;
-    }
-    return -1;
-  }
-
-  private positionOf(slot: number): number {
-    for (let i = (this.hashes[slot] as number) & this.mask; ; i = (i + 1) & this.mask) {
-      if (this.index[i] === slot + 1) return i;
-    }
-  }
-
-  /** Frees a slot and its index entry; later entries of the probe run shift back (no tombstones). */
-  private free(slot: number, pos: number): void {
+  private free(slot: number): void {
+    this.index.remove(slot);
     this.at[slot] = Number.NaN;
     this.oversize.delete(slot);
     this.count--;
-    let hole = pos;
-    for (let j = (pos + 1) & this.mask; this.index[j] !== 0; j = (j + 1) & this.mask) {
-      const home = (this.hashes[(this.index[j] as number) - 1] as number) & this.mask;
-      // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
-      const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!stays) {
-        this.index[hole] = this.index[j] as number;
-        hole = j;
-      }
-    }
-    this.index[hole] = 0;
   }
 
   private macIs(slot: number, mac: string): boolean {
@@ -241,11 +207,4 @@ export class ClientMemory {
       ...(flags & FLAG_IPXE_ENCAP_KNOWN ? { hasIpxeEncap: (flags & FLAG_IPXE_ENCAP) !== 0 } : {}),
     };
   }
-}
-
-/** FNV-1a over the MAC string's char codes (no bytes or strings allocated per packet). */
-function hashOf(mac: string): number {
-  let h = 0x811c9dc5;
-  for (let k = 0; k < mac.length; k++) h = Math.imul(h ^ mac.charCodeAt(k), 0x01000193);
-  return h >>> 0;
 }

@@ -13,6 +13,8 @@ import type { DhcpMessage } from './codec.js';
 import { MessageType, Opt, intToIp, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
 import type { DhcpEngineOptions } from './engine-base.js';
 import { DhcpEngineBase } from './engine-base.js';
+import type { Lease } from './lease-table.js';
+import { LeaseTable, MAX_KEY_LENGTH } from './lease-table.js';
 import { addBootFields, addMenu, bootRequestOf, identityOf, replySkeleton } from './pxe-reply.js';
 import { receiveDatagram } from './receive.js';
 
@@ -24,24 +26,18 @@ export interface DhcpServerOptions extends DhcpEngineOptions {
   readonly offerHoldMs?: number;
 }
 
-export interface Lease {
-  mac: string;
-  ip: string;
-  /** Epoch ms. */
-  expires: number;
-  state: 'offered' | 'bound';
-}
+export type { Lease } from './lease-table.js';
 
 const ZERO = '0.0.0.0';
 /** Placeholder identity when no one listens (emit drops the event before it is built). */
 const UNOBSERVED: DhcpEvent['client'] = { mac: '' };
 
 export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
-  /** mac → lease; by construction at most one entry per pool address plus static leases. */
-  private readonly leases = new Map<string, Lease>();
-  private readonly byIp = new Map<string, string>();
+  /** By MAC and by address; by construction at most one entry per pool address plus static leases. */
+  private readonly leases: LeaseTable;
   private readonly statics = new Map<string, string>();
-  private readonly staticIps = new Set<string>();
+  private readonly staticIps = new Set<number>();
+  private readonly serverIp: number;
   private readonly mask: number;
   private readonly subnet: number;
   private readonly first: number;
@@ -68,10 +64,15 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
       throw new RangeError('range end must be in the same subnet as, and not before, range start');
     }
     this.cursor = this.first;
+    // Sized for the whole pool up front (up to 131 072 leases, about 12 MB): doubling a table of tens of
+    // thousands of leases mid-flood is a pause of several ms in front of every queued DISCOVER.
+    const leasable = this.last - this.first + 1 + (opts.pool.staticLeases?.length ?? 0);
+    this.leases = new LeaseTable(Math.min(leasable, 1 << 17));
+    this.serverIp = ipToInt(opts.serverAddress);
     this.leaseSeconds = opts.pool.leaseTimeSeconds ?? 3600;
     for (const s of opts.pool.staticLeases ?? []) {
       this.statics.set(s.mac.toLowerCase(), s.ip);
-      this.staticIps.add(s.ip);
+      this.staticIps.add(ipToInt(s.ip));
     }
     // Per-reply constants, built once (hot path).
     this.maskBytes = u32(this.mask);
@@ -99,7 +100,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
 
   /** Current leases (copies). */
   leaseList(): Lease[] {
-    return [...this.leases.values()].map((l) => ({ ...l }));
+    return this.leases.list();
   }
 
   /** Per-client state (catalogue D30): leases (bounded by the pool), rate buckets, remembered DISCOVERs. */
@@ -127,53 +128,33 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
     return n >= this.first && n <= this.last;
   }
 
-  private holder(ip: string): string | undefined {
-    const mac = this.byIp.get(ip);
-    if (!mac) return undefined;
-    const l = this.leases.get(mac);
-    if (!l || l.ip !== ip || l.expires <= this.clock.now()) return undefined;
-    return mac;
+  /** Whether `ip` is leased (unexpired) to someone other than `mac`. */
+  private heldByOther(ip: string, mac: string): boolean {
+    return this.leases.isHeld(ipToInt(ip), this.clock.now(), mac);
   }
 
-  private setLease(mac: string, ip: string, state: Lease['state'], ms: number): Lease {
-    const old = this.leases.get(mac);
-    if (old && this.byIp.get(old.ip) === mac) this.byIp.delete(old.ip);
-    const lease: Lease = { mac, ip, state, expires: this.clock.now() + ms };
-    this.leases.delete(mac); // re-insert keeps Map order = recency
-    this.leases.set(mac, lease);
-    this.byIp.set(ip, mac);
-    return lease;
+  private setLease(mac: string, ip: string, state: Lease['state'], ms: number): void {
+    this.leases.set(mac, ipToInt(ip), state, this.clock.now() + ms);
   }
 
-  private dropLease(mac: string): void {
-    const l = this.leases.get(mac);
-    if (!l) return;
-    this.leases.delete(mac);
-    if (this.byIp.get(l.ip) === mac) this.byIp.delete(l.ip);
-  }
-
-  private isFree(ip: string): boolean {
-    return ip !== this.opts.serverAddress && !this.staticIps.has(ip) && this.holder(ip) === undefined;
+  private isFree(ip: number): boolean {
+    return ip !== this.serverIp && !this.staticIps.has(ip) && !this.leases.isHeld(ip, this.clock.now());
   }
 
   /** An address for `mac`: static, its current one, the requested one if free, else the next free one. */
   private allocate(mac: string, requested?: string): string | undefined {
     const st = this.statics.get(mac);
     if (st) return st;
-    const cur = this.leases.get(mac);
-    if (cur && this.inRange(cur.ip)) return cur.ip;
-    if (requested && this.inRange(requested) && this.isFree(requested)) return requested;
+    const cur = this.leases.ipOf(mac);
+    if (cur >= this.first && cur <= this.last) return intToIp(cur);
+    if (requested && this.inRange(requested) && this.isFree(ipToInt(requested))) return requested;
     const size = this.last - this.first + 1;
     for (let i = 0; i < size; i++) {
       const n = this.cursor;
       this.cursor = n >= this.last ? this.first : n + 1;
-      const ip = intToIp(n);
       if ((n & ~this.mask) === 0 || (n | this.mask) >>> 0 === 0xffffffff) continue; // network/broadcast
-      if (this.isFree(ip)) {
-        const stale = this.byIp.get(ip);
-        if (stale) this.dropLease(stale);
-        return ip;
-      }
+      // An expired holder's entry goes when the address is leased again (LeaseTable.set).
+      if (this.isFree(n)) return intToIp(n);
     }
     return undefined;
   }
@@ -230,7 +211,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
           // SELECTING (RFC 2131 §4.3.2).
           if (serverId !== this.opts.serverAddress) {
             // The client chose another server: release our tentative offer (F3).
-            if (lease?.state === 'offered') this.dropLease(mac);
+            if (lease?.state === 'offered') this.leases.delete(mac);
             return;
           }
           ip = requested ?? (msg.ciaddr !== ZERO ? msg.ciaddr : undefined);
@@ -241,9 +222,9 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
           if (!this.inSubnet(requested)) return this.nak(msg, client, `${requested} is not on this network`);
           const st = this.statics.get(mac);
           if (st && st !== requested) return this.nak(msg, client, `${mac} has static address ${st}`);
-          const h = this.holder(requested);
-          if (h && h !== mac) return this.nak(msg, client, `${requested} is leased to another client`);
-          if (!st && (!this.inRange(requested) || this.staticIps.has(requested))) {
+          if (this.heldByOther(requested, mac))
+            return this.nak(msg, client, `${requested} is leased to another client`);
+          if (!st && (!this.inRange(requested) || this.staticIps.has(ipToInt(requested)))) {
             return this.nak(msg, client, `${requested} is outside the address range`);
           }
           ip = requested;
@@ -251,8 +232,8 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
           // RENEWING/REBINDING.
           if (!this.inSubnet(msg.ciaddr))
             return this.nak(msg, client, `${msg.ciaddr} is not on this network`);
-          const h = this.holder(msg.ciaddr);
-          if (h && h !== mac) return this.nak(msg, client, `${msg.ciaddr} is leased to another client`);
+          if (this.heldByOther(msg.ciaddr, mac))
+            return this.nak(msg, client, `${msg.ciaddr} is leased to another client`);
           if (!lease || lease.ip !== msg.ciaddr) return; // not ours to judge: stay silent (RFC 2131 §4.3.2)
           ip = msg.ciaddr;
         } else {
@@ -271,7 +252,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
         const lease = this.leases.get(mac);
         if (lease && ip && lease.ip === ip) {
           // Someone else uses this address: park it under a pseudo-owner for a lease time (RFC 2131 §4.3.3).
-          this.dropLease(mac);
+          this.leases.delete(mac);
           this.setLease(`declined:${ip}`, ip, 'bound', this.leaseSeconds * 1000);
           this.persist();
         }
@@ -282,7 +263,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
         this.emit({ type: 'release', client, xid: msg.xid, ip: msg.ciaddr });
         const lease = this.leases.get(mac);
         if (lease && lease.ip === msg.ciaddr) {
-          this.dropLease(mac);
+          this.leases.delete(mac);
           this.persist();
         }
         return;
@@ -368,7 +349,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
     const file = this.opts.pool.leasesFile;
     if (!file) return;
     this.saving = this.saving.then(async () => {
-      const bound = [...this.leases.values()].filter((l) => l.state === 'bound');
+      const bound = this.leases.list().filter((l) => l.state === 'bound');
       const tmp = `${file}.${process.pid}.tmp`;
       try {
         // Atomic: a reader (or a crash) never sees a half-written file.
@@ -398,8 +379,9 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
         const { mac, ip, expires } = item;
         if (typeof mac !== 'string' || typeof ip !== 'string' || typeof expires !== 'number') continue;
         if (expires <= now || !/^\d+\.\d+\.\d+\.\d+$/.test(ip) || !this.inSubnet(ip)) continue;
-        this.leases.set(mac, { mac, ip, expires, state: 'bound' });
-        this.byIp.set(ip, mac);
+        // Keys this server writes are MACs or declined:<ip>; anything else is not from us.
+        if (mac.length > MAX_KEY_LENGTH || !/^[\x20-\x7e]+$/.test(mac)) continue;
+        this.leases.set(mac, ipToInt(ip), 'bound', expires);
       }
     } catch (err) {
       this.logger.warn('ignoring unreadable leases file', { file, error: String(err) });
