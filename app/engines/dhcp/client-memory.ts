@@ -8,8 +8,8 @@
  * each scavenge copies them, then promotes them, then a mark-compact frees them. Measured at 20 000
  * DISCOVER/s (bench/README.md): with a Map of request objects scavenges took up to 13 ms and replies queued
  * behind them (p99 10-16 ms, perfdhcp lost 0.4-0.6 %); with the records here (no heap object outlives its
- * packet) scavenges take 0.3 ms. Records are written into a ring of fixed slots; a SlotIndex finds the
- * slot of a MAC. A record larger than a slot
+ * packet) scavenges take 0.3 ms. Records are written into fixed slots kept in a recency list (typed
+ * arrays, O(1) move and eviction); a SlotIndex finds the slot of a MAC. A record larger than a slot
  * (hostile, concatenated options) is kept as an object beside it, still one per slot, so still bounded.
  */
 import type { BootRequest } from '../../core/boot-decision.js';
@@ -27,13 +27,18 @@ const FLAG_IPXE_ENCAP_KNOWN = 32;
 export class ClientMemory {
   private readonly capacity: number;
   private readonly arena: Buffer;
-  /** Per slot: when remembered, NaN when the slot is free. */
+  /** Per slot: when remembered. */
   private readonly at: Float64Array;
-  /** Per slot: hash of its MAC (to find its home in the index when it is evicted). */
-  private readonly hashes: Uint32Array;
+  /** Recency list over the live slots (-1 = none): oldest at `head`, newest at `tail`. */
+  private readonly older: Int32Array;
+  private readonly newer: Int32Array;
+  private head = -1;
+  private tail = -1;
+  /** Free slots (a stack). */
+  private readonly spare: Int32Array;
+  private spareCount = 0;
   private readonly index: SlotIndex<string>;
   private readonly oversize = new Map<number, BootRequest>();
-  private next = 0;
   private count = 0;
 
   constructor(
@@ -42,35 +47,43 @@ export class ClientMemory {
   ) {
     this.capacity = Math.max(1, Math.floor(maxEntries));
     this.arena = Buffer.alloc(this.capacity * SLOT_BYTES);
-    this.at = new Float64Array(this.capacity).fill(Number.NaN);
-    this.hashes = new Uint32Array(this.capacity);
-    this.index = new SlotIndex(
-      this.capacity,
-      (slot) => this.hashes[slot] as number,
-      (slot, mac) => this.macIs(slot, mac),
-    );
+    this.at = new Float64Array(this.capacity);
+    this.older = new Int32Array(this.capacity);
+    this.newer = new Int32Array(this.capacity);
+    this.spare = new Int32Array(this.capacity);
+    this.index = new SlotIndex(this.capacity, (slot, mac) => this.macIs(slot, mac));
+    this.clear();
+    primeClientMemory();
   }
 
   remember(req: BootRequest, now: number): void {
     // A slot stores the MAC's length in one byte; codec MACs are at most 47 characters (16 bytes of chaddr).
     if (this.ttlMs <= 0 || req.mac.length > 255) return;
     const hash = hashString(req.mac);
-    // A MAC seen again moves to the newest place: its old slot is freed first.
-    const old = this.index.find(req.mac, hash);
-    if (old >= 0) this.free(old);
-    let slot = this.next;
-    if (!Number.isNaN(this.at[slot] as number)) {
-      // Full: the oldest goes. Not full but the ring came round to a live slot: a MAC seen again left a
-      // hole behind, so close the holes first (O(slots), at most once per `capacity - count` inserts).
-      if (this.count < this.capacity) slot = this.compact();
-      else this.free(slot);
+    let slot = this.index.find(req.mac, hash);
+    if (slot >= 0)
+      this.unlink(slot); // seen again: rewritten in place, moved to the newest end
+    else {
+      if (this.spareCount > 0) slot = this.spare[--this.spareCount] as number;
+      else {
+        // Full: the oldest goes.
+        slot = this.head;
+        this.unlink(slot);
+        this.index.remove(slot);
+        this.count--;
+      }
+      this.index.insert(slot, hash);
+      this.count++;
     }
-    this.next = (slot + 1) % this.capacity;
+    this.oversize.delete(slot);
     if (!this.write(slot, req)) this.oversize.set(slot, req);
     this.at[slot] = now;
-    this.hashes[slot] = hash;
-    this.index.insert(slot);
-    this.count++;
+    // Newest at the tail.
+    this.older[slot] = this.tail;
+    this.newer[slot] = -1;
+    if (this.tail >= 0) this.newer[this.tail] = slot;
+    else this.head = slot;
+    this.tail = slot;
   }
 
   recall(mac: string, now: number): BootRequest | undefined {
@@ -83,38 +96,23 @@ export class ClientMemory {
     return this.count;
   }
 
-  /** Moves the live slots, oldest first, to the front (same order) and rebuilds the index; the next free slot. */
-  private compact(): number {
-    const arena = Buffer.alloc(this.arena.length);
-    const at = new Float64Array(this.capacity).fill(Number.NaN);
-    const hashes = new Uint32Array(this.capacity);
-    const oversize = new Map<number, BootRequest>();
-    let w = 0;
-    for (let k = 0; k < this.capacity; k++) {
-      const slot = (this.next + k) % this.capacity;
-      if (Number.isNaN(this.at[slot] as number)) continue;
-      this.arena.copy(arena, w * SLOT_BYTES, slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
-      at[w] = this.at[slot] as number;
-      hashes[w] = this.hashes[slot] as number;
-      const aside = this.oversize.get(slot);
-      if (aside) oversize.set(w, aside);
-      w++;
-    }
-    arena.copy(this.arena);
-    this.at.set(at);
-    this.hashes.set(hashes);
-    this.oversize.clear();
-    for (const [slot, req] of oversize) this.oversize.set(slot, req);
-    this.index.reset(this.capacity);
-    for (let slot = 0; slot < w; slot++) this.index.insert(slot);
-    return w;
+  private unlink(slot: number): void {
+    const o = this.older[slot] as number;
+    const n = this.newer[slot] as number;
+    if (o >= 0) this.newer[o] = n;
+    else this.head = n;
+    if (n >= 0) this.older[n] = o;
+    else this.tail = o;
   }
 
-  private free(slot: number): void {
-    this.index.remove(slot);
-    this.at[slot] = Number.NaN;
-    this.oversize.delete(slot);
-    this.count--;
+  private clear(): void {
+    this.index.reset(this.capacity);
+    this.oversize.clear();
+    this.head = -1;
+    this.tail = -1;
+    this.count = 0;
+    this.spareCount = 0;
+    for (let slot = this.capacity - 1; slot >= 0; slot--) this.spare[this.spareCount++] = slot;
   }
 
   private macIs(slot: number, mac: string): boolean {
@@ -206,5 +204,28 @@ export class ClientMemory {
       ...(flags & FLAG_USER_CLASSES ? { userClasses } : {}),
       ...(flags & FLAG_IPXE_ENCAP_KNOWN ? { hasIpxeEncap: (flags & FLAG_IPXE_ENCAP) !== 0 } : {}),
     };
+  }
+}
+
+let primed = false;
+
+/**
+ * Once per process, runs every remember/recall path (new, seen again, evicted, too large, absent) on a
+ * throw-away instance. V8 optimises on the type feedback it has seen; a path first taken mid-flood (the first
+ * returning client) deoptimised the whole DISCOVER path and the engine ran 2-3x slower for ~100 ms while it
+ * re-optimised (bench/README.md). Feedback belongs to the functions, so a small instance primes them all.
+ */
+function primeClientMemory(): void {
+  if (primed) return;
+  primed = true;
+  const m = new ClientMemory(1000, 8);
+  for (let round = 0; round < 40; round++) {
+    for (let i = 0; i < 12; i++) {
+      const mac = `prime:${(round + i) % 12}`;
+      m.remember({ mac, archs: [i], vendorClass: 'v', userClasses: ['u'], hasIpxeEncap: false }, round);
+      m.recall(mac, round);
+      m.recall(`absent:${i}`, round);
+    }
+    m.remember({ mac: 'prime:big', userClasses: ['u'.repeat(200), 'u'.repeat(200)] }, round);
   }
 }

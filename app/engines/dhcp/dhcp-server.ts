@@ -145,18 +145,27 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
   private allocate(mac: string, requested?: string): string | undefined {
     const st = this.statics.get(mac);
     if (st) return st;
+    // One exit and the same property loads for a new and a returning client: V8 then has type feedback for
+    // both before the first flood, and the first returning client does not deoptimise this (see LeaseTable).
+    const first = this.first;
+    const last = this.last;
     const cur = this.leases.ipOf(mac);
-    if (cur >= this.first && cur <= this.last) return intToIp(cur);
-    if (requested && this.inRange(requested) && this.isFree(ipToInt(requested))) return requested;
-    const size = this.last - this.first + 1;
-    for (let i = 0; i < size; i++) {
+    // Both compares always run (no short-circuit): a new client (-1) and a returning one take the same code.
+    const above = cur >= first;
+    const below = cur <= last;
+    let found = above && below ? cur : -1;
+    if (found < 0 && requested) {
+      const want = ipToInt(requested);
+      if (want >= first && want <= last && this.isFree(want)) found = want;
+    }
+    for (let i = last - first; found < 0 && i >= 0; i--) {
       const n = this.cursor;
-      this.cursor = n >= this.last ? this.first : n + 1;
+      this.cursor = n >= last ? first : n + 1;
       if ((n & ~this.mask) === 0 || (n | this.mask) >>> 0 === 0xffffffff) continue; // network/broadcast
       // An expired holder's entry goes when the address is leased again (LeaseTable.set).
-      if (this.isFree(n)) return intToIp(n);
+      if (this.isFree(n)) found = n;
     }
-    return undefined;
+    return found < 0 ? undefined : intToIp(found);
   }
 
   private onMessage(msg: DhcpMessage): void {

@@ -28,7 +28,6 @@ const BOUND = 2;
 export class LeaseTable {
   private capacity: number;
   private keys: Buffer;
-  private keyHashes: Uint32Array;
   private ips: Uint32Array;
   private expiries: Float64Array;
   /** 0 = free slot. */
@@ -45,24 +44,16 @@ export class LeaseTable {
   constructor(initialCapacity = 256) {
     this.capacity = Math.max(16, initialCapacity);
     this.keys = Buffer.alloc(this.capacity * KEY_BYTES);
-    this.keyHashes = new Uint32Array(this.capacity);
     this.ips = new Uint32Array(this.capacity);
     this.expiries = new Float64Array(this.capacity);
     this.states = new Uint8Array(this.capacity);
     this.stamps = new Float64Array(this.capacity);
-    this.byKey = new SlotIndex(
-      this.capacity,
-      (slot) => this.keyHashes[slot] as number,
-      (slot, key) => this.keyIs(slot, key),
-    );
-    this.byIp = new SlotIndex(
-      this.capacity,
-      (slot) => hashInt(this.ips[slot] as number),
-      (slot, ip) => this.ips[slot] === ip,
-    );
+    this.byKey = new SlotIndex(this.capacity, (slot, key) => this.keyIs(slot, key));
+    this.byIp = new SlotIndex(this.capacity, (slot, ip) => this.ips[slot] === ip);
     this.freeSlots = new Int32Array(this.capacity);
     for (let i = 0; i < this.capacity; i++) this.freeSlots[i] = this.capacity - 1 - i;
     this.freeCount = this.capacity;
+    primeLeaseTable();
   }
 
   get size(): number {
@@ -111,13 +102,12 @@ export class LeaseTable {
     const base = slot * KEY_BYTES;
     this.keys[base] = key.length;
     this.keys.write(key, base + 1, 'latin1');
-    this.keyHashes[slot] = hashString(key);
     this.ips[slot] = ip >>> 0;
     this.expiries[slot] = expires;
     this.states[slot] = state === 'bound' ? BOUND : OFFERED;
     this.stamps[slot] = ++this.stamp;
-    this.byKey.insert(slot);
-    this.byIp.insert(slot);
+    this.byKey.insert(slot, hashString(key));
+    this.byIp.insert(slot, hashInt(ip >>> 0));
     this.count++;
   }
 
@@ -151,7 +141,6 @@ export class LeaseTable {
     const keys = Buffer.alloc(capacity * KEY_BYTES);
     this.keys.copy(keys);
     this.keys = keys;
-    this.keyHashes = grown(this.keyHashes, new Uint32Array(capacity));
     this.ips = grown(this.ips, new Uint32Array(capacity));
     this.expiries = grown(this.expiries, new Float64Array(capacity));
     this.states = grown(this.states, new Uint8Array(capacity));
@@ -164,8 +153,8 @@ export class LeaseTable {
     this.byIp.reset(capacity);
     for (let slot = 0; slot < old; slot++) {
       if (this.states[slot] === 0) continue;
-      this.byKey.insert(slot);
-      this.byIp.insert(slot);
+      this.byKey.insert(slot, this.byKey.hashOfSlot(slot));
+      this.byIp.insert(slot, this.byIp.hashOfSlot(slot));
     }
   }
 
@@ -195,4 +184,30 @@ export class LeaseTable {
 function grown<T extends Uint32Array | Float64Array | Uint8Array>(from: T, to: T): T {
   to.set(from);
   return to;
+}
+
+let primed = false;
+
+/**
+ * Once per process, runs every path (new key, key found, lease replaced, stale holder taken over, delete,
+ * growth) on a throw-away table: see primeClientMemory in client-memory.ts for why.
+ */
+function primeLeaseTable(): void {
+  if (primed) return;
+  primed = true;
+  const t = new LeaseTable(16);
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 40; i++) t.set(`prime:${i}`, i, i % 2 ? 'bound' : 'offered', i);
+    for (let i = 0; i < 40; i++) {
+      t.ipOf(`prime:${i}`);
+      t.ipOf(`absent:${i}`);
+      t.isHeld(i, 0, `prime:${i}`);
+      t.isHeld(100 + i, 0);
+      t.ownerOf(i);
+      t.get(`prime:${i}`);
+      t.set(`prime:${i}`, 64 + i, 'bound', i);
+      t.set(`other:${i}`, 64 + i, 'offered', i);
+    }
+    for (let i = 0; i < 40; i++) t.delete(`other:${i}`);
+  }
 }
