@@ -85,6 +85,12 @@ cpu_ticks() {
   done
   echo $t
 }
+# UDP datagrams a namespace's kernel dropped because a socket's receive buffer was full (RFC 4113
+# udpInErrors' RcvbufErrors): in the generator's namespace that is perfdhcp not reading fast enough, in the
+# server's the server.
+rcvbuf_errors() {
+  ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp
+}
 started() { # the server has bound UDP 67 in its namespace
   for _ in $(seq 200); do
     ip netns exec $NS_S ss -uln 2>/dev/null | grep -q ':67\b' && return 0
@@ -112,11 +118,11 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
     CAP=$!
   fi
   sleep 0.5
-  c0=$(cpu_ticks $PID)
+  c0=$(cpu_ticks $PID); g0=$(rcvbuf_errors $NS_C); s0=$(rcvbuf_errors $NS_S)
   # -i: DISCOVER/OFFER only; -R: distinct clients; -W: wait 2 s for late replies; capped at RATE*SECS requests.
   timeout $((SECS + 20)) ip netns exec $NS_C $ON_GEN "$PERFDHCP" -4 -l dhb-c -i -r "$r" -R 1000000 -p "$SECS" -W 2000000 \
     -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' "$rep") $SRV > "$WORK/perfdhcp.txt" 2>&1
-  c1=$(cpu_ticks $PID)
+  c1=$(cpu_ticks $PID); g1=$(rcvbuf_errors $NS_C); s1=$(rcvbuf_errors $NS_S)
   sleep 0.3
   stop_pid "$CAP"; CAP=""
   stop_pid "$PID"; PID=""
@@ -128,23 +134,25 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   [ -n "${SHOW_GEN:-}" ] && cat "$WORK/perfdhcp.txt"
   sent=$(awk '/^sent packets/{print $3; exit}' "$WORK/perfdhcp.txt")
   recv=$(awk '/^received packets/{print $3; exit}' "$WORK/perfdhcp.txt")
-  row=$(LAT="$lat" node -e '
+  row=$(LAT="$lat" GEN_DROPS=$((g1 - g0)) SRV_DROPS=$((s1 - s0)) node -e '
     const [n, r, rep, s, g, c0, c1, hz, cd] = process.argv.slice(1);
     const l = JSON.parse(process.env.LAT || "{}");
     const sent = Number(s) || 0, got = Number(g) || 0;
     const cpu = ((Number(c1) - Number(c0)) / Number(hz)) * 1000;
     console.log([n, r, rep, sent, got, sent - got, l.p50_ms ?? "NA", l.p99_ms ?? "NA", l.max_ms ?? "NA",
-      got ? ((cpu * 1000) / got).toFixed(1) : "NA", cd || 0, l.requests != null ? l.requests - l.answered : "NA"].join("\t"));
+      got ? ((cpu * 1000) / got).toFixed(1) : "NA", cd || 0, l.requests != null ? l.requests - l.answered : "NA",
+      process.env.GEN_DROPS, process.env.SRV_DROPS].join("\t"));
   ' "$name" "$r" "$rep" "${sent:-0}" "${recv:-0}" "$c0" "$c1" "$HZ" "$capdrop")
   echo "$row" >> "$TSV"
-  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s, never answered %s)\n' \
-    "$rep" $(echo "$row" | cut -f1,2,4-12 | tr '\t' ' ')
+  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s, never answered %s, full socket: generator %s server %s)\n' \
+    "$rep" $(echo "$row" | cut -f1,2,4-14 | tr '\t' ' ')
   sleep 0.5
 done; done; done
 
 echo
 echo "Medians over $REPS reps (lost = no OFFER within perfdhcp's 1 s drop time, of RATE x $SECS s; never = no OFFER"
-echo "on the wire at all; latency on the wire, late OFFERs included;"
+echo "on the wire at all; gen/srv full = datagrams the generator's / server's namespace dropped at a full socket"
+echo "receive buffer (/proc/net/snmp RcvbufErrors); latency on the wire, late OFFERs included;"
 echo "ratios are against dnsmasq in the same mode and run):"
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
@@ -152,10 +160,10 @@ node -e '
     return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
   const get = (n, r, c) => med(rows.filter((x) => x[0] === n && x[1] === r).map((x) => x[c]));
   const f = (x, d = 2) => (Number.isNaN(x) ? "NA" : x.toFixed(d));
-  const head = ["rate", "server", "sent", "lost", "never", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
+  const head = ["rate", "server", "sent", "lost", "never", "gen full", "srv full", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
   console.log(head.map((s, i) => (i === 1 ? " " + s.padEnd(15) : s.padStart(10))).join(""));
   for (const r of [...new Set(rows.map((x) => x[1]))]) for (const n of [...new Set(rows.map((x) => x[0]))]) {
     const d = "dnsmasq-" + n.split("-").at(-1);
-    console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 11), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
+    console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 11), 0), f(get(n, r, 12), 0), f(get(n, r, 13), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
       f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? " " + String(s).padEnd(15) : String(s).padStart(10))).join(""));
   }' "$TSV"

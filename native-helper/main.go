@@ -157,14 +157,15 @@ func bindOne(iface string, port uint16, shared bool) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	// IP_PKTINFO reports the arrival ifindex and header destination (e.g. 255.255.255.255).
-	opts := [][2]int{{syscall.SOL_SOCKET, syscall.SO_BROADCAST}, {syscall.IPPROTO_IP, syscall.IP_PKTINFO}}
+	// IP_PKTINFO: arrival ifindex and header destination; 4 MiB SO_RCVBUF: holds a DISCOVER burst.
+	opts := [][3]int{{syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1}, {syscall.IPPROTO_IP, syscall.IP_PKTINFO, 1},
+		{syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4 << 20}}
 	if shared {
-		opts = append(opts, [2]int{syscall.SOL_SOCKET, syscall.SO_REUSEADDR})
+		opts = append(opts, [3]int{syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1})
 	}
 	for _, opt := range opts {
 		if err == nil {
-			err = syscall.SetsockoptInt(fd, opt[0], opt[1], 1)
+			err = syscall.SetsockoptInt(fd, opt[0], opt[1], opt[2])
 		}
 	}
 	// Pin to the chosen NIC: broadcasts leave only there and only its traffic is received.
