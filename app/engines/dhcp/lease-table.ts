@@ -196,17 +196,20 @@ function primeLeaseTable(): void {
   if (primed) return;
   primed = true;
   const t = new LeaseTable(16);
+  // Addresses above 2^31, like most real ones (192.168/10/172 as u32): a small int would teach V8 that
+  // an address fits an int32, and the first real one would deoptimise ("lost precision").
+  const ip = (i: number): number => 0xc0a80000 + i;
   for (let round = 0; round < 3; round++) {
-    for (let i = 0; i < 40; i++) t.set(`prime:${i}`, i, i % 2 ? 'bound' : 'offered', i);
+    for (let i = 0; i < 40; i++) t.set(`prime:${i}`, ip(i), i % 2 ? 'bound' : 'offered', i);
     for (let i = 0; i < 40; i++) {
       t.ipOf(`prime:${i}`);
       t.ipOf(`absent:${i}`);
-      t.isHeld(i, 0, `prime:${i}`);
-      t.isHeld(100 + i, 0);
-      t.ownerOf(i);
+      t.isHeld(ip(i), 0, `prime:${i}`);
+      t.isHeld(ip(100 + i), 0);
+      t.ownerOf(ip(i));
       t.get(`prime:${i}`);
-      t.set(`prime:${i}`, 64 + i, 'bound', i);
-      t.set(`other:${i}`, 64 + i, 'offered', i);
+      t.set(`prime:${i}`, ip(64 + i), 'bound', i);
+      t.set(`other:${i}`, ip(64 + i), 'offered', i);
     }
     for (let i = 0; i < 40; i++) t.delete(`other:${i}`);
   }
