@@ -156,31 +156,39 @@ export class HelperTransport implements DatagramTransport {
           this.kill();
           return;
         }
-        for (const f of frames) {
-          if (f.type === 'hello') {
-            child.stdin?.write(
-              encodeFrame({
-                type: 'bind',
-                iface: this.options.iface,
-                ports: wanted.map((c) => ({ channel: c, port: this.ports[c] })),
-              }),
-            );
-          } else if (f.type === 'bound') {
-            this.ifindex = f.ifindex;
-            for (const p of f.ports) this.bound.add(p.channel);
-            clearTimeout(timer);
-            started = true;
-            resolve();
-          } else if (f.type === 'dgram-in') {
-            this.deliver(f);
-          } else if (f.type === 'error') {
-            const error = this.mapError(f.code, f.message, wanted);
-            if (f.fatal) fatalError = error;
-            else {
-              this.logger.warn('helper refused', { message: f.message });
-              this.emitError(error);
+        // Replies the engines send while this chunk's datagrams are delivered go to the helper in one
+        // writev, not one pipe write each: under a DISCOVER burst a chunk carries many datagrams.
+        const stdin = child.stdin;
+        stdin?.cork();
+        try {
+          for (const f of frames) {
+            if (f.type === 'hello') {
+              child.stdin?.write(
+                encodeFrame({
+                  type: 'bind',
+                  iface: this.options.iface,
+                  ports: wanted.map((c) => ({ channel: c, port: this.ports[c] })),
+                }),
+              );
+            } else if (f.type === 'bound') {
+              this.ifindex = f.ifindex;
+              for (const p of f.ports) this.bound.add(p.channel);
+              clearTimeout(timer);
+              started = true;
+              resolve();
+            } else if (f.type === 'dgram-in') {
+              this.deliver(f);
+            } else if (f.type === 'error') {
+              const error = this.mapError(f.code, f.message, wanted);
+              if (f.fatal) fatalError = error;
+              else {
+                this.logger.warn('helper refused', { message: f.message });
+                this.emitError(error);
+              }
             }
           }
+        } finally {
+          stdin?.uncork();
         }
       });
     });
