@@ -4,6 +4,7 @@
  * evictions that shift probe runs back.
  */
 import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/fuzz.js';
 import { ClientMemory } from '../../app/engines/dhcp/client-memory.js';
 import type { BootRequest } from '../../app/core/boot-decision.js';
 
@@ -86,11 +87,8 @@ describe('ClientMemory', () => {
   });
 
   it('matches the model over a long random run with collisions, re-remembers and evictions', () => {
-    let seed = 12345;
-    const rnd = (n: number): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return (seed >>> 8) % n;
-    };
+    const next = rng(12345);
+    const rnd = (n: number): number => Math.floor(next() * n);
     for (const [capacity, universe] of [
       [1, 3],
       [7, 20],

@@ -4,6 +4,7 @@
  * runs.
  */
 import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/fuzz.js';
 import { LeaseTable, type Lease } from '../../app/engines/dhcp/lease-table.js';
 import { intToIp } from '../../app/engines/dhcp/codec.js';
 
@@ -71,11 +72,8 @@ describe('LeaseTable', () => {
   });
 
   it('matches the Map model over long random runs, growing from 16 slots', () => {
-    let seed = 99;
-    const rnd = (n: number): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return (seed >>> 8) % n;
-    };
+    const next = rng(99);
+    const rnd = (n: number): number => Math.floor(next() * n);
     for (const [macs, ips] of [
       [5, 5],
       [50, 20],
