@@ -223,3 +223,31 @@ func EncodeDgramOut(d Dgram) []byte {
 	b := []byte{d.Role, d.Dst[0], d.Dst[1], d.Dst[2], d.Dst[3], byte(d.DstPort >> 8), byte(d.DstPort)}
 	return EncodeFrame(TDgramOut, append(b, d.Payload...))
 }
+
+// A flood of distinct (spoofed) sources must not grow the peer memory without bound nor make each
+// datagram cost more: the last MaxPeers..2*MaxPeers peers stay answerable, older ones are forgotten.
+func TestReplyRulesBoundedUnderFlood(t *testing.T) {
+	now := time.Unix(1000, 0)
+	r := NewRules(67, func() time.Time { return now })
+	ip := func(i int) [4]byte { return [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)} }
+	allowed := func(i int) bool { return r.Allowed(Dgram{Role: RolePxe, Dst: ip(i), DstPort: 4011}) }
+	const n = 10*MaxPeers + 17
+	for i := 0; i < n; i++ {
+		r.Seen(RolePxe, ip(i), 4011, nil)
+		if len(r.seen) > MaxPeers || len(r.old) > MaxPeers {
+			t.Fatalf("after %d peers: %d + %d remembered", i+1, len(r.seen), len(r.old))
+		}
+	}
+	for i := n - MaxPeers; i < n; i++ {
+		if !allowed(i) {
+			t.Fatalf("peer %d of the last %d refused", i, MaxPeers)
+		}
+	}
+	if allowed(0) || allowed(n-3*MaxPeers) {
+		t.Error("a peer three generations old is still allowed")
+	}
+	now = now.Add(RecentWindow + time.Second)
+	if allowed(n - 1) {
+		t.Error("stale peer allowed")
+	}
+}

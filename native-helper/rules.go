@@ -10,7 +10,8 @@ import (
 // sendto. Client/server ports are 68/67 when dhcp is bound on 67, otherwise the bound dhcp port + 1 /
 // the bound dhcp port (high-port tests mirror the 67/68 pair).
 
-const RecentWindow = 120 * time.Second
+// MaxPeers bounds one generation of remembered peers (Seen).
+const RecentWindow, MaxPeers = 120 * time.Second, 4096
 
 // peer is a destination a role may answer: {dhcp, client, client port}, {dhcp, relay, server port}
 // or {pxe, source, source port}. One table keyed this way holds every rule that depends on the past.
@@ -25,7 +26,7 @@ type Rules struct {
 	ServerPort uint16
 	ClientPort uint16
 	now        func() time.Time
-	seen       map[peer]time.Time
+	seen, old  map[peer]time.Time // two generations: see Seen
 }
 
 func NewRules(dhcpPort uint16, now func() time.Time) *Rules {
@@ -39,12 +40,10 @@ func (r *Rules) Seen(role byte, src [4]byte, srcPort uint16, payload []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t := r.now()
-	if len(r.seen) >= 4096 {
-		for k, v := range r.seen {
-			if t.Sub(v) > RecentWindow {
-				delete(r.seen, k)
-			}
-		}
+	// Bounded in memory and in work per datagram, even under a flood of spoofed sources: at MaxPeers
+	// the current generation becomes the old one, and the one before is dropped whole.
+	if len(r.seen) >= MaxPeers {
+		r.seen, r.old = map[peer]time.Time{}, r.seen
 	}
 	add := func(p peer) {
 		if p.ip != zeroIP {
@@ -81,6 +80,9 @@ func (r *Rules) Allowed(d Dgram) bool {
 		return false
 	}
 	seen, ok := r.seen[peer{d.Role, d.Dst, d.DstPort}] // "recently" is RecentWindow
+	if !ok {
+		seen, ok = r.old[peer{d.Role, d.Dst, d.DstPort}]
+	}
 	return ok && r.now().Sub(seen) <= RecentWindow
 }
 
