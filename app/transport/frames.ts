@@ -77,16 +77,46 @@ export class FrameError extends Error {
   }
 }
 
-function ipBytes(address: string): number[] {
-  const parts = address.split('.').map((p) => Number(p));
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    throw new FrameError(`not an IPv4 address: ${address}`);
+/** Dotted quad to its 32-bit value; FrameError for anything else (no split/map: it runs per reply). */
+function ipValue(address: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + c - 48;
+      digits++;
+    } else if (c === 46 && digits > 0 && dots < 3 && part <= 255) {
+      value = value * 256 + part;
+      part = digits = 0;
+      dots++;
+    } else throw new FrameError(`not an IPv4 address: ${address}`);
   }
-  return parts;
+  if (dots !== 3 || digits === 0 || part > 255) throw new FrameError(`not an IPv4 address: ${address}`);
+  return value * 256 + part;
 }
 
+function ipBytes(address: string): number[] {
+  const v = ipValue(address);
+  return [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
+}
+
+// The same few addresses arrive again and again (0.0.0.0, 255.255.255.255, the relay, the server):
+// a small cache keeps string building off the per-datagram path.
+const ipStrings = new Map<number, string>();
+
 function ipString(b: Uint8Array, at: number): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  const key =
+    (((b[at] ?? 0) << 24) | ((b[at + 1] ?? 0) << 16) | ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0)) >>> 0;
+  let text = ipStrings.get(key);
+  if (text === undefined) {
+    text = `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+    if (ipStrings.size >= 256) ipStrings.clear();
+    ipStrings.set(key, text);
+  }
+  return text;
 }
 
 function frame(type: number, body: Uint8Array): Buffer {
@@ -128,11 +158,19 @@ export function encodeFrame(f: HelperFrame): Buffer {
       return frame(FrameType.dgramIn, Buffer.concat([h, f.payload]));
     }
     case 'dgram-out': {
-      const h = Buffer.alloc(7);
-      h[0] = ROLE_OF_CHANNEL[f.channel];
-      h.set(ipBytes(f.to.address), 1);
-      h.writeUInt16BE(f.to.port, 5);
-      return frame(FrameType.dgramOut, Buffer.concat([h, f.payload]));
+      // One buffer, written in place: this runs once per reply.
+      const address = ipValue(f.to.address);
+      if (!Number.isInteger(f.to.port) || f.to.port < 0 || f.to.port > 0xffff)
+        throw new FrameError(`bad port ${String(f.to.port)}`);
+      const out = Buffer.allocUnsafe(13 + f.payload.length);
+      out.writeUInt32BE(9 + f.payload.length, 0);
+      out[4] = PROTOCOL_VERSION;
+      out[5] = FrameType.dgramOut;
+      out[6] = ROLE_OF_CHANNEL[f.channel];
+      out.writeUInt32BE(address, 7);
+      out.writeUInt16BE(f.to.port, 11);
+      out.set(f.payload, 13);
+      return out;
     }
     case 'error':
       return frame(
@@ -150,9 +188,9 @@ function channelOf(role: number | undefined): Channel {
   return c;
 }
 
-function decodePorts(b: Buffer, at: number): ChannelPort[] {
+function decodePorts(b: Buffer, at: number, end: number): ChannelPort[] {
   const n = b[at] ?? 0;
-  if (n === 0 || b.length !== at + 1 + 3 * n) throw new FrameError('bad port list');
+  if (n === 0 || end !== at + 1 + 3 * n) throw new FrameError('bad port list');
   const ports: ChannelPort[] = [];
   for (let i = 0; i < n; i++) {
     const o = at + 1 + 3 * i;
@@ -163,73 +201,92 @@ function decodePorts(b: Buffer, at: number): ChannelPort[] {
 
 /** Decode one complete frame (length prefix included). Throws FrameError on anything malformed. */
 export function decodeFrame(buf: Uint8Array): HelperFrame {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < 6) throw new FrameError('short frame');
-  const len = b.readUInt32BE(0);
-  if (len < 2 || len > MAX_FRAME || len !== b.length - 4) throw new FrameError('bad frame length');
-  if (b[4] !== PROTOCOL_VERSION) throw new FrameError(`protocol version ${String(b[4])} unsupported`);
-  const body = b.subarray(6);
-  switch (b[5]) {
+  return decodeAt(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), 0, buf.byteLength, false);
+}
+
+/**
+ * Decodes the frame in b[start, end). Offsets instead of subarrays: this runs once per datagram. With
+ * `share`, a payload is a view into b (FrameReader's own copy of the stream, never written again);
+ * otherwise a copy, so a caller may reuse its buffer.
+ */
+function decodeAt(b: Buffer, start: number, end: number, share: boolean): HelperFrame {
+  if (end - start < 6) throw new FrameError('short frame');
+  const len = b.readUInt32BE(start);
+  if (len < 2 || len > MAX_FRAME || len !== end - start - 4) throw new FrameError('bad frame length');
+  if (b[start + 4] !== PROTOCOL_VERSION)
+    throw new FrameError(`protocol version ${String(b[start + 4])} unsupported`);
+  const o = start + 6; // the body
+  const size = end - o;
+  const payload = (at: number): Uint8Array =>
+    share ? b.subarray(at, end) : new Uint8Array(b.subarray(at, end));
+  switch (b[start + 5]) {
     case FrameType.hello:
-      return { type: 'hello', agent: body.toString('utf8') };
+      return { type: 'hello', agent: b.toString('utf8', o, end) };
     case FrameType.bind: {
-      const l = body[0] ?? 0;
-      if (l === 0 || l > 15 || body.length < l + 2) throw new FrameError('bad bind frame');
+      const l = b[o] ?? 0;
+      if (size < 1 || l === 0 || l > 15 || size < l + 2) throw new FrameError('bad bind frame');
       return {
         type: 'bind',
-        iface: body.subarray(1, 1 + l).toString('utf8'),
-        ports: decodePorts(body, 1 + l),
+        iface: b.toString('utf8', o + 1, o + 1 + l),
+        ports: decodePorts(b, o + 1 + l, end),
       };
     }
     case FrameType.bound:
-      if (body.length < 5) throw new FrameError('bad bound frame');
-      return { type: 'bound', ifindex: body.readUInt32BE(0), ports: decodePorts(body, 4) };
+      if (size < 5) throw new FrameError('bad bound frame');
+      return { type: 'bound', ifindex: b.readUInt32BE(o), ports: decodePorts(b, o + 4, end) };
     case FrameType.dgramIn:
-      if (body.length < 15) throw new FrameError('bad datagram-in frame');
+      if (size < 15) throw new FrameError('bad datagram-in frame');
       return {
         type: 'dgram-in',
-        channel: channelOf(body[0]),
-        ifindex: body.readUInt32BE(1),
-        source: { address: ipString(body, 5), port: body.readUInt16BE(9) },
-        destination: ipString(body, 11),
-        payload: new Uint8Array(body.subarray(15)),
+        channel: channelOf(b[o]),
+        ifindex: b.readUInt32BE(o + 1),
+        source: { address: ipString(b, o + 5), port: b.readUInt16BE(o + 9) },
+        destination: ipString(b, o + 11),
+        payload: payload(o + 15),
       };
     case FrameType.dgramOut:
-      if (body.length < 7) throw new FrameError('bad datagram-out frame');
+      if (size < 7) throw new FrameError('bad datagram-out frame');
       return {
         type: 'dgram-out',
-        channel: channelOf(body[0]),
-        to: { address: ipString(body, 1), port: body.readUInt16BE(5) },
-        payload: new Uint8Array(body.subarray(7)),
+        channel: channelOf(b[o]),
+        to: { address: ipString(b, o + 1), port: b.readUInt16BE(o + 5) },
+        payload: payload(o + 7),
       };
     case FrameType.error:
-      if (body.length < 2) throw new FrameError('bad error frame');
+      if (size < 2) throw new FrameError('bad error frame');
       return {
         type: 'error',
-        code: body[0] ?? 0,
-        fatal: body[1] === 1,
-        message: body.subarray(2).toString('utf8'),
+        code: b[o] ?? 0,
+        fatal: b[o + 1] === 1,
+        message: b.toString('utf8', o + 2, end),
       };
     case FrameType.bye:
       return { type: 'bye' };
     default:
-      throw new FrameError(`unknown frame type ${String(b[5])}`);
+      throw new FrameError(`unknown frame type ${String(b[start + 5])}`);
   }
 }
 
 /** Splits a byte stream into frames; throws FrameError (fail closed) on a bad length. */
 export class FrameReader {
   private pending = Buffer.alloc(0);
+  private offset = 0;
 
   push(chunk: Uint8Array): HelperFrame[] {
-    this.pending = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    // The reader's own copy: payloads of the frames it returns are views into it (decodeAt, share).
+    const rest = this.pending.length - this.offset;
+    this.pending =
+      rest === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending.subarray(this.offset), chunk]);
+    this.offset = 0;
     const frames: HelperFrame[] = [];
-    while (this.pending.length >= 4) {
-      const len = this.pending.readUInt32BE(0);
+    const b = this.pending;
+    while (b.length - this.offset >= 4) {
+      const len = b.readUInt32BE(this.offset);
       if (len < 2 || len > MAX_FRAME) throw new FrameError('bad frame length');
-      if (this.pending.length < 4 + len) break;
-      frames.push(decodeFrame(this.pending.subarray(0, 4 + len)));
-      this.pending = this.pending.subarray(4 + len);
+      const end = this.offset + 4 + len;
+      if (b.length < end) break;
+      frames.push(decodeAt(b, this.offset, end, true));
+      this.offset = end;
     }
     return frames;
   }

@@ -106,6 +106,72 @@ describe('helper frame contract (golden frames shared with go test)', () => {
   });
 });
 
+describe('helper frame fast paths (one per datagram)', () => {
+  const out = (address: string, port = 68): Buffer =>
+    encodeFrame({ type: 'dgram-out', channel: 'dhcp', to: { address, port }, payload: Uint8Array.of(7) });
+
+  it('encodes exactly the dotted quads, and refuses everything else', () => {
+    for (const a of ['0.0.0.0', '255.255.255.255', '10.0.2.15', '192.168.001.010']) {
+      const f = decodeFrame(out(a));
+      expect(f.type === 'dgram-out' && f.to.address).toBe(a.replace(/\b0+(\d)/g, '$1'));
+    }
+    for (const a of [
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1.2.3.256',
+      '1..2.3',
+      '.1.2.3',
+      '1.2.3.',
+      '',
+      ' 1.2.3.4',
+      '1.2.3.4 ',
+      'a.b.c.d',
+      '1e1.0.0.1',
+      '1.2.3.-4',
+      '1000.1.1.1',
+      '1.2.3.0004',
+    ])
+      expect(() => out(a), a).toThrow(FrameError);
+    for (const port of [-1, 65536, 1.5, NaN]) expect(() => out('1.2.3.4', port)).toThrow(FrameError);
+  });
+
+  it('payloads stay intact while later chunks arrive and partial frames carry over', () => {
+    const dgram = (n: number): Buffer =>
+      encodeFrame({
+        type: 'dgram-in',
+        channel: 'dhcp',
+        ifindex: n,
+        source: { address: `10.0.0.${n}`, port: 68 },
+        destination: '255.255.255.255',
+        payload: Buffer.alloc(300 + n, n),
+      });
+    const stream = Buffer.concat(Array.from({ length: 40 }, (_, i) => dgram(i + 1)));
+    const reader = new FrameReader();
+    const got: HelperFrame[] = [];
+    for (let at = 0; at < stream.length; at += 997) {
+      // The caller reuses its chunk buffer: what was returned must not change with it.
+      const chunk = Buffer.from(stream.subarray(at, at + 997));
+      got.push(...reader.push(chunk));
+      chunk.fill(0xee);
+    }
+    expect(got).toHaveLength(40);
+    got.forEach((f, i) => {
+      if (f.type !== 'dgram-in') throw new Error(f.type);
+      expect(f.ifindex).toBe(i + 1);
+      expect(f.source.address).toBe(`10.0.0.${i + 1}`);
+      expect(Buffer.from(f.payload).equals(Buffer.alloc(300 + i + 1, i + 1))).toBe(true);
+    });
+  });
+
+  it('decodeFrame copies the payload: the caller may reuse its buffer', () => {
+    const bytes = Buffer.from(out('10.1.2.3'));
+    const f = decodeFrame(bytes);
+    bytes.fill(0);
+    expect(f.type === 'dgram-out' && [...f.payload]).toEqual([7]);
+  });
+});
+
 describe('helper frame decoder fuzz (the app side of fail closed)', () => {
   it('random, truncated and bit-flipped streams yield frames or FrameError, never another exception', () => {
     // Deterministic PRNG (xorshift32), so a failure reproduces.
