@@ -13,7 +13,9 @@
 #        the same run, for before/after figures (needs node_modules there: a symlink is enough).
 #        HELPER=/path/to/pxe-desk-helper adds helper-proxy and helper-dhcp: PXE Desk through the native helper relay
 #        (the production Linux path) instead of node:dgram (build: cd native-helper && go build -o PATH .).
-#        SERVERS may also name rcvbuf-BYTES-proxy / rcvbuf-BYTES-dhcp: PXE Desk with that SO_RCVBUF (0 = OS default).
+#        SERVERS may also name rcvbuf-BYTES-proxy / rcvbuf-BYTES-dhcp: PXE Desk with that SO_RCVBUF (0 = OS default),
+#        or dnsmasqpxe-dhcp: dnsmasq's full mode with a PXE service too, so its OFFERs carry options 60 and 97 like
+#        PXE Desk's (perfdhcp parses every option with an allocation, so richer OFFERs cost the generator more).
 #        WARMUP_RATE=N: the warm-up's rate (default: up to 5 000/s; `same` = the measured rate, which also
 #        runs the code paths a full table takes, e.g. probe collisions, before the measurement).
 #        WARMUP=1 (default): each fresh server first gets 1 s of DISCOVERs at up to 5 000/s, not measured, so a
@@ -76,6 +78,7 @@ cmd_of() { case $1 in
   baseline-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
   dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.254.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
   dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
+  dnsmasqpxe-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
 esac; }
 # CPU ticks of the server and its children (the native helper runs as a child of PXE Desk).
 cpu_ticks() {

@@ -208,7 +208,7 @@ func receive(role byte, rc syscall.RawConn, rules *Rules) {
 				if src, ok := from.(*syscall.SockaddrInet4); ok && err == nil {
 					d := Dgram{Role: role, Src: src.Addr, SrcPort: uint16(src.Port), Payload: buf[:n]}
 					// IP_PKTINFO is the one control message asked for: read it in place (no allocation).
-					if h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0])); oobn >= syscall.CmsgSpace(syscall.SizeofInet4Pktinfo) && h.Level == syscall.IPPROTO_IP && h.Type == syscall.IP_PKTINFO {
+					if h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0])); oobn >= syscall.CmsgLen(syscall.SizeofInet4Pktinfo) && h.Level == syscall.IPPROTO_IP && h.Type == syscall.IP_PKTINFO {
 						pi := (*syscall.Inet4Pktinfo)(unsafe.Pointer(&oob[syscall.CmsgLen(0)]))
 						d.Ifindex, d.Dst = uint32(pi.Ifindex), pi.Addr // ipi_addr: the header destination
 					}
