@@ -201,15 +201,15 @@ function decodePorts(b: Buffer, at: number, end: number): ChannelPort[] {
 
 /** Decode one complete frame (length prefix included). Throws FrameError on anything malformed. */
 export function decodeFrame(buf: Uint8Array): HelperFrame {
-  return decodeAt(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), 0, buf.byteLength, false);
+  return decodeAt(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), 0, buf.byteLength);
 }
 
 /**
- * Decodes the frame in b[start, end). Offsets instead of subarrays: this runs once per datagram. With
- * `share`, a payload is a view into b (FrameReader's own copy of the stream, never written again);
- * otherwise a copy, so a caller may reuse its buffer.
+ * Decodes the frame in b[start, end). Offsets instead of subarrays: this runs once per datagram. A payload
+ * is its own copy (pooled for small ones): a view would keep the whole stream chunk alive for as long as
+ * any decoded message that points into it, and the caller may reuse its buffer.
  */
-function decodeAt(b: Buffer, start: number, end: number, share: boolean): HelperFrame {
+function decodeAt(b: Buffer, start: number, end: number): HelperFrame {
   if (end - start < 6) throw new FrameError('short frame');
   const len = b.readUInt32BE(start);
   if (len < 2 || len > MAX_FRAME || len !== end - start - 4) throw new FrameError('bad frame length');
@@ -217,8 +217,11 @@ function decodeAt(b: Buffer, start: number, end: number, share: boolean): Helper
     throw new FrameError(`protocol version ${String(b[start + 4])} unsupported`);
   const o = start + 6; // the body
   const size = end - o;
-  const payload = (at: number): Uint8Array =>
-    share ? b.subarray(at, end) : new Uint8Array(b.subarray(at, end));
+  const payload = (at: number): Uint8Array => {
+    const copy = Buffer.allocUnsafe(end - at);
+    b.copy(copy, 0, at, end);
+    return copy;
+  };
   switch (b[start + 5]) {
     case FrameType.hello:
       return { type: 'hello', agent: b.toString('utf8', o, end) };
@@ -269,25 +272,25 @@ function decodeAt(b: Buffer, start: number, end: number, share: boolean): Helper
 
 /** Splits a byte stream into frames; throws FrameError (fail closed) on a bad length. */
 export class FrameReader {
-  private pending = Buffer.alloc(0);
-  private offset = 0;
+  private pending: Buffer = Buffer.alloc(0);
 
   push(chunk: Uint8Array): HelperFrame[] {
-    // The reader's own copy: payloads of the frames it returns are views into it (decodeAt, share).
-    const rest = this.pending.length - this.offset;
-    this.pending =
-      rest === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending.subarray(this.offset), chunk]);
-    this.offset = 0;
+    const b =
+      this.pending.length === 0
+        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        : Buffer.concat([this.pending, chunk]);
     const frames: HelperFrame[] = [];
-    const b = this.pending;
-    while (b.length - this.offset >= 4) {
-      const len = b.readUInt32BE(this.offset);
+    let at = 0;
+    while (b.length - at >= 4) {
+      const len = b.readUInt32BE(at);
       if (len < 2 || len > MAX_FRAME) throw new FrameError('bad frame length');
-      const end = this.offset + 4 + len;
+      const end = at + 4 + len;
       if (b.length < end) break;
-      frames.push(decodeAt(b, this.offset, end, true));
-      this.offset = end;
+      frames.push(decodeAt(b, at, end));
+      at = end;
     }
+    // Only a partial frame is kept, as our own copy: the caller may reuse its chunk.
+    this.pending = at === b.length ? Buffer.alloc(0) : Buffer.from(b.subarray(at));
     return frames;
   }
 }
