@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -229,5 +230,94 @@ func TestSecondHelperGetsPortInUse(t *testing.T) {
 	frames, exit := runHelper(t, EncodeBind(Bind{"lo", []RolePort{{RoleDhcpClient, 40142}}}))
 	if exit != 0 || len(frames) != 2 || frames[1].Type != TBound {
 		t.Fatalf("dhcp-client port not shared: %+v exit %d", frames, exit)
+	}
+}
+
+// A burst both ways: datagrams queued faster than one wakeup reads them are relayed whole, in order,
+// each in its own frame (several frames per stdout write), and as many replies go back out.
+func TestHelperRelaysABurstBothWays(t *testing.T) {
+	const n = 2000
+	client, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(client)
+	if err := syscall.Bind(client, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	// Room for every reply: a full test socket would drop them, not the helper (SO_RCVBUFFORCE: root).
+	if syscall.SetsockoptInt(client, syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 16<<20) != nil {
+		t.Skip("needs root for a socket buffer that holds the whole burst (CI runs as root)")
+	}
+	sa, _ := syscall.Getsockname(client)
+	cport := uint16(sa.(*syscall.SockaddrInet4).Port)
+	helper := exec.Command(os.Args[0])
+	helper.Env = []string{"PXE_DESK_HELPER_TEST_MAIN=1"}
+	stdin, _ := helper.StdinPipe()
+	stdout, _ := helper.StdoutPipe()
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = helper.Wait()
+	}()
+	_, _ = stdin.Write(EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40150}}}))
+	for _, want := range []byte{THello, TBound} {
+		if f, err := ReadFrame(stdout); err != nil || f.Type != want {
+			t.Fatalf("want frame %d, got %+v %v", want, f, err)
+		}
+	}
+	payload := func(i int) []byte { return []byte("datagram " + strconv.Itoa(i) + strings.Repeat(".", i%300)) }
+	for i := 0; i < n; i++ {
+		if err := syscall.Sendto(client, payload(i), 0, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: 40150}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan []byte, n)
+	go func() {
+		for {
+			f, err := ReadFrame(stdout)
+			if err != nil {
+				close(got)
+				return
+			}
+			if f.Type == TDgramIn {
+				got <- f.Body
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		select {
+		case body, ok := <-got:
+			if !ok || len(body) < 15 || body[0] != RolePxe || binary.BigEndian.Uint16(body[9:11]) != cport || !bytes.Equal(body[15:], payload(i)) {
+				t.Fatalf("datagram %d: got %q", i, body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d datagrams relayed", i, n)
+		}
+	}
+	replies := make(chan int, 1)
+	go func() {
+		buf, count := make([]byte, 2048), 0
+		_ = syscall.SetsockoptTimeval(client, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &syscall.Timeval{Sec: 5})
+		for count < n {
+			m, _, err := syscall.Recvfrom(client, buf, 0)
+			if err == syscall.EINTR { // Go's preemption signal (SIGURG) interrupts a blocking read
+				continue
+			} else if err != nil || !bytes.Equal(buf[:m], payload(count)) {
+				break
+			}
+			count++
+		}
+		replies <- count
+	}()
+	var out []byte
+	for i := 0; i < n; i++ {
+		out = append(out, EncodeDgramOut(Dgram{Role: RolePxe, Dst: [4]byte{127, 0, 0, 1}, DstPort: cport, Payload: payload(i)})...)
+	}
+	_, _ = stdin.Write(out)
+	if count := <-replies; count != n {
+		t.Fatalf("%d of %d replies arrived whole and in order", count, n)
 	}
 }
