@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -93,17 +94,7 @@ func TestHelperBindsAndRefusesUnlistedSends(t *testing.T) {
 // never sends. The pxe role may answer only peers it has seen; nothing ever writes to it, so any
 // datagram at the listener (the target of every dgram-out below) would be a rule breach.
 func TestHelperFuzzedFramesNeverSend(t *testing.T) {
-	// syscall, not package net: net links cgo into this binary, and the helper's capset refuses cgo.
-	listener, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(listener)
-	if err := syscall.Bind(listener, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := syscall.Getsockname(listener)
-	lport := uint16(sa.(*syscall.SockaddrInet4).Port)
+	listener, lport := loopbackSocket(t)
 	rng := rand.New(rand.NewSource(8))
 	toListener := func() []byte {
 		role := byte(1 + rng.Intn(4))
@@ -205,27 +196,51 @@ func TestHelperDropsToInvokingUser(t *testing.T) {
 	}
 }
 
+// loopbackSocket is a UDP socket on 127.0.0.1 and an ephemeral port, closed when the test ends. syscall,
+// not package net: net links cgo into this binary, and the helper's capset refuses cgo.
+func loopbackSocket(t *testing.T) (int, uint16) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	return fd, uint16(sa.(*syscall.SockaddrInet4).Port)
+}
+
+// startBound runs a helper that stays up, binds bd and has answered hello + bound; it is stopped
+// (stdin closed, waited for) when the test ends.
+func startBound(t *testing.T, bd Bind) (io.WriteCloser, io.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = []string{"PXE_DESK_HELPER_TEST_MAIN=1"}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	_, _ = stdin.Write(EncodeBind(bd))
+	for _, want := range []byte{THello, TBound} {
+		if f, err := ReadFrame(stdout); err != nil || f.Type != want {
+			t.Fatalf("want frame %d, got %+v %v", want, f, err)
+		}
+	}
+	return stdin, stdout
+}
+
 // A second helper (another PXE Desk) asking for a port the first holds on the same NIC gets "port in
 // use": both may not share 67/69/4011. Only 68 (dhcp-client, receive-only) is shared, with the OS's
 // DHCP client.
 func TestSecondHelperGetsPortInUse(t *testing.T) {
-	first := exec.Command(os.Args[0])
-	first.Env = []string{"PXE_DESK_HELPER_TEST_MAIN=1"}
-	stdin, _ := first.StdinPipe()
-	stdout, _ := first.StdoutPipe()
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stdin.Close()
-		_ = first.Wait()
-	}()
-	_, _ = stdin.Write(EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40140}, {RoleDhcpClient, 40142}}}))
-	for _, want := range []byte{THello, TBound} {
-		if f, err := ReadFrame(stdout); err != nil || f.Type != want {
-			t.Fatalf("first helper: want frame %d, got %+v %v", want, f, err)
-		}
-	}
+	startBound(t, Bind{"lo", []RolePort{{RolePxe, 40140}, {RoleDhcpClient, 40142}}})
 	expectFatal(t, EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40140}}}), EPortInUse)
 	frames, exit := runHelper(t, EncodeBind(Bind{"lo", []RolePort{{RoleDhcpClient, 40142}}}))
 	if exit != 0 || len(frames) != 2 || frames[1].Type != TBound {
@@ -237,37 +252,12 @@ func TestSecondHelperGetsPortInUse(t *testing.T) {
 // each in its own frame (several frames per stdout write), and as many replies go back out.
 func TestHelperRelaysABurstBothWays(t *testing.T) {
 	const n = 2000
-	client, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(client)
-	if err := syscall.Bind(client, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
+	client, cport := loopbackSocket(t)
 	// Room for every reply: a full test socket would drop them, not the helper (SO_RCVBUFFORCE: root).
 	if syscall.SetsockoptInt(client, syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 16<<20) != nil {
 		t.Skip("needs root for a socket buffer that holds the whole burst (CI runs as root)")
 	}
-	sa, _ := syscall.Getsockname(client)
-	cport := uint16(sa.(*syscall.SockaddrInet4).Port)
-	helper := exec.Command(os.Args[0])
-	helper.Env = []string{"PXE_DESK_HELPER_TEST_MAIN=1"}
-	stdin, _ := helper.StdinPipe()
-	stdout, _ := helper.StdoutPipe()
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stdin.Close()
-		_ = helper.Wait()
-	}()
-	_, _ = stdin.Write(EncodeBind(Bind{"lo", []RolePort{{RolePxe, 40150}}}))
-	for _, want := range []byte{THello, TBound} {
-		if f, err := ReadFrame(stdout); err != nil || f.Type != want {
-			t.Fatalf("want frame %d, got %+v %v", want, f, err)
-		}
-	}
+	stdin, stdout := startBound(t, Bind{"lo", []RolePort{{RolePxe, 40150}}})
 	payload := func(i int) []byte { return []byte("datagram " + strconv.Itoa(i) + strings.Repeat(".", i%300)) }
 	for i := 0; i < n; i++ {
 		if err := syscall.Sendto(client, payload(i), 0, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: 40150}); err != nil {
