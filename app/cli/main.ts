@@ -437,7 +437,19 @@ async function serve(argv: readonly string[]): Promise<number> {
       process.stderr.write(`pxe-desk serve: cannot write the report to ${reportFile}: ${String(error)}\n`);
     }
   };
+  // Ctrl-C / SIGTERM during start: the "running" line is already out before start() resolves, so a
+  // supervisor (or a test) may signal at once. With no listener yet Node would die of the signal, skipping
+  // the session's orderly stop; note it here and stop as soon as the session is up.
+  let interrupted = false;
+  const interruptedEarly = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', interruptedEarly);
+  process.on('SIGTERM', interruptedEarly);
   const snap = await session.start(config);
+  // From here to the listeners below nothing awaits: no signal can fall between the two.
+  process.off('SIGINT', interruptedEarly);
+  process.off('SIGTERM', interruptedEarly);
   if (snap.state !== 'running') {
     writeReport();
     live?.close();
@@ -461,6 +473,7 @@ async function serve(argv: readonly string[]): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    if (interrupted) stop();
     // The session ended by itself (the native helper died; the error line is already out): exit 1 so
     // a supervisor (systemd Restart=on-failure) starts it again.
     session.onEvent((e) => {

@@ -347,6 +347,43 @@ describe.skipIf(!haveTools('curl', 'script'))('pxe-desk serve on a terminal (liv
   }, 60_000);
 });
 
+describe('pxe-desk serve: a signal while the session starts', () => {
+  // The state lines come out while start() still runs; a supervisor (or Ctrl-C) may signal at once. The
+  // CLI must stop in order and exit 0, not die of the signal (exit code null) with the session half up.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    it(`${signal} at the first line: orderly stop, exit 0`, async () => {
+      const root = mkdtempSync(join(tmpdir(), 'pxd-early-'));
+      try {
+        const child = spawn(
+          process.execPath,
+          [
+            cliBin,
+            'serve',
+            '--address',
+            '127.0.0.1',
+            '--tftp-port',
+            '0',
+            '--http-port',
+            '0',
+            '--root',
+            root,
+            '--json',
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.stdout.once('data', () => child.kill(signal));
+        const exit = await new Promise<{ code: number | null; by: string | null }>((r) =>
+          child.on('exit', (code, by) => r({ code, by })),
+        );
+        expect(exit, stderr).toEqual({ code: 0, by: null });
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    }, 30_000);
+});
+
 describe('pxe-desk serve --syslog HOST --syslog-port PORT', () => {
   it('sends RFC 3164 lines (facility daemon) to a remote collector, filtered like the terminal', async () => {
     const { createSocket } = await import('node:dgram');
