@@ -109,8 +109,7 @@ export function downloadLockstep(port: number, name: string, blksize = 1468): Pr
     ]);
     const finish = (error?: Error): void => {
       clearInterval(watchdog);
-      // Let the final ACK leave before the socket closes (dgram sends are queued).
-      setTimeout(() => socket.close(), 20);
+      socket.close();
       if (error) reject(error);
       else resolve(Buffer.concat(chunks));
     };
@@ -140,8 +139,11 @@ export function downloadLockstep(port: number, name: string, blksize = 1468): Pr
           chunks.push(Buffer.from(msg.subarray(4)));
           lastAck = Buffer.from([0, 4, wire >> 8, wire & 0xff]);
           expected++;
-          socket.send(lastAck, tid, '127.0.0.1');
-          if (msg.length - 4 < blksize) finish();
+          // The last ACK must leave before the socket closes. A send from inside the receive callback
+          // is only queued (libuv sends it on the next loop turn), and closing cancels it; a timer
+          // fired first on a loaded machine, the ACK was lost and the server dallied ~31 s (T14).
+          if (msg.length - 4 < blksize) socket.send(lastAck, tid, '127.0.0.1', () => finish());
+          else socket.send(lastAck, tid, '127.0.0.1');
           return;
         }
       } else return;

@@ -449,6 +449,37 @@ describe.each([
     expect(old?.reason).toBe('client sent a new request from the same port');
   });
 
+  it('T17: a late copy of the RRQ, read after its transfer finished, starts nothing; asked again later, it is served', async () => {
+    const mine = (type: string): TransferEvent[] =>
+      events.filter((e) => e.type === type && e.client.port === client.localPort());
+    client.rrq(port, 'a.bin');
+    const d1 = await client.next();
+    client.ack(d1!.from.port, 1);
+    const d2 = await client.next();
+    client.ack(d1!.from.port, block(d2!));
+    await until(() => mine('done').length === 1);
+    const finishedAt = Date.now();
+    // The copy the client sent before it heard DATA 1, read by the server only now (a lagging thread).
+    client.rrq(port, 'a.bin');
+    expect(await client.next(400)).toBeUndefined();
+    expect(server.activeTransfers()).toBe(0);
+    expect(mine('start').length).toBe(1);
+    // A different request from the same port is new, at once.
+    client.rrq(port, 'k.bin');
+    const k1 = await client.next();
+    expect(k1 && block(k1)).toBe(1);
+    client.error(k1!.from.port, 0, 'enough');
+    await until(() => server.activeTransfers() === 0);
+    // The same request asked again once the client's own retry interval has passed: served.
+    await settle(Math.max(0, 1000 - (Date.now() - finishedAt)));
+    client.rrq(port, 'a.bin');
+    const again = await client.next();
+    expect(again && block(again)).toBe(1);
+    expect(again!.data.subarray(4).equals(data.subarray(0, 512))).toBe(true);
+    client.error(again!.from.port, 0, 'enough');
+    await until(() => server.activeTransfers() === 0);
+  });
+
   it('T18: a client ERROR in mid-transfer ends the session and frees it', async () => {
     client.rrq(port, 'twenty.bin');
     const d1 = await client.next();

@@ -160,6 +160,18 @@ class RemoteTransfer implements TransferInfo {
 let nextTransferId = 1;
 /** ERROR replies to requests per second before further ones are dropped (and counted as rate-limited). */
 const ERROR_BURST = 200;
+/**
+ * How long an identical RRQ from the same address and port, arriving after its transfer finished, is
+ * taken for a late copy of the first one rather than a new request. A client resends its RRQ when it
+ * has heard nothing yet (T17); that copy can be read after the transfer ended when this thread lags
+ * (the transfer ran on a worker or in the native data path, or the file was a single block). Served
+ * as new, it became a phantom transfer that sent an OACK to a finished client for ~31 s and then
+ * reported a failure. Below every client's RRQ retry interval (1 s and up), so a client that really
+ * asks again is served on its next try.
+ */
+const LATE_COPY_MS = 750;
+/** Finished transfers remembered for late copies (oldest forgotten first). */
+const LATE_COPY_MEMORY = 1024;
 
 export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private readonly listeners = new Set<(event: TransferEvent) => void>();
@@ -167,6 +179,8 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private readonly remote = new Map<string, RemoteTransfer>();
   /** The RRQ that started each transfer (repeats are recognised byte for byte). */
   private readonly requests = new WeakMap<TransferInfo, Buffer>();
+  /** Transfers that finished with the file delivered, by client address and port, oldest first. */
+  private readonly finished = new Map<string, { request: Buffer; at: number }>();
   private workers: TransferRunner[] = [];
   /** Transfers run in the native data path (nativeDataPath on Linux). */
   private native = false;
@@ -520,6 +534,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     };
     if (type === 'failed')
       this.log.info(`transfer failed: ${reason ?? ''}`, { file: t.file, client: t.client });
+    if (type === 'done' && extra?.['probe'] !== true) this.rememberFinished(t);
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -527,6 +542,29 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
         this.log.warn('event listener threw', { error: String(error) });
       }
     }
+  }
+
+  private rememberFinished(t: TransferInfo): void {
+    const request = this.requests.get(t);
+    if (!request) return;
+    const now = performance.now(); // real time, whatever clock the events are stamped with
+    this.finished.delete(t.key); // re-inserted last: the map stays in finishing order
+    for (const [key, entry] of this.finished) {
+      if (now - entry.at < LATE_COPY_MS && this.finished.size < LATE_COPY_MEMORY) break;
+      this.finished.delete(key);
+    }
+    this.finished.set(t.key, { request, at: now });
+  }
+
+  /** Whether `msg` is a late copy of the request whose transfer to this client has just finished. */
+  private isLateCopy(key: string, msg: Buffer): boolean {
+    const ended = this.finished.get(key);
+    if (!ended) return false;
+    if (performance.now() - ended.at >= LATE_COPY_MS) {
+      this.finished.delete(key);
+      return false;
+    }
+    return ended.request.equals(msg);
   }
 
   /** Errors for requests go from a fresh ephemeral socket: replies never use the relay (DESIGN). */
@@ -598,6 +636,13 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       // T17: the same RRQ again (our OACK or DATA 1 was lost): resend, never a second session.
       if (existing instanceof RemoteTransfer) existing.repeated = { msg: Buffer.from(msg), address, port };
       existing.resendCurrent();
+      return;
+    }
+    if (!existing && this.isLateCopy(key, msg)) {
+      this.log.debug('ignored a late copy of a request whose transfer has just finished', {
+        client: key,
+        file: name,
+      });
       return;
     }
     if (existing) {
