@@ -438,18 +438,9 @@ async function serve(argv: readonly string[]): Promise<number> {
     }
   };
   // Ctrl-C / SIGTERM during start: the "running" line is already out before start() resolves, so a
-  // supervisor (or a test) may signal at once. With no listener yet Node would die of the signal, skipping
-  // the session's orderly stop; note it here and stop as soon as the session is up.
-  let interrupted = false;
-  const interruptedEarly = (): void => {
-    interrupted = true;
-  };
-  process.on('SIGINT', interruptedEarly);
-  process.on('SIGTERM', interruptedEarly);
+  // supervisor (or a test) may signal at once; the signal is held and stops the session once it is up.
+  const signals = new StopSignals('serve');
   const snap = await session.start(config);
-  // From here to the listeners below nothing awaits: no signal can fall between the two.
-  process.off('SIGINT', interruptedEarly);
-  process.off('SIGTERM', interruptedEarly);
   if (snap.state !== 'running') {
     writeReport();
     live?.close();
@@ -471,9 +462,7 @@ async function serve(argv: readonly string[]): Promise<number> {
         done(EXIT.ok);
       });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (interrupted) stop();
+    signals.onStop(stop);
     // The session ended by itself (the native helper died; the error line is already out): exit 1 so
     // a supervisor (systemd Restart=on-failure) starts it again.
     session.onEvent((e) => {
@@ -495,6 +484,46 @@ async function serve(argv: readonly string[]): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * SIGINT and SIGTERM for the rest of a command's life: one listener each, installed before the command
+ * says it runs and never swapped. A signal libuv has caught but not yet delivered is dropped when its
+ * listener is removed (the signal handle closes), so swapping an early listener for the final one lost a
+ * Ctrl-C that fell between the "running" line and the swap: the process kept serving (a CI hang). A
+ * second signal while stopping exits at once, for an operator who will not wait.
+ */
+class StopSignals {
+  private held = false;
+  private stop: (() => void) | undefined;
+  private stopping = false;
+
+  constructor(private readonly command: string) {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  /** Runs `stop` on the first signal, at once if one already came. */
+  onStop(stop: () => void): void {
+    this.stop = stop;
+    if (this.held) this.fire();
+  }
+
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    if (this.stopping) {
+      process.stderr.write(
+        `pxe-desk ${this.command}: ${signal} again, exiting without waiting for the stop\n`,
+      );
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    if (this.stop) this.fire();
+    else this.held = true;
+  };
+
+  private fire(): void {
+    this.stopping = true;
+    this.stop?.();
+  }
 }
 
 /** `serve --ui`: web UI on 127.0.0.1 (random port + token) speaking the UI contract over WebSocket. */
@@ -546,16 +575,15 @@ async function serveUi(root: string | undefined): Promise<number> {
       }),
   });
   const url = root ? `${server.url}&root=${encodeURIComponent(resolve(root))}` : server.url;
+  const signals = new StopSignals('serve --ui'); // before the line: a launcher may signal as soon as it reads it
   process.stdout.write(`${JSON.stringify({ type: 'ui', url })}\n`);
   return await new Promise<number>((done) => {
-    const stop = (): void => {
+    signals.onStop(() => {
       void session
         .stop()
         .then(() => server.close())
         .then(() => done(EXIT.ok));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    });
   });
 }
 
