@@ -85,6 +85,11 @@ export interface TftpServerOptions {
   readonly retransmitMs?: number;
   /** Retransmissions before giving up (default 5). */
   readonly maxRetries?: number;
+  /**
+   * How long after a transfer delivered its file an identical RRQ from the same address and port is
+   * taken for a late copy of the first and ignored (ms, default 750; below clients' RRQ retry interval).
+   */
+  readonly lateCopyMs?: number;
   /** Progress event period (ms, default 250). */
   readonly progressMs?: number;
   /** Bytes per shared file read (default 128 KiB). */
@@ -169,7 +174,7 @@ const ERROR_BURST = 200;
  * reported a failure. Below every client's RRQ retry interval (1 s and up), so a client that really
  * asks again is served on its next try.
  */
-const LATE_COPY_MS = 750;
+const DEFAULT_LATE_COPY_MS = 750;
 /** Finished transfers remembered for late copies (oldest forgotten first). */
 const LATE_COPY_MEMORY = 1024;
 
@@ -181,6 +186,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private readonly requests = new WeakMap<TransferInfo, Buffer>();
   /** Transfers that finished with the file delivered, by client address and port, oldest first. */
   private readonly finished = new Map<string, { request: Buffer; at: number }>();
+  private readonly lateCopyMs: number;
   private workers: TransferRunner[] = [];
   /** Transfers run in the native data path (nativeDataPath on Linux). */
   private native = false;
@@ -214,6 +220,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     this.log = (options.logger ?? silentLogger).child('tftp');
     this.clock = options.clock ?? systemClock;
     this.progressMs = options.progressMs ?? 250;
+    this.lateCopyMs = options.lateCopyMs ?? DEFAULT_LATE_COPY_MS;
     this.files = new FileCache({
       ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
       ...(options.cacheBytes !== undefined ? { budget: options.cacheBytes } : {}),
@@ -550,7 +557,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     const now = performance.now(); // real time, whatever clock the events are stamped with
     this.finished.delete(t.key); // re-inserted last: the map stays in finishing order
     for (const [key, entry] of this.finished) {
-      if (now - entry.at < LATE_COPY_MS && this.finished.size < LATE_COPY_MEMORY) break;
+      if (now - entry.at < this.lateCopyMs && this.finished.size < LATE_COPY_MEMORY) break;
       this.finished.delete(key);
     }
     this.finished.set(t.key, { request, at: now });
@@ -560,7 +567,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private isLateCopy(key: string, msg: Buffer): boolean {
     const ended = this.finished.get(key);
     if (!ended) return false;
-    if (performance.now() - ended.at >= LATE_COPY_MS) {
+    if (performance.now() - ended.at >= this.lateCopyMs) {
       this.finished.delete(key);
       return false;
     }
