@@ -301,6 +301,48 @@ describe('TftpServer with workers: auto (the default)', () => {
     }
   }, 120_000);
 
+  it('T17: an RRQ resent while the worker is still starting the transfer gets no second transfer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tftp-auto-resend-'));
+    const data = randomBytes(1000);
+    writeFileSync(join(dir, 'f.bin'), data);
+    const events: TransferEvent[] = [];
+    // offloadAt 0: the first request starts the workers, so its 'start' and the resend both wait in
+    // the new thread's queue while it loads, and the resend is read while the file is being opened.
+    const server = new TftpServer({ root: dir, address: '127.0.0.1', port: 0, offloadAt: 0 });
+    server.onEvent((e) => events.push(e));
+    await server.start();
+    const client = new RawTftpClient();
+    await client.open();
+    try {
+      const port = server.port() ?? 0;
+      client.rrq(port, 'f.bin');
+      await settle(30);
+      expect(server.workerThreads()).toBeGreaterThan(0);
+      client.rrq(port, 'f.bin'); // the client heard nothing yet and asks again
+      const d1 = await client.next(10_000);
+      expect(d1 && block(d1)).toBe(1);
+      const tid = d1!.from.port;
+      // Anything else within a second must come from the same transfer (a resent DATA 1 at most).
+      for (let p = await client.next(1000); p; p = await client.next(1000)) {
+        expect(p.from.port).toBe(tid);
+      }
+      client.ack(tid, 1);
+      let d2 = await client.next();
+      while (d2 && block(d2) === 1) d2 = await client.next(); // a DATA 1 resent before our ACK landed
+      expect(d2 && block(d2)).toBe(2);
+      expect(d2!.from.port).toBe(tid);
+      client.ack(tid, 2);
+      await until(() => server.activeTransfers() === 0);
+      const mine = events.filter((e) => e.client.port === client.localPort());
+      expect(mine.filter((e) => e.type === 'start').length).toBe(1);
+      expect(mine.filter((e) => e.type === 'failed')).toEqual([]);
+    } finally {
+      client.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('refuses a bad workers or offloadAt value at start with a message naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tftp-auto-bad-'));
     try {

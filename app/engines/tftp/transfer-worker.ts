@@ -24,6 +24,13 @@ const files = new FileCache({
   ...(setup.cacheBytes !== undefined ? { budget: setup.cacheBytes } : {}),
 });
 const transfers = new Map<string, Transfer>();
+/**
+ * Transfers told to start that are still opening their file. A resend asked meanwhile (the client
+ * resent its RRQ while this thread was starting up) is answered by the first packet itself; answering
+ * 'stale' made the engine serve that copy as a second transfer, which OACKed a client locked onto the
+ * first for ~31 s. A supersede asked meanwhile ends the transfer as soon as it exists.
+ */
+const starting = new Map<string, { superseded: boolean }>();
 
 const host: TransferHost = {
   now: () => Date.now(),
@@ -48,6 +55,15 @@ const host: TransferHost = {
 };
 
 async function start(m: StartTransfer): Promise<void> {
+  starting.set(m.id, { superseded: false });
+  try {
+    await startTransfer(m);
+  } finally {
+    starting.delete(m.id);
+  }
+}
+
+async function startTransfer(m: StartTransfer): Promise<void> {
   let source: Source;
   if (m.data) source = bufferSource(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
   else if (m.path && m.identity) {
@@ -77,6 +93,12 @@ async function start(m: StartTransfer): Promise<void> {
       openFiles: files.openFiles(),
     }),
   );
+  const superseded = starting.get(m.id)?.superseded === true;
+  starting.delete(m.id); // from here on, resend and supersede reach the transfer itself
+  if (superseded) {
+    transfer.fail('client sent a new request from the same port');
+    return;
+  }
   try {
     await transfer.begin(setup.address);
   } catch (error) {
@@ -87,11 +109,14 @@ async function start(m: StartTransfer): Promise<void> {
 port.on('message', (message: unknown) => {
   if (!isToWorker(message)) return;
   if (message.kind === 'start') void start(message);
-  else if (message.kind === 'supersede') transfers.get(message.id)?.supersede();
-  else if (message.kind === 'resend') {
+  else if (message.kind === 'supersede') {
+    const pending = starting.get(message.id);
+    if (pending) pending.superseded = true;
+    else transfers.get(message.id)?.supersede();
+  } else if (message.kind === 'resend') {
     const transfer = transfers.get(message.id);
     if (transfer) transfer.resendCurrent();
-    else post({ kind: 'stale', id: message.id });
+    else if (!starting.has(message.id)) post({ kind: 'stale', id: message.id });
   } else {
     void Promise.all([...transfers.values()].map((t) => t.close())).then(() => post({ kind: 'stopped' }));
   }
