@@ -440,6 +440,23 @@ async function serve(argv: readonly string[]): Promise<number> {
   // Ctrl-C / SIGTERM during start: the "running" line is already out before start() resolves, so a
   // supervisor (or a test) may signal at once; the signal is held and stops the session once it is up.
   const signals = new StopSignals('serve');
+  // SIGUSR1 and SIGHUP too, before the "running" line: without a listener, SIGUSR1 starts Node's
+  // inspector and SIGHUP ends the process. A report asked during start shows the starting session.
+  process.on('SIGUSR1', writeReport);
+  let up = false;
+  let rescanHeld = false;
+  const rescan = (): void => {
+    if (!up) {
+      rescanHeld = true;
+      return;
+    }
+    // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
+    void session.rescan().then(
+      (n) => write({ type: 'warning', message: `SIGHUP: rescanned the netboot folder (${n} boot entries)` }),
+      (error: unknown) => write({ type: 'warning', message: `SIGHUP: rescan failed: ${String(error)}` }),
+    );
+  };
+  process.on('SIGHUP', rescan);
   const snap = await session.start(config);
   if (snap.state !== 'running') {
     writeReport();
@@ -473,16 +490,9 @@ async function serve(argv: readonly string[]): Promise<number> {
       if (json) process.stderr.write(`pxe-desk serve: ${e.snapshot.error?.message ?? 'session failed'}\n`);
       done(EXIT.startFailed);
     });
-    // SIGUSR1: write the report now (the session keeps running), e.g. to attach it to a ticket.
-    process.on('SIGUSR1', writeReport);
-    process.on('SIGHUP', () => {
-      // Rescan: engines read the folder per request; the library watcher (when present) reloads menus.
-      void session.rescan().then(
-        (n) =>
-          write({ type: 'warning', message: `SIGHUP: rescanned the netboot folder (${n} boot entries)` }),
-        (error: unknown) => write({ type: 'warning', message: `SIGHUP: rescan failed: ${String(error)}` }),
-      );
-    });
+    // SIGUSR1 (installed above) writes the report now, e.g. to attach it to a ticket; SIGHUP rescans.
+    up = true;
+    if (rescanHeld) rescan();
   });
 }
 

@@ -382,6 +382,45 @@ describe('pxe-desk serve: a signal while the session starts', () => {
         rmSync(root, { recursive: true, force: true });
       }
     }, 30_000);
+
+  it('SIGUSR1 and SIGHUP at the running line: report written, folder rescanned, still serving', async () => {
+    // Without listeners yet, SIGUSR1 would start Node's inspector (no report) and SIGHUP end the process.
+    const root = mkdtempSync(join(tmpdir(), 'pxd-early-usr1-'));
+    const report = join(root, '..', `${root.split('/').pop()!}.html`);
+    try {
+      const run = follow(
+        spawn(
+          process.execPath,
+          [cliBin, 'serve', '--address', '127.0.0.1', '--tftp-port', '0', '--http-port', '0'].concat([
+            '--root',
+            root,
+            '--json',
+            '--report',
+            report,
+          ]),
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        ),
+      );
+      run.child.stdout!.on('data', function once(d: Buffer) {
+        if (!d.toString().includes('"state":"running"')) return;
+        run.child.stdout!.off('data', once);
+        run.child.kill('SIGUSR1');
+        run.child.kill('SIGHUP');
+      });
+      await waitFor(() => existsSync(report), 10_000, `SIGUSR1 report (stderr: ${run.stderr()})`);
+      await waitFor(
+        () => run.events.some((e) => e.type === 'warning' && /SIGHUP: rescanned/.test(e.message)),
+        10_000,
+        'SIGHUP rescan',
+      );
+      expect(run.child.exitCode).toBeNull();
+      run.child.kill('SIGINT');
+      expect(await run.exit).toBe(0);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(report, { force: true });
+    }
+  }, 30_000);
 });
 
 describe('pxe-desk serve --syslog HOST --syslog-port PORT', () => {
