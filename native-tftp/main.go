@@ -344,6 +344,9 @@ type transfer struct {
 	lastProg  time.Time
 	sent      int
 	malformed int
+	// The client acknowledged the block before the last one again since the last block last went out:
+	// it is alive and still waiting for it (lockstep clients resend their ACK on their own timeout).
+	lastBlockAsked bool
 }
 
 // interrupt wakes the transfer goroutine (stop, supersede).
@@ -559,6 +562,11 @@ func (t *transfer) onTimeout() (string, int64, map[string]any) {
 	base := t.base.Load()
 	if t.retries >= t.maxRetries {
 		switch {
+		case base == t.lastBlock && t.sentUpTo == t.lastBlock && t.lastBlockAsked:
+			// Still asked for after our last resend: the client never got it, and "done" would tell the
+			// user a machine has a file it does not have.
+			return t.failed(fmt.Sprintf("client never received the last block (%d): it still acknowledged block %d after the last resend",
+				t.lastBlock, t.lastBlock-1))
 		case base == t.lastBlock && t.sentUpTo == t.lastBlock:
 			return t.done(nil) // lost final ACK: some clients never send it (dnsmasq), T14
 		case base == 0:
@@ -593,6 +601,9 @@ func (t *transfer) onAck(wire int64) (string, int64, map[string]any, error) {
 	acked := t.sentUpTo - ((t.sentUpTo - wire) & 0xffff)
 	// Old, duplicate or future ACK: never resend on it (RFC 1123 4.2.3.1, T12); only the timer does.
 	if acked < base || acked > t.sentUpTo {
+		if acked == t.lastBlock-1 && base == t.lastBlock {
+			t.lastBlockAsked = true
+		}
 		return "", 0, nil, nil
 	}
 	t.retries = 0
@@ -686,6 +697,9 @@ func (t *transfer) transmit(from int64) error {
 			t.put(t.slots[slot][:t.slotLen[slot]])
 			if block > t.sentUpTo {
 				t.sentUpTo = block
+			}
+			if block == t.lastBlock {
+				t.lastBlockAsked = false
 			}
 		}
 	}

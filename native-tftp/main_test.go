@@ -204,6 +204,29 @@ func TestSilentClientFails(t *testing.T) {
 	}
 }
 
+// T14's other side: a client that acknowledges the previous block again after every copy of the last
+// one never received it, so running out of retries there is a failure, not a lost final ACK.
+func TestLastBlockStillAskedForFails(t *testing.T) {
+	in, messages := newTestPump(t)
+	c := client(t)
+	command(t, in, start("a", c, bytes.Repeat([]byte("x"), 600), 512, 1))
+	_, from := read(t, c)
+	ack(c, from, 1)
+	for i := 0; i < 3; i++ { // the first send and maxRetries (2) resends, each answered with ACK 1
+		if packet, _ := read(t, c); packet[3] != 2 {
+			t.Fatalf("got % x", packet)
+		}
+		ack(c, from, 1)
+	}
+	e := next(t, messages, "event")
+	for e["type"] != "failed" && e["type"] != "done" {
+		e = next(t, messages, "event")
+	}
+	if e["type"] != "failed" || !strings.Contains(e["reason"].(string), "never received the last block (2)") {
+		t.Fatalf("event %v", e)
+	}
+}
+
 // Bad commands never stop the pump: they are logged; an unknown transfer's resend is "stale".
 func TestBadCommandsAreLoggedAndIgnored(t *testing.T) {
 	in, messages := newTestPump(t)

@@ -414,6 +414,27 @@ describe.each([
     await until(() => server.activeTransfers() === 0);
   });
 
+  it('T14: a client still acknowledging the previous block after the last resend never got the last one — failed, not done', async () => {
+    client.rrq(port, 'a.bin');
+    const d1 = await client.next();
+    client.ack(d1!.from.port, 1);
+    // The last DATA never "arrives": every copy of it is answered like a lockstep client's timeout, by
+    // acknowledging block 1 again (its own ACK seems lost to it).
+    let copies = 0;
+    for (let d = await client.next(); d; d = await client.next(1500)) {
+      expect(block(d)).toBe(2);
+      copies++;
+      client.ack(d.from.port, 1);
+    }
+    expect(copies).toBe(3); // the first send and maxRetries (2) resends
+    const mine = (): TransferEvent[] => events.filter((e) => e.client.port === client.localPort());
+    await until(() => mine().some((e) => e.type === 'failed' || e.type === 'done'));
+    expect(mine().filter((e) => e.type === 'done')).toEqual([]);
+    const failed = mine().find((e) => e.type === 'failed');
+    expect(failed?.reason).toContain('never received the last block (2)');
+    await until(() => server.activeTransfers() === 0);
+  });
+
   it('T17: the same RRQ resent while the OACK is in flight gets the OACK again from the same port', async () => {
     client.rrq(port, 'a.bin', 'octet', { blksize: '512', tsize: '0' });
     const o1 = await client.next();

@@ -167,6 +167,11 @@ export class Transfer implements TransferInfo {
   /** When the pending timer fires (monotonic ms). */
   private timerAt = 0;
   private retries = 0;
+  /**
+   * The client acknowledged the block before the last one again since the last block last went out:
+   * it is alive and still waiting for that block (a lockstep client resends its ACK on its own timeout).
+   */
+  private lastBlockAsked = false;
   private closed = false;
   private readonly started: number;
   private lastProgress = 0;
@@ -271,8 +276,14 @@ export class Transfer implements TransferInfo {
   private onTimeout(): void {
     if (this.retries >= this.settings.maxRetries) {
       if (this.base === this.lastBlock && this.sentUpTo === this.lastBlock) {
-        // Lost final ACK: some clients never send it (dnsmasq) — finished, no error (T14).
-        this.finish();
+        // Lost final ACK: some clients never send it (dnsmasq) — finished, no error (T14). But a client
+        // that still acknowledged the previous block after our last resend never got the last one: a
+        // "done" would tell the user a machine has a file it does not have.
+        if (this.lastBlockAsked) {
+          this.fail(
+            `client never received the last block (${this.lastBlock}): it still acknowledged block ${this.lastBlock - 1} after the last resend`,
+          );
+        } else this.finish();
       } else if (this.base === 0) {
         this.fail('client never acknowledged the option reply (OACK)');
       } else {
@@ -308,6 +319,7 @@ export class Transfer implements TransferInfo {
       if (this.slotBlock[slot] !== block && !this.fill(slot, block)) break;
       this.put(this.slotPacket[slot]!);
       if (block > this.sentUpTo) this.sentUpTo = block;
+      if (block === this.lastBlock) this.lastBlockAsked = false;
     }
     this.arm(now);
     if (block <= end) {
@@ -453,7 +465,10 @@ export class Transfer implements TransferInfo {
     // Map the u16 to the absolute block: the newest sent block with that low half (T15 rollover).
     const acked = this.sentUpTo - ((this.sentUpTo - wire) & 0xffff);
     // Old, duplicate or future ACK: never resend on it (RFC 1123 4.2.3.1, T12); only the timer does.
-    if (acked < this.base || acked > this.sentUpTo) return;
+    if (acked < this.base || acked > this.sentUpTo) {
+      if (acked === this.lastBlock - 1 && this.base === this.lastBlock) this.lastBlockAsked = true;
+      return;
+    }
     this.retries = 0;
     this.base = acked + 1;
     if (acked >= this.lastBlock) {
