@@ -18,6 +18,7 @@
 #        PXE Desk's (perfdhcp parses every option with an allocation, so richer OFFERs cost the generator more).
 #        WARMUP_RATE=N: the warm-up's rate (default: up to 5 000/s; `same` = the measured rate, which also
 #        runs the code paths a full table takes, e.g. probe collisions, before the measurement).
+#        WARMUP_SECS=N: the warm-up's length (default 1 s).
 #        WARMUP=1 (default): each fresh server first gets 1 s of DISCOVERs at up to 5 000/s, not measured, so a
 #        JIT runtime is measured warm like a long-running server (applied to every server alike; 0 = cold).
 #        CAPTURE=0: no tcpdump (its CPU then stays with the server and the generator); p50/p99 are NA and
@@ -35,6 +36,7 @@ RATES=${RATES:-"1000 20000"}
 SECS=${SECS:-3}
 REPS=${REPS:-3}
 WARMUP=${WARMUP:-1}
+WARMUP_SECS=${WARMUP_SECS:-1}
 CAPTURE=${CAPTURE:-1}
 PIN=${PIN:-$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)}
 if [ "$PIN" = 1 ]; then ON_SRV="taskset -c 0" ON_GEN="taskset -c 1"; else ON_SRV="" ON_GEN=""; fi
@@ -112,7 +114,7 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   if ! started; then echo "$name failed to start: $(tail -3 "$WORK/$name.log")"; stop_pid "$PID"; PID=""; continue; fi
   if [ "$WARMUP" = 1 ]; then
     wr=${WARMUP_RATE:-$((r < 5000 ? r : 5000))}; [ "$wr" = same ] && wr=$r
-    timeout 20 ip netns exec $NS_C $ON_GEN "$PERFDHCP" -4 -l dhb-c -i -r "$wr" -R 1000000 -p 1 -W 500000 \
+    timeout 20 ip netns exec $NS_C $ON_GEN "$PERFDHCP" -4 -l dhb-c -i -r "$wr" -R 1000000 -p "$WARMUP_SECS" -W 500000 \
       -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' 9) $SRV > /dev/null 2>&1
   fi
   rm -f "$WORK/cap.pcap" "$WORK/tcpdump.txt"
@@ -144,18 +146,19 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
     const cpu = ((Number(c1) - Number(c0)) / Number(hz)) * 1000;
     console.log([n, r, rep, sent, got, sent - got, l.p50_ms ?? "NA", l.p99_ms ?? "NA", l.max_ms ?? "NA",
       got ? ((cpu * 1000) / got).toFixed(1) : "NA", cd || 0, l.requests != null ? l.requests - l.answered : "NA",
-      process.env.GEN_DROPS, process.env.SRV_DROPS].join("\t"));
+      process.env.GEN_DROPS, process.env.SRV_DROPS, l.gen_stalls ?? "NA"].join("\t"));
   ' "$name" "$r" "$rep" "${sent:-0}" "${recv:-0}" "$c0" "$c1" "$HZ" "$capdrop")
   echo "$row" >> "$TSV"
-  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s, never answered %s, full socket: generator %s server %s)\n' \
-    "$rep" $(echo "$row" | cut -f1,2,4-14 | tr '\t' ' ')
+  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s, never answered %s, full socket: generator %s server %s; generator stalls > 2 ms: %s)\n' \
+    "$rep" $(echo "$row" | cut -f1,2,4-15 | tr '\t' ' ')
   sleep 0.5
 done; done; done
 
 echo
 echo "Medians over $REPS reps (lost = no OFFER within perfdhcp's 1 s drop time, of RATE x $SECS s; never = no OFFER"
 echo "on the wire at all; gen/srv full = datagrams the generator's / server's namespace dropped at a full socket"
-echo "receive buffer (/proc/net/snmp RcvbufErrors); latency on the wire, late OFFERs included;"
+echo "receive buffer (/proc/net/snmp RcvbufErrors); gen stall = gaps over 2 ms between two of the generator's"
+echo "DISCOVERs on the wire (it fell behind its own pace); latency on the wire, late OFFERs included;"
 echo "ratios are against dnsmasq in the same mode and run):"
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
@@ -163,10 +166,10 @@ node -e '
     return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
   const get = (n, r, c) => med(rows.filter((x) => x[0] === n && x[1] === r).map((x) => x[c]));
   const f = (x, d = 2) => (Number.isNaN(x) ? "NA" : x.toFixed(d));
-  const head = ["rate", "server", "sent", "lost", "never", "gen full", "srv full", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
+  const head = ["rate", "server", "sent", "lost", "never", "gen full", "srv full", "gen stall", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
   console.log(head.map((s, i) => (i === 1 ? " " + s.padEnd(15) : s.padStart(10))).join(""));
   for (const r of [...new Set(rows.map((x) => x[1]))]) for (const n of [...new Set(rows.map((x) => x[0]))]) {
     const d = "dnsmasq-" + n.split("-").at(-1);
-    console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 11), 0), f(get(n, r, 12), 0), f(get(n, r, 13), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
+    console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 11), 0), f(get(n, r, 12), 0), f(get(n, r, 13), 0), f(get(n, r, 14), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
       f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? " " + String(s).padEnd(15) : String(s).padStart(10))).join(""));
   }' "$TSV"

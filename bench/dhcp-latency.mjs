@@ -4,6 +4,10 @@
 // usage: node dhcp-latency.mjs CAPTURE.pcap   (Ethernet or Linux cooked link type, micro- or nanosecond pcap)
 //        TIMELINE_MS=N also prints, per N ms of requests, the worst delay and how many exceeded 5 ms (stderr):
 //        where in the run the tail comes from.
+// Also counts generator stalls: gaps of more than 2 ms between two consecutive requests on the wire. perfdhcp
+// paces its sends at the requested rate (50 µs apart at 20 000/s), so such a gap means the generator itself fell
+// behind (it receives and parses every reply on the same core), and a reply arriving then may overflow its socket:
+// losses counted at the generator in a run with many stalls say more about the generator than about the server.
 import { readFileSync } from 'node:fs';
 
 const buf = readFileSync(process.argv[2]);
@@ -18,6 +22,8 @@ const delays = [];
 const timeline = [];
 let requests = 0;
 let replies = 0;
+let lastRequest = -1;
+let genStalls = 0;
 for (let p = 24; p + 16 <= buf.length;) {
   const t = buf.readUInt32LE(p) * 1e3 + buf.readUInt32LE(p + 4) / (nano ? 1e6 : 1e3);
   const caplen = buf.readUInt32LE(p + 8);
@@ -30,6 +36,8 @@ for (let p = 24; p + 16 <= buf.length;) {
   const xid = pkt.readUInt32BE(dhcp + 4);
   if (pkt[dhcp] === 1) {
     requests++;
+    if (lastRequest >= 0 && t - lastRequest > 2) genStalls++;
+    lastRequest = t;
     if (!sent.has(xid)) sent.set(xid, t);
   } else if (pkt[dhcp] === 2) {
     replies++;
@@ -67,5 +75,6 @@ console.log(
     p50_ms: +q(0.5).toFixed(3),
     p99_ms: +q(0.99).toFixed(3),
     max_ms: +(delays.at(-1) ?? NaN).toFixed(3),
+    gen_stalls: genStalls,
   }),
 );
