@@ -7,9 +7,11 @@
  *
  * Runs INSIDE a client network namespace only (it broadcasts to 255.255.255.255:67).
  *   node pxe-client.mjs --server 10.0.0.1 --mac 52:54:00:aa:bb:cc --ciaddr 10.0.0.101 [--arch 0]
- *                       [--tries 3] [--wait-ms 3000]
+ *                       [--tries 3] [--wait-ms 3000] [--offers-from IP,IP]
  * Prints one JSON line: { offers: [{server, vendorClass, yiaddr, file}], proxyOffer, ack: {file, siaddr} }
  * Exit 0 when the 4011 ACK with a boot file came back from --server, 2 when no proxy offer came.
+ * --offers-from: after the proxy offer, also wait (up to --wait-ms) for an offer from each of these servers, as a
+ * ROM collects offers for a while: on a loaded machine the site's offer can come after ours.
  */
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,7 @@ const ciaddr = arg('ciaddr', '0.0.0.0');
 const arch = Number(arg('arch', '0'));
 const tries = Number(arg('tries', '3'));
 const waitMs = Number(arg('wait-ms', '3000'));
+const offersFrom = (arg('offers-from', '') ?? '').split(',').filter(Boolean);
 if (!server || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac ?? '')) {
   console.error('usage: pxe-client.mjs --server IP --mac aa:bb:cc:dd:ee:ff [--ciaddr IP] [--arch N]');
   process.exit(64);
@@ -130,6 +133,10 @@ for (let i = 0; i < tries && !proxyOffer; i++) {
     (p) => p.xid === xid && p.type === 2 && p.server === server && p.vendorClass === 'PXEClient',
     waitMs,
   );
+}
+if (proxyOffer && offersFrom.length > 0) {
+  const offered = (s) => replies.some((p) => p.xid === xid && p.type === 2 && p.server === s);
+  await waitFor(() => offersFrom.every(offered), waitMs);
 }
 const offers = replies
   .filter((p) => p.xid === xid && p.type === 2)

@@ -71,6 +71,7 @@ async function pxeExchange(
   ip: string,
   host = 'cli',
   mac = CLIENT_MAC,
+  offersFrom: string[] = [],
 ): Promise<{ ack?: { file: string }; offers: { server: string }[] }> {
   const out = await runIn(host, process.execPath, [
     join(repo, 'test', 'helpers', 'pxe-client.mjs'),
@@ -82,6 +83,7 @@ async function pxeExchange(
     ip,
     '--arch',
     '0',
+    ...(offersFrom.length ? ['--offers-from', offersFrom.join(',')] : []),
   ]).catch((e: Error) => {
     // Exit 2/3 (no proxy offer / no ACK) still prints the JSON line: return it for the assertion.
     const line = /\{.*\}/.exec(e.message)?.[0];
@@ -298,9 +300,9 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       lab!.run('cli', 'ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
       // What udhcpc's script would do with the site's router option; also gives broadcasts a route.
       lab!.run('cli', 'ip', ['route', 'add', 'default', 'via', SITE, 'dev', 'eth0']);
-      const pxe = await pxeExchange(ip!);
+      const pxe = await pxeExchange(ip!, 'cli', CLIENT_MAC, [SRV, SITE]);
       expect(new Set(pxe.offers.map((o) => o.server))).toEqual(new Set([SRV, SITE])); // both answered
-      expect(pxe.ack?.file).toBe('undionly.kpxe');
+      expect(pxe.ack?.file, JSON.stringify(pxe)).toBe('undionly.kpxe');
       await runIn('cli', 'atftp', ['-g', '-r', pxe.ack!.file, '-l', join(work, 'nbp.bin'), SRV]);
       expect(sha(join(work, 'nbp.bin'))).toBe(sha(join(repo, '.cache', 'bootfiles', 'undionly.kpxe')));
       const menu = await bootScript();
@@ -531,7 +533,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       const mac2 = lab!.run('cli2', 'cat', ['/sys/class/net/eth0/address']).trim();
       for (let i = 0; i < 3; i++) {
         const r = await pxeExchange('10.236.0.60', 'cli2', mac2);
-        expect(r.ack?.file).toBe('undionly.kpxe');
+        expect(r.ack?.file, `exchange ${i + 1}: ${JSON.stringify(r)}`).toBe('undionly.kpxe');
         await runIn('cli2', 'atftp', ['-g', '-r', 'undionly.kpxe', '-l', '/dev/null', SRV]);
       }
       const row = page.locator(`tr.client[data-mac="${mac2}"]`);
