@@ -81,8 +81,32 @@ export interface TransferEvent {
   readonly rate?: number;
   /** Failure reason in plain language (for `failed`), e.g. "client stopped acknowledging at block 812". */
   readonly reason?: string;
+  /**
+   * What went wrong, as data (for `failed`): consumers read this, never `reason`'s text. Both TFTP data
+   * paths (Node and native) fill it.
+   */
+  readonly failure?: TransferFailure;
   /** TFTP: the options agreed (blksize, windowsize, …). HTTP: method and status. */
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** Why a transfer failed; stable codes the diagnosis and UI branch on. */
+export type TransferFailureCode =
+  | 'client-silent' // the client stopped acknowledging (RFC 1350 timeout after our retries)
+  | 'last-block-unacked' // retries of the final DATA ran out while the client still acked the block before it
+  | 'client-error' // the client sent an ERROR packet
+  | 'not-found'
+  | 'access-denied' // refused path (hostile, hidden, outside the root)
+  | 'option-refused' // RFC 2347 option negotiation failed
+  | 'read-error' // our read of the file failed
+  | 'superseded' // the same client restarted the same file
+  | 'aborted' // the session stopped, or the HTTP client went away
+  | 'internal';
+
+export interface TransferFailure {
+  readonly code: TransferFailureCode;
+  /** TFTP: the block the transfer stopped at (the last block the client acknowledged + 1), when known. */
+  readonly block?: number;
 }
 
 export type EngineEvent = DhcpEvent | TransferEvent;

@@ -2,6 +2,7 @@
  * Plain-data types of a PXE session, shared by the session controller (app/core), the CLI, the IPC /
  * WebSocket contract and the renderer. Structured-clone and JSON safe.
  */
+import type { MacOverride } from './library-types.js';
 import type { FirmwareKind, TransferEvent } from './events.js';
 import type { LogRecord } from './runtime.js';
 
@@ -146,6 +147,12 @@ export interface ClientRecord {
   readonly diagnosis?: string;
   /** Every finding for this client, most severe first (issue 10: "explain every stalled boot"). */
   readonly diagnoses?: readonly Diagnosis[];
+  /** Blocked by the operator (session state: a UI reload shows it). */
+  readonly blocked?: boolean;
+  /** Paused by the loop breaker until `until` (epoch ms), with the reason in plain language. */
+  readonly paused?: { readonly until: number; readonly reason: string };
+  /** Per-MAC boot override from the library (boot entry X / boot once). */
+  readonly bootOverride?: MacOverride;
 }
 
 /** Stable codes of per-client findings; the renderer may pick an icon per code, the text is for humans. */
@@ -227,6 +234,8 @@ export interface SessionSnapshot {
   readonly warnings: readonly string[];
   /** The last preflight probe on the session's NIC, when one ran. */
   readonly probe?: ProbeResult;
+  /** Idle client records dropped to keep the client table bounded (oldest idle first). */
+  readonly clientsEvicted?: number;
 }
 
 export type SessionEvent =
