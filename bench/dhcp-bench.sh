@@ -13,6 +13,10 @@
 #        the same run, for before/after figures (needs node_modules there: a symlink is enough).
 #        HELPER=/path/to/pxe-desk-helper adds helper-proxy and helper-dhcp: PXE Desk through the native helper relay
 #        (the production Linux path) instead of node:dgram (build: cd native-helper && go build -o PATH .).
+#        product-proxy / product-dhcp (default with HELPER): the product as users run it, `pxe-desk serve` through
+#        the native helper — session, client model, timeline, diagnosis, live view and logs included, the
+#        preflight probe first (measurement starts at its "session running" line). The helper-* and pxedesk-*
+#        rows are the bare engines (bench/dhcp-serve.ts), a second line beside the product's.
 #        SERVERS may also name rcvbuf-BYTES-proxy / rcvbuf-BYTES-dhcp: PXE Desk with that SO_RCVBUF (0 = OS default),
 #        or dnsmasqpxe-dhcp: dnsmasq's full mode with a PXE service too, so its OFFERs carry options 60 and 97 like
 #        PXE Desk's (perfdhcp parses every option with an allocation, so richer OFFERs cost the generator more).
@@ -42,7 +46,7 @@ PIN=${PIN:-$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)}
 if [ "$PIN" = 1 ]; then ON_SRV="taskset -c 0" ON_GEN="taskset -c 1"; else ON_SRV="" ON_GEN=""; fi
 BASELINE_DIR=${BASELINE_DIR:-}
 HELPER=${HELPER:-}
-SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp${BASELINE_DIR:+ baseline-proxy baseline-dhcp}${HELPER:+ helper-proxy helper-dhcp}"}
+SERVERS=${SERVERS:-"pxedesk-proxy dnsmasq-proxy pxedesk-dhcp dnsmasq-dhcp${BASELINE_DIR:+ baseline-proxy baseline-dhcp}${HELPER:+ product-proxy helper-proxy product-dhcp helper-dhcp}"}
 NS_S=pxdesk-dhcpb-s NS_C=pxdesk-dhcpb-c SRV=198.18.0.1 CLI=198.18.0.2 PREFIX=15
 HZ=$(getconf CLK_TCK)
 for tool in perfdhcp dnsmasq tcpdump; do
@@ -78,6 +82,8 @@ cmd_of() { case $1 in
   helper-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --helper $HELPER --iface dhb-s" ;;
   baseline-proxy) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx $BASELINE_DIR/bench/dhcp-serve.ts proxy $SRV --quiet" ;;
   baseline-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
+  product-proxy) echo "$(command -v node) ${NODE_FLAGS:-} bin/pxe-desk.js serve --mode proxy --iface dhb-s --address $SRV --helper always --helper-path $HELPER --root $WORK/root --probe-window 500 --http-port 18080 --tftp-port 69" ;;
+  product-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} bin/pxe-desk.js serve --mode dhcp --iface dhb-s --address $SRV --helper always --helper-path $HELPER --root $WORK/root --probe-window 500 --http-port 18080 --tftp-port 69 --range 198.18.1.0-198.19.254.254 --subnet /$PREFIX --leases-file $WORK/product.leases" ;;
   dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.254.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
   dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
   dnsmasqpxe-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
@@ -96,9 +102,12 @@ cpu_ticks() {
 rcvbuf_errors() {
   ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp
 }
-started() { # the server has bound UDP 67 in its namespace
+started() { # the server has bound UDP 67 in its namespace (the product: its session is running, probe done)
   for _ in $(seq 200); do
-    ip netns exec $NS_S ss -uln 2>/dev/null | grep -q ':67\b' && return 0
+    case $name in
+      product-*) grep -q 'session running' "$WORK/$name.log" && return 0 ;;
+      *) ip netns exec $NS_S ss -uln 2>/dev/null | grep -q ':67\b' && return 0 ;;
+    esac
     kill -0 "$PID" 2>/dev/null || return 1
     sleep 0.05
   done
@@ -107,7 +116,7 @@ started() { # the server has bound UDP 67 in its namespace
 VC=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n')
 TSV=$WORK/dhcp.tsv
 for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
-  rm -f "$WORK/dnsmasq.leases"
+  rm -f "$WORK/dnsmasq.leases" "$WORK/product.leases"; mkdir -p "$WORK/root"
   # A fresh server per measurement: the full-mode pool (131 000 addresses) then never runs dry.
   ip netns exec $NS_S $ON_SRV $(cmd_of $name) > "$WORK/$name.log" 2>&1 &
   PID=$!
