@@ -20,11 +20,17 @@ export type FirmwareKind =
 export interface ClientIdentity {
   /** Lower-case colon-separated MAC (chaddr). */
   readonly mac: string;
-  /** Raw option 93 value (first entry), when sent. */
+  /**
+   * The option 93 value the boot decision goes by (the first one PXE Desk knows, RFC 4578 §2.1 lets a
+   * client list several; else the first sent), when sent.
+   */
   readonly arch?: number;
+  /** Firmware of `arch`: the same firmware the boot decision serves (one rule, app/engines/dhcp). */
   readonly firmware?: FirmwareKind;
   /** Option 60 as sent. */
   readonly vendorClass?: string;
+  /** Option 60 names a network-boot client: PXEClient (PXE 2.1) or HTTPClient (UEFI HTTP Boot) prefix. */
+  readonly netboot?: boolean;
   /** Option 77 user class (decoded text), e.g. "iPXE". */
   readonly userClass?: string;
   /** Option 97 client machine UUID as a canonical string. */
@@ -44,7 +50,7 @@ export type DhcpEventType =
   | 'inform'
   | 'pxe-request' // boot-server REQUEST on 4011
   | 'pxe-ack' // our 4011 answer
-  | 'refusal' // we deliberately did not answer; `reason` says why in plain language
+  | 'refusal' // we deliberately did not answer; `refusal` says why as a code, `reason` in words
   | 'foreign-offer'; // another server's OFFER/ACK seen on 68
 
 export interface DhcpEvent {
@@ -59,9 +65,29 @@ export interface DhcpEvent {
   readonly bootFile?: string;
   /** Server that sent a foreign offer, or that a REQUEST named. */
   readonly server?: string;
-  /** Plain-language reason (refusals, NAKs). */
+  /** Plain-language reason (refusals, NAKs), for people only. */
   readonly reason?: string;
+  /** Why a 'refusal' event refused, as data: consumers branch on this, never on `reason`'s text. */
+  readonly refusal?: RefusalCode;
 }
+
+/** Why an engine did not serve a client; stable codes the diagnosis, report and UI branch on. */
+export type RefusalCode =
+  | ExclusionCode
+  | 'not-netboot' // option 60 is neither PXEClient nor HTTPClient
+  | 'no-arch' // no usable option 93 (nor an Arch in option 60)
+  | 'unsupported-arch' // no option 93 value PXE Desk can serve
+  | 'http-arch-mismatch' // HTTPClient with a PXE architecture, or PXEClient with an HTTP one
+  | 'no-boot-file' // no boot file configured for this firmware
+  | 'boot-file-missing' // the boot file (or the chosen menu item's) is not in the netboot folder
+  | 'bis-unsupported' // boot-server request for PXE BIS credentials (PXE 2.1 §2.2.5, layer bit 15)
+  | 'local-boot' // the client chose the menu's local-boot item (boot server type 0)
+  | 'unknown-menu-item' // boot-server request for a type we do not offer
+  | 'no-recent-discover' // 4011 request without an architecture, and no DISCOVER of this MAC remembered
+  | 'pool-exhausted'; // full DHCP mode: no free address in the pool
+
+/** Refusals the operator asked for (lists, block, the loop breaker's pause), not a problem to fix. */
+export type ExclusionCode = 'deny-list' | 'not-in-allow-list' | 'blocked' | 'paused';
 
 export type TransferState = 'start' | 'progress' | 'done' | 'failed';
 
