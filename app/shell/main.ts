@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHANNELS, EVENT_CHANNEL, ipcName } from '../shared/ipc-contract.js';
 import { createUiApi } from '../core/ui-api.js';
-import { SessionController } from '../core/session.js';
+import { SessionController } from '../core/session/index.js';
 import { foreignLanHooks } from '../core/report.js';
 import { listInterfaces } from '../core/interfaces.js';
 import { locateBootFiles } from '../core/boot-files.js';

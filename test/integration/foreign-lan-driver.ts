@@ -7,7 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import { renderReport } from '../../app/core/report.js';
-import { SessionController, type SessionControllerOptions } from '../../app/core/session.js';
+import { SessionController, type SessionControllerOptions } from '../../app/core/session/index.js';
 import { createLogger } from '../../app/shared/runtime.js';
 import type { SessionConfig } from '../../app/shared/session-types.js';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionController } from '../../app/core/session.js';
+import { SessionController } from '../../app/core/session/index.js';
 import type { NicInfo, SessionConfig } from '../../app/shared/session-types.js';
 import { haveTools } from '../helpers/tools.js';
 import { buildHelper } from './helper-build.js';

@@ -62,9 +62,12 @@ describe.skipIf(!enabled)('foreign LAN with real firmware (site server sends its
           const built = join(REPO, 'dist', 'app', 'cli', 'main.js');
           const fresh =
             existsSync(built) &&
-            ['app/cli/main.ts', 'app/core/session.ts', 'app/core/diagnosis.ts', 'app/core/probe.ts'].every(
-              (f) => statSync(built).mtimeMs >= statSync(join(REPO, f)).mtimeMs,
-            );
+            [
+              'app/cli/main.ts',
+              'app/core/session/session.ts',
+              'app/core/clients/diagnosis.ts',
+              'app/core/probe.ts',
+            ].every((f) => statSync(built).mtimeMs >= statSync(join(REPO, f)).mtimeMs);
           const cli = fresh
             ? [join(REPO, 'bin', 'pxe-desk.js')]
             : ['--import', 'tsx', join(REPO, 'test', 'lab', 'run-cli.ts')];

@@ -243,7 +243,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         const built = join(REPO, 'dist', 'app', 'cli', 'main.js');
         const fresh =
           existsSync(built) &&
-          ['app/cli/main.ts', 'app/core/session.ts'].every(
+          ['app/cli/main.ts', 'app/core/session/session.ts'].every(
             (f) => statSync(built).mtimeMs >= statSync(join(REPO, f)).mtimeMs,
           );
         const cli = fresh

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sniffRequest } from '../../app/core/lease-sniff.js';
-import { SessionController, type EngineFactory } from '../../app/core/session.js';
+import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
 import { encode, MessageType, Opt, type DhcpMessage } from '../../app/engines/dhcp/index.js';
 import type { Datagram, DatagramTransport } from '../../app/shared/datagram-transport.js';
 import type { Engine } from '../../app/shared/engine.js';

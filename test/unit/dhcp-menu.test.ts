@@ -15,7 +15,7 @@ import { MemoryTransport } from '../helpers/memory-transport.js';
 import { parseArgs } from '../../app/cli/args.js';
 import { buildConfig } from '../../app/cli/main.js';
 import { ConfigError, validateConfig } from '../../app/core/config-validate.js';
-import { SessionController } from '../../app/core/session.js';
+import { SessionController } from '../../app/core/session/index.js';
 import { checkSessionConfig } from '../../app/shared/ipc-contract.js';
 
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');

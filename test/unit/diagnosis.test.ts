@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClientDiagnoser, type DiagnosisOptions } from '../../app/core/diagnosis.js';
+import { ClientDiagnoser, type DiagnosisOptions } from '../../app/core/clients/diagnosis.js';
 import type { DhcpEvent, TransferEvent } from '../../app/shared/events.js';
 
 const MAC = '52:54:00:aa:bb:cc';

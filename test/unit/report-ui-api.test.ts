@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { foreignLanHooks, type SessionReport } from '../../app/core/report.js';
-import { SessionController, type EngineFactory } from '../../app/core/session.js';
+import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
 import { createUiApi } from '../../app/core/ui-api.js';
 import { FakeEngine } from '../helpers/fake-engine.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SessionController, type EngineFactory } from '../../app/core/session.js';
+import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
 import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
 import { FakeEngine } from '../helpers/fake-engine.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SessionController, type EngineFactory } from '../../app/core/session.js';
+import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
 import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
 import type { NicInfo, SessionEvent } from '../../app/shared/session-types.js';
 import { FakeEngine } from '../helpers/fake-engine.js';

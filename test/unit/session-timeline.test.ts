@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Timeline } from '../../app/core/timeline.js';
+import { Timeline } from '../../app/core/clients/timeline.js';
 import type { DhcpEvent, TransferEvent } from '../../app/shared/events.js';
 
 const mac = '52:54:00:12:34:56';

@@ -8,21 +8,21 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chooseTransport } from '../transport/choose-transport.js';
+import { chooseTransport } from '../../transport/choose-transport.js';
 import {
   DhcpServer,
   ProxyDhcpServer,
   type DhcpServerOptions,
   type ProxyDhcpServerOptions,
-} from '../engines/dhcp/index.js';
-import { HttpBootServer, type HttpBootServerOptions } from '../engines/http/index.js';
-import { TftpServer, type TftpServerOptions } from '../engines/tftp/index.js';
-import { defaultNativeTftpPath } from '../engines/tftp/native-data-path.js';
-import { MessageType, decode, macOf, messageType } from '../engines/dhcp/codec.js';
-import type { Channel, Datagram, DatagramTransport, TransportError } from '../shared/datagram-transport.js';
-import type { Engine } from '../shared/engine.js';
-import type { MacOverride } from '../shared/library-types.js';
-import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../shared/events.js';
+} from '../../engines/dhcp/index.js';
+import { HttpBootServer, type HttpBootServerOptions } from '../../engines/http/index.js';
+import { TftpServer, type TftpServerOptions } from '../../engines/tftp/index.js';
+import { defaultNativeTftpPath } from '../../engines/tftp/native-data-path.js';
+import { MessageType, decode, macOf, messageType } from '../../engines/dhcp/codec.js';
+import type { Channel, Datagram, DatagramTransport, TransportError } from '../../shared/datagram-transport.js';
+import type { Engine } from '../../shared/engine.js';
+import type { MacOverride } from '../../shared/library-types.js';
+import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../../shared/events.js';
 import {
   loggerFrom,
   silentLogger,
@@ -31,7 +31,7 @@ import {
   type LogLevel,
   type LogRecord,
   type Logger,
-} from '../shared/runtime.js';
+} from '../../shared/runtime.js';
 import type {
   ClientRecord,
   NicInfo,
@@ -42,22 +42,22 @@ import type {
   SessionEvent,
   SessionSnapshot,
   SessionState,
-} from '../shared/session-types.js';
+} from '../../shared/session-types.js';
 import {
   ConfigError,
   normalizeMac,
   parseVendorOptions,
   validateConfig,
   type ValidatedConfig,
-} from './config-validate.js';
-import { listInterfaces } from './interfaces.js';
-import { requestEvent, sniffRequest } from './lease-sniff.js';
-import { createScriptHandler, parseScriptQuery } from './ipxe-script.js';
-import { NetbootLibrary } from './netboot-library.js';
-import { createOuiLookup } from './oui.js';
-import { Timeline } from './timeline.js';
-import { decideBoot } from './boot-decision.js';
-import { ClientDiagnoser, type LoopFinding } from './diagnosis.js';
+} from '../config-validate.js';
+import { listInterfaces } from '../interfaces.js';
+import { requestEvent, sniffRequest } from '../lease-sniff.js';
+import { createScriptHandler, parseScriptQuery } from '../ipxe-script.js';
+import { NetbootLibrary } from '../netboot-library.js';
+import { createOuiLookup } from '../oui.js';
+import { Timeline } from '../clients/timeline.js';
+import { decideBoot } from '../../engines/dhcp/boot-decision.js';
+import { ClientDiagnoser, type LoopFinding } from '../clients/diagnosis.js';
 import {
   DEFAULT_PROBE_WINDOW_MS,
   DhcpProbe,
@@ -65,7 +65,7 @@ import {
   probeRefusal,
   sendsBootOptions,
   warningsFor,
-} from './probe.js';
+} from '../probe.js';
 
 /** An engine that may report the port it actually bound (port 0 → ephemeral). */
 export type PortedEngine = Engine & { port?: () => number | undefined };

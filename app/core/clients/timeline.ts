@@ -4,9 +4,9 @@
  * proxy requests (ciaddr). Memory is bounded: at most `maxClients` records (oldest evicted) and
  * `maxEntries` timeline lines per client.
  */
-import type { DhcpEvent, EngineEvent, TransferEvent } from '../shared/events.js';
-import { systemClock, type Clock } from '../shared/runtime.js';
-import type { ClientRecord, ClientStage, TimelineEntry } from '../shared/session-types.js';
+import type { DhcpEvent, EngineEvent, TransferEvent } from '../../shared/events.js';
+import { systemClock, type Clock } from '../../shared/runtime.js';
+import type { ClientRecord, ClientStage, TimelineEntry } from '../../shared/session-types.js';
 
 export interface TimelineOptions {
   readonly clock?: Clock;

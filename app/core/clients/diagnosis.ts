@@ -9,8 +9,8 @@
  * iPXE binary again, or a machine that reboots right after loading). The session then stops naming the
  * boot file to that MAC for a while (`loop-broken`), so the loop ends instead of hammering the server.
  */
-import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../shared/events.js';
-import type { Diagnosis, DiagnosisCode, SessionMode } from '../shared/session-types.js';
+import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../../shared/events.js';
+import type { Diagnosis, DiagnosisCode, SessionMode } from '../../shared/session-types.js';
 
 export interface DiagnosisOptions {
   readonly mode: SessionMode;
