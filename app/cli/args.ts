@@ -3,6 +3,7 @@
  * PyPXE's many aliases mapped onto one key, nor an optional value for --syslog).
  * PyPXE long and short options are accepted as aliases so existing scripts keep working.
  */
+import type { HelperPolicy } from '../shared/session-types.js';
 
 export type OptKind = 'string' | 'boolean' | 'multi' | 'optional';
 
@@ -257,6 +258,44 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[] = S
     } else out[spec.key] = value;
   }
   return out;
+}
+
+/** The serve option `key`, for another subcommand that takes the same flag. */
+export function serveOption(key: string): OptSpec {
+  const spec = SERVE_OPTIONS.find((s) => s.key === key);
+  if (!spec) throw new Error(`no serve option ${key}`);
+  return spec;
+}
+
+/** A string option's value; an empty one counts as not given. */
+export function text(args: ParsedArgs, key: string): string | undefined {
+  const v = args[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** A whole-number option's value; throws UsageError on anything else. */
+export function num(args: ParsedArgs, key: string): number | undefined {
+  // JSON config files may hold numbers where flags hold strings.
+  const v: unknown = args[key];
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UsageError(`${key}: "${v}" is not a whole number`);
+  return n;
+}
+
+/** A repeatable option's values, when any were given. */
+export function list(args: ParsedArgs, key: string): string[] | undefined {
+  const v = args[key];
+  return Array.isArray(v) && v.length ? v : undefined;
+}
+
+/** --helper (default auto); throws UsageError on anything but auto, always or never. */
+export function helperPolicy(args: ParsedArgs): HelperPolicy {
+  const helper = text(args, 'helper') ?? 'auto';
+  if (helper !== 'auto' && helper !== 'always' && helper !== 'never')
+    throw new UsageError(`--helper must be auto, always or never (got ${helper})`);
+  return helper;
 }
 
 /** Value placeholders for --help. */

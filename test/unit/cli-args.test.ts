@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../app/cli/args.js';
-import { buildConfig, ignoredOptions } from '../../app/cli/main.js';
+import { buildConfig, ignoredOptions } from '../../app/cli/config-from-args.js';
 
 describe('serve argument parsing', () => {
   it('maps PyPXE short and long aliases onto the same keys', () => {

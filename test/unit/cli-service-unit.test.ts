@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../app/cli/args.js';
-import { buildConfig, mergeArgs } from '../../app/cli/main.js';
+import { buildConfig, mergeArgs } from '../../app/cli/config-from-args.js';
 import { parseIni } from '../../app/core/config-import.js';
 import { which } from '../helpers/tools.js';
 

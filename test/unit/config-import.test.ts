@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../app/cli/args.js';
-import { buildConfig, importNotes, mergeArgs } from '../../app/cli/main.js';
+import { buildConfig, importNotes, mergeArgs } from '../../app/cli/config-from-args.js';
 import { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, parseIni } from '../../app/core/config-import.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pxd-import-'));

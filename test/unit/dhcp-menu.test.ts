@@ -4,8 +4,8 @@
  * Table 2-1 and DNSMASQ's layout (protocol.md §0.3), not produced by the code under test.
  */
 import { describe, expect, it } from 'vitest';
-import type { BootConfig, PxeMenu } from '../../app/core/boot-decision.js';
-import { encodePxeMenu, pxeMenuProblems } from '../../app/core/boot-decision.js';
+import type { BootConfig } from '../../app/engines/dhcp/boot-decision.js';
+import { encodePxeMenu, pxeMenuProblems, type PxeMenu } from '../../app/engines/dhcp/pxe-menu.js';
 import { DhcpServer, Opt, ProxyDhcpServer, decode, messageType } from '../../app/engines/dhcp/index.js';
 import type { DhcpEvent } from '../../app/shared/events.js';
 import type { LogRecord } from '../../app/shared/runtime.js';
@@ -13,7 +13,7 @@ import { createLogger } from '../../app/shared/runtime.js';
 import { MAC, build, ip, pxeDiscover, setIp, vc } from '../helpers/dhcp-packets.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
 import { parseArgs } from '../../app/cli/args.js';
-import { buildConfig } from '../../app/cli/main.js';
+import { buildConfig } from '../../app/cli/config-from-args.js';
 import { ConfigError, validateConfig } from '../../app/core/config-validate.js';
 import { SessionController } from '../../app/core/session/index.js';
 import { checkSessionConfig } from '../../app/shared/ipc-contract.js';
