@@ -23,7 +23,7 @@ export interface BootConfig {
   readonly perMac?: Readonly<Record<string, { readonly bootFile?: string }>>;
   readonly hasFile?: (name: string) => boolean;
   readonly isBlocked?: (mac: string) => string | undefined;
-  /** User classes that mean iPXE (exact match, catalogue I5). Default ['iPXE']. */
+  /** User classes that mean iPXE (exact match by default: docs/protocol-notes.md §4, test-catalogue I5). Default ['iPXE']. */
   readonly ipxeUserClasses?: readonly string[];
   /**
    * A PXE boot menu (option 43 sub-options 8/9/10) for BIOS PXE ROMs. Without one, BIOS firmware is told
@@ -265,17 +265,17 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
 
 /**
  * PXE boot server type of menu item `index`: 0 = local boot, else the vendor range from 0x8000 as dnsmasq
- * numbers its services (PXE21 §2.2.1), so both servers put the same bytes on the wire for the same menu.
+ * numbers its services (PXE 2.1 §2.2.1), so both servers put the same bytes on the wire for the same menu.
  */
 export function menuItemType(menu: PxeMenu | undefined, index: number): number {
   return menu?.items[index]?.local ? 0 : 0x8000 + index;
 }
 
 /**
- * The answer to a boot-server REQUEST on 4011 that names item {type, layer} (PXE21 §2.2.5, option 43.71):
+ * The answer to a boot-server REQUEST on 4011 that names item {type, layer} (PXE 2.1 §2.2.5, option 43.71):
  * the chosen menu item's file, or without a menu the default file for the one implicit item (type 0x8000,
- * dnsmasq's first service number, or 0x8001 as in the catalogue's P9 example). BIS
- * (layer bit 15) and unknown types are refused with a reason (catalogue P10/P11). The file for a layer is
+ * dnsmasq's first service number, or 0x8001 as in test-catalogue P9). BIS
+ * (layer bit 15) and unknown types are refused with a reason (test-catalogue P10/P11). The file for a layer is
  * `basename.<layer>` unless it already has an extension (DNSMASQ, CHANGELOG 2.76; catalogue P9).
  */
 export function decideBootItem(
@@ -316,7 +316,7 @@ const MAX_OPTION_43 = 255;
 
 /**
  * Problems with a menu, in words a user can act on (empty when fine). Used by config validation so a
- * menu that cannot be sent is refused before a session starts (catalogue P14).
+ * menu that cannot be sent is refused before a session starts (test-catalogue P14).
  */
 export function pxeMenuProblems(menu: PxeMenu): string[] {
   const out: string[] = [];
@@ -349,10 +349,10 @@ export function pxeMenuProblems(menu: PxeMenu): string[] {
 }
 
 /**
- * Option 43 for a menu offer (PXE21 Table 2-1; the layout DNSMASQ `pxe_opts` sends): 6 = 3 (no broadcast or
+ * Option 43 for a menu offer (PXE 2.1 Table 2-1; the layout dnsmasq's `pxe_opts` sends): 6 = 3 (no broadcast or
  * multicast discovery: ask the servers in 8), 8 = {type, 1, bootServer} per network item, 9 = the items,
  * 10 = {timeout, prompt}, 255. Items that would push the option past 255 bytes, or past `budget` (what the
- * client's reply size leaves), are left out (catalogue D29); `items` says how many fit. Pure: callers log.
+ * client's reply size leaves), are left out (test-catalogue D29); `items` says how many fit. Pure: callers log.
  */
 export function encodePxeMenu(
   menu: PxeMenu,

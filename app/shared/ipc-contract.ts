@@ -1,5 +1,5 @@
 /**
- * The ONE renderer ⇄ main contract (DESIGN "One contract, two transports for the UI"): the same channels,
+ * The ONE renderer ⇄ main contract (docs/decisions.md, "UI contract"): the same channels,
  * payloads and results travel over Electron IPC (shell + preload) and over the CLI's `serve --ui`
  * WebSocket. Every request payload is `unknown` until its guard accepts it; main never trusts the renderer
  * (a compromised renderer or a hostile WebSocket peer must not reach the filesystem or the network).

@@ -1,7 +1,7 @@
 /**
- * What a BootRequest looked like at DISCOVER time, per MAC, for a while (catalogue P12): a 4011 REQUEST
+ * What a BootRequest looked like at DISCOVER time, per MAC, for a while (test-catalogue P12): a 4011 REQUEST
  * without option 93 (and no Arch in 60) is answered from it. Bounded in size and age, so a flood of new
- * MACs cannot grow it without limit (catalogue D30); the oldest entry goes first.
+ * MACs cannot grow it without limit (test-catalogue D30); the oldest entry goes first.
  *
  * Why typed arrays and not a Map of objects: every DISCOVER is remembered, and a remembered request lives
  * for thousands of DISCOVERs more. Such middle-aged objects are the worst case for V8's generational GC:

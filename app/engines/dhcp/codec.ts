@@ -1,6 +1,6 @@
 /**
  * Pure BOOTP/DHCP codec (RFC 2131 §2, RFC 2132). `decode` throws only DhcpDecodeError and never reads
- * out of bounds; `encode` writes replies that PXE ROMs accept (protocol.md §0.1).
+ * out of bounds; `encode` writes replies that PXE ROMs accept (RFC 2131 §2; docs/protocol-notes.md §1).
  */
 
 export class DhcpDecodeError extends Error {
@@ -75,7 +75,7 @@ export interface DhcpMessage {
   hasCookie: boolean;
 }
 
-/** Cap on a concatenated option (catalogue D20: no concatenation bomb). */
+/** Cap on a concatenated option (test-catalogue D20: no concatenation bomb). */
 const MAX_OPTION_BYTES = 1500;
 
 function ipAt(buf: Uint8Array, off: number): string {
@@ -135,7 +135,7 @@ export function decode(input: Uint8Array): DhcpMessage {
   let ov = 0;
   if (hasCookie) {
     parseArea(buf, 240, buf.length, options);
-    // RFC 2132 §9.3: only the main area's option 52 counts (catalogue D17); values outside 1-3 are ignored (D18).
+    // RFC 2132 §9.3: only the main area's option 52 counts (test-catalogue D17); values outside 1-3 are ignored (D18).
     const overload = options.get(Opt.overload);
     options.delete(Opt.overload);
     ov = overload && overload.length === 1 ? (overload[0] as number) : 0;
@@ -160,7 +160,7 @@ export function decode(input: Uint8Array): DhcpMessage {
       if (ov & 2) extra(44, 108);
     } else ov = 0;
   } else if (buf[240] === Opt.messageType) {
-    // DNSMASQ insists on the cookie when option 53 is present (catalogue D3).
+    // dnsmasq insists on the cookie when option 53 is present (test-catalogue D3).
     throw new DhcpDecodeError('bad magic cookie');
   }
   if (!(ov & 2)) sname = cString(buf, 44, 64);
@@ -220,7 +220,7 @@ export function intToIp(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** NUL-terminated string option value (DNSMASQ `do_options`: some PXE ROMs need it). */
+/** NUL-terminated string option value (dnsmasq `do_options`: some PXE ROMs need it). */
 export function strOpt(s: string): Buffer {
   const n = Buffer.byteLength(s, 'latin1');
   const out = Buffer.allocUnsafe(n + 1);
@@ -230,13 +230,13 @@ export function strOpt(s: string): Buffer {
 }
 
 export interface EncodeOptions {
-  /** Client's option 57 value (IP datagram size); below 576 is clamped up to 576 (catalogue D28). */
+  /** Client's option 57 value (IP datagram size); below 576 is clamped up to 576 (test-catalogue D28). */
   maxMessageSize?: number;
 }
 
 /**
  * Largest reply (bytes of DHCP payload) for a client's option 57: 576 − 28 unless the client allows more,
- * below 576 clamped up (catalogue D28), never above 1472 (EDK2 drops longer replies, protocol.md Q8).
+ * below 576 clamped up (test-catalogue D28), never above 1472 (EDK2 drops longer replies: PXEBC_DHCP4_PACKET_MAX_SIZE).
  */
 export function replyLimit(maxMessageSize?: number): number {
   return Math.min(1472, Math.max(576, maxMessageSize ?? 576) - 28);
@@ -321,7 +321,7 @@ export function macOf(msg: DhcpMessage): string {
 
 export function messageType(msg: DhcpMessage): number | undefined {
   const v = msg.options.get(Opt.messageType);
-  // Length must be exactly 1 and the value 1-8 (catalogue D13; D14: a repeated 53 concatenates to 2 bytes and is invalid).
+  // Length must be exactly 1 and the value 1-8 (test-catalogue D13; D14: a repeated 53 concatenates to 2 bytes and is invalid).
   if (!v || v.length !== 1) return undefined;
   const t = v[0] as number;
   return t >= 1 && t <= 8 ? t : undefined;

@@ -1,5 +1,5 @@
 /**
- * Full DHCP server with PXE (protocol.md §1.3, RFC 2131). Any prefix length, one pool, static leases,
+ * Full DHCP server with PXE (RFC 2131; docs/protocol-notes.md §6). Any prefix length, one pool, static leases,
  * relays via giaddr, leases persisted atomically (temp file + rename) and reloaded on start.
  */
 import { promises as fs } from 'node:fs';
@@ -87,7 +87,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
   async start(): Promise<void> {
     await this.load();
     // 4011 too: a BIOS ROM asks there for the menu item it chose, and EDK2 goes there when an offer has
-    // 60 = PXEClient without 43 (tianocore/edk2#8149; catalogue F5: "either 4011 is served ...").
+    // 60 = PXEClient without 43 (tianocore/edk2#8149; docs/protocol-notes.md §6, test-catalogue F5).
     await this.opts.transport.open(['dhcp', 'pxe']);
     this.unsubscribe = this.opts.transport.onDatagram((d) => this.handle(d));
   }
@@ -103,7 +103,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
     return this.leases.list();
   }
 
-  /** Per-client state (catalogue D30): leases (bounded by the pool), rate buckets, remembered DISCOVERs. */
+  /** Per-client state (test-catalogue D30): leases (bounded by the pool), rate buckets, remembered DISCOVERs. */
   stateSize(): { leases: number; rate: number; remembered: number } {
     return { leases: this.leases.size, rate: this.limiter.size(), remembered: this.memory.size() };
   }
@@ -290,11 +290,11 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
   private destination(msg: DhcpMessage, nak: boolean): Endpoint {
     const clientPort = this.opts.clientPort ?? 68;
     if (msg.giaddr !== ZERO) return { address: msg.giaddr, port: this.opts.relayPort ?? 67 };
-    // A DISCOVER's ciaddr is ignored: "some buggy clients set ciaddr when they shouldn't" (DNSMASQ; D27).
+    // A DISCOVER's ciaddr is ignored: "some buggy clients set ciaddr when they shouldn't" (dnsmasq rfc2131.c; D27).
     if (!nak && msg.ciaddr !== ZERO && messageType(msg) !== MessageType.Discover) {
       return { address: msg.ciaddr, port: clientPort };
     }
-    // No ARP injection from Node: broadcast (RFC 2131 §4.1 allows it), protocol.md §1.1.
+    // No ARP injection from Node: broadcast (RFC 2131 §4.1 allows it), docs/protocol-notes.md §2.
     return { address: '255.255.255.255', port: clientPort };
   }
 

@@ -1,7 +1,7 @@
 /**
  * What the proxy and the full DHCP server share: listeners and counters, the rate limiter, the per-MAC
  * memory of DISCOVERs, encoding and sending a reply, and the boot-server port 4011 (both serve it:
- * protocol.md §1.2 steps 4-5, catalogue F5).
+ * docs/protocol-notes.md §5 and §6, test-catalogue F5).
  */
 import type { BootConfig, BootPlan } from '../../core/boot-decision.js';
 import type { DatagramTransport, Endpoint } from '../../shared/datagram-transport.js';
@@ -26,7 +26,7 @@ export interface DhcpEngineOptions {
   readonly globalRate?: number;
   /**
    * How long (ms) a client's DISCOVER is remembered so that its 4011 REQUEST is answered even when it
-   * carries no option 93 (catalogue P12). Default 300 000 (5 min); 0 = never: such requests get no reply.
+   * carries no option 93 (docs/protocol-notes.md §5, test-catalogue P12). Default 300 000 (5 min); 0 = never: such requests get no reply.
    * At most `maxRemembered` MACs (default 4096), oldest first out.
    */
   readonly rememberMs?: number;
@@ -92,7 +92,7 @@ export abstract class DhcpEngineBase {
 
   /**
    * Logs why a boot client gets no boot answer: a warning when it is a network-boot client we recognised
-   * but cannot serve (no or missing boot file, unsupported architecture: the user must act, catalogue
+   * but cannot serve (no or missing boot file, unsupported architecture: the user must act, test-catalogue
    * U5), info for deliberate refusals (allow/deny lists, blocks).
    */
   protected logRefusal(plan: Extract<BootPlan, { kind: 'refuse' }>, mac: string): void {

@@ -23,7 +23,7 @@ export interface ProxyDhcpServerOptions extends DhcpEngineOptions {
   readonly relayPort?: number;
   /**
    * Delay before a proxy OFFER, per MAC (ms; default 0). dnsmasq's --dhcp-reply-delay: some PXE firmware
-   * misbehaves on an instant reply (protocol.md §1.2, catalogue P15). Keep it well under iPXE's 2 s.
+   * misbehaves on an instant reply (docs/protocol-notes.md §5, test-catalogue P15). Keep it well under iPXE's 2 s.
    */
   readonly replyDelayMs?: (mac: string) => number;
 }
@@ -59,7 +59,7 @@ export class ProxyDhcpServer extends DhcpEngineBase implements Engine<DhcpEvent>
     return this.limiter.size();
   }
 
-  /** Per-client state: rate-limit buckets and remembered DISCOVERs (both bounded, catalogue D30). */
+  /** Per-client state: rate-limit buckets and remembered DISCOVERs (both bounded, test-catalogue D30). */
   stateSizes(): { rate: number; remembered: number } {
     return { rate: this.limiter.size(), remembered: this.memory.size() };
   }
@@ -96,9 +96,9 @@ export class ProxyDhcpServer extends DhcpEngineBase implements Engine<DhcpEvent>
     this.memory.remember(req, this.clock.now());
     const reply = replySkeleton(msg);
     reply.options.set(Opt.messageType, OFFER);
-    // DNSMASQ forces the broadcast flag in proxy replies when ciaddr is 0.
+    // dnsmasq forces the broadcast flag in proxy replies when ciaddr is 0.
     reply.flags = 0x8000;
-    // UEFI PXE (not iPXE) gets no 43, so EDK2 goes BINL to 4011 (protocol.md §1.2 UEFI variant).
+    // UEFI PXE (not iPXE) gets no 43, so EDK2 goes BINL to 4011 (EDK2 PxeBcHandleDhcp4Offer; docs/protocol-notes.md §5).
     const with43 = plan.firmware === 'bios' || plan.ipxe;
     addBootFields(reply, msg, plan, this.serverId, with43);
     if (plan.menu) addMenu(reply, msg, plan.menu, this.opts.serverAddress, this.logger);

@@ -51,7 +51,7 @@ export function identityOf(msg: DhcpMessage, req: BootRequest, ipxe?: boolean): 
   };
 }
 
-/** Reply skeleton copying xid, flags, htype, hlen, chaddr, giaddr (protocol.md §0.1). */
+/** Reply skeleton copying xid, flags, htype, hlen, chaddr, giaddr (RFC 2131 Table 3; docs/protocol-notes.md §1). */
 export function replySkeleton(req: DhcpMessage): DhcpMessage {
   return {
     op: 2,
@@ -74,7 +74,7 @@ export function replySkeleton(req: DhcpMessage): DhcpMessage {
   };
 }
 
-/** "Boot the file field at once": PXE_DISCOVERY_CONTROL bit 3 (protocol.md §0.3). */
+/** "Boot the file field at once": PXE_DISCOVERY_CONTROL bit 3 (PXE 2.1 Table 2-1; docs/protocol-notes.md §3). */
 export const PXE_SKIP_DISCOVERY = encodeSubOptions([[6, Buffer.from([8])]]);
 const VC_PXE = Buffer.from('PXEClient', 'latin1');
 const VC_HTTP = Buffer.from('HTTPClient', 'latin1');
@@ -112,10 +112,10 @@ export function addBootFields(
 const menuCache = new WeakMap<PxeMenu, Map<string, Buffer | undefined>>();
 
 /**
- * Replaces the "boot at once" 43 of a BIOS reply by the configured menu (43.6/8/9/10, PXE21 Table 2-1):
+ * Replaces the "boot at once" 43 of a BIOS reply by the configured menu (43.6/8/9/10, PXE 2.1 Table 2-1):
  * `file` and 67 go, the ROM shows the menu and asks 4011 for the chosen item. Items that do not fit in 255
- * bytes, or in what the client's size limit leaves, are left out with a logged error (DNSMASQ "PXE menu
- * too large", catalogue D29); when none fits the reply stays "boot at once".
+ * bytes, or in what the client's size limit leaves, are left out with a logged error (dnsmasq "PXE menu
+ * too large", test-catalogue D29); when none fits the reply stays "boot at once".
  */
 export function addMenu(
   reply: DhcpMessage,
@@ -171,7 +171,7 @@ export type BootServerAnswer =
   | { readonly kind: 'refuse'; readonly req: BootRequest; readonly reason: string };
 
 /**
- * The answer to a REQUEST/INFORM on port 4011 (protocol.md §1.2 steps 4-5): a BINL request gets the boot
+ * The answer to a REQUEST/INFORM on port 4011 (docs/protocol-notes.md §5): a BINL request gets the boot
  * file; a boot-server request with 43.71 gets the chosen item, 43.71 echoed. Sent to the request's source
  * address and port (EDK2 listens on :4011 only; claytono/infra#1362). `undefined`: not a request for us.
  */
@@ -211,7 +211,7 @@ export function answerBootServer(
   reply.ciaddr = msg.ciaddr;
   reply.options.set(Opt.messageType, Buffer.from([MessageType.Ack]));
   addBootFields(reply, msg, plan, serverId, false);
-  // PXE21: echo the boot item (same type and layer), then END (DNSMASQ; catalogue P9).
+  // PXE 2.1: echo the boot item (same type and layer), then END, as dnsmasq does (test-catalogue P9).
   if (item && item.length === 4) reply.options.set(Opt.vendorSpecific, encodeSubOptions([[71, item]]));
   const to: Endpoint = msg.ciaddr !== '0.0.0.0' ? { address: msg.ciaddr, port: source.port } : source;
   return { kind: 'ack', reply, to, req, bootFile: plan.bootFile, ipxe: plan.ipxe };

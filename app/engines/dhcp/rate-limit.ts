@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared/runtime.js';
 
 /**
- * Per-key and global token buckets (catalogue D30): a flood from random MACs can neither starve the server
+ * Per-key and global token buckets (test-catalogue D30): a flood from random MACs can neither starve the server
  * nor grow state without bound. The per-key buckets live in a fixed table indexed by a hash of the key
  * (FNV-1a): memory is allocated once, nothing is created or evicted per packet (no GC churn at 20 000
  * DISCOVER/s), and the state is bounded by construction. Keys that share a slot share a bucket; with
