@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  contentTypeFor,
-  parseRange,
-  PathRefused,
-  sanitiseRequestPath,
-} from '../../app/engines/http/index.js';
+import { REFUSAL_ANSWER, splitHttpTarget } from '../../app/engines/files/confine.js';
+import { contentTypeFor, parseRange } from '../../app/engines/http/index.js';
 
 describe('parseRange', () => {
   it('parses single, open, suffix and multiple ranges, clamping the end', () => {
@@ -32,9 +28,9 @@ describe('parseRange', () => {
   });
 });
 
-describe('sanitiseRequestPath', () => {
+describe('splitHttpTarget (the shared confinement rule, answered with HTTP statuses)', () => {
   it('returns segments for normal paths and drops the query', () => {
-    expect(sanitiseRequestPath('/a/b%20c.iso?x=1')).toEqual(['a', 'b c.iso']);
+    expect(splitHttpTarget('/a/b%20c.iso?x=1')).toEqual({ ok: true, parts: ['a', 'b c.iso'] });
   });
   it.each([
     ['/../etc/passwd', 400],
@@ -48,13 +44,9 @@ describe('sanitiseRequestPath', () => {
     ['/.pxe-desk/library.json', 404],
     ['relative', 400],
   ])('refuses %s with %i', (p, status) => {
-    try {
-      sanitiseRequestPath(p);
-      expect.unreachable(p);
-    } catch (err) {
-      expect(err).toBeInstanceOf(PathRefused);
-      expect((err as PathRefused).status).toBe(status);
-    }
+    const split = splitHttpTarget(p);
+    if (split.ok) expect.unreachable(p);
+    else expect(REFUSAL_ANSWER[split.refusal].http).toBe(status);
   });
 });
 

@@ -1,8 +1,8 @@
-/** Pure codec and negotiation rules (protocol.md §3.3, T5–T11, S8, S15, T22). */
+/** Pure codec and negotiation rules (RFC 2347-2349, RFC 7440; docs/protocol-notes.md §9; T5–T11, S8, S15, T22). */
 import { describe, expect, it } from 'vitest';
 import { negotiate } from '../../app/engines/tftp/index.js';
 import { TftpDecodeError, decodeRequest, sanitiseName, toNetascii } from '../../app/engines/tftp/packet.js';
-import { splitName } from '../../app/engines/tftp/paths.js';
+import { REFUSAL_ANSWER, splitName } from '../../app/engines/files/confine.js';
 
 const rrq = (...fields: string[]): Buffer =>
   Buffer.concat([Buffer.from([0, 1]), Buffer.from(fields.map((f) => `${f}\0`).join(''), 'latin1')]);
@@ -72,9 +72,14 @@ describe('tftp codec', () => {
     expect(sanitiseName('x'.repeat(500)).length).toBeLessThan(140);
   });
 
-  it('splits names safely', () => {
-    expect(splitName('\\EFI\\BOOT\\bootx64.efi')).toEqual({ parts: ['EFI', 'BOOT', 'bootx64.efi'] });
-    expect(splitName('/etc/passwd')).toEqual({ parts: ['etc', 'passwd'] });
-    expect(splitName('pxelinux.cfg\\..\\..\\secret')).toMatchObject({ code: 2 });
+  it('splits names safely (the shared confinement rule, answered with TFTP error codes)', () => {
+    expect(splitName('\\EFI\\BOOT\\bootx64.efi')).toEqual({
+      ok: true,
+      parts: ['EFI', 'BOOT', 'bootx64.efi'],
+    });
+    expect(splitName('/etc/passwd')).toEqual({ ok: true, parts: ['etc', 'passwd'] });
+    const refused = splitName('pxelinux.cfg\\..\\..\\secret');
+    expect(refused).toMatchObject({ ok: false, refusal: 'traversal' });
+    expect(refused.ok ? undefined : REFUSAL_ANSWER[refused.refusal].tftp).toBe(2);
   });
 });

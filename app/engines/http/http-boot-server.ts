@@ -1,7 +1,7 @@
 /**
  * HTTP boot server: serves the netboot folder (kernels, initrds, ISOs, WIMs), the iPXE binaries
  * (fallbackDirs, for UEFI HTTP boot clients) and generated iPXE scripts (the `scripts` hook).
- * Read-only by design: engines never write to the netboot folder (DESIGN.md Clarifications).
+ * Read-only by design: engines never write to the netboot folder (docs/decisions.md, "netboot folder").
  */
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
@@ -11,8 +11,9 @@ import type { Engine } from '../../shared/engine.js';
 import type { EngineCounters, TransferEvent } from '../../shared/events.js';
 import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { Clock, Logger } from '../../shared/runtime.js';
-import { contentTypeFor, PathRefused, resolveInDirs, sanitiseRequestPath } from './http-paths.js';
-import type { ResolvedFile } from './http-paths.js';
+import { REFUSAL_ANSWER, resolveParts, splitHttpTarget } from '../files/confine.js';
+import type { ConfinedFile as ResolvedFile, Refused } from '../files/confine.js';
+import { contentTypeFor } from './content-type.js';
 import { parseRange } from './http-range.js';
 import type { ByteRange } from './http-range.js';
 
@@ -50,7 +51,7 @@ function clientIpOf(socket: Socket): string {
 }
 
 function etagOf(file: ResolvedFile): string {
-  return `"${file.stats.size.toString(16)}-${Math.floor(file.stats.mtimeMs).toString(16)}"`;
+  return `"${file.info.size.toString(16)}-${Math.floor(file.info.mtimeMs).toString(16)}"`;
 }
 
 export class HttpBootServer implements Engine<TransferEvent> {
@@ -148,7 +149,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
   private onConnection(socket: Socket): void {
     const key = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
     // iPXE reuses the same source port after a reboot; a half-closed socket from the previous boot
-    // must not block the new one (DESIGN.md, "Gotchas measured in the lab").
+    // must not block the new one (docs/protocol-notes.md §8).
     const stale = this.sockets.get(key);
     if (stale && stale !== socket) {
       this.logger.debug('dropping stale connection from same address and port', { key });
@@ -203,18 +204,27 @@ export class HttpBootServer implements Engine<TransferEvent> {
       return;
     }
     const target = req.url ?? '/';
-    let segments: string[];
-    try {
-      segments = sanitiseRequestPath(target);
-    } catch (err) {
-      if (err instanceof PathRefused) {
-        this.stats.malformed++;
-        this.logger.debug('path refused', { target: target.slice(0, 200), reason: err.message });
-        this.sendError(res, err.status, err.status === 400 ? 'bad request' : 'not found');
-        return;
-      }
-      throw err;
+    // One confinement for TFTP and HTTP (engines/files/confine.ts), refusals answered per its table.
+    const refuse = (r: Refused): void => {
+      this.logger.debug('path refused', {
+        target: target.slice(0, 200),
+        reason: r.reason,
+        refusal: r.refusal,
+      });
+      const status = REFUSAL_ANSWER[r.refusal].http;
+      this.sendError(
+        res,
+        status,
+        status === 400 ? 'bad request' : status === 403 ? 'forbidden' : 'not found',
+      );
+    };
+    const split = splitHttpTarget(target);
+    if (!split.ok) {
+      this.stats.malformed++;
+      refuse(split);
+      return;
     }
+    const segments = split.parts;
     const clientIp = clientIpOf(req.socket);
     const relPath = segments.join('/');
 
@@ -228,15 +238,10 @@ export class HttpBootServer implements Engine<TransferEvent> {
       }
     }
 
-    let file: ResolvedFile;
-    try {
-      file = await resolveInDirs(this.dirs, segments);
-    } catch (err) {
-      if (err instanceof PathRefused) {
-        this.sendError(res, err.status, err.status === 403 ? 'forbidden' : 'not found');
-        return;
-      }
-      throw err;
+    const file = await resolveParts(segments, this.dirs);
+    if (!file.ok) {
+      refuse(file);
+      return;
     }
     this.serveFile(req, res, file, clientIp);
   }
@@ -283,9 +288,9 @@ export class HttpBootServer implements Engine<TransferEvent> {
   }
 
   private serveFile(req: IncomingMessage, res: ServerResponse, file: ResolvedFile, clientIp: string): void {
-    const size = file.stats.size;
+    const size = file.info.size;
     const etag = etagOf(file);
-    const lastModified = file.stats.mtime.toUTCString();
+    const lastModified = file.info.mtime.toUTCString();
     const common: Record<string, string> = {
       'Accept-Ranges': 'bytes', // iPXE sanboot needs it to treat the URL as a disk
       ETag: etag,
@@ -307,7 +312,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
       const ims = req.headers['if-modified-since'];
       if (ims !== undefined) {
         const t = Date.parse(ims);
-        if (!Number.isNaN(t) && Math.floor(file.stats.mtimeMs / 1000) * 1000 <= t) {
+        if (!Number.isNaN(t) && Math.floor(file.info.mtimeMs / 1000) * 1000 <= t) {
           res.writeHead(304, common);
           res.end();
           return;
@@ -324,7 +329,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
       if (!ok) rangeHeader = undefined;
     }
     const ranges = parseRange(rangeHeader, size);
-    const type = contentTypeFor(file.relative);
+    const type = contentTypeFor(file.requested);
     if (ranges === 'unsatisfiable') {
       this.sendError(res, 416, 'range not satisfiable', { ...common, 'Content-Range': `bytes */${size}` });
       return;
@@ -388,7 +393,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
     multipart: { heads: Buffer[]; tail: Buffer } | undefined,
     total: number,
   ): void {
-    const base = this.baseEvent(req, file.relative, clientIp, total);
+    const base = this.baseEvent(req, file.requested, clientIp, total);
     const started = this.clock.now();
     let sent = 0;
     let lastProgress = started;
@@ -433,7 +438,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
         next(i + 1);
         return;
       }
-      const rs = createReadStream(file.fullPath, {
+      const rs = createReadStream(file.path, {
         start: r.start,
         end: r.end,
         highWaterMark: this.chunkSize,
@@ -452,7 +457,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
         }
       });
       rs.on('error', (err) => {
-        this.logger.warn('read failed', { file: file.relative, error: err.message });
+        this.logger.warn('read failed', { file: file.requested, error: err.message });
         fail(`read error: ${err.message}`);
         res.destroy();
       });

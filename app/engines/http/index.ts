@@ -1,5 +1,5 @@
 export { HttpBootServer } from './http-boot-server.js';
 export type { HttpBootServerOptions, ScriptHook } from './http-boot-server.js';
-export { contentTypeFor, sanitiseRequestPath, PathRefused } from './http-paths.js';
+export { contentTypeFor } from './content-type.js';
 export { parseRange } from './http-range.js';
 export type { ByteRange } from './http-range.js';
