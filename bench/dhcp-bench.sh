@@ -69,7 +69,7 @@ ip link set dhb-s netns $NS_S && ip link set dhb-c netns $NS_C
 ip -n $NS_S addr add $SRV/$PREFIX dev dhb-s && ip -n $NS_C addr add $CLI/$PREFIX dev dhb-c
 for n in $NS_S $NS_C; do ip -n $n link set lo up; done
 ip -n $NS_S link set dhb-s up && ip -n $NS_C link set dhb-c up
-# The direct transport's broadcasts need a route in the namespace (DESIGN, Clarifications); replies here are unicast.
+# The direct transport's broadcasts need a route in the namespace (docs/protocol-notes.md §11); replies here are unicast.
 ip -n $NS_S route add default dev dhb-s
 
 DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/null --port=0 --interface=dhb-s --bind-interfaces --log-facility=/dev/null --dhcp-leasefile=$WORK/dnsmasq.leases --quiet-dhcp"

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Reply rules (DESIGN Clarifications; table in docs/helper.md). Pure: main asks Allowed before every
+// Reply rules (table in docs/helper.md, "Reply rules"). Pure: main asks Allowed before every
 // sendto. Client/server ports are 68/67 when dhcp is bound on 67, otherwise the bound dhcp port + 1 /
 // the bound dhcp port (high-port tests mirror the 67/68 pair).
 

@@ -704,7 +704,7 @@ func (t *transfer) transmit(from int64) error {
 		}
 	}
 	interval := t.retransmit
-	if t.retries > 0 { // exponential back-off, capped (protocol.md §3.5)
+	if t.retries > 0 { // exponential back-off, capped (RFC 1123 §4.2.3.2; docs/protocol-notes.md §9)
 		interval = t.retransmit << t.retries
 		if limit := 8 * time.Second; interval > limit || interval <= 0 {
 			interval = limit

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: launch the desktop app. Electron >= 45 no longer downloads its binary at install time
 // and would try to fetch it on first run; where it is missing we say so in one line and exit, naming
-// the headless command instead (DESIGN: check before calling electron).
+// the headless command instead (docs/decisions.md, "electron").
 import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';

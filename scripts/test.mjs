@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: every tier, in order, and one summary line `N passed, N failed` summing them all
-// (DESIGN: not every runner's own summary is read). Tiers: build, vitest (unit + integration),
+// (docs/decisions.md, "test summary"). Tiers: build, vitest (unit + integration),
 // go test (native helper), vitest UI (Chromium), vitest lab (QEMU). Pass tier names to run a subset:
 // `npm test -- unit go`.
 import { execFileSync, spawnSync } from 'node:child_process';

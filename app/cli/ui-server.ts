@@ -1,6 +1,6 @@
 /**
  * `pxe-desk serve --ui`: the headless/remote UI. Serves the renderer build on 127.0.0.1 (random port)
- * and speaks the SAME contract as Electron IPC over a WebSocket (DESIGN "One contract, two transports").
+ * and speaks the SAME contract as Electron IPC over a WebSocket (docs/decisions.md, "UI contract").
  * A random token guards the WebSocket and the upload endpoint; the static build holds no secrets.
  * Dropped files arrive via `PUT /upload?token=..&name=..` into a private temp folder, and library imports
  * from a WebSocket peer may only name files in that folder (a remote page never reads our disk).

@@ -1,7 +1,7 @@
 /**
  * Generated iPXE scripts (`/boot.ipxe?mac=..&arch=..`). Pure: library entries + client in, text out.
  * URLs are absolute and always carry the port: in proxy mode `${next-server}` is the site's DHCP
- * server, not us (lab README), and UEFI firmware drops the port from Host (DESIGN.md gotchas).
+ * server, not us, and UEFI firmware drops the port from Host (docs/protocol-notes.md §7, §8).
  */
 import type { NetbootLibrary } from './netboot-library.js';
 import type { BootArch, LibraryEntry, LibraryMetadata } from '../shared/library-types.js';
@@ -88,7 +88,7 @@ export function bootLines(e: LibraryEntry, base: string, arch: BootArch): string
     case 'linux': {
       const lines: string[] = [];
       const initrdName = e.initrd ? (e.initrd.split('/').pop() ?? 'initrd') : undefined;
-      // UEFI: the EFI stub finds the initrd by name on the command line (`initrd=<name>`), lab README.
+      // UEFI: the EFI stub finds the initrd by name on the command line (`initrd=<name>`), docs/protocol-notes.md §7.
       const parts = [`kernel ${urlFor(base, e.path)}`];
       if (initrdName && arch !== 'bios') parts.push(`initrd=${initrdName}`);
       if (e.cmdline) parts.push(cmdline(e.cmdline));

@@ -2,7 +2,7 @@
  * The netboot library: what is bootable in the session's folder. Scans (bounded, recursive),
  * recognises files by header and name (library-sniff.ts), pairs kernels with initrds, watches the
  * folder and keeps user settings in ONE metadata file, `<root>/.pxe-desk/library.json`.
- * User files are never renamed or rewritten (DESIGN.md Clarifications); import only copies.
+ * User files are never renamed or rewritten (docs/decisions.md, "netboot folder"); import only copies.
  */
 import { watch } from 'node:fs';
 import type { Dirent, FSWatcher } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Preflight probe (issue 10, anchors.md §4 item 1): before PXE Desk serves on someone else's LAN, look
+ * Preflight probe (issue 10; docs/decisions.md, "preflight probe"): before PXE Desk serves on someone else's LAN, look
  * at who already answers there. On the chosen NIC it listens on the DHCP client port (68), sends ONE
  * DHCPDISCOVER from a random locally-administered MAC, collects every DHCP and proxyDHCP server that
  * answers within a bounded window, then RELEASEs every address it was offered.
@@ -379,7 +379,7 @@ export async function probeInterface(o: ProbeInterfaceOptions): Promise<ProbeRes
       `${o.iface} has no IPv4 address: give it one (DHCP or static) before probing.`,
     );
   const policy = o.helper ?? 'auto';
-  // Plain sockets cannot pin a broadcast to one NIC on Linux (DESIGN Clarifications): only an explicit
+  // Plain sockets cannot pin a broadcast to one NIC on Linux (docs/protocol-notes.md §11): only an explicit
   // --helper never (isolated test namespaces, where eth0 is the only route) may use them.
   const platform = o.platform ?? process.platform;
   if (platform === 'linux' && policy === 'auto' && !existsSync(o.helperPath ?? defaultHelperPath()))

@@ -1,5 +1,5 @@
 /**
- * Session report (issue 10, anchors.md §4 item 10): one export a technician attaches to a ticket —
+ * Session report (issue 10; docs/decisions.md, "session report"): one export a technician attaches to a ticket —
  * the NIC, the mode, the preflight probe, every client's timeline and diagnosis, and the log — as JSON
  * (machine-readable, the same records the UI shows) and as one self-contained HTML page (no scripts,
  * no external resources, every value HTML-escaped: MACs, vendor classes, file names and other servers'

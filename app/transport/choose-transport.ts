@@ -1,5 +1,5 @@
 /**
- * Picks the DatagramTransport for a session (DESIGN, Clarifications: Linux DHCP sockets always go through
+ * Picks the DatagramTransport for a session (docs/decisions.md, "DHCP sockets on Linux": they always go through
  * the helper, because only it can pin a socket to one NIC).
  *   auto:   Linux with a helper binary -> helper; elsewhere -> direct node:dgram.
  *   always: helper, or a clear error if it cannot be used.

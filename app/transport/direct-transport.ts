@@ -2,7 +2,7 @@
  * DatagramTransport over plain node:dgram sockets: Windows (no privilege needed for low ports), root
  * or capability runs, and engine tests on high ports (loopback, or inside a test network namespace).
  *
- * Limits that make the helper relay necessary on Linux (DESIGN, Clarifications): dgram cannot pin a
+ * Limits that make the helper relay necessary on Linux (docs/protocol-notes.md §11): dgram cannot pin a
  * socket to one NIC (SO_BINDTODEVICE), so a broadcast reply leaves by the routing table's choice, and
  * it cannot tell which NIC or destination address a datagram arrived on.
  */

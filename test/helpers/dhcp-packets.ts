@@ -1,12 +1,12 @@
 /**
- * DHCP request builders for engine tests (catalogue D/P/F/I/U): a BOOTREQUEST with chosen options, and a
+ * DHCP request builders for engine tests (docs/test-catalogue.md D/P/F/I/U): a BOOTREQUEST with chosen options, and a
  * PXE DISCOVER shaped like a PXE ROM's (60 PXEClient:Arch:..., 93, 94, 97).
  */
 export const MAC = [0x52, 0x54, 0, 0xaa, 0xbb, 0xcc];
 export const MAC_TEXT = '52:54:00:aa:bb:cc';
 export const UUID = [0, ...Array.from({ length: 16 }, (_, i) => i + 1)];
 
-/** Option 60 of a PXE ROM for `arch` (PXE21: PXEClient:Arch:aaaaa:UNDI:mmmnnn). */
+/** Option 60 of a PXE ROM for `arch` (PXE 2.1: PXEClient:Arch:aaaaa:UNDI:mmmnnn). */
 export const vc = (arch: number, kind = 'PXEClient'): number[] => [
   ...Buffer.from(`${kind}:Arch:${String(arch).padStart(5, '0')}:UNDI:002001`),
 ];

@@ -23,7 +23,7 @@ export interface NetLabHost {
   readonly mtu?: number;
   /**
    * Add `default dev eth0`, so that a direct-transport broadcast to 255.255.255.255 has a route
-   * (DESIGN Clarifications: engine tests on high ports need it); it still cannot leave the lab.
+   * (docs/decisions.md, "DHCP sockets on Linux": engine tests on high ports need it); it still cannot leave the lab.
    */
   readonly defaultRoute?: boolean;
 }

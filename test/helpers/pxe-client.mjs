@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * A scripted PXE 2.1 ROM's DHCP side, for tests that need the proxyDHCP exchange of a real firmware
- * without booting one (DESIGN Clarifications: "a scripted PXE DISCOVER plus TFTP/HTTP downloads").
+ * without booting one (docs/decisions.md, "UI tests and the network").
  * Deliberately independent of PXE Desk's own codec: packets are built byte by byte from RFC 2131/2132
  * and the PXE 2.1 spec, so a codec bug cannot hide in both ends.
  *

@@ -1,5 +1,5 @@
 /**
- * Raw UDP TFTP client for packet-level catalogue cases real clients cannot produce (lost/duplicate
+ * Raw UDP TFTP client for packet-level cases of docs/test-catalogue.md that real clients cannot produce (lost/duplicate
  * ACKs, hostile names, probe aborts).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';

@@ -1,5 +1,5 @@
 /**
- * Catalogue I7: the iPXE loop guard end to end. A scripted client plays a machine that reboots after
+ * Test-catalogue I7: the iPXE loop guard end to end. A scripted client plays a machine that reboots after
  * every NBP: firmware PXE DISCOVER → TFTP the file it was offered (real curl) → the NBP (iPXE) DISCOVERs
  * again with its real option 77/175 bytes (taken from the lab capture) → fetches what it was offered over
  * HTTP (real curl) → reboot. Per boot cycle and MAC the NBP must be fetched over TFTP exactly once; a broken

@@ -1,5 +1,5 @@
 /**
- * Catalogue P13 against a real peer: dnsmasq in proxy mode with the same two-item menu and prompt answers a
+ * Test-catalogue P13 against a real peer: dnsmasq in proxy mode with the same two-item menu and prompt answers a
  * BIOS PXE DISCOVER inside a namespace; its option 43 must carry the same sub-options as ours (6 discovery
  * control, 8 boot servers, 9 menu, 10 prompt, END) with the same labels, prompt, timeout and server
  * address, and in fact byte for byte (both number boot server types from 0x8000).
@@ -108,7 +108,7 @@ setTimeout(() => { console.log('timeout'); process.exit(0); }, 4000);`;
     expect(b.prompt?.toString('hex')).toBe(a.prompt?.toString('hex'));
     expect(b.menu.map((m) => m.label)).toEqual(a.menu.map((m) => m.label));
     expect(b.servers.map((s) => s.ips)).toEqual(a.servers.map((s) => s.ips));
-    // Each menu item has its own vendor-range type, listed with the same server in 8 (PXE21 Table 2-1).
+    // Each menu item has its own vendor-range type, listed with the same server in 8 (PXE 2.1 Table 2-1).
     for (const side of [a, b]) {
       const types = side.menu.map((m) => m.type);
       expect(new Set(types).size).toBe(types.length);

@@ -1,5 +1,5 @@
 /**
- * Catalogue case P18 (multi-homed server), through the native helper as DESIGN Clarifications asks:
+ * Test-catalogue case P18 (multi-homed server), through the native helper (docs/decisions.md, "DHCP sockets on Linux"):
  * the server namespace has eth0 (10.247.0.1/24, LAN A, where its default route points) and eth1
  * (10.248.0.1/24, LAN B). `pxe-desk serve --mode proxy --iface eth1 --helper always` runs as nobody with
  * a capability-bearing temp copy of the helper. A DISCOVER arriving on eth1 is answered with option 54

@@ -88,7 +88,7 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
         lab.run('srv', 'ip', ['addr', 'add', '10.244.0.1/24', 'dev', 'vx0']);
         lab.run('srv', 'ip', ['link', 'set', 'vx1', 'up']);
         lab.run('srv', 'ip', ['link', 'set', 'vx0', 'up']);
-        // The default route leads to the WRONG link (DESIGN: without SO_BINDTODEVICE a broadcast leaves
+        // The default route leads to the WRONG link (docs/protocol-notes.md §11: without SO_BINDTODEVICE a broadcast leaves
         // by the default route, maybe Wi-Fi): only the pin keeps the OFFER on eth0.
         lab.run('srv', 'ip', ['route', 'add', 'default', 'dev', 'vx0']);
         const dumped = await startCapture(lab, 'srv', 'vx0', 'ip');

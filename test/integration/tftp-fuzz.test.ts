@@ -1,7 +1,7 @@
 /**
  * Real firmware requests (iPXE and OVMF RRQs captured in the QEMU lab pcaps) replayed against the engine,
  * and mutated/random datagrams thrown at its request port and at a live transfer's port: every
- * firmware RRQ gets the OACK that firmware accepts (EDK2's strict rules, protocol.md Q6); junk is dropped
+ * firmware RRQ gets the OACK that firmware accepts (EDK2's strict rules, docs/protocol-notes.md §9, test-catalogue Q6); junk is dropped
  * and counted, never crashes, and the server keeps serving.
  */
 import { randomBytes } from 'node:crypto';

@@ -454,7 +454,7 @@ describe.each([
     await until(() => server.activeTransfers() === 0);
   });
 
-  it('T17/§3.2: a different RRQ from the same port abandons the old transfer and starts the new one', async () => {
+  it('T17: a different RRQ from the same port abandons the old transfer and starts the new one', async () => {
     client.rrq(port, 'twenty.bin');
     const d1 = await client.next();
     expect(block(d1!)).toBe(1);
@@ -682,7 +682,7 @@ describe('TftpServer error replies under a flood', () => {
   });
 });
 
-describe('TftpServer operator caps (protocol.md Q17)', () => {
+describe('TftpServer operator caps (Q17)', () => {
   it('grants at most maxBlksize and refuses windowsize when capped to 1; bad caps are refused at start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tftp-caps-'));
     writeFileSync(join(dir, 'f.bin'), randomBytes(3000));

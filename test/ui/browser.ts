@@ -1,6 +1,6 @@
 /**
- * Debian's Chromium driven by playwright-core, headless, optionally INSIDE a network namespace (DESIGN
- * Clarifications: in proxy-mode UI tests Chromium and the CLI run in the same test namespace, so the
+ * Debian's Chromium driven by playwright-core, headless, optionally INSIDE a network namespace
+ * (docs/decisions.md, "UI tests and the network"): in proxy-mode UI tests Chromium and the CLI run in the same test namespace, so the
  * page reaches `serve --ui` on that namespace's 127.0.0.1 and nothing touches the real network).
  */
 import { chmodSync, writeFileSync } from 'node:fs';

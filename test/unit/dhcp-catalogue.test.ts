@@ -1,5 +1,5 @@
 /**
- * Catalogue cases checked at the server level (bytes in, bytes and destination out) that the codec and
+ * Cases of docs/test-catalogue.md checked at the server level (bytes in, bytes and destination out) that the codec and
  * boot-decision tests cannot show alone: D12, D22, D26-D28, D30, I3, U3, F5, P15, P17; plus golden bytes
  * of our replies to real firmware packets from the lab captures (OVMF, iPXE).
  */
@@ -256,7 +256,7 @@ describe('DHCP catalogue at the server level', () => {
 });
 
 describe('golden bytes: our replies to real firmware packets (lab captures)', () => {
-  /** Expected reply, built by hand from protocol.md §0.1/§1.2 and the request's own bytes. */
+  /** Expected reply, built by hand from RFC 2131 §2 and PXE 2.1 (docs/protocol-notes.md §1, §5) and the request's own bytes. */
   function expected(
     req: Buffer,
     fields: { flags: number; ciaddr?: number[]; siaddr: number[]; file?: string },

@@ -1,5 +1,5 @@
 /**
- * ClientMemory (catalogue P12, D30): the packed ring + hash index must behave exactly like the simple
+ * ClientMemory (test-catalogue P12, D30): the packed ring + hash index must behave exactly like the simple
  * model it replaced (a Map per MAC, oldest out first, TTL), including under hash-table collisions and
  * evictions that shift probe runs back.
  */

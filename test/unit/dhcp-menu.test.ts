@@ -1,7 +1,7 @@
 /**
- * PXE boot menus (catalogue P13, P14, D29) and 4011 answers from remembered DISCOVERs (P12), through the
- * real engines on an in-memory transport. Expected option 43 bytes are written out by hand from PXE21
- * Table 2-1 and DNSMASQ's layout (protocol.md §0.3), not produced by the code under test.
+ * PXE boot menus (test-catalogue P13, P14, D29) and 4011 answers from remembered DISCOVERs (P12), through the
+ * real engines on an in-memory transport. Expected option 43 bytes are written out by hand from PXE 2.1
+ * Table 2-1 and dnsmasq's `pxe_opts` layout (docs/protocol-notes.md §3), not produced by the code under test.
  */
 import { describe, expect, it } from 'vitest';
 import type { BootConfig } from '../../app/engines/dhcp/boot-decision.js';
@@ -53,7 +53,7 @@ async function proxy(menu: PxeMenu | undefined, extra: { rememberMs?: number; no
   return { t, s, logs, events, discover, to4011 };
 }
 
-/** A BIOS ROM's boot-server REQUEST on 4011 for item {type, layer} (PXE21 §2.2.5). */
+/** A BIOS ROM's boot-server REQUEST on 4011 for item {type, layer} (PXE 2.1 §2.2.5). */
 const itemRequest = (type: number, layer = 0, extra: number[] = []) =>
   build(
     3,

@@ -1,5 +1,5 @@
 /**
- * Per-client diagnosis (issue 10, anchors.md §4 items 3–4): turns what the engines saw about one MAC
+ * Per-client diagnosis (issue 10; docs/decisions.md, "diagnosis" and "loop breaker"): turns what the engines saw about one MAC
  * into plain-language findings with a fix. Facts are folded from the same EngineEvents the timeline
  * gets (plus other servers' offers seen on port 68); the rules are pure functions of those facts and
  * the time, so they are unit-tested without a network.

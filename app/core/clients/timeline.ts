@@ -238,7 +238,7 @@ export class Timeline {
         const began = this.transferStart.get(key) ?? event.time;
         this.transferStart.delete(key);
         const secs = ((event.time - began) / 1000).toFixed(1);
-        // EDK2 asks for tsize and aborts (catalogue U6): a size question, not a finished download.
+        // EDK2 asks for tsize and aborts (test-catalogue U6): a size question, not a finished download.
         const probe = event.detail?.probe === true;
         const final = !probe && this.isFinal(event.file);
         client.stage = final ? 'booted' : stage;

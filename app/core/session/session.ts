@@ -90,7 +90,7 @@ export interface EngineFactory {
  */
 export const realEngineFactory: EngineFactory = {
   async transport({ policy, iface, ports, helperPath }) {
-    // Direct sockets must bind 0.0.0.0 to receive broadcasts (DESIGN Clarifications: --helper never).
+    // Direct sockets must bind 0.0.0.0 to receive broadcasts (docs/protocol-notes.md §11).
     return chooseTransport({
       policy,
       bindAddress: '0.0.0.0',
@@ -557,7 +557,7 @@ export class SessionController {
         ports: channelPorts,
         ...(this.options.helperPath ? { helperPath: this.options.helperPath } : {}),
       });
-    // Both DHCP engines serve 4011 too (full mode: BIOS menus and EDK2's BINL request, catalogue F5).
+    // Both DHCP engines serve 4011 too (full mode: BIOS menus and EDK2's BINL request, test-catalogue F5).
     const serving: Channel[] = ['dhcp', 'pxe'];
     let clientPortError: string | undefined;
     this.transport = await make();
@@ -578,7 +578,7 @@ export class SessionController {
     // report it and Start works again (docs/helper.md); refused sends are only logged by the helper.
     this.transport.onError?.((e) => void this.transportFailed(e));
     const override = c.mode === 'dhcp' && c.overrideForeignDhcp === true;
-    // Plain sockets cannot pin the probe's broadcast to the chosen NIC on Linux (DESIGN Clarifications):
+    // Plain sockets cannot pin the probe's broadcast to the chosen NIC on Linux (docs/protocol-notes.md §11):
     // only an explicit `helper: 'never'` (isolated namespaces, Windows-like setups) may probe with them.
     const unpinned = process.platform === 'linux' && this.transport.kind === 'direct' && c.helper !== 'never';
     let cannotLook = clientPortError

@@ -2,7 +2,7 @@
  * Shared file table and chunk cache for the TFTP engine.
  *
  * Why: a classroom boots the same few files at once. One open handle per file (keyed by device,
- * inode, size and mtime, like dnsmasq sharing its file handles, protocol.md T23) and one positioned
+ * inode, size and mtime, like dnsmasq sharing its file handles, test-catalogue T23) and one positioned
  * read per chunk shared by every transfer of that file keep the thread pool off the per-packet path:
  * a DATA packet is then a synchronous memcpy from a chunk already in memory (lockstep throughput is
  * bound by the time between an ACK and the next DATA). Chunks are loaded ahead of need (prefetch) and

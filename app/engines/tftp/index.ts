@@ -72,7 +72,7 @@ export interface TftpServerOptions {
   readonly mtu?: number;
   /**
    * Cap on the granted blksize, 0 to refuse the option (dnsmasq --tftp-no-blocksize): some clients ask
-   * for blksize and then misbehave when it is granted (protocol.md Q17).
+   * for blksize and then misbehave when it is granted (dnsmasq --tftp-no-blocksize; docs/protocol-notes.md §9).
    */
   readonly maxBlksize?: number;
   /** Cap on the granted windowsize (RFC 7440); 1 refuses the option (lockstep for everyone). */
@@ -199,7 +199,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   /** Transfers running on this thread, and requests already decided to run here but not started yet. */
   private readonly local = new Set<Transfer>();
   private localReserved = 0;
-  /** Shared socket for ERROR replies to requests (replies never go through the relay, DESIGN). */
+  /** Shared socket for ERROR replies to requests (replies never go through the relay: docs/helper.md, "Reply rules"). */
   private errorSocket: Socket | undefined;
   private errorSocketReady = false;
   private errorQueue: ((socket: Socket) => void)[] = [];
@@ -574,7 +574,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     return ended.request.equals(msg);
   }
 
-  /** Errors for requests go from a fresh ephemeral socket: replies never use the relay (DESIGN). */
+  /** Errors for requests go from a fresh ephemeral socket: replies never use the relay (docs/helper.md, "Reply rules"). */
   private replyError(address: string, port: number, code: number, message: string): void {
     // Error replies are bounded (a flood of bad requests must not become a flood of replies or of
     // sockets): one shared ephemeral socket, at most ERROR_BURST per second, the rest dropped and counted.

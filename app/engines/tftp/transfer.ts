@@ -38,7 +38,7 @@ export interface Negotiated {
   oack: { name: string; value: string }[];
 }
 
-/** Operator limits on negotiation (protocol.md Q17: clients that ask for blksize and then misbehave). */
+/** Operator limits on negotiation (docs/protocol-notes.md §9: clients that ask for blksize and then misbehave). */
 export interface NegotiationLimits {
   /** Cap on blksize (e.g. 1024, as crowbar had to for a QEMU UEFI client); 0 refuses the option. */
   readonly maxBlksize?: number;
@@ -46,7 +46,7 @@ export interface NegotiationLimits {
   readonly maxWindowsize?: number;
 }
 
-/** RFC 2347 with EDK2's strict checks: echo only what was asked, never more than asked (§3.3). */
+/** RFC 2347 with EDK2's strict checks: echo only what was asked, never more than asked (docs/protocol-notes.md §9). */
 export function negotiate(
   request: TftpRequest,
   size: number | undefined,
@@ -250,7 +250,7 @@ export class Transfer implements TransferInfo {
   /** Moves the loss deadline; the single timer only re-sleeps when it fires before the deadline. */
   private arm(now: number): void {
     const base = this.settings.retransmitMs;
-    // Exponential back-off, capped (protocol.md §3.5).
+    // Exponential back-off, capped (RFC 1123 §4.2.3.2; docs/protocol-notes.md §9).
     const interval = this.retries === 0 ? base : Math.min(base * 2 ** this.retries, Math.max(base, 8000));
     this.due = now + interval;
     // Steady state only moves the deadline later (no timer work); re-arm when it moves earlier, e.g.
@@ -398,7 +398,7 @@ export class Transfer implements TransferInfo {
       index++;
       offset = 0;
     }
-    packet[2] = (block >> 8) & 0xff; // §3.4: the u16 wraps to 0 past 65535
+    packet[2] = (block >> 8) & 0xff; // the u16 wraps to 0 past 65535 (docs/protocol-notes.md §9, T15)
     packet[3] = block & 0xff;
     this.slotBlock[slot] = block;
     this.slotPacket[slot] = length === blksize ? packet : packet.subarray(0, length + 4);
