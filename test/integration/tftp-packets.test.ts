@@ -1,4 +1,4 @@
-/** Catalogue cases T/S/U at packet level with the raw client (loopback high ports). */
+/** Cases T/S/U of docs/test-catalogue.md at packet level with the raw client (loopback high ports). */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
