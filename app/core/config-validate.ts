@@ -2,7 +2,7 @@
  * SessionConfig validation with fix-it messages. Pure: the caller passes the NIC list and a
  * "does this folder exist" probe, so every error case is unit-testable without a network.
  */
-import { pxeMenuProblems } from './boot-decision.js';
+import { pxeMenuProblems } from '../engines/dhcp/pxe-menu.js';
 import type { NicInfo, SessionConfig, SessionError } from '../shared/session-types.js';
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;

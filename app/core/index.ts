@@ -16,8 +16,6 @@ export type { ValidatedConfig, ValidationContext } from './config-validate.js';
 export { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, parseIni } from './config-import.js';
 export { listInterfaces, unsuitableReason } from './interfaces.js';
 export { Timeline } from './clients/timeline.js';
-export { sniffRequest } from './lease-sniff.js';
-export type { SniffedRequest } from './lease-sniff.js';
 export type { TimelineOptions } from './clients/timeline.js';
 export { locateBootFiles } from './boot-files.js';
 export {

@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chooseTransport, defaultHelperPath } from '../transport/choose-transport.js';
 import { listInterfaces } from './interfaces.js';
+import { netbootClassOf } from '../engines/dhcp/netboot-client.js';
 import type { Datagram, DatagramTransport } from '../shared/datagram-transport.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../shared/runtime.js';
 import type { NicInfo, ProbeResult, ProbeServer, SessionMode } from '../shared/session-types.js';
@@ -158,7 +159,7 @@ export function parseProbeReply(msg: DhcpMessage, source: string): ProbeServer |
   const tftp = text(msg.options.get(Opt.tftpServer));
   const pxe = subOptions(msg.options.get(Opt.vendorSpecific));
   // PXE 2.1 §2.4 vendor options: 9 = boot menu, 10 = menu prompt (only meaningful with 60=PXEClient).
-  const pxeMenu = vendorClass?.startsWith('PXEClient') === true && (pxe.has(9) || pxe.has(10));
+  const pxeMenu = netbootClassOf(vendorClass) === 'PXEClient' && (pxe.has(9) || pxe.has(10));
   const dns: string[] = [];
   const dnsRaw = msg.options.get(Opt.dns);
   for (let i = 0; dnsRaw && i + 4 <= dnsRaw.length && dns.length < 4; i += 4) dns.push(ipOf(dnsRaw, i)!);

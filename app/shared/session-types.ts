@@ -46,7 +46,7 @@ export interface PxeMenuItem {
 /**
  * A PXE boot menu for BIOS PXE ROMs (option 43 sub-options 8/9/10, PXE 2.1 Table 2-1). Without one, BIOS
  * firmware boots its file at once (43 = 06 01 08 FF). UEFI firmware never gets a menu and iPXE gets its
- * script (app/core/boot-decision.ts).
+ * script (app/engines/dhcp/boot-decision.ts).
  */
 export interface PxeMenuConfig {
   readonly items: readonly PxeMenuItem[];

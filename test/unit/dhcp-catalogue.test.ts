@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BootConfig } from '../../app/core/boot-decision.js';
+import type { BootConfig } from '../../app/engines/dhcp/boot-decision.js';
 import { DhcpServer, Opt, ProxyDhcpServer, decode, messageType } from '../../app/engines/dhcp/index.js';
 import type { DhcpEvent } from '../../app/shared/events.js';
 import type { Clock, LogRecord } from '../../app/shared/runtime.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../helpers/fuzz.js';
 import { ClientMemory } from '../../app/engines/dhcp/client-memory.js';
-import type { BootRequest } from '../../app/core/boot-decision.js';
+import type { BootRequest } from '../../app/engines/dhcp/boot-decision.js';
 
 const mac = (n: number): string =>
   [0x52, 0x54, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootConfig } from '../../app/core/boot-decision.js';
+import type { BootConfig } from '../../app/engines/dhcp/boot-decision.js';
 import {
   DhcpServer,
   Opt,
@@ -14,7 +14,7 @@ import {
 import type { DhcpEvent } from '../../app/shared/events.js';
 import type { DhcpPoolConfig } from '../../app/shared/session-types.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
-import { MAC, UUID, build, ip, pxeDiscover, vc } from '../helpers/dhcp-packets.js';
+import { MAC, MAC_TEXT, UUID, build, ip, pxeDiscover, setIp, vc } from '../helpers/dhcp-packets.js';
 import { readPcapUdp } from '../helpers/pcap.js';
 
 const pcaps = join(import.meta.dirname, '../fixtures/pcaps');
@@ -115,6 +115,38 @@ describe('ProxyDhcpServer (catalogue P)', () => {
     send(build(3, [60, 32, ...vc(0), 93, 2, 0, 0, 43, 7, 71, 4, 0x99, 0x99, 0, 0, 255]), 'pxe', src);
     expect(t.drain()).toEqual([]);
     expect(events.filter((e) => e.type === 'refusal').map((e) => e.reason)).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'refusal').map((e) => e.refusal)).toEqual([
+      'bis-unsupported',
+      'unknown-menu-item',
+    ]);
+  });
+  it('overheard REQUESTs on 67: one event each with the address (50, else ciaddr), 54 and the netboot flag; never answered', async () => {
+    const { t, send, events, s } = await proxy();
+    // SELECTING: a PXE ROM takes the site server's offer (option 50 + 54 naming another server).
+    send(build(3, [60, 32, ...vc(0), 93, 2, 0, 0, 50, 4, ...ip('10.0.0.60'), 54, 4, ...ip('10.0.0.254')]));
+    // RENEWING: a laptop (no option 60) with its address in ciaddr.
+    const laptop = [0x3c, 0x22, 0xfb, 0, 0, 1];
+    send(build(3, [55, 2, 1, 3], setIp(12, '10.0.0.61'), laptop));
+    // Nothing to learn: no option 50, ciaddr 0.
+    send(build(3, [60, 32, ...vc(0)]));
+    // A DISCOVER with option 50 is not a REQUEST; garbage is counted, not reported.
+    send(build(1, [55, 2, 1, 3, 50, 4, ...ip('10.0.0.62')]));
+    send(Buffer.from([1, 2, 3]));
+    expect(t.drain()).toEqual([]);
+    expect(s.counters().sent).toBe(0);
+    const requests = events.filter((e) => e.type === 'request');
+    expect(requests).toEqual([
+      expect.objectContaining({
+        engine: 'proxy',
+        ip: '10.0.0.60',
+        server: '10.0.0.254',
+        xid: 0xcafe0001,
+        client: expect.objectContaining({ mac: MAC_TEXT, netboot: true, firmware: 'bios', arch: 0 }),
+      }),
+      expect.objectContaining({ ip: '10.0.0.61', client: { mac: '3c:22:fb:00:00:01' } }),
+    ]);
+    expect(requests[1]).not.toHaveProperty('server');
+    expect(s.counters().malformed).toBe(1);
   });
   it('P15 per-MAC reply delay', async () => {
     const t = new MemoryTransport();
@@ -268,6 +300,7 @@ describe('DhcpServer (catalogue F)', () => {
     for (let i = 0; i < 4; i++) send(build(1, [], undefined, [2, 0, 0, 0, 0, i]));
     expect(t.drain()).toHaveLength(3);
     expect(events.at(-1)?.reason).toMatch(/exhausted/);
+    expect(events.at(-1)?.refusal).toBe('pool-exhausted');
   });
   it('any prefix: /28 subnet mask and broadcast; I6 175.176=1 for iPXE in full mode', async () => {
     const { t, send } = await full({ rangeStart: '172.16.5.2', rangeEnd: '172.16.5.14', prefixLength: 28 });

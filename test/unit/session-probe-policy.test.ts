@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decideBoot, type BootConfig } from '../../app/core/boot-decision.js';
+import { decideBoot, type BootConfig } from '../../app/engines/dhcp/boot-decision.js';
 import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
 import { NO_DHCP_SERVER } from '../../app/core/probe.js';
 import { Opt, decode, encode, messageType } from '../../app/engines/dhcp/index.js';

@@ -19,7 +19,12 @@ import { HttpBootServer, type HttpBootServerOptions } from '../../engines/http/i
 import { TftpServer, type TftpServerOptions } from '../../engines/tftp/index.js';
 import { defaultNativeTftpPath } from '../../engines/tftp/native-data-path.js';
 import { MessageType, decode, macOf, messageType } from '../../engines/dhcp/codec.js';
-import type { Channel, Datagram, DatagramTransport, TransportError } from '../../shared/datagram-transport.js';
+import type {
+  Channel,
+  Datagram,
+  DatagramTransport,
+  TransportError,
+} from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
 import type { MacOverride } from '../../shared/library-types.js';
 import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../../shared/events.js';
@@ -51,12 +56,11 @@ import {
   type ValidatedConfig,
 } from '../config-validate.js';
 import { listInterfaces } from '../interfaces.js';
-import { requestEvent, sniffRequest } from '../lease-sniff.js';
 import { createScriptHandler, parseScriptQuery } from '../ipxe-script.js';
 import { NetbootLibrary } from '../netboot-library.js';
 import { createOuiLookup } from '../oui.js';
 import { Timeline } from '../clients/timeline.js';
-import { decideBoot } from '../../engines/dhcp/boot-decision.js';
+import { decideBoot, type OperatorExclusion } from '../../engines/dhcp/boot-decision.js';
 import { ClientDiagnoser, type LoopFinding } from '../clients/diagnosis.js';
 import {
   DEFAULT_PROBE_WINDOW_MS,
@@ -496,18 +500,6 @@ export class SessionController {
         },
       ).kind === 'boot';
     if (c.mode === 'proxy') {
-      // The site server's lease is invisible to us: learn IP → MAC from the client's broadcast REQUEST
-      // (lease-sniff.ts), only for machines that already network-booted at us (not every laptop on the LAN).
-      const timeline = (): Timeline => this.timeline;
-      this.transport.onDatagram((d) => {
-        try {
-          const r = sniffRequest(d);
-          if (r && (timeline().knows(r.mac) || /^(PXE|HTTP)Client/.test(r.vendorClass ?? '')))
-            timeline().ingest(requestEvent(r, this.clock.now()));
-        } catch (error) {
-          this.logger.debug('request sniffing failed', { error: String(error) }); // never the receive loop
-        }
-      });
       const proxy = await this.factory.proxy({
         ...common,
         transport: this.transport,
@@ -699,6 +691,12 @@ export class SessionController {
 
   /** Every engine event: diagnosis facts first (so the timeline's emit carries current findings). */
   private onEngineEvent(event: EngineEvent): void {
+    if (event.engine === 'proxy' && event.type === 'request') {
+      // A REQUEST the proxy overheard on 67 (to the site server, whose lease is invisible to us): it binds
+      // IP → MAC, only for machines that network-boot or already have a record (not every laptop on the LAN).
+      if (event.client.netboot || this.timeline.knows(event.client.mac)) this.timeline.ingest(event);
+      return;
+    }
     let mac: string;
     if (event.engine === 'tftp' || event.engine === 'http') {
       const a = (event as TransferEvent).client.address;
@@ -730,11 +728,11 @@ export class SessionController {
     );
   }
 
-  private blockReason(mac: string): string | undefined {
-    if (this.blocked.has(mac)) return 'blocked by the operator';
+  private blockReason(mac: string): OperatorExclusion | undefined {
+    if (this.blocked.has(mac)) return { kind: 'blocked', reason: 'blocked by the operator' };
     const p = this.paused.get(mac);
     if (!p) return undefined;
-    if (this.clock.now() < p.until) return p.reason;
+    if (this.clock.now() < p.until) return { kind: 'paused', reason: p.reason };
     this.paused.delete(mac);
     this.diagnoser.clearLoop(mac);
     this.logger.info('loop breaker pause ended', { mac });

@@ -12,7 +12,7 @@
  * arrays, O(1) move and eviction); a SlotIndex finds the slot of a MAC. A record larger than a slot
  * (hostile, concatenated options) is kept as an object beside it, still one per slot, so still bounded.
  */
-import type { BootRequest } from '../../core/boot-decision.js';
+import type { BootRequest } from './boot-decision.js';
 import { SlotIndex, hashString } from './slot-index.js';
 
 /** Bytes per slot: a MAC, a few archs, option 60 and a user class fit easily (a real ROM's take < 100). */

@@ -2,6 +2,7 @@
  * Pure BOOTP/DHCP codec (RFC 2131 §2, RFC 2132). `decode` throws only DhcpDecodeError and never reads
  * out of bounds; `encode` writes replies that PXE ROMs accept (RFC 2131 §2; docs/protocol-notes.md §1).
  */
+import { netbootClassOf } from './netboot-client.js';
 
 export class DhcpDecodeError extends Error {
   constructor(message: string) {
@@ -335,9 +336,17 @@ export function clientArchs(msg: DhcpMessage): number[] | undefined {
     for (let i = 0; i < v.length; i += 2) out.push(v.readUInt16BE(i));
     return out;
   }
+  // "PXEClient:Arch:00007:UNDI:003016" (PXE 2.1): the Arch field of a netboot client's option 60.
   const vc = msg.options.get(Opt.vendorClass)?.toString('latin1');
-  const m = vc ? /^(?:PXEClient|HTTPClient):Arch:(\d{5})/.exec(vc) : null;
+  const netboot = netbootClassOf(vc);
+  const m = netboot ? /^:Arch:(\d{5})/.exec(vc!.slice(netboot.length)) : null;
   return m ? [Number(m[1])] : undefined;
+}
+
+/** A 4-byte address option as dotted text, or undefined when absent or malformed. */
+export function ipOption(msg: DhcpMessage, code: number): string | undefined {
+  const v = msg.options.get(code);
+  return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
 }
 
 /** Option 97 only when well-formed: 17 bytes, type 0 (D22). */

@@ -3,18 +3,19 @@
  * relays via giaddr, leases persisted atomically (temp file + rename) and reloaded on start.
  */
 import { promises as fs } from 'node:fs';
-import type { BootRequest } from '../../core/boot-decision.js';
-import { decideBoot, exclusionOf } from '../../core/boot-decision.js';
+import type { BootRequest } from './boot-decision.js';
+import { decideBoot, exclusionOf } from './boot-decision.js';
 import type { Datagram, Endpoint } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
 import type { DhcpEvent } from '../../shared/events.js';
 import type { DhcpPoolConfig } from '../../shared/session-types.js';
 import type { DhcpMessage } from './codec.js';
-import { MessageType, Opt, intToIp, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
+import { MessageType, Opt, intToIp, ipOption, ipToBytes, ipToInt, macOf, messageType } from './codec.js';
 import type { DhcpEngineOptions } from './engine-base.js';
 import { DhcpEngineBase } from './engine-base.js';
 import type { Lease } from './lease-table.js';
 import { LeaseTable, MAX_KEY_LENGTH } from './lease-table.js';
+import { isNetbootClient } from './netboot-client.js';
 import { addBootFields, addMenu, bootRequestOf, identityOf, replySkeleton } from './pxe-reply.js';
 import { receiveDatagram } from './receive.js';
 
@@ -185,25 +186,25 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
     const req = bootRequestOf(msg);
     // Identities are built only when someone listens (20 000 DISCOVER/s must not pay for unused events).
     const client = this.observed ? identityOf(msg, req) : UNOBSERVED;
-    const serverId = optIp(msg, Opt.serverId);
+    const serverId = ipOption(msg, Opt.serverId);
     // Operator exclusions cover the lease too, not only the boot file (PyPXE --dhcp-whitelist: "only
     // respond to DHCP clients present in --static-config"); a REQUEST from one is left unanswered.
     const excluded = exclusionOf(mac, this.boot);
     if (excluded && (type === MessageType.Discover || type === MessageType.Request)) {
       if (type === MessageType.Discover && this.observed) {
         this.emit({ type: 'discover', client, xid: msg.xid });
-        this.emit({ type: 'refusal', client, xid: msg.xid, reason: excluded });
+        this.emit({ type: 'refusal', client, xid: msg.xid, reason: excluded.reason, refusal: excluded.code });
       }
       return;
     }
     switch (type) {
       case MessageType.Discover: {
         this.emit({ type: 'discover', client, xid: msg.xid });
-        const ip = this.allocate(mac, optIp(msg, Opt.requestedIp));
+        const ip = this.allocate(mac, ipOption(msg, Opt.requestedIp));
         if (!ip) {
           const reason = 'address pool exhausted';
           this.logger.warn(reason, { mac });
-          this.emit({ type: 'refusal', client, xid: msg.xid, reason });
+          this.emit({ type: 'refusal', client, xid: msg.xid, reason, refusal: 'pool-exhausted' });
           return;
         }
         this.setLease(mac, ip, 'offered', this.opts.offerHoldMs ?? 60_000);
@@ -213,7 +214,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
       }
       case MessageType.Request: {
         this.emit({ type: 'request', client, xid: msg.xid, ...(serverId ? { server: serverId } : {}) });
-        const requested = optIp(msg, Opt.requestedIp);
+        const requested = ipOption(msg, Opt.requestedIp);
         const lease = this.leases.get(mac);
         let ip: string | undefined;
         if (serverId !== undefined) {
@@ -256,7 +257,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
       }
       case MessageType.Decline: {
         if (serverId && serverId !== this.opts.serverAddress) return;
-        const ip = optIp(msg, Opt.requestedIp);
+        const ip = ipOption(msg, Opt.requestedIp);
         this.emit({ type: 'decline', client, xid: msg.xid, ...(ip ? { ip } : {}) });
         const lease = this.leases.get(mac);
         if (lease && ip && lease.ip === ip) {
@@ -332,8 +333,7 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
     if (this.routerBytes) o.set(Opt.router, this.routerBytes);
     if (this.dnsBytes) o.set(Opt.dns, this.dnsBytes);
     let bootFile: string | undefined;
-    const vc = req.vendorClass ?? '';
-    if (vc.startsWith('PXEClient') || vc.startsWith('HTTPClient')) {
+    if (isNetbootClient(req.vendorClass)) {
       const plan = decideBoot(req, this.boot);
       if (plan.kind === 'boot') {
         // Full mode always sends 43 so EDK2 does not go BINL (tianocore/edk2#8149, F1): "boot at once", or
@@ -346,7 +346,8 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
         // Still leased (full mode hands out addresses to everyone), but no boot file: say why.
         this.logRefusal(plan, req.mac);
         if (this.observed) {
-          this.emit({ type: 'refusal', client: identityOf(msg, req), xid: msg.xid, reason: plan.reason });
+          const client = identityOf(msg, req);
+          this.emit({ type: 'refusal', client, xid: msg.xid, reason: plan.reason, refusal: plan.code });
         }
       }
     }
@@ -396,12 +397,6 @@ export class DhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
       this.logger.warn('ignoring unreadable leases file', { file, error: String(err) });
     }
   }
-}
-
-/** A 4-byte address option, or undefined when absent or malformed. */
-function optIp(msg: DhcpMessage, code: number): string | undefined {
-  const v = msg.options.get(code);
-  return v && v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
 }
 
 function u32(n: number): Buffer {

@@ -3,7 +3,8 @@
  * memory of DISCOVERs, encoding and sending a reply, and the boot-server port 4011 (both serve it:
  * docs/protocol-notes.md §5 and §6, test-catalogue F5).
  */
-import type { BootConfig, BootPlan } from '../../core/boot-decision.js';
+import type { BootConfig, BootRefusal } from './boot-decision.js';
+import { refusalNeedsAction } from './boot-decision.js';
 import type { DatagramTransport, Endpoint } from '../../shared/datagram-transport.js';
 import type { DhcpEvent, EngineCounters } from '../../shared/events.js';
 import type { Clock, Logger } from '../../shared/runtime.js';
@@ -11,6 +12,7 @@ import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { DhcpMessage } from './codec.js';
 import { Opt, encode, encodeSubOptions, ipToBytes, macOf, subOptions } from './codec.js';
 import { ClientMemory } from './client-memory.js';
+import { netbootClassOf } from './netboot-client.js';
 import { answerBootServer, identityOf, maxSizeOf } from './pxe-reply.js';
 import { RateLimiter } from './rate-limit.js';
 import { emitEvent } from './receive.js';
@@ -95,9 +97,9 @@ export abstract class DhcpEngineBase {
    * but cannot serve (no or missing boot file, unsupported architecture: the user must act, test-catalogue
    * U5), info for deliberate refusals (allow/deny lists, blocks).
    */
-  protected logRefusal(plan: Extract<BootPlan, { kind: 'refuse' }>, mac: string): void {
-    const fields = { mac, reason: plan.reason };
-    if (plan.firmware !== undefined) this.logger.warn('not answering boot client', fields);
+  protected logRefusal(plan: BootRefusal, mac: string): void {
+    const fields = { mac, reason: plan.reason, code: plan.code };
+    if (refusalNeedsAction(plan.code)) this.logger.warn('not answering boot client', fields);
     else this.logger.info('not answering boot client', fields);
   }
 
@@ -116,15 +118,15 @@ export abstract class DhcpEngineBase {
       this.emit({ type: 'pxe-request', client: identityOf(msg, answer.req), xid: msg.xid, ip: msg.ciaddr });
     }
     if (answer.kind === 'refuse') {
-      this.logger.info('not answering 4011 request', { mac, reason: answer.reason });
+      this.logger.info('not answering 4011 request', { mac, reason: answer.reason, code: answer.code });
       if (observed) {
         const client = identityOf(msg, answer.req);
-        this.emit({ type: 'refusal', client, xid: msg.xid, reason: answer.reason });
+        this.emit({ type: 'refusal', client, xid: msg.xid, reason: answer.reason, refusal: answer.code });
       }
       return;
     }
     const own43 = this.base.vendorOptions;
-    if (own43 && answer.req.vendorClass?.startsWith('PXEClient')) {
+    if (own43 && netbootClassOf(answer.req.vendorClass) === 'PXEClient') {
       const subs = subOptions(Buffer.from(own43));
       const item = subOptions(msg.options.get(Opt.vendorSpecific)).get(71);
       if (item && item.length === 4) subs.set(71, Buffer.from(item));

@@ -1,18 +1,21 @@
 /**
- * proxyDHCP (protocol.md §1.2): answers only PXE/HTTP-boot DISCOVERs on 67 and boot-server REQUESTs on
- * 4011. Never leases, never answers plain DHCP clients or REQUESTs on 67.
+ * proxyDHCP (the PXE 2.1 proxy DHCP service, beside the site's DHCP server): answers only PXE/HTTP-boot
+ * DISCOVERs on 67 and boot-server REQUESTs on 4011. Never leases, never answers plain DHCP clients or
+ * REQUESTs on 67 — but reports every client REQUEST it overhears on 67 (a 'request' event with the address
+ * the site server leases), so the session learns IP → MAC without decoding the datagram a second time.
  *
  * Hot path (bench/dhcp-bench.sh, 20 000 DISCOVER/s): per packet one decode, one boot decision, one encode
  * and one send; constants are built once, and event objects only when someone listens.
  */
-import { decideBoot } from '../../core/boot-decision.js';
+import { decideBoot } from './boot-decision.js';
 import type { Datagram, Endpoint } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
 import type { ClientIdentity, DhcpEvent } from '../../shared/events.js';
 import type { DhcpMessage } from './codec.js';
-import { MessageType, Opt, messageType } from './codec.js';
+import { MessageType, Opt, ipOption, macOf, messageType } from './codec.js';
 import type { DhcpEngineOptions } from './engine-base.js';
 import { DhcpEngineBase } from './engine-base.js';
+import { isNetbootClient } from './netboot-client.js';
 import { addBootFields, addMenu, bootRequestOf, identityOf, replySkeleton } from './pxe-reply.js';
 import { receiveDatagram } from './receive.js';
 
@@ -27,9 +30,6 @@ export interface ProxyDhcpServerOptions extends DhcpEngineOptions {
    */
   readonly replyDelayMs?: (mac: string) => number;
 }
-
-const VC_PXE = 'PXEClient';
-const VC_HTTP = 'HTTPClient';
 
 export class ProxyDhcpServer extends DhcpEngineBase implements Engine<DhcpEvent> {
   private readonly broadcastTo: Endpoint;
@@ -75,11 +75,12 @@ export class ProxyDhcpServer extends DhcpEngineBase implements Engine<DhcpEvent>
 
   private onDhcp(msg: DhcpMessage): void {
     if (msg.op !== 1) return; // D4: a reply on 67 is another server's or a loop
-    // Only DISCOVERs: REQUESTs on 67 belong to the site's DHCP server (P6).
-    if (messageType(msg) !== MessageType.Discover) return;
-    const vcBytes = msg.options.get(Opt.vendorClass);
-    // Plain DHCP clients are not ours; stay silent without even an event (P4/P5). Case-sensitive prefix (D23-D25).
-    if (!vcBytes || !(startsWith(vcBytes, VC_PXE) || startsWith(vcBytes, VC_HTTP))) return;
+    const type = messageType(msg);
+    // REQUESTs on 67 belong to the site's DHCP server (P6): never answered, only reported.
+    if (type === MessageType.Request) return this.onOverheardRequest(msg);
+    if (type !== MessageType.Discover) return;
+    // Plain DHCP clients are not ours; stay silent without even an event (P4/P5).
+    if (!isNetbootClient(msg.options.get(Opt.vendorClass))) return;
     const req = bootRequestOf(msg);
     if (!this.limiter.allow(req.mac)) {
       this.stats.rateLimited++;
@@ -90,7 +91,8 @@ export class ProxyDhcpServer extends DhcpEngineBase implements Engine<DhcpEvent>
     if (client) this.emit({ type: 'discover', client, xid: msg.xid });
     if (plan.kind === 'refuse') {
       this.logRefusal(plan, req.mac);
-      if (client) this.emit({ type: 'refusal', client, xid: msg.xid, reason: plan.reason });
+      if (client)
+        this.emit({ type: 'refusal', client, xid: msg.xid, reason: plan.reason, refusal: plan.code });
       return;
     }
     this.memory.remember(req, this.clock.now());
@@ -124,13 +126,24 @@ export class ProxyDhcpServer extends DhcpEngineBase implements Engine<DhcpEvent>
       });
     }
   }
+
+  /**
+   * A client's DHCPREQUEST to the site server, overheard on 67: the site server leases the address, so
+   * none of our replies carries it, yet a PXE ROM downloads its NBP from that address right after (BIOS
+   * with discovery control 8 never even asks us on 4011). SELECTING and INIT-REBOOT requests name the
+   * address in option 50, RENEWING/REBINDING ones in ciaddr (RFC 2131 §4.3.2); without one there is
+   * nothing to learn. Reported for every client, `client.netboot` telling whether it is a boot client:
+   * the session decides whose requests join a record. Nothing is sent, nothing is rate-limited.
+   */
+  private onOverheardRequest(msg: DhcpMessage): void {
+    if (!this.observed) return;
+    const ip = ipOption(msg, Opt.requestedIp) ?? (msg.ciaddr !== '0.0.0.0' ? msg.ciaddr : undefined);
+    // A MAC the session can key a record by: Ethernet's 6 bytes (hlen 0 reads as 6, as macOf does).
+    if (!ip || ip === '0.0.0.0' || macOf(msg).length !== 17) return;
+    const server = ipOption(msg, Opt.serverId);
+    const client = identityOf(msg, bootRequestOf(msg));
+    this.emit({ type: 'request', client, xid: msg.xid, ip, ...(server ? { server } : {}) });
+  }
 }
 
 const OFFER = Buffer.from([MessageType.Offer]);
-
-/** ASCII prefix compare on raw option bytes (no string per packet). */
-function startsWith(b: Buffer, prefix: string): boolean {
-  if (b.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix.charCodeAt(i)) return false;
-  return true;
-}

@@ -2,12 +2,14 @@
  * Shared pieces of the proxy and full servers: request parsing into a BootRequest, reply skeletons, the PXE
  * boot fields (file, siaddr, option 43 with or without a menu) and the boot-server answer on port 4011.
  */
-import type { BootConfig, BootPlan, BootRequest, PxeMenu } from '../../core/boot-decision.js';
-import { decideBoot, decideBootItem, encodePxeMenu, firmwareOf } from '../../core/boot-decision.js';
+import type { BootConfig, BootPlan, BootRequest } from './boot-decision.js';
+import { decideBoot, decideBootItem, firmwareOfRequest } from './boot-decision.js';
 import type { Endpoint } from '../../shared/datagram-transport.js';
-import type { ClientIdentity } from '../../shared/events.js';
+import type { ClientIdentity, RefusalCode } from '../../shared/events.js';
 import type { Logger } from '../../shared/runtime.js';
 import type { ClientMemory } from './client-memory.js';
+import { isNetbootClient } from './netboot-client.js';
+import { encodePxeMenu, type PxeMenu } from './pxe-menu.js';
 import type { DhcpMessage } from './codec.js';
 import {
   MessageType,
@@ -37,14 +39,19 @@ export function bootRequestOf(msg: DhcpMessage): BootRequest {
   };
 }
 
+/**
+ * Who sent `msg`, for engine events. Arch and firmware are the boot decision's (firmwareOfRequest), so the
+ * client's row shows the firmware that is served; `netboot` (set when true) is the one netboot-client test.
+ */
 export function identityOf(msg: DhcpMessage, req: BootRequest, ipxe?: boolean): ClientIdentity {
-  const arch = req.archs?.[0];
+  const served = firmwareOfRequest(req.archs);
   const uuid = clientUuid(msg);
   const uc = req.userClasses?.[0];
   return {
     mac: req.mac,
-    ...(arch !== undefined ? { arch, firmware: firmwareOf(arch) } : {}),
+    ...(served ? { arch: served.arch, firmware: served.firmware } : {}),
     ...(req.vendorClass !== undefined ? { vendorClass: req.vendorClass.replace(/\0/g, '\\0') } : {}),
+    ...(isNetbootClient(req.vendorClass) ? { netboot: true } : {}),
     ...(uc !== undefined ? { userClass: uc } : {}),
     ...(uuid ? { uuid: uuidString(uuid) } : {}),
     ...(ipxe !== undefined ? { ipxe } : {}),
@@ -168,7 +175,12 @@ export type BootServerAnswer =
       readonly bootFile: string;
       readonly ipxe: boolean;
     }
-  | { readonly kind: 'refuse'; readonly req: BootRequest; readonly reason: string };
+  | {
+      readonly kind: 'refuse';
+      readonly req: BootRequest;
+      readonly code: RefusalCode;
+      readonly reason: string;
+    };
 
 /**
  * The answer to a REQUEST/INFORM on port 4011 (docs/protocol-notes.md §5): a BINL request gets the boot
@@ -194,6 +206,7 @@ export function answerBootServer(
       return {
         kind: 'refuse',
         req,
+        code: 'no-recent-discover',
         reason:
           'boot-server request without an architecture (option 93), and no DISCOVER from this MAC seen recently',
       };
@@ -205,7 +218,7 @@ export function answerBootServer(
     item && item.length === 4
       ? decideBootItem(req, boot, item.readUInt16BE(0), item.readUInt16BE(2))
       : decideBoot(req, boot);
-  if (plan.kind === 'refuse') return { kind: 'refuse', req, reason: plan.reason };
+  if (plan.kind === 'refuse') return { kind: 'refuse', req, code: plan.code, reason: plan.reason };
   const reply = replySkeleton(msg);
   reply.flags = msg.flags & 0x8000;
   reply.ciaddr = msg.ciaddr;

@@ -1,0 +1,340 @@
+/**
+ * The boot decision: a pure function from what the client sent and the session config to a reply plan,
+ * or a refusal with a code (what consumers branch on) and a plain-language reason (what people read).
+ *
+ * It owns three facts every other layer reads from it, never decides again: whether the operator excluded
+ * a MAC (allow/deny lists, block, the loop breaker's pause: exclusionOf), whether the client is a network-boot
+ * client (netboot-client.ts) and the firmware of a request (firmwareOfRequest: identities carry the same).
+ */
+import type { ExclusionCode, FirmwareKind, RefusalCode } from '../../shared/events.js';
+import { firmwareLabel, firmwareOf } from '../../shared/firmware.js';
+import { netbootClassOf } from './netboot-client.js';
+import type { PxeMenu } from './pxe-menu.js';
+
+export interface BootConfig {
+  readonly mode: 'proxy' | 'dhcp';
+  readonly serverAddress: string;
+  readonly tftpServer: string;
+  /** e.g. `http://10.0.0.1:8080`, always with port. */
+  readonly httpBaseUrl: string;
+  readonly bootFiles?: Partial<Record<FirmwareKind, string>>;
+  readonly scriptPath?: string;
+  /** Absolute URL iPXE chains to instead of the generated script (proxyDHCPd `chainload_url`). */
+  readonly chainloadUrl?: string;
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
+  readonly perMac?: Readonly<Record<string, { readonly bootFile?: string }>>;
+  readonly hasFile?: (name: string) => boolean;
+  /** The session's own exclusions of a MAC (operator block, loop-breaker pause), or undefined. */
+  readonly isBlocked?: (mac: string) => OperatorExclusion | undefined;
+  /** User classes that mean iPXE (exact match by default: docs/protocol-notes.md §4, test-catalogue I5). Default ['iPXE']. */
+  readonly ipxeUserClasses?: readonly string[];
+  /**
+   * A PXE boot menu (option 43 sub-options 8/9/10) for BIOS PXE ROMs. Without one, BIOS firmware is told
+   * to boot the `file` field at once (43 = 06 01 08 FF), as before. UEFI firmware never gets a menu (its
+   * menu code is "badly broken": dnsmasq's `pxe_uefi_workaround`) and iPXE gets its script.
+   */
+  readonly pxeMenu?: PxeMenu;
+}
+
+/** What the session excludes on its own (BootConfig.isBlocked): a block by the operator or a pause. */
+export interface OperatorExclusion {
+  readonly kind: Extract<ExclusionCode, 'blocked' | 'paused'>;
+  readonly reason: string;
+}
+
+/** Why a MAC gets no answer at all, whatever it asks (exclusionOf). */
+export interface Exclusion {
+  readonly code: ExclusionCode;
+  readonly reason: string;
+}
+
+export interface BootRequest {
+  readonly mac: string;
+  /** Option 93 values (first usable wins), or parsed from option 60. */
+  readonly archs?: readonly number[];
+  readonly vendorClass?: string;
+  readonly userClasses?: readonly string[];
+  /** Option 175 present. */
+  readonly hasIpxeEncap?: boolean;
+}
+
+export type BootRefusal = {
+  readonly kind: 'refuse';
+  readonly code: RefusalCode;
+  readonly reason: string;
+  readonly firmware?: FirmwareKind;
+  readonly arch?: number;
+};
+
+export type BootPlan =
+  | {
+      readonly kind: 'boot';
+      readonly firmware: FirmwareKind;
+      readonly arch: number;
+      readonly ipxe: boolean;
+      /** Value for `file` and option 67. */
+      readonly bootFile: string;
+      /** Option 60 in the reply. */
+      readonly vendorClass: 'PXEClient' | 'HTTPClient';
+      /** siaddr. */
+      readonly nextServer: string;
+      /** Add 175.176 = 1 (iPXE: skip the proxy wait); full mode only. */
+      readonly ipxeNoProxyWait: boolean;
+      /**
+       * Offer this menu instead of a file (BIOS PXE ROM, menu configured, no per-MAC override). The ROM
+       * then asks for the chosen item on 4011 (decideBootItem).
+       */
+      readonly menu?: PxeMenu;
+    }
+  | BootRefusal;
+
+export const DEFAULT_BOOT_FILES: Readonly<Partial<Record<FirmwareKind, string>>> = {
+  bios: 'undionly.kpxe',
+  'uefi-x64': 'snponly.efi',
+  'uefi-x64-http': 'snponly.efi',
+};
+
+/** Refusals of a client we recognised but cannot serve: the operator must add or fix a file (test-catalogue U5). */
+const OPERATOR_MUST_ACT: ReadonlySet<RefusalCode> = new Set<RefusalCode>([
+  'unsupported-arch',
+  'http-arch-mismatch',
+  'no-boot-file',
+  'boot-file-missing',
+]);
+
+/** Whether a refusal asks the operator to act (logged as a warning) rather than being deliberate. */
+export function refusalNeedsAction(code: RefusalCode): boolean {
+  return OPERATOR_MUST_ACT.has(code);
+}
+
+/**
+ * The architecture and firmware a request is served as: the first option 93 value PXE Desk knows wins
+ * (a client may list several, RFC 4578 §2.1; test-catalogue U2), else the first one with firmware 'unknown'.
+ * Undefined when the client sent none. Engine events' identities carry the same pair.
+ */
+export function firmwareOfRequest(
+  archs: readonly number[] | undefined,
+): { readonly arch: number; readonly firmware: FirmwareKind } | undefined {
+  if (!archs || archs.length === 0) return undefined;
+  for (const arch of archs) {
+    const firmware = firmwareOf(arch);
+    if (firmware !== 'unknown') return { arch, firmware };
+  }
+  return { arch: archs[0]!, firmware: 'unknown' };
+}
+
+const norm = (mac: string): string => mac.toLowerCase().replace(/-/g, ':');
+
+/**
+ * Per-config values derived once (the engines call decideBoot for every DISCOVER, up to tens of
+ * thousands per second): normalised allow/deny sets and the base URL. Keyed by the config object, so a
+ * new config (the engines build theirs once) gets fresh values; decideBoot stays a pure function.
+ */
+interface Lists {
+  readonly allow: ReadonlySet<string> | undefined;
+  readonly deny: ReadonlySet<string>;
+}
+const listCache = new WeakMap<object, Lists>();
+function listsOf(config: Pick<BootConfig, 'allow' | 'deny'>): Lists {
+  let d = listCache.get(config);
+  if (!d) {
+    d = {
+      allow: config.allow && config.allow.length > 0 ? new Set(config.allow.map(norm)) : undefined,
+      deny: new Set((config.deny ?? []).map(norm)),
+    };
+    listCache.set(config, d);
+  }
+  return d;
+}
+const baseCache = new WeakMap<BootConfig, string>();
+function baseOf(config: BootConfig): string {
+  let base = baseCache.get(config);
+  if (base === undefined) baseCache.set(config, (base = config.httpBaseUrl.replace(/\/+$/, '')));
+  return base;
+}
+
+export function isIpxe(req: BootRequest, config: Pick<BootConfig, 'ipxeUserClasses'>): boolean {
+  if (req.hasIpxeEncap) return true;
+  const names = config.ipxeUserClasses ?? ['iPXE'];
+  return (req.userClasses ?? []).some((u) => names.includes(u));
+}
+
+function fileFor(fw: FirmwareKind, config: BootConfig): string | undefined {
+  const configured = config.bootFiles?.[fw];
+  if (configured) return configured;
+  const def = DEFAULT_BOOT_FILES[fw];
+  if (fw === 'uefi-x64' || fw === 'uefi-x64-http') {
+    // snponly.efi (iPXE over the firmware's SNP driver) is the default; ipxe.efi (its own drivers) the
+    // fallback when only that one is in the folder.
+    if (config.hasFile && !config.hasFile('snponly.efi') && config.hasFile('ipxe.efi')) return 'ipxe.efi';
+  }
+  return def;
+}
+
+/**
+ * Whether the operator excluded this MAC (deny list, allow list, block, loop-breaker pause), and why:
+ * the one place these are decided. Full mode asks it before leasing; decideBoot before anything else.
+ */
+export function exclusionOf(
+  rawMac: string,
+  config: Pick<BootConfig, 'allow' | 'deny' | 'isBlocked'>,
+): Exclusion | undefined {
+  const mac = norm(rawMac);
+  const lists = listsOf(config);
+  if (lists.deny.has(mac)) return { code: 'deny-list', reason: `${mac} is on the deny list` };
+  if (lists.allow && !lists.allow.has(mac))
+    return { code: 'not-in-allow-list', reason: `${mac} is not on the allow list` };
+  const own = config.isBlocked?.(mac);
+  return own ? { code: own.kind, reason: own.reason } : undefined;
+}
+
+export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
+  const mac = norm(req.mac);
+  const excluded = exclusionOf(mac, config);
+  if (excluded) return { kind: 'refuse', code: excluded.code, reason: excluded.reason };
+  const netboot = netbootClassOf(req.vendorClass);
+  if (!netboot) {
+    return {
+      kind: 'refuse',
+      code: 'not-netboot',
+      reason: 'not a network-boot client (no PXEClient/HTTPClient vendor class)',
+    };
+  }
+  const http = netboot === 'HTTPClient';
+  const served = firmwareOfRequest(req.archs);
+  if (!served) {
+    return { kind: 'refuse', code: 'no-arch', reason: 'client sent no usable architecture (option 93)' };
+  }
+  const { arch, firmware } = served;
+  if (firmware === 'unknown') {
+    return {
+      kind: 'refuse',
+      code: 'unsupported-arch',
+      reason: `unsupported client architecture ${req.archs!.join(',')}`,
+      firmware,
+      arch,
+    };
+  }
+  const ipxe = isIpxe(req, config);
+  const base = baseOf(config);
+  const override = config.perMac?.[mac]?.bootFile;
+  if (ipxe) {
+    // iPXE gets the script, never the binary again: handing iPXE an iPXE binary is the classic loop.
+    const script = (config.scriptPath ?? 'boot.ipxe').replace(/^\/+/, '');
+    return {
+      kind: 'boot',
+      firmware,
+      arch,
+      ipxe,
+      bootFile: config.chainloadUrl ?? `${base}/${script}?mac=${mac}&arch=${firmware}`,
+      vendorClass: http ? 'HTTPClient' : 'PXEClient',
+      nextServer: config.tftpServer,
+      ipxeNoProxyWait: config.mode === 'dhcp',
+    };
+  }
+  const isHttpArch = firmware.endsWith('-http');
+  if (http !== isHttpArch && arch >= 15) {
+    return {
+      kind: 'refuse',
+      code: 'http-arch-mismatch',
+      reason: `client asked for HTTP boot with architecture ${arch}`,
+      firmware,
+      arch,
+    };
+  }
+  const file = override ?? fileFor(firmware, config);
+  const needsUserFile = firmware === 'uefi-ia32' || firmware === 'uefi-arm64' || firmware.endsWith('-http');
+  if (
+    !file ||
+    (needsUserFile && !override && !config.bootFiles?.[firmware] && firmware !== 'uefi-x64-http')
+  ) {
+    return {
+      kind: 'refuse',
+      code: 'no-boot-file',
+      reason: `no boot file for ${firmwareLabel(firmware)} clients: add one in the boot-file settings`,
+      firmware,
+      arch,
+    };
+  }
+  const menu = firmware === 'bios' && !override && config.pxeMenu?.items.length ? config.pxeMenu : undefined;
+  // With a menu, each item's file is checked when it is chosen (decideBootItem).
+  if (!menu && config.hasFile && !/^[a-z]+:\/\//i.test(file) && !config.hasFile(file)) {
+    return {
+      kind: 'refuse',
+      code: 'boot-file-missing',
+      reason: `boot file ${file} for ${firmwareLabel(firmware)} is missing`,
+      firmware,
+      arch,
+    };
+  }
+  if (isHttpArch) {
+    // UEFI HTTP boot takes an absolute URI (EDK2 HttpBootDxe resolves no relative path, and without a DNS
+    // option a host name fails) and needs 60 = HTTPClient in the offer (UEFI specification, HTTP Boot).
+    const url = /^[a-z]+:\/\//i.test(file) ? file : `${base}/${file.replace(/^\/+/, '')}`;
+    return {
+      kind: 'boot',
+      firmware,
+      arch,
+      ipxe,
+      bootFile: url,
+      vendorClass: 'HTTPClient',
+      nextServer: config.serverAddress,
+      ipxeNoProxyWait: false,
+    };
+  }
+  return {
+    kind: 'boot',
+    firmware,
+    arch,
+    ipxe,
+    bootFile: file,
+    vendorClass: 'PXEClient',
+    nextServer: config.tftpServer,
+    ipxeNoProxyWait: false,
+    ...(menu ? { menu } : {}),
+  };
+}
+
+/**
+ * The answer to a boot-server REQUEST on 4011 that names item {type, layer} (PXE 2.1 §2.2.5, option 43.71):
+ * the chosen menu item's file, or without a menu the default file for the one implicit item (type 0x8000,
+ * dnsmasq's first service number, or 0x8001 as in test-catalogue P9). BIS
+ * (layer bit 15) and unknown types are refused with a reason (test-catalogue P10/P11). The file for a layer is
+ * `basename.<layer>` unless it already has an extension (as dnsmasq does, its CHANGELOG 2.76; docs/protocol-notes.md §3).
+ */
+export function decideBootItem(
+  req: BootRequest,
+  config: BootConfig,
+  itemType: number,
+  layer: number,
+): BootPlan {
+  const plan = decideBoot(req, config);
+  if (plan.kind === 'refuse') return plan;
+  const refuse = (code: RefusalCode, reason: string): BootPlan => ({
+    kind: 'refuse',
+    code,
+    reason,
+    firmware: plan.firmware,
+    arch: plan.arch,
+  });
+  if (layer & 0x8000)
+    return refuse('bis-unsupported', 'client requested PXE BIS credentials, which are not supported');
+  if (itemType === 0)
+    return refuse('local-boot', 'client chose local boot (PXE boot server type 0): nothing to send');
+  let file = plan.bootFile;
+  const items = plan.menu?.items;
+  if (items) {
+    const index = itemType - 0x8000;
+    const item = items[index];
+    if (!item || item.local) return refuse('unknown-menu-item', `unknown PXE boot server type ${itemType}`);
+    file = item.bootFile ?? plan.bootFile;
+    if (config.hasFile && !/^[a-z]+:\/\//i.test(file) && !config.hasFile(file)) {
+      return refuse('boot-file-missing', `boot file ${file} of menu item "${item.label}" is missing`);
+    }
+  } else if (itemType !== 0x8000 && itemType !== 0x8001) {
+    return refuse('unknown-menu-item', `unknown PXE boot server type ${itemType}`);
+  }
+  if (!/\.[^/]*$/.test(file)) file = `${file}.${layer}`;
+  return { ...plan, bootFile: file };
+}
