@@ -13,7 +13,13 @@ import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { isBaseName, isWsRequest, type WsFrame } from '../shared/ipc-contract.js';
+import {
+  isBaseName,
+  isSessionMode,
+  isWsRequest,
+  type UiDefaults,
+  type WsFrame,
+} from '../shared/ipc-contract.js';
 import type { UiApi } from '../core/ui-api.js';
 
 export interface UiServerOptions {
@@ -42,6 +48,16 @@ const MIME: Record<string, string> = {
   '.json': 'application/json',
   '.ico': 'image/x-icon',
 };
+
+/**
+ * The UI's starting values from the command line (`serve --ui --mode files --root DIR`), handed to the page
+ * over the contract (`ui.defaults`). A mode the UI does not know is a usage error, as without --ui.
+ */
+export function uiDefaults(root: string | undefined, mode: string | undefined): UiDefaults {
+  if (mode !== undefined && !isSessionMode(mode))
+    throw new Error(`--mode must be proxy, dhcp or files (got ${mode})`);
+  return { ...(mode !== undefined ? { mode } : {}), ...(root ? { root: resolve(root) } : {}) };
+}
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";

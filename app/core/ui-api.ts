@@ -17,6 +17,7 @@ import {
   type LibraryListing,
   type Req,
   type Res,
+  type UiDefaults,
 } from '../shared/ipc-contract.js';
 import type { LibraryEntryMeta, MacOverride } from '../shared/library-types.js';
 import type { Result } from '../shared/runtime.js';
@@ -45,6 +46,8 @@ export interface UiApiOptions {
   readonly session: UiSession;
   readonly listInterfaces: () => Promise<NicInfo[]>;
   readonly appVersion?: string;
+  /** The command line's starting mode and folder (`serve --ui --mode files`); the desktop app has none. */
+  readonly defaults?: UiDefaults;
   /** Native folder dialog (Electron only); absent → 'not-supported'. */
   readonly pickFolder?: () => Promise<string | null>;
   /** Maps an import `source` to a real path (WebSocket uploads use ids); default: identity. */
@@ -132,6 +135,7 @@ export function createUiApi(options: UiApiOptions): UiApi {
 
   const handlers: { [C in Channel]: (req: Req<C>) => Promise<Res<C>> } = {
     'app.version': () => Promise.resolve({ contract: CONTRACT_VERSION, app: options.appVersion ?? '0.0.0' }),
+    'ui.defaults': () => Promise.resolve(options.defaults ?? {}),
     'interfaces.list': () => options.listInterfaces(),
     'session.snapshot': () => Promise.resolve(session.snapshot()),
     'session.start': (config) => session.start(config),

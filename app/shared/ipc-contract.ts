@@ -19,7 +19,12 @@ import type {
   SessionSnapshot,
 } from './session-types.js';
 
-export const CONTRACT_VERSION = 1;
+/**
+ * Bumped whenever a channel, a request or a response changes shape: a window from another build says so
+ * instead of half-working. 2: `ui.defaults` (the command line's starting mode and netboot folder).
+ * test/unit/ipc-contract-golden.test.ts holds the channel list and the version together.
+ */
+export const CONTRACT_VERSION = 2;
 
 /** Upper bounds: a hostile peer must not make main allocate or loop without limit. */
 export const LIMITS = {
@@ -73,9 +78,22 @@ export interface LibraryUpdate {
   readonly makeDefault?: boolean;
 }
 
+/**
+ * What the command line chose before the window opened (`serve --ui --mode files --root DIR`): the UI's
+ * starting values. The UI never guesses a network card from this; it only suggests one (nothing is sent
+ * on a card until the user picks it).
+ */
+export interface UiDefaults {
+  readonly mode?: SessionMode;
+  /** Absolute path of the netboot folder. */
+  readonly root?: string;
+}
+
 /** Request and response of every channel. `void` requests carry `null`. */
 export interface Channels {
   'app.version': { req: null; res: { contract: number; app: string } };
+  /** The UI's starting mode and folder as given on the command line (empty in the desktop app). */
+  'ui.defaults': { req: null; res: UiDefaults };
   'interfaces.list': { req: null; res: NicInfo[] };
   'session.snapshot': { req: null; res: SessionSnapshot };
   'session.start': { req: SessionConfig; res: SessionSnapshot };
@@ -250,6 +268,9 @@ function checkPool(v: unknown): Check {
   return undefined;
 }
 
+const MODES: readonly SessionMode[] = ['proxy', 'dhcp', 'files'];
+export const isSessionMode = (v: unknown): v is SessionMode => MODES.includes(v as SessionMode);
+
 export function checkSessionConfig(v: unknown): Check {
   const bad = checkRecord(v, 'config', [
     'mode',
@@ -272,8 +293,7 @@ export function checkSessionConfig(v: unknown): Check {
   ]);
   if (bad) return bad;
   const c = v as Record<string, unknown>;
-  const modes: readonly SessionMode[] = ['proxy', 'dhcp', 'files'];
-  if (!modes.includes(c.mode as SessionMode)) return 'config.mode must be proxy, dhcp or files';
+  if (!isSessionMode(c.mode)) return 'config.mode must be proxy, dhcp or files';
   if (c.iface !== undefined && !isIfaceName(c.iface)) return 'config.iface: invalid interface name';
   if (c.address !== undefined && !isIpv4(c.address)) return 'config.address must be IPv4';
   if (!isAbsolutePath(c.root)) return 'config.root must be an absolute folder path without ".."';
@@ -441,6 +461,7 @@ function checkLibraryImport(v: unknown): Check {
 /** One guard per channel: the compiler makes sure none is missing. */
 export const REQUEST_GUARDS: { readonly [C in Channel]: (v: unknown) => Check } = {
   'app.version': checkNull,
+  'ui.defaults': checkNull,
   'interfaces.list': checkNull,
   'session.snapshot': checkNull,
   'session.start': checkSessionConfig,

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createUiApi, type UiSession } from '../../app/core/ui-api.js';
-import { startUiServer, type UiServer } from '../../app/cli/ui-server.js';
+import { startUiServer, uiDefaults, type UiServer } from '../../app/cli/ui-server.js';
+import { CONTRACT_VERSION } from '../../app/shared/ipc-contract.js';
 import type { SessionSnapshot } from '../../app/shared/session-types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pxe-ui-server-'));
@@ -29,7 +30,12 @@ beforeAll(async () => {
   server = await startUiServer({
     rendererDir,
     makeApi: (resolveSource) =>
-      createUiApi({ session, listInterfaces: () => Promise.resolve([]), resolveSource }),
+      createUiApi({
+        session,
+        listInterfaces: () => Promise.resolve([]),
+        resolveSource,
+        defaults: uiDefaults(libRoot, 'files'),
+      }),
   });
 });
 afterAll(async () => {
@@ -71,7 +77,19 @@ describe('ui-server (serve --ui)', () => {
   it('rejects a WebSocket without the token and answers contract calls with it', async () => {
     await expect(connect('0'.repeat(48))).rejects.toThrow();
     const ws = await connect(server.token);
-    expect(await call(ws, 1, 'app.version', null)).toMatchObject({ ok: true, value: { contract: 1 } });
+    expect(await call(ws, 1, 'app.version', null)).toMatchObject({
+      ok: true,
+      value: { contract: CONTRACT_VERSION },
+    });
+    // The command line's starting mode and folder reach the page over the contract (serve --mode files --ui).
+    expect(await call(ws, 7, 'ui.defaults', null)).toEqual({
+      ok: true,
+      value: { mode: 'files', root: libRoot },
+    });
+    expect(await call(ws, 8, 'ui.defaults', { mode: 'dhcp' })).toMatchObject({
+      ok: false,
+      code: 'invalid-payload',
+    });
     expect(await call(ws, 2, 'session.start', { mode: 'proxy', root: 'rel' })).toMatchObject({
       ok: false,
       code: 'invalid-payload',
@@ -135,5 +153,11 @@ describe('ui-server (serve --ui)', () => {
     const again = await connect(server.token);
     expect(await call(again, 6, 'app.version', null)).toMatchObject({ ok: true });
     again.close();
+  });
+
+  it('the command line mode is checked as without --ui; the folder is made absolute', () => {
+    expect(uiDefaults(undefined, undefined)).toEqual({});
+    expect(uiDefaults('netboot', 'proxy')).toEqual({ mode: 'proxy', root: join(process.cwd(), 'netboot') });
+    expect(() => uiDefaults(undefined, 'Files')).toThrow('--mode must be proxy, dhcp or files (got Files)');
   });
 });
