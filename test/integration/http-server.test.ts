@@ -270,6 +270,23 @@ describe.skipIf(!haveTools('curl'))('HttpBootServer on loopback', () => {
     expect(closedAt.length).toBe(500);
   });
 
+  it('a client that goes away mid-download ends the transfer as failed, coded aborted', async () => {
+    const s = net.connect(port, '127.0.0.1', () =>
+      s.write('GET /big.img HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
+    );
+    s.on('error', () => undefined);
+    await new Promise((r) => s.once('data', r)); // headers and the first bytes are out
+    s.destroy();
+    const deadline = Date.now() + 5000;
+    let failed: TransferEvent | undefined;
+    while (!failed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      failed = events.find((e) => e.type === 'failed' && e.file === 'big.img');
+    }
+    expect(failed?.failure).toEqual({ code: 'aborted' });
+    expect(failed?.reason).toMatch(/closed the connection/);
+  });
+
   it('answers 503 beyond the connection cap', async () => {
     const small = new HttpBootServer({ root, address: '127.0.0.1', port: 0, maxConnections: 3 });
     await small.start();

@@ -169,7 +169,11 @@ describe.each([
     expect(await client.next(1000)).toBeUndefined(); // maxRetries 2: no third resend
     await until(() =>
       events.some(
-        (e) => e.type === 'failed' && e.client.port === client.localPort() && /block 1/.test(e.reason ?? ''),
+        (e) =>
+          e.type === 'failed' &&
+          e.client.port === client.localPort() &&
+          e.failure?.code === 'client-silent' &&
+          e.failure.block === 1,
       ),
     );
   });
@@ -200,6 +204,8 @@ describe.each([
     expect(
       events.some((e) => e.type === 'failed' && /stopped acknowledging at block 2/.test(e.reason ?? '')),
     ).toBe(true);
+    const failed = events.find((e) => e.type === 'failed' && e.client.port === client.localPort());
+    expect(failed?.failure).toEqual({ code: 'client-silent', block: 2 });
   });
 
   it('T13: after a back-off, progress brings the short retransmit interval back', async () => {
@@ -432,6 +438,7 @@ describe.each([
     expect(mine().filter((e) => e.type === 'done')).toEqual([]);
     const failed = mine().find((e) => e.type === 'failed');
     expect(failed?.reason).toContain('never received the last block (2)');
+    expect(failed?.failure).toEqual({ code: 'last-block-unacked', block: 2 });
     await until(() => server.activeTransfers() === 0);
   });
 
@@ -469,6 +476,7 @@ describe.each([
       (e) => e.type === 'failed' && e.file === 'twenty.bin' && e.client.port === client.localPort(),
     );
     expect(old?.reason).toBe('client sent a new request from the same port');
+    expect(old?.failure?.code).toBe('superseded');
   });
 
   it('T17: a late copy of the RRQ, read after its transfer finished, starts nothing; asked again later, it is served', async () => {
@@ -511,6 +519,7 @@ describe.each([
     await until(() => server.activeTransfers() === 0);
     const failed = events.find((e) => e.type === 'failed' && e.client.port === client.localPort());
     expect(failed?.reason).toMatch(/client aborted at block 2 \(error 0: disk full on my side\)/);
+    expect(failed?.failure).toEqual({ code: 'client-error', block: 2 });
     expect(await client.next(400)).toBeUndefined(); // nothing more is sent after the abort
   });
 
@@ -566,6 +575,7 @@ describe.each([
     await until(() => server.activeTransfers() === 0, 6000);
     const failed = events.find((e) => e.type === 'failed' && e.client.port === client.localPort());
     expect(failed?.reason).toMatch(/stopped acknowledging at block 1/);
+    expect(failed?.failure).toEqual({ code: 'client-silent', block: 1 });
     await until(() => fdCount() <= before && server.openFiles() === 0);
     expect(server.openFiles()).toBe(0);
   });
@@ -618,6 +628,7 @@ describe.each([
     await until(() => server.activeTransfers() === 0);
     const failed = events.find((e) => e.type === 'failed' && e.client.port === client.localPort());
     expect(failed?.reason).toContain('options sent: blksize=1468 tsize=1000');
+    expect(failed?.failure).toEqual({ code: 'option-refused', block: 0 });
     const warn = logs.find((r) => r.level === 'warn' && r.message === 'client rejected the option reply');
     expect(warn?.fields?.['options']).toBe('blksize=1468 tsize=1000');
   });

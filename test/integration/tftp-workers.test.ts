@@ -156,7 +156,11 @@ describe.skipIf(!haveTools('atftp', 'curl')).each(runners)('TftpServer with $run
       await until(() =>
         events.some(
           (e) =>
-            e.type === 'failed' && e.client.port === client.localPort() && /block 1/.test(e.reason ?? ''),
+            e.type === 'failed' &&
+            e.client.port === client.localPort() &&
+            e.failure?.code === 'client-silent' &&
+            e.failure.block === 1 &&
+            /block 1/.test(e.reason ?? ''),
         ),
       );
     } finally {
@@ -256,7 +260,13 @@ describe('TftpServer when its native data path dies', () => {
       process.kill(pid!, 'SIGKILL');
       await until(() => logs.some((r) => r.message === 'native tftp data path failed'));
       await until(() =>
-        events.some((e) => e.type === 'failed' && e.reason === 'native tftp data path failed'),
+        events.some(
+          (e) =>
+            e.type === 'failed' &&
+            e.reason === 'native tftp data path failed' &&
+            e.failure?.code === 'internal' &&
+            e.failure.block === undefined,
+        ),
       );
       expect(server.nativeDataPathActive()).toBe(false);
       expect((await downloadLockstep(port, 'f.bin')).equals(data)).toBe(true); // served in-process

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Engine } from '../../shared/engine.js';
-import type { EngineCounters, TransferEvent } from '../../shared/events.js';
+import type { EngineCounters, TransferEvent, TransferFailureCode } from '../../shared/events.js';
 import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { Clock, Logger } from '../../shared/runtime.js';
 import { REFUSAL_ANSWER, resolveParts, splitHttpTarget } from '../files/confine.js';
@@ -404,14 +404,22 @@ export class HttpBootServer implements Engine<TransferEvent> {
     };
     this.emit({ ...base, type: 'start', bytes: 0 });
     let current: ReturnType<typeof createReadStream> | undefined;
-    const fail = (reason: string): void => {
+    const fail = (reason: string, code: TransferFailureCode): void => {
       if (finished) return;
       finished = true;
       current?.destroy();
-      this.emit({ ...base, time: this.clock.now(), type: 'failed', bytes: sent, rate: rate(), reason });
+      this.emit({
+        ...base,
+        time: this.clock.now(),
+        type: 'failed',
+        bytes: sent,
+        rate: rate(),
+        reason,
+        failure: { code },
+      });
     };
     res.on('close', () => {
-      if (!finished) fail('client closed the connection before the transfer completed');
+      if (!finished) fail('client closed the connection before the transfer completed', 'aborted');
     });
     const next = (i: number): void => {
       if (finished) return;
@@ -458,7 +466,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
       });
       rs.on('error', (err) => {
         this.logger.warn('read failed', { file: file.requested, error: err.message });
-        fail(`read error: ${err.message}`);
+        fail(`read error: ${err.message}`, 'read-error');
         res.destroy();
       });
       rs.on('end', () => next(i + 1));

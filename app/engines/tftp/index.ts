@@ -37,15 +37,10 @@ import {
   type TftpRequest,
 } from './packet.js';
 import { NativeDataPath, type TransferRunner } from './native-data-path.js';
-import { resolveFile } from './paths.js';
-import {
-  Transfer,
-  detailOf,
-  negotiate,
-  type Negotiated,
-  type TransferHost,
-  type TransferInfo,
-} from './transfer.js';
+import { REFUSAL_ANSWER, resolveParts, splitName, type Refused } from '../files/confine.js';
+import { detailOf, negotiate, type Negotiated } from './negotiate.js';
+import { Transfer } from './transfer.js';
+import type { TransferHost, TransferInfo, TransferOutcome } from './transfer-host.js';
 import {
   TFTP_WORKER_PROTOCOL,
   isFromWorker,
@@ -55,7 +50,7 @@ import {
 } from './worker-protocol.js';
 
 export { sanitiseName, decodeRequest, TftpDecodeError } from './packet.js';
-export { negotiate } from './transfer.js';
+export { negotiate } from './negotiate.js';
 
 export type VirtualFiles = (
   path: string,
@@ -435,7 +430,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       for (const t of [...this.remote.values()]) {
         if (t.worker !== index) continue;
         this.remote.delete(t.id);
-        this.emitTransfer(t, 'failed', 0, undefined, `${what} failed`);
+        this.emitTransfer(t, 'failed', 0, { reason: `${what} failed`, failure: { code: 'internal' } });
         this.release(t);
       }
     };
@@ -457,7 +452,8 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       case 'event': {
         const t = this.remote.get(message.id);
         if (!t) break;
-        this.emitTransfer(t, message.type, message.bytes, message.rate, message.reason, message.extra);
+        const { rate, reason, failure, extra } = message;
+        this.emitTransfer(t, message.type, message.bytes, { rate, reason, failure, extra });
         // Ended: the client's address and port are free for its next request at once (the worker
         // still reports 'closed' once the socket and file are released).
         if (message.type === 'done' || message.type === 'failed') this.release(t);
@@ -522,10 +518,9 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     t: TransferInfo,
     type: TransferEvent['type'],
     bytes: number,
-    rate?: number,
-    reason?: string,
-    extra?: Record<string, string | number | boolean>,
+    outcome: TransferOutcome = {},
   ): void {
+    const { rate, reason, failure, extra } = outcome;
     const event: TransferEvent = {
       engine: 'tftp',
       type,
@@ -537,6 +532,14 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       size: t.size,
       ...(rate !== undefined ? { rate } : {}),
       ...(reason !== undefined ? { reason } : {}),
+      ...(failure
+        ? {
+            failure:
+              failure.block !== undefined
+                ? { code: failure.code, block: failure.block }
+                : { code: failure.code },
+          }
+        : {}),
       detail: extra ? { ...t.detail, ...extra } : t.detail,
     };
     if (type === 'failed')
@@ -692,17 +695,27 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     /** With worker threads an octet file is opened by the worker that serves it, not here. */
     let onDisk: { path: string; identity: FileIdentity } | undefined;
     let file = name;
-    const normalised = request.filename.replace(/\\/g, '/').replace(/^\/+/, '');
-    if (this.options.virtualFiles && !normalised.split('/').includes('..')) {
-      const data = await this.options.virtualFiles(normalised, { address, port });
+    // One confinement for TFTP and HTTP (engines/files/confine.ts): virtual files, too, are only
+    // asked for names the rule accepts (no `..`, no `.pxe-desk/` or other hidden component).
+    const refused = (r: Refused): void => {
+      this.log.info('request refused', { client: key, file: name, reason: r.reason, refusal: r.refusal });
+      this.replyError(address, port, REFUSAL_ANSWER[r.refusal].tftp, r.reason);
+    };
+    const split = splitName(request.filename);
+    if (!split.ok) {
+      refused(split);
+      return;
+    }
+    if (this.options.virtualFiles) {
+      const data = await this.options.virtualFiles(split.parts.join('/'), { address, port });
       if (data) source = bufferSource(data);
     }
     if (!source) {
       const dirs = [this.options.root, ...(this.options.fallbackDirs ?? [])];
-      const resolved = await resolveFile(request.filename, dirs, this.options.caseInsensitive ?? false);
+      const caseInsensitive = this.options.caseInsensitive ?? false;
+      const resolved = await resolveParts(split.parts, dirs, { caseInsensitive });
       if (!resolved.ok) {
-        this.log.info('request refused', { client: key, file: name, reason: resolved.reason });
-        this.replyError(address, port, resolved.code, resolved.reason);
+        refused(resolved);
         return;
       }
       file = sanitiseName(resolved.relative);
@@ -788,7 +801,10 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     try {
       await transfer.begin(this.options.address);
     } catch (error) {
-      transfer.fail(`cannot open transfer socket: ${error instanceof Error ? error.message : String(error)}`);
+      transfer.fail(
+        `cannot open transfer socket: ${error instanceof Error ? error.message : String(error)}`,
+        'internal',
+      );
     }
   }
 

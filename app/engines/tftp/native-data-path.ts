@@ -14,7 +14,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { TFTP_WORKER_PROTOCOL, type ToWorker } from './worker-protocol.js';
+import {
+  TFTP_WORKER_PROTOCOL,
+  decodeWorkerLine,
+  encodeWorkerLine,
+  type ToWorker,
+} from './worker-protocol.js';
 
 /** What TftpServer needs from a worker thread or the native data path. */
 export interface TransferRunner {
@@ -43,15 +48,6 @@ export function defaultNativeTftpPath(): string | undefined {
     resolve(here, '..', '..', '..', '..', 'native-helper', 'bin', folder, NATIVE_TFTP_BINARY),
   ];
   return candidates.find((p) => existsSync(p));
-}
-
-/** Encodes byte fields as base64 (what Go's encoding/json reads into []byte). */
-function toLine(message: ToWorker): string {
-  return JSON.stringify(message, (_key, value: unknown) =>
-    value instanceof Uint8Array
-      ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
-      : value,
-  );
 }
 
 export class NativeDataPath extends EventEmitter implements TransferRunner {
@@ -103,15 +99,8 @@ export class NativeDataPath extends EventEmitter implements TransferRunner {
         });
     });
     const lines = createInterface({ input: this.child.stdout! });
-    lines.on('line', (line) => {
-      let message: unknown;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        message = undefined; // the server counts it as malformed, like a bad worker message
-      }
-      this.emit('message', message);
-    });
+    // A line that is not JSON arrives as undefined: the server logs it, like a bad worker message.
+    lines.on('line', (line) => this.emit('message', decodeWorkerLine(line)));
   }
 
   /** The pump's process id (diagnostics; tests count its open descriptors). */
@@ -121,7 +110,7 @@ export class NativeDataPath extends EventEmitter implements TransferRunner {
 
   postMessage(message: ToWorker): void {
     if (this.exited) return;
-    this.child.stdin?.write(`${toLine(message)}\n`);
+    this.child.stdin?.write(`${encodeWorkerLine(message)}\n`);
   }
 
   /** Closing stdin ends the pump (its orphan rule); a pump that does not go is killed. */

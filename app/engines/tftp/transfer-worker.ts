@@ -5,7 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileCache, bufferSource, type Source } from './file-cache.js';
-import { Transfer, type TransferHost, type TransferInfo } from './transfer.js';
+import { Transfer } from './transfer.js';
+import type { TransferHost, TransferInfo } from './transfer-host.js';
 import {
   TFTP_WORKER_PROTOCOL,
   isToWorker,
@@ -42,7 +43,8 @@ const host: TransferHost = {
   },
   logDebug: (message, fields) => post({ kind: 'log', level: 'debug', message, fields }),
   logWarn: (message, fields) => post({ kind: 'log', level: 'warn', message, fields }),
-  emitTransfer: (t, type, bytes, rate, reason, extra) =>
+  emitTransfer: (t, type, bytes, outcome = {}) => {
+    const { rate, reason, failure, extra } = outcome;
     post({
       kind: 'event',
       id: t.id,
@@ -50,8 +52,10 @@ const host: TransferHost = {
       bytes,
       ...(rate !== undefined ? { rate } : {}),
       ...(reason !== undefined ? { reason } : {}),
+      ...(failure ? { failure } : {}),
       ...(extra ? { extra } : {}),
-    }),
+    });
+  },
 };
 
 async function start(m: StartTransfer): Promise<void> {
@@ -96,13 +100,16 @@ async function startTransfer(m: StartTransfer): Promise<void> {
   const superseded = starting.get(m.id)?.superseded === true;
   starting.delete(m.id); // from here on, resend and supersede reach the transfer itself
   if (superseded) {
-    transfer.fail('client sent a new request from the same port');
+    transfer.fail('client sent a new request from the same port', 'superseded');
     return;
   }
   try {
     await transfer.begin(setup.address);
   } catch (error) {
-    transfer.fail(`cannot open transfer socket: ${error instanceof Error ? error.message : String(error)}`);
+    transfer.fail(
+      `cannot open transfer socket: ${error instanceof Error ? error.message : String(error)}`,
+      'internal',
+    );
   }
 }
 

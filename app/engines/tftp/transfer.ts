@@ -1,6 +1,7 @@
 /**
- * One TFTP read transfer: its own socket (RFC 1350 §4 TID), option negotiation results, the DATA
- * window (RFC 7440), retransmission with back-off and teardown.
+ * One TFTP read transfer: its own socket (RFC 1350 §4 TID), the negotiated options (negotiate.ts),
+ * the DATA window (RFC 7440), retransmission with back-off and teardown. Over ~400 lines on purpose:
+ * the ACK → DATA path below is one synchronous object (no indirection per packet).
  *
  * Hot path (measured, see bench/README.md): lockstep throughput is bound by the time between an ACK
  * arriving and the next DATA leaving, so that path is synchronous and allocation-light:
@@ -15,8 +16,10 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import type { TransferEvent } from '../../shared/events.js';
 import type { Source } from './file-cache.js';
+import { detailOf, type Negotiated } from './negotiate.js';
+import type { TransferHost, TransferInfo, TransferSettings } from './transfer-host.js';
+import type { TftpFailure, TftpFailureCode } from './worker-protocol.js';
 import {
   ERR_ILLEGAL,
   ERR_UNKNOWN_TID,
@@ -25,109 +28,7 @@ import {
   OP_ERROR,
   encodeError,
   sanitiseName,
-  type TftpRequest,
 } from './packet.js';
-
-const MIN_BLKSIZE = 8;
-const MAX_BLKSIZE = 65464;
-
-export interface Negotiated {
-  blksize: number;
-  windowsize: number;
-  timeoutMs?: number;
-  oack: { name: string; value: string }[];
-}
-
-/** Operator limits on negotiation (docs/protocol-notes.md §9: clients that ask for blksize and then misbehave). */
-export interface NegotiationLimits {
-  /** Cap on blksize (e.g. 1024, as crowbar had to for a QEMU UEFI client); 0 refuses the option. */
-  readonly maxBlksize?: number;
-  /** Cap on windowsize; 1 (or 0) refuses the option, so every client runs lockstep. */
-  readonly maxWindowsize?: number;
-}
-
-/** RFC 2347 with EDK2's strict checks: echo only what was asked, never more than asked (docs/protocol-notes.md §9). */
-export function negotiate(
-  request: TftpRequest,
-  size: number | undefined,
-  mtu: number | undefined,
-  limits: NegotiationLimits = {},
-): Negotiated {
-  const result: Negotiated = { blksize: 512, windowsize: 1, oack: [] };
-  const seen = new Set<string>();
-  for (const { name, value } of request.options) {
-    const key = name.toLowerCase();
-    if (seen.has(key)) continue; // first occurrence wins
-    seen.add(key);
-    if (!/^\d{1,10}$/.test(value)) continue;
-    const n = Number(value);
-    if (key === 'blksize') {
-      if (n < MIN_BLKSIZE || n > MAX_BLKSIZE) continue; // T6: ignore, never echo illegal values
-      if (limits.maxBlksize === 0) continue; // Q17: option refused, plain 512-byte blocks
-      let cap = mtu !== undefined ? Math.max(MIN_BLKSIZE, mtu - 32) : MAX_BLKSIZE;
-      if (limits.maxBlksize !== undefined) cap = Math.min(cap, Math.max(MIN_BLKSIZE, limits.maxBlksize));
-      result.blksize = Math.min(n, cap);
-      result.oack.push({ name, value: String(result.blksize) });
-    } else if (key === 'tsize') {
-      if (size === undefined) continue; // netascii: size unknown, leave out (dnsmasq)
-      result.oack.push({ name, value: String(size) });
-    } else if (key === 'timeout') {
-      if (n < 1 || n > 255) continue; // RFC 2349 seconds; the npm client's ms values land here
-      result.timeoutMs = n * 1000;
-      result.oack.push({ name, value }); // EDK2: Reply->Timeout must equal Request->Timeout
-    } else if (key === 'windowsize') {
-      if (n < 1 || n > 65535) continue;
-      const cap = limits.maxWindowsize ?? 65535;
-      if (cap <= 1) continue;
-      result.windowsize = Math.min(n, cap); // EDK2: never above the request
-      result.oack.push({ name, value: String(result.windowsize) });
-    }
-    // unknown options (multicast, foo, …) ignored (RFC 2347)
-  }
-  return result;
-}
-
-/** The negotiated options as event detail (timeline). */
-export function detailOf(neg: Negotiated): Record<string, string | number | boolean> {
-  const d: Record<string, string | number | boolean> = { blksize: neg.blksize, windowsize: neg.windowsize };
-  for (const o of neg.oack) d[`option.${o.name.toLowerCase()}`] = o.value;
-  return d;
-}
-
-/** What the server knows of a transfer, local or running in a worker thread. */
-export interface TransferInfo {
-  readonly id: string;
-  readonly key: string;
-  readonly client: { readonly address: string; readonly port: number };
-  readonly file: string;
-  readonly size: number;
-  readonly detail: Record<string, string | number | boolean>;
-}
-
-/** What a transfer needs from its server (events, counters, bookkeeping). */
-export interface TransferHost {
-  /** Wall-clock milliseconds (injected clock) for event timestamps and rates. */
-  now(): number;
-  readonly progressMs: number;
-  countSent(): void;
-  countMalformed(): void;
-  release(transfer: TransferInfo): void;
-  logDebug(message: string, fields: Record<string, unknown>): void;
-  logWarn(message: string, fields: Record<string, unknown>): void;
-  emitTransfer(
-    transfer: TransferInfo,
-    type: TransferEvent['type'],
-    bytes: number,
-    rate?: number,
-    reason?: string,
-    extra?: Record<string, string | number | boolean>,
-  ): void;
-}
-
-export interface TransferSettings {
-  readonly retransmitMs: number;
-  readonly maxRetries: number;
-}
 
 /** Client addresses reaching a transfer are IPv4 literals: no resolver round trip per packet. */
 function literalLookup(
@@ -173,6 +74,8 @@ export class Transfer implements TransferInfo {
    */
   private lastBlockAsked = false;
   private closed = false;
+  /** The socket is bound and the first packet is going out (a failure then has a block to report). */
+  private sending = false;
   private readonly started: number;
   private lastProgress = 0;
   private ackedBytes = 0;
@@ -214,7 +117,7 @@ export class Transfer implements TransferInfo {
     const socket = createSocket({ type: 'udp4', lookup: literalLookup });
     this.socket = socket;
     socket.on('message', this.onMessage);
-    socket.on('error', (error) => this.fail(`socket error: ${error.message}`));
+    socket.on('error', (error) => this.fail(`socket error: ${error.message}`, 'internal'));
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(0, address, () => {
@@ -223,6 +126,7 @@ export class Transfer implements TransferInfo {
       });
     });
     if (this.closed) return;
+    this.sending = true;
     this.host.emitTransfer(this, 'start', 0);
     this.transmit(this.base);
   }
@@ -233,7 +137,7 @@ export class Transfer implements TransferInfo {
    */
   supersede(): void {
     if (this.base === this.lastBlock && this.sentUpTo === this.lastBlock) this.finish();
-    else this.fail('client sent a new request from the same port');
+    else this.fail('client sent a new request from the same port', 'superseded');
   }
 
   /** Client resent its RRQ (lost OACK/DATA 1, T17): resend from the existing session, no new port. */
@@ -282,12 +186,13 @@ export class Transfer implements TransferInfo {
         if (this.lastBlockAsked) {
           this.fail(
             `client never received the last block (${this.lastBlock}): it still acknowledged block ${this.lastBlock - 1} after the last resend`,
+            'last-block-unacked',
           );
         } else this.finish();
       } else if (this.base === 0) {
-        this.fail('client never acknowledged the option reply (OACK)');
+        this.fail('client never acknowledged the option reply (OACK)', 'client-silent');
       } else {
-        this.fail(`client stopped acknowledging at block ${this.base}`);
+        this.fail(`client stopped acknowledging at block ${this.base}`, 'client-silent');
       }
       return;
     }
@@ -342,7 +247,7 @@ export class Transfer implements TransferInfo {
       },
       (error: unknown) => {
         this.loading = false;
-        this.fail(`read error: ${error instanceof Error ? error.message : String(error)}`);
+        this.fail(`read error: ${error instanceof Error ? error.message : String(error)}`, 'read-error');
       },
     );
   }
@@ -438,7 +343,10 @@ export class Transfer implements TransferInfo {
         // U8: the client rejected our OACK (EDK2 "Malformatted OACK packet"): a real failure; the
         // option set goes into the log and the reason so the user can see what was refused.
         this.host.logWarn('client rejected the option reply', { file: this.file, message: text, options });
-        this.fail(`client rejected the option reply (error ${code}: ${text}); options sent: ${options}`);
+        this.fail(
+          `client rejected the option reply (error ${code}: ${text}); options sent: ${options}`,
+          'option-refused',
+        );
         return;
       }
       // U6: EDK2 probes tsize then aborts (ERROR 8) and asks again — normal, not a failure.
@@ -450,7 +358,7 @@ export class Transfer implements TransferInfo {
       });
       this.finish({ probe: true, clientCode: code });
     } else {
-      this.fail(`client aborted at block ${this.base} (error ${code}: ${text})`);
+      this.fail(`client aborted at block ${this.base} (error ${code}: ${text})`, 'client-error');
     }
   }
 
@@ -479,7 +387,7 @@ export class Transfer implements TransferInfo {
     if (now - this.lastProgress >= this.host.progressMs) {
       this.lastProgress = now;
       this.ackedBytes = Math.min(acked * this.blksize, this.source.size);
-      this.host.emitTransfer(this, 'progress', this.ackedBytes, this.rate(this.host.now()));
+      this.host.emitTransfer(this, 'progress', this.ackedBytes, { rate: this.rate(this.host.now()) });
     }
     // Go-back-N: an ACK short of the window end means the client missed ack+1; resend from there.
     if (acked < this.sentUpTo) {
@@ -497,14 +405,22 @@ export class Transfer implements TransferInfo {
     if (this.closed) return;
     const bytes = extra?.['probe'] === true ? 0 : this.source.size;
     this.ackedBytes = bytes;
-    this.host.emitTransfer(this, 'done', bytes, this.rate(this.host.now()), undefined, extra);
+    this.host.emitTransfer(this, 'done', bytes, {
+      rate: this.rate(this.host.now()),
+      ...(extra ? { extra } : {}),
+    });
     void this.close();
   }
 
-  fail(reason: string): void {
+  /**
+   * Ends the transfer as failed: `reason` for humans, `code` and the first block the client had not
+   * acknowledged (0: the OACK) for programs; no block when nothing went out yet.
+   */
+  fail(reason: string, code: TftpFailureCode): void {
     if (this.closed) return;
     this.ackedBytes = Math.min(Math.max(0, this.base - 1) * this.blksize, this.source.size);
-    this.host.emitTransfer(this, 'failed', this.ackedBytes, undefined, reason);
+    const failure: TftpFailure = this.sending ? { code, block: this.base } : { code };
+    this.host.emitTransfer(this, 'failed', this.ackedBytes, { reason, failure });
     void this.close();
   }
 

@@ -20,9 +20,7 @@ func newTestPump(t *testing.T) (io.WriteCloser, <-chan map[string]any) {
 	t.Helper()
 	outR, outW := io.Pipe()
 	inR, inW := io.Pipe()
-	p := &pump{address: [4]byte{127, 0, 0, 1}, progress: time.Hour, out: bufio.NewWriter(outW),
-		transfers: map[string]*transfer{}, files: map[string]*sharedFile{},
-		unknownTID: errorPacket(errUnknownTID, "Unknown transfer ID")}
+	p := newPump([4]byte{127, 0, 0, 1}, time.Hour, outW)
 	done := make(chan struct{})
 	go func() { p.serve(inR); close(done) }()
 	messages := make(chan map[string]any, 1024)
@@ -68,6 +66,15 @@ func next(t *testing.T, messages <-chan map[string]any, kind string) map[string]
 		case <-deadline:
 			t.Fatalf("no %q message", kind)
 		}
+	}
+}
+
+// wantFailure checks a failed event's structured failure (the engine reads it, never the reason text).
+func wantFailure(t *testing.T, e map[string]any, code string, block int) {
+	t.Helper()
+	f, ok := e["failure"].(map[string]any)
+	if !ok || f["code"] != code || f["block"] != float64(block) {
+		t.Fatalf("failure %v, want code %q at block %d", e["failure"], code, block)
 	}
 }
 
@@ -202,6 +209,7 @@ func TestSilentClientFails(t *testing.T) {
 	if !strings.Contains(e["reason"].(string), "stopped acknowledging at block 1") {
 		t.Fatalf("reason %q", e["reason"])
 	}
+	wantFailure(t, e, failClientSilent, 1)
 }
 
 // T14's other side: a client that acknowledges the previous block again after every copy of the last
@@ -225,6 +233,7 @@ func TestLastBlockStillAskedForFails(t *testing.T) {
 	if e["type"] != "failed" || !strings.Contains(e["reason"].(string), "never received the last block (2)") {
 		t.Fatalf("event %v", e)
 	}
+	wantFailure(t, e, failLastBlockUnacked, 2)
 }
 
 // Bad commands never stop the pump: they are logged; an unknown transfer's resend is "stale".
@@ -274,6 +283,7 @@ func TestWakeEndsWaitsOnBothSocketKinds(t *testing.T) {
 	if e["id"] != "f" || e["type"] != "failed" || !strings.Contains(e["reason"].(string), "new request") {
 		t.Fatalf("supersede: %v", e)
 	}
+	wantFailure(t, e, failSuperseded, 1)
 	command(t, in, map[string]any{"kind": "supersede", "id": "a"}) // a blocking one
 	if e := next(t, messages, "event"); e["id"] != "a" || e["type"] != "failed" {
 		t.Fatalf("supersede: %v", e)
