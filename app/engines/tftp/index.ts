@@ -6,7 +6,7 @@
  *
  * Each transfer has its own socket on an ephemeral port bound to `address` (RFC 1350 §4 TID); the
  * request arrives either on our own listen socket or on the transport's 'tftp' channel (helper relay).
- * Here: request parsing, path confinement (paths.ts), option negotiation, limits, events. The DATA
+ * Here: request parsing, path confinement (../files/confine.ts), option negotiation, limits, events. The DATA
  * path lives in transfer.ts, reading from shared file chunks (file-cache.ts); with `workers` > 0 the
  * transfers run on worker threads (transfer-worker.ts, worker-protocol.ts) and report back here.
  */
