@@ -31,10 +31,14 @@ const sleepSync = (ms: number): void =>
  * older than app/ (`npm test` builds first), one build at a time (a lock directory), re-checked
  * under the lock.
  */
-export function ensureBuilt(): void {
+/** True when dist/ is at least as new as every source under app/ (a stale dist/ would test old code). */
+export function builtCliIsFresh(): boolean {
   const built = join(repo, 'dist', 'app', 'cli', 'main.js');
-  const fresh = (): boolean =>
-    existsSync(built) && statSync(built).mtimeMs >= newestSource(join(repo, 'app'));
+  return existsSync(built) && statSync(built).mtimeMs >= newestSource(join(repo, 'app'));
+}
+
+export function ensureBuilt(): void {
+  const fresh = builtCliIsFresh;
   if (fresh()) return;
   mkdirSync(join(repo, 'dist'), { recursive: true });
   const lock = join(repo, 'dist', '.build-lock');

@@ -5,11 +5,11 @@
  * the probe warns before serving and the guest's diagnosis names the site server's boot file, which
  * the pcap proves the firmware really asked for.
  */
-import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/netns.js';
+import { builtCliIsFresh } from '../integration/cli-run.js';
 import { selected, servers } from './cases.js';
 import {
   createLabRun,
@@ -59,15 +59,7 @@ describe.skipIf(!enabled)('foreign LAN with real firmware (site server sends its
           site.stdout?.resume();
           site.stderr?.resume();
           // The built CLI when dist/ is at least as new as the sources, else the same main() through tsx.
-          const built = join(REPO, 'dist', 'app', 'cli', 'main.js');
-          const fresh =
-            existsSync(built) &&
-            [
-              'app/cli/main.ts',
-              'app/core/session/session.ts',
-              'app/core/clients/diagnosis.ts',
-              'app/core/probe.ts',
-            ].every((f) => statSync(built).mtimeMs >= statSync(join(REPO, f)).mtimeMs);
+          const fresh = builtCliIsFresh();
           const cli = fresh
             ? [join(REPO, 'bin', 'pxe-desk.js')]
             : ['--import', 'tsx', join(REPO, 'test', 'lab', 'run-cli.ts')];

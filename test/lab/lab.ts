@@ -20,11 +20,11 @@ import {
   rmSync,
   writeFileSync,
   createWriteStream,
-  statSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNetLab, type NetLab } from '../helpers/netns.js';
+import { builtCliIsFresh } from '../integration/cli-run.js';
 import { BOOT_MARKER, ensureFixtures, parseMarker } from '../fixtures/fixtures.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -240,12 +240,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
       } else {
         // The built CLI (bin/pxe-desk.js) when dist/ is at least as new as the sources, else the same
         // main() from source through tsx (a stale dist/ would test old code).
-        const built = join(REPO, 'dist', 'app', 'cli', 'main.js');
-        const fresh =
-          existsSync(built) &&
-          ['app/cli/main.ts', 'app/core/session/session.ts'].every(
-            (f) => statSync(built).mtimeMs >= statSync(join(REPO, f)).mtimeMs,
-          );
+        const fresh = builtCliIsFresh();
         const cli = fresh
           ? [join(REPO, 'bin', 'pxe-desk.js')]
           : ['--import', 'tsx', join(REPO, 'test', 'lab', 'run-cli.ts')];
