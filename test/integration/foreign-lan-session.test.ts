@@ -315,7 +315,7 @@ describe.skipIf(!haveNetns() || !haveTools('dnsmasq', 'curl'))(
         'missing-arch',
       );
       expect(d.client(macs.arm)!.diagnosis).toBe(
-        'Architecture 11 (ARM64 UEFI) but no ARM64 UEFI boot file in the library',
+        'Architecture 11 (UEFI ARM64) but no UEFI ARM64 boot file in the library',
       );
 
       // 5. HTTP download cut short (a client that gives up half-way: slow link, firmware out of memory).
