@@ -1,6 +1,15 @@
-/** Core library surface: the session controller, its config helpers, NIC inventory, the timeline, the preflight probe, diagnosis and the session report. */
+/**
+ * Core library surface: the session controller, its config helpers, NIC inventory, the client model
+ * (timeline, diagnoses, blocks and pauses), the preflight probe and the session report.
+ */
 export { SessionController, realEngineFactory, toSessionError } from './session/index.js';
-export type { SessionControllerOptions, EngineFactory, PortedEngine, ClientAction } from './session/index.js';
+export type {
+  SessionControllerOptions,
+  EngineFactory,
+  PortedEngine,
+  TransportRequest,
+  ClientAction,
+} from './session/index.js';
 export {
   validateConfig,
   ConfigError,
@@ -15,8 +24,11 @@ export {
 export type { ValidatedConfig, ValidationContext } from './config-validate.js';
 export { importProxyDhcpdIni, importPyPxeJson, isPyPxeJson, parseIni } from './config-import.js';
 export { listInterfaces, unsuitableReason } from './interfaces.js';
-export { Timeline } from './clients/timeline.js';
-export type { TimelineOptions } from './clients/timeline.js';
+export { ClientBook, diagnose, fileRole } from './clients/index.js';
+export type { ClientBookOptions, DiagnosisOptions, LoopFinding } from './clients/index.js';
+/** The client model under its first library name (the per-client timeline grew into it). */
+export { ClientBook as Timeline } from './clients/index.js';
+export type { ClientBookOptions as TimelineOptions } from './clients/index.js';
 export { locateBootFiles } from './boot-files.js';
 export {
   DhcpProbe,
@@ -29,7 +41,5 @@ export {
   DEFAULT_PROBE_WINDOW_MS,
 } from './probe.js';
 export type { DhcpProbeOptions, ProbeInterfaceOptions } from './probe.js';
-export { ClientDiagnoser, diagnose } from './clients/diagnosis.js';
-export type { DiagnosisOptions, LoopFinding } from './clients/diagnosis.js';
 export { buildReport, renderReport, reportHtml, reportJson, escapeHtml, foreignLanHooks } from './report.js';
 export type { SessionReport, ReportInput } from './report.js';

@@ -18,11 +18,11 @@ interface Fake extends Engine<EngineEvent> {
 }
 
 /** An engine that records the options the session built for it and lets the test emit its events. */
-function fake(name: string, opts: Record<string, unknown>): Fake {
+function fake(name: string, options: object): Fake {
   const listeners = new Set<(e: EngineEvent) => void>();
   return {
     name,
-    opts,
+    opts: Object.fromEntries(Object.entries(options)),
     start: async () => undefined,
     stop: async () => undefined,
     onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
@@ -44,7 +44,7 @@ function setup() {
     send: async () => undefined,
     close: async () => receivers.clear(),
   };
-  const mk = async (name: string, o: Record<string, unknown>) => {
+  const mk = async (name: string, o: object) => {
     const e = fake(name, o);
     made.push(e);
     return e;

@@ -406,14 +406,14 @@ describe('PXE menu configuration: CLI flags, contract guard, fix-it validation (
 
 describe('PXE menu reaches the engines through the session', () => {
   it('P13 SessionController hands config.pxeMenu to the proxy engine as boot.pxeMenu', async () => {
-    const seen: Record<string, unknown>[] = [];
+    const seen: object[] = [];
     const engine = {
       start: async () => undefined,
       stop: async () => undefined,
       onEvent: () => () => undefined,
       counters: () => ({ received: 0, malformed: 0, rateLimited: 0, sent: 0 }),
     };
-    const made = async (o: Record<string, unknown>) => {
+    const made = async (o: object) => {
       seen.push(o);
       return engine;
     };

@@ -1,9 +1,49 @@
 import { describe, expect, it } from 'vitest';
-import { ClientDiagnoser, type DiagnosisOptions } from '../../app/core/clients/diagnosis.js';
-import type { DhcpEvent, TransferEvent } from '../../app/shared/events.js';
+import { ClientBook, type ClientBookOptions, type LoopFinding } from '../../app/core/clients/index.js';
+import type { DhcpEvent, EngineEvent, TransferEvent } from '../../app/shared/events.js';
 
 const MAC = '52:54:00:aa:bb:cc';
 let id = 0;
+
+/**
+ * The diagnosis rules seen through the client model, the way the session uses them: events in, the
+ * client's findings out at a given time. The clock follows the events; the transfers' address is bound
+ * to MAC first (as our offer would).
+ */
+class ClientDiagnoser {
+  private t = 0;
+  private readonly book: ClientBook;
+  private readonly emitted: string[] = [];
+  constructor(o: ClientBookOptions) {
+    this.book = new ClientBook({ ...o, clock: { now: () => this.t } });
+    this.book.learnIp('10.0.0.9', MAC);
+    this.book.onChange((row) => this.emitted.push(row.mac));
+  }
+  ingest(event: EngineEvent, _mac: string): LoopFinding | undefined {
+    this.t = event.time;
+    return this.book.ingest(event);
+  }
+  diagnoses(mac: string, now: number) {
+    this.t = now;
+    return this.book.diagnoses(mac);
+  }
+  /** The loop breaker paused `mac` from `time` until `until`. */
+  markLoopBroken(_mac: string, loop: LoopFinding, time: number, until: number): void {
+    this.t = time;
+    this.book.pause(loop, until, 'loop breaker: test');
+  }
+  /** The operator unblocked it. */
+  clearLoop(mac: string): void {
+    this.book.unblock(mac);
+  }
+  /** MACs whose row the once-a-second tick emitted again at `now`. */
+  changed(now: number): string[] {
+    this.t = now;
+    this.emitted.length = 0;
+    this.book.tick();
+    return [...this.emitted];
+  }
+}
 
 function dhcp(type: DhcpEvent['type'], time: number, extra: Partial<DhcpEvent> = {}): DhcpEvent {
   return { engine: 'proxy', type, time, client: { mac: MAC, arch: 0, firmware: 'bios' }, ...extra };
@@ -33,7 +73,7 @@ function download(d: ClientDiagnoser, time: number, file: string) {
   return d.ingest(transfer('done', time + 100, file, { transferId: tid, bytes: 70_000 }), MAC);
 }
 
-const opts: DiagnosisOptions = { mode: 'proxy', siteGraceMs: 10_000, nextStepMs: 30_000, stallMs: 30_000 };
+const opts: ClientBookOptions = { mode: 'proxy', siteGraceMs: 10_000, nextStepMs: 30_000, stallMs: 30_000 };
 
 describe('diagnosis rules', () => {
   it('boot loop: the third download of the NBP within 60 s is reported (with the fix) and returned as a loop', () => {
@@ -74,24 +114,28 @@ describe('diagnosis rules', () => {
     expect(d.diagnoses(MAC, 1000).map((x) => x.code)).not.toContain('loop-broken');
   });
 
-  it('TFTP stall: block from the failure reason, MTU hint mid-file, firewall hint at block 1', () => {
+  it("TFTP stall: block from the engine's failure field (never the reason's text), MTU hint mid-file, firewall hint at block 1", () => {
     const d = new ClientDiagnoser(opts);
     d.ingest(transfer('start', 0, 'undionly.kpxe', { transferId: 'a' }), MAC);
     d.ingest(
       transfer('failed', 9000, 'undionly.kpxe', {
         transferId: 'a',
-        bytes: 4096,
-        reason: 'client stopped acknowledging at block 5',
+        bytes: 3000,
+        reason: 'client stopped acknowledging at block 99',
+        failure: { code: 'client-silent', block: 5 },
         detail: { blksize: 1024 },
       }),
       MAC,
     );
     const [s] = d.diagnoses(MAC, 9001);
     expect(s).toMatchObject({ code: 'tftp-stall', severity: 'error' });
-    expect(s?.text).toMatch(/^TFTP stalled at block 5 of undionly\.kpxe after 4 kB .*MTU/);
+    expect(s?.text).toMatch(/^TFTP stalled at block 5 of undionly\.kpxe after 3 kB .*MTU/);
     const f = new ClientDiagnoser(opts);
     f.ingest(
-      transfer('failed', 9000, 'x.0', { reason: 'client never acknowledged the option reply (OACK)' }),
+      transfer('failed', 9000, 'x.0', {
+        reason: 'client never acknowledged the option reply (OACK)',
+        failure: { code: 'client-silent' },
+      }),
       MAC,
     );
     expect(f.diagnoses(MAC, 9001)[0]?.text).toMatch(/block 1 .*firewall/);
@@ -109,8 +153,8 @@ describe('diagnosis rules', () => {
     expect(s?.text).toMatch(/block 1001 of big\.img after 1\.5 MB of 5\.0 MB/);
   });
 
-  it('missing arch: ARM64 refused because the library has no file for it', () => {
-    const d = new ClientDiagnoser({ ...opts, bootFileAvailable: (fw) => fw !== 'uefi-arm64' });
+  it('missing arch: ARM64 refused because the library has no file for it (the refusal code says so)', () => {
+    const d = new ClientDiagnoser(opts);
     d.ingest(
       {
         engine: 'proxy',
@@ -118,18 +162,19 @@ describe('diagnosis rules', () => {
         time: 5,
         client: { mac: MAC, arch: 11, firmware: 'uefi-arm64' },
         reason: 'no boot file for UEFI ARM64 clients: add one in the boot-file settings',
+        refusal: 'no-boot-file',
       },
       MAC,
     );
     const [m] = d.diagnoses(MAC, 6);
     expect(m).toMatchObject({ code: 'missing-arch' });
-    expect(m?.text).toBe('Architecture 11 (ARM64 UEFI) but no ARM64 UEFI boot file in the library');
+    expect(m?.text).toBe('Architecture 11 (UEFI ARM64) but no UEFI ARM64 boot file in the library');
     expect(m?.fix).toMatch(/netboot folder/);
   });
 
   it('operator refusals are "refused", not missing-arch', () => {
-    const d = new ClientDiagnoser({ ...opts, bootFileAvailable: () => true });
-    d.ingest(dhcp('refusal', 5, { reason: `${MAC} is on the deny list` }), MAC);
+    const d = new ClientDiagnoser(opts);
+    d.ingest(dhcp('refusal', 5, { reason: `${MAC} is on the deny list`, refusal: 'deny-list' }), MAC);
     expect(d.diagnoses(MAC, 6)).toEqual([
       expect.objectContaining({
         code: 'refused',
@@ -137,6 +182,20 @@ describe('diagnosis rules', () => {
         text: `Not served: ${MAC} is on the deny list`,
       }),
     ]);
+  });
+
+  it("refusals are told apart by their code, never by the reason's words", () => {
+    const d = new ClientDiagnoser(opts);
+    // Words that once meant "operator" ("blocked", "deny list") with a code that does not.
+    d.ingest(
+      dhcp('refusal', 5, { reason: 'firmware blocked by the deny list of its vendor', refusal: 'no-arch' }),
+      MAC,
+    );
+    expect(d.diagnoses(MAC, 6)[0]).toMatchObject({ code: 'refused', severity: 'warning' });
+    expect(d.diagnoses(MAC, 6)[0]?.fix).toBeUndefined();
+    const b = new ClientDiagnoser(opts);
+    b.ingest(dhcp('refusal', 5, { reason: 'paused for a while', refusal: 'paused' }), MAC);
+    expect(b.diagnoses(MAC, 6)[0]).toMatchObject({ code: 'refused', severity: 'info' });
   });
 
   it('site boot file: took another offer with a file and never came to us within the grace time', () => {
@@ -224,10 +283,10 @@ describe('diagnosis rules', () => {
     expect(d.diagnoses(MAC, 32_000)).toEqual([]);
   });
 
-  it('changed() reports a MAC once per new set of findings (stable texts: no churn every tick)', () => {
+  it('the tick re-emits a row once per new set of findings (stable texts: no churn every tick)', () => {
     const d = new ClientDiagnoser(opts);
-    download(d, 0, 'snponly.efi');
-    expect(d.changed(1000)).toEqual([MAC]); // first evaluation (no findings yet)
+    download(d, 0, 'snponly.efi'); // emitted with its (empty) findings as it happened
+    expect(d.changed(1000)).toEqual([]);
     expect(d.changed(2000)).toEqual([]);
     expect(d.changed(31_000)).toEqual([MAC]);
     expect(d.changed(32_000)).toEqual([]);

@@ -5,25 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { foreignLanHooks, type SessionReport } from '../../app/core/report.js';
-import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
+import { SessionController } from '../../app/core/session/index.js';
 import { createUiApi } from '../../app/core/ui-api.js';
-import { FakeEngine } from '../helpers/fake-engine.js';
+import { fakeEngines } from '../helpers/fake-engine.js';
 
 describe('report.export / probe.run over the UI contract', () => {
   it('exports the running session as JSON + escaped HTML; rejects a hostile probe iface before running anything', async () => {
-    const engines: FakeEngine[] = [];
-    const mk = async () => {
-      const e = new FakeEngine();
-      engines.push(e);
-      return e;
-    };
-    const factory: EngineFactory = {
-      transport: () => Promise.reject(new Error('no transport in files mode')),
-      proxy: mk,
-      dhcp: mk,
-      tftp: mk,
-      http: mk,
-    };
+    const { factory, made: engines } = fakeEngines(() =>
+      Promise.reject(new Error('no transport in files mode')),
+    );
     const session = new SessionController({ engines: factory, folderExists: () => true });
     const api = createUiApi({
       session,

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
+import { SessionController } from '../../app/core/session/index.js';
 import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
-import { FakeEngine } from '../helpers/fake-engine.js';
+import { fakeEngines } from '../helpers/fake-engine.js';
 
 type Scripts = (path: string, query: URLSearchParams, clientIp: string) => Promise<string | undefined>;
 
@@ -25,12 +25,6 @@ async function running() {
   kernel.write('HdrS', 0x202, 'latin1'); // a bzImage by the Linux boot protocol
   writeFileSync(join(root, 'vmlinuz'), kernel);
   writeFileSync(join(root, 'memtest.ipxe'), '#!ipxe\necho memtest\n');
-  const made: FakeEngine[] = [];
-  const mk = async (name: string, o: Record<string, unknown>) => {
-    const e = new FakeEngine(name, o);
-    made.push(e);
-    return e;
-  };
   const transport: DatagramTransport = {
     kind: 'memory',
     open: async () => undefined,
@@ -38,17 +32,11 @@ async function running() {
     send: async () => undefined,
     close: async () => undefined,
   };
-  const factory: EngineFactory = {
-    transport: async () => transport,
-    proxy: (o) => mk('proxy', o),
-    dhcp: (o) => mk('dhcp', o),
-    tftp: (o) => mk('tftp', o),
-    http: (o) => mk('http', o),
-  };
+  const { factory, engine } = fakeEngines(transport);
   const session = new SessionController({ engines: factory });
   const snap = await session.start({ mode: 'files', root, address: '127.0.0.1' });
   expect(snap.state).toBe('running');
-  const scripts = made.find((e) => e.name === 'http')!.opts.scripts as Scripts;
+  const scripts = engine('http')!.opts.scripts as Scripts;
   const menuFor = (mac: string) =>
     scripts('boot.ipxe', new URLSearchParams(`mac=${mac}&arch=bios`), '10.0.0.5') as Promise<string>;
   return { session, menuFor };

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
+import { SessionController } from '../../app/core/session/index.js';
 import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
 import type { NicInfo, SessionEvent } from '../../app/shared/session-types.js';
-import { FakeEngine } from '../helpers/fake-engine.js';
+import { fakeEngines, type EngineName } from '../helpers/fake-engine.js';
 
-function fakes(fail?: string) {
-  const made: FakeEngine[] = [];
+function fakes(fail?: EngineName) {
   let closed = 0;
   const transport: DatagramTransport = {
     kind: 'memory',
@@ -16,18 +15,7 @@ function fakes(fail?: string) {
       closed++;
     },
   };
-  const mk = async (name: string, o: Record<string, unknown>) => {
-    const e = new FakeEngine(name, o, fail === name);
-    made.push(e);
-    return e;
-  };
-  const factory: EngineFactory = {
-    transport: async () => transport,
-    proxy: (o) => mk('proxy', o),
-    dhcp: (o) => mk('dhcp', o),
-    tftp: (o) => mk('tftp', o),
-    http: (o) => mk('http', o),
-  };
+  const { factory, made } = fakeEngines(transport, fail ? { fail } : {});
   return { factory, made, closed: () => closed };
 }
 

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decideBoot, type BootConfig } from '../../app/engines/dhcp/boot-decision.js';
-import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
+import { SessionController } from '../../app/core/session/index.js';
 import { NO_DHCP_SERVER } from '../../app/core/probe.js';
 import { Opt, decode, encode, messageType } from '../../app/engines/dhcp/index.js';
 import type { Channel, Endpoint } from '../../app/shared/datagram-transport.js';
 import { createLogger, type LogRecord } from '../../app/shared/runtime.js';
 import type { NicInfo, SessionConfig, SessionEvent } from '../../app/shared/session-types.js';
-import { FakeEngine } from '../helpers/fake-engine.js';
+import { fakeEngines } from '../helpers/fake-engine.js';
 import { MemoryTransport } from '../helpers/memory-transport.js';
 
 const SITE = '10.0.0.254';
@@ -53,19 +53,7 @@ function setup(
   network: MemoryTransport,
   extra: Partial<ConstructorParameters<typeof SessionController>[0]> = {},
 ) {
-  const made: FakeEngine[] = [];
-  const mk = async (name: string, o: Record<string, unknown>) => {
-    const e = new FakeEngine(name, o);
-    made.push(e);
-    return e;
-  };
-  const factory: EngineFactory = {
-    transport: async () => network,
-    proxy: (o) => mk('proxy', o),
-    dhcp: (o) => mk('dhcp', o),
-    tftp: (o) => mk('tftp', o),
-    http: (o) => mk('http', o),
-  };
+  const { factory, made } = fakeEngines(network);
   const nics: NicInfo[] = [
     { name: 'eth0', type: 'wired', up: true, ipv4: { address: '10.0.0.1', prefixLength: 24 } },
   ];

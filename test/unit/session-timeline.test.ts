@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Timeline } from '../../app/core/clients/timeline.js';
+import { ClientBook as Timeline } from '../../app/core/clients/index.js';
 import type { DhcpEvent, TransferEvent } from '../../app/shared/events.js';
 
 const mac = '52:54:00:12:34:56';
@@ -30,7 +30,7 @@ const tx = (
   bytes,
 });
 
-describe('Timeline', () => {
+describe('Client model: the timeline view', () => {
   it('maps transfers to the MAC learnt from the ack and finishes on the final file', () => {
     const c = clock();
     const t = new Timeline({ clock: c });
@@ -43,7 +43,7 @@ describe('Timeline', () => {
     t.ingest(tx('tftp', 'done', 1600, 'undionly.kpxe', 70000));
     t.ingest(tx('http', 'start', 2000, 'vmlinuz', 0));
     t.ingest(tx('http', 'done', 3000, 'vmlinuz', 5_000_000));
-    const [client] = t.snapshot();
+    const [client] = t.rows();
     expect(client?.mac).toBe(mac);
     expect(client?.ip).toBe('10.0.0.100');
     expect(client?.stage).toBe('booted');
@@ -63,16 +63,16 @@ describe('Timeline', () => {
     t.ingest(dhcpEv('ack', 1000, { ip: '10.0.0.100' }));
     t.ingest({ ...tx('tftp', 'start', 1100, 'vmlinuz', 0), size: 8_247_232 });
     t.ingest({ ...tx('tftp', 'done', 1101, 'vmlinuz', 0), size: 8_247_232, detail: { probe: true } });
-    let rec = t.snapshot()[0]!;
+    let rec = t.rows()[0]!;
     expect(rec.stage).toBe('tftp');
     expect(rec.timeline.at(-1)?.text).toBe('TFTP vmlinuz: size asked (8.2 MB), download follows');
     t.ingest(tx('http', 'start', 2000, 'boot.ipxe', 0));
     t.ingest(tx('http', 'done', 2001, 'boot.ipxe', 450));
-    rec = t.snapshot()[0]!;
+    rec = t.rows()[0]!;
     expect(rec.timeline.at(-1)?.text).toBe('HTTP boot.ipxe 450 B in 0.0 s');
   });
 
-  it('marks a client stalled after the window with a reason', () => {
+  it('marks a client stalled after the window: a timeline line, and the stall finding as the headline', () => {
     const c = clock();
     const t = new Timeline({ clock: c, stallMs: 10_000 });
     t.ingest(dhcpEv('ack', 1000, { ip: '10.0.0.100' }));
@@ -80,46 +80,54 @@ describe('Timeline', () => {
     t.ingest(tx('tftp', 'progress', 2000, 'undionly.kpxe', 4096));
     c.set(11_000);
     t.tick();
-    expect(t.snapshot()[0]?.stage).toBe('tftp');
+    expect(t.rows()[0]?.stage).toBe('tftp');
     c.set(12_500);
     t.tick();
-    const client = t.snapshot()[0];
+    const client = t.rows()[0];
     expect(client?.stage).toBe('stalled');
-    expect(client?.diagnosis).toMatch(/undionly\.kpxe at 4 kB/);
+    expect(client?.timeline.at(-1)?.text).toBe('stalled during undionly.kpxe at 4 kB');
+    expect(client?.diagnosis).toMatch(
+      /^TFTP stalled at block 9 of undionly\.kpxe after 4 kB \(no progress for 10 s\)/,
+    );
   });
 
   it('records refusals and failures with their reasons', () => {
     const t = new Timeline({ clock: clock() });
-    t.ingest(dhcpEv('refusal', 1000, { reason: 'MAC is on the deny list' }));
-    expect(t.snapshot()[0]?.stage).toBe('refused');
-    expect(t.snapshot()[0]?.diagnosis).toBe('MAC is on the deny list');
+    t.ingest(dhcpEv('refusal', 1000, { reason: 'MAC is on the deny list', refusal: 'deny-list' }));
+    expect(t.rows()[0]?.stage).toBe('refused');
+    expect(t.rows()[0]?.timeline.at(-1)?.text).toBe('not served: MAC is on the deny list');
+    expect(t.rows()[0]?.diagnosis).toBe('Not served: MAC is on the deny list');
     t.ingest(dhcpEv('discover', 2000));
     t.ingest(dhcpEv('ack', 2001, { ip: '10.0.0.100' }));
     t.ingest({ ...tx('tftp', 'failed', 2500, 'x.efi', 10), reason: 'client stopped acknowledging' });
-    expect(t.snapshot()[0]?.stage).toBe('failed');
-    expect(t.snapshot()[0]?.diagnosis).toBe('client stopped acknowledging');
+    expect(t.rows()[0]?.stage).toBe('failed');
+    expect(t.rows()[0]?.timeline.at(-1)?.text).toBe('TFTP x.efi failed: client stopped acknowledging');
+    expect(t.rows()[0]?.diagnosis).toMatch(
+      /^TFTP stalled at block 1 of x\.efi \(client stopped acknowledging\)/,
+    );
   });
 
-  it('bounds memory: caps clients and timeline lines', () => {
+  it('bounds memory: caps clients (least recently active out, counted) and timeline lines', () => {
     const t = new Timeline({ clock: clock(), maxClients: 3, maxEntries: 4 });
     for (let i = 0; i < 10; i++) {
       const m = `02:00:00:00:00:0${i}`;
       t.ingest({ engine: 'proxy', type: 'discover', time: 1000 + i, client: { mac: m } });
     }
-    expect(t.snapshot().map((c) => c.mac)).toEqual([
+    expect(t.rows().map((c) => c.mac)).toEqual([
       '02:00:00:00:00:07',
       '02:00:00:00:00:08',
       '02:00:00:00:00:09',
     ]);
+    expect(t.evicted).toBe(7);
     for (let i = 0; i < 10; i++)
       t.ingest({ engine: 'proxy', type: 'discover', time: 2000 + i, client: { mac: '02:00:00:00:00:09' } });
-    expect(t.snapshot().find((c) => c.mac === '02:00:00:00:00:09')?.timeline).toHaveLength(4);
+    expect(t.rows().find((c) => c.mac === '02:00:00:00:00:09')?.timeline).toHaveLength(4);
   });
 
   it('keeps an unknown-IP transfer under an ip: key', () => {
     const t = new Timeline({ clock: clock() });
     t.ingest(tx('http', 'start', 1000, 'a.iso', 0));
-    expect(t.snapshot()[0]?.mac).toBe('ip:10.0.0.100');
+    expect(t.rows()[0]?.mac).toBe('ip:10.0.0.100');
   });
 
   it('joins transfers to a MAC learnt from the boot-script request (proxy mode, no lease of ours)', () => {
@@ -127,7 +135,7 @@ describe('Timeline', () => {
     t.ingest({ engine: 'proxy', type: 'discover', time: 900, client: { mac, firmware: 'bios', arch: 0 } });
     t.learnIp('10.0.0.100', mac.toUpperCase());
     t.ingest(tx('http', 'start', 1000, 'vmlinuz', 0));
-    const records = t.snapshot();
+    const records = t.rows();
     expect(records.map((r) => r.mac)).toEqual([mac]);
     expect(records[0]?.ip).toBe('10.0.0.100');
     expect(records[0]?.timeline.some((e) => e.file === 'vmlinuz')).toBe(true);

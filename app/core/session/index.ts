@@ -3,4 +3,11 @@
  * pipeline, the loop breaker and the error mapping. Callers import from here, not from the files.
  */
 export { SessionController, realEngineFactory, toSessionError } from './session.js';
-export type { SessionControllerOptions, EngineFactory, PortedEngine, ClientAction } from './session.js';
+export type {
+  SessionControllerOptions,
+  PreflightProbeOptions,
+  EngineFactory,
+  PortedEngine,
+  TransportRequest,
+  ClientAction,
+} from './session.js';

@@ -1,0 +1,335 @@
+/**
+ * The client model: the one owner of what a session knows per client. It resolves which MAC an event
+ * belongs to (IP → MAC for TFTP/HTTP, which only see an address), folds each event once into the
+ * client's timeline (timeline.ts) and its facts (facts.ts), finds boot loops (file-roles.ts), decides
+ * stalls, and holds the operator's blocks and the loop breaker's pauses. The UI row, the diagnoses and
+ * the report are views of it (`row`, `rows`).
+ *
+ * Memory is bounded for a flood of new MACs: at most `maxClients` records; a new client evicts the
+ * least recently active one without an open transfer (counted in `evicted`, shown in the snapshot),
+ * and at most `maxEntries` timeline lines per client.
+ */
+import type { OperatorExclusion } from '../../engines/dhcp/boot-decision.js';
+import type { DhcpEvent, EngineEvent, TransferEvent } from '../../shared/events.js';
+import type { MacOverride } from '../../shared/library-types.js';
+import { systemClock, type Clock, type Logger } from '../../shared/runtime.js';
+import type { ClientRecord, Diagnosis, SessionMode } from '../../shared/session-types.js';
+import { diagnose, type DiagnosisOptions } from './diagnosis.js';
+import { foldDhcp, foldTransfer, newFacts, setLoopBroken, type ClientFacts } from './facts.js';
+import { loopRun } from './file-roles.js';
+import { applyDhcp, applyTransfer, markStalled, newRecord, type RecordDraft } from './timeline.js';
+
+export interface ClientBookOptions extends Omit<DiagnosisOptions, 'mode'> {
+  /** Session mode (the site-boot-file rule applies in proxy mode only); default 'files'. */
+  readonly mode?: SessionMode;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Client records kept (default 4096); the least recently active idle one goes first. */
+  readonly maxClients?: number;
+  /** Timeline lines kept per client (default 50). */
+  readonly maxEntries?: number;
+  readonly vendorOf?: (mac: string) => string | undefined;
+  /** The library's per-MAC boot override, shown in the row. */
+  readonly bootOverride?: (mac: string) => MacOverride | undefined;
+}
+
+/** A boot loop the client model found; the session's loop breaker decides what to do about it. */
+export interface LoopFinding {
+  readonly mac: string;
+  readonly file: string;
+  readonly count: number;
+}
+
+interface Client {
+  readonly record: RecordDraft;
+  readonly facts: ClientFacts;
+  /** Signature of the findings last emitted (tick re-emits a row only when they change). */
+  findings?: string;
+}
+
+const DEFAULT_MAX_CLIENTS = 4096;
+/** How far from the least recently active end eviction looks for a client without an open transfer. */
+const EVICTION_SCAN = 64;
+
+/** Events that tell which address a MAC has (our offers/acks, requests naming it, INFORM's ciaddr). */
+const TEACHES_IP: ReadonlySet<DhcpEvent['type']> = new Set([
+  'offer',
+  'ack',
+  'request',
+  'pxe-request',
+  'inform',
+]);
+
+export class ClientBook {
+  /** In order of last activity, least recent first (a touched client moves to the end). */
+  private readonly clients = new Map<string, Client>();
+  private readonly ipToMac = new Map<string, string>();
+  private readonly blocked = new Set<string>();
+  private readonly paused = new Map<string, { until: number; reason: string }>();
+  private readonly listeners = new Set<(row: ClientRecord) => void>();
+  private readonly clock: Clock;
+  private readonly maxClients: number;
+  private readonly maxEntries: number;
+  private rules: DiagnosisOptions;
+  private evictions = 0;
+
+  constructor(private readonly options: ClientBookOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.maxClients = Math.max(1, options.maxClients ?? DEFAULT_MAX_CLIENTS);
+    this.maxEntries = options.maxEntries ?? 50;
+    this.rules = { ...options, mode: options.mode ?? 'files' };
+  }
+
+  /**
+   * A new session run: clients, addresses, pauses and the eviction count start afresh; the operator's
+   * blocks stay (they are about machines, not about one run).
+   */
+  reset(mode: SessionMode): void {
+    this.clients.clear();
+    this.ipToMac.clear();
+    this.paused.clear();
+    this.evictions = 0;
+    this.rules = { ...this.rules, mode };
+  }
+
+  /** Client records dropped so far to keep the book bounded. */
+  get evicted(): number {
+    return this.evictions;
+  }
+
+  onChange(listener: (row: ClientRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The MAC an event is about: DHCP carries it; a transfer's address is resolved, else `ip:<address>`. */
+  macOf(event: EngineEvent): string {
+    if (event.engine === 'tftp' || event.engine === 'http') {
+      const a = (event as TransferEvent).client.address;
+      return event.client.mac ?? this.ipToMac.get(a) ?? `ip:${a}`;
+    }
+    return (event as DhcpEvent).client.mac;
+  }
+
+  /**
+   * One engine event: folded once into the client's timeline and facts, then the row is emitted.
+   * Returns a boot loop when this download completed one (and the MAC is not paused for it already).
+   */
+  ingest(event: EngineEvent): LoopFinding | undefined {
+    const mac = this.macOf(event);
+    const overheard = event.engine === 'proxy' && event.type === 'request';
+    // A REQUEST the proxy overheard on 67 (to the site server, whose lease is invisible to us) binds
+    // IP → MAC for machines that network-boot or already have a record (not every laptop on the LAN);
+    // it is not an exchange with us, so the diagnosis facts do not count it.
+    if (overheard && !(event as DhcpEvent).client.netboot && !this.clients.has(mac)) return undefined;
+    const client = this.client(mac, event.time);
+    let loop: LoopFinding | undefined;
+    if (event.engine === 'tftp' || event.engine === 'http') {
+      const e = event as TransferEvent;
+      const r = client.record;
+      if (mac.startsWith('ip:') || !r.ip) r.ip = e.client.address;
+      const started = client.facts.transfers.get(`${e.engine}/${e.transferId}`)?.started;
+      applyTransfer(r, e, started, this.maxEntries);
+      if (foldTransfer(client.facts, e) && !mac.startsWith('ip:') && !client.facts.loopBroken) {
+        const run = loopRun(client.facts.downloads, e.file, this.rules);
+        if (run) loop = { mac, file: run.file, count: run.count };
+      }
+    } else {
+      const e = event as DhcpEvent;
+      if (e.ip && TEACHES_IP.has(e.type)) this.bind(e.ip, mac);
+      applyDhcp(client.record, e, this.maxEntries);
+      if (!overheard) foldDhcp(client.facts, e);
+    }
+    this.emit(mac, client);
+    return loop;
+  }
+
+  macForIp(ip: string): string | undefined {
+    return this.ipToMac.get(ip);
+  }
+
+  /**
+   * `ip` belongs to `mac`, learnt outside our own DHCP replies: in proxy mode the site server leases the
+   * address, so iPXE's `boot.ipxe?mac=…` request or the site's ACK seen on 68 is the first place the pair
+   * shows up, and the downloads that follow must join that machine's record rather than an `ip:` one.
+   */
+  learnIp(ip: string, mac: string): void {
+    const key = mac.toLowerCase();
+    const client = this.clients.get(key);
+    const changed = client !== undefined && client.record.ip !== ip;
+    this.bind(ip, key);
+    if (client && changed) this.emit(key, client);
+  }
+
+  private bind(ip: string, mac: string): void {
+    if (this.ipToMac.get(ip) !== mac) {
+      this.ipToMac.delete(ip); // re-inserted last: the map stays in learning order for its bound
+      this.ipToMac.set(ip, mac);
+      // Addresses of MACs without a record (learnt from a site ACK or a script request) stay bounded too.
+      if (this.ipToMac.size > 2 * this.maxClients) {
+        const oldest = this.ipToMac.keys().next().value;
+        if (oldest !== undefined) this.ipToMac.delete(oldest);
+      }
+    }
+    const client = this.clients.get(mac);
+    if (client) client.record.ip = ip;
+  }
+
+  /** Whether this MAC has a record (it network-booted at us in this session). */
+  knows(mac: string): boolean {
+    return this.clients.has(mac.toLowerCase());
+  }
+
+  /** Drops a client's record (UI "Forget"); it reappears with a fresh timeline when it boots again. */
+  forget(mac: string): boolean {
+    return this.drop(mac.toLowerCase());
+  }
+
+  private drop(mac: string): boolean {
+    const client = this.clients.get(mac);
+    if (!client) return false;
+    this.clients.delete(mac);
+    const ip = client.record.ip;
+    if (ip && this.ipToMac.get(ip) === mac) this.ipToMac.delete(ip);
+    return true;
+  }
+
+  /** The operator blocks a MAC: no boot answer until unblocked. */
+  block(mac: string): void {
+    this.blocked.add(mac);
+    this.touch(mac);
+  }
+
+  /** Unblock also lifts a loop-breaker pause (and forgets the loop) so the machine may boot again. */
+  unblock(mac: string): { liftedPause: boolean } {
+    this.blocked.delete(mac);
+    const liftedPause = this.unpause(mac);
+    this.touch(mac);
+    return { liftedPause };
+  }
+
+  /** The loop breaker pauses `loop.mac` until `until` (epoch ms). */
+  pause(loop: LoopFinding, until: number, reason: string): void {
+    this.paused.set(loop.mac, { until, reason });
+    const facts = this.clients.get(loop.mac)?.facts;
+    if (facts) setLoopBroken(facts, { file: loop.file, count: loop.count, until, time: this.clock.now() });
+    this.touch(loop.mac);
+  }
+
+  /** Ends a pause and forgets the loop's downloads, so the next boot starts counting afresh. */
+  private unpause(mac: string): boolean {
+    const had = this.paused.delete(mac);
+    const facts = this.clients.get(mac)?.facts;
+    if (facts) setLoopBroken(facts, undefined);
+    return had;
+  }
+
+  /** A pause whose time is up ends (lazily here and on every tick). */
+  private pauseOf(mac: string, now: number): { until: number; reason: string } | undefined {
+    const p = this.paused.get(mac);
+    if (!p || now < p.until) return p;
+    this.unpause(mac);
+    this.options.logger?.info('loop breaker pause ended', { mac });
+    return undefined;
+  }
+
+  /** The session's own exclusion of a MAC, for the boot decision: blocked by the operator or paused. */
+  exclusion(mac: string): OperatorExclusion | undefined {
+    if (this.blocked.has(mac)) return { kind: 'blocked', reason: 'blocked by the operator' };
+    const p = this.pauseOf(mac, this.clock.now());
+    return p ? { kind: 'paused', reason: p.reason } : undefined;
+  }
+
+  /** Re-emits a client's row after something outside the events changed it (block, pause, boot override). */
+  touch(mac: string): void {
+    const client = this.clients.get(mac);
+    if (client) this.emit(mac, client);
+  }
+
+  diagnoses(mac: string): Diagnosis[] {
+    const client = this.clients.get(mac);
+    return client ? diagnose(client.facts, this.clock.now(), this.rules) : [];
+  }
+
+  /** One client's row: its timeline record with the findings, block, pause and boot override. */
+  row(mac: string): ClientRecord | undefined {
+    const client = this.clients.get(mac);
+    return client ? this.view(mac, client, this.clock.now()) : undefined;
+  }
+
+  /** Every row, least recently active first. */
+  rows(): ClientRecord[] {
+    const now = this.clock.now();
+    return [...this.clients].map(([mac, client]) => this.view(mac, client, now));
+  }
+
+  /**
+   * Once a second: pauses that ran out end, unfinished boots without progress become stalled, and a row
+   * whose time-based findings changed (site-boot-file, no-next-step, stalls) is emitted again.
+   */
+  tick(): void {
+    const now = this.clock.now();
+    for (const mac of [...this.paused.keys()]) if (!this.pauseOf(mac, now)) this.touch(mac);
+    const stallMs = this.options.stallMs ?? 30_000;
+    for (const [mac, client] of this.clients) {
+      const stalled = markStalled(client.record, now, stallMs, this.maxEntries);
+      const sig = signature(diagnose(client.facts, now, this.rules));
+      if (stalled || sig !== client.findings) this.emit(mac, client);
+    }
+  }
+
+  private view(mac: string, client: Client, now: number): ClientRecord {
+    const found = diagnose(client.facts, now, this.rules);
+    client.findings = signature(found);
+    const r = client.record;
+    const paused = this.paused.get(mac);
+    const override = mac.startsWith('ip:') ? undefined : this.options.bootOverride?.(mac);
+    return {
+      ...r,
+      timeline: [...r.timeline],
+      ...(found.length > 0 ? { diagnoses: found, diagnosis: found[0]!.text } : {}),
+      ...(this.blocked.has(mac) ? { blocked: true } : {}),
+      ...(paused && now < paused.until ? { paused: { ...paused } } : {}),
+      ...(override ? { bootOverride: override } : {}),
+    };
+  }
+
+  private emit(mac: string, client: Client): void {
+    if (this.listeners.size === 0) return;
+    const row = this.view(mac, client, this.clock.now());
+    for (const listener of this.listeners) listener(row);
+  }
+
+  /** The client's state, created (evicting if full) or moved to the most recently active end. */
+  private client(mac: string, time: number): Client {
+    let client = this.clients.get(mac);
+    if (client) {
+      this.clients.delete(mac);
+      this.clients.set(mac, client);
+      return client;
+    }
+    if (this.clients.size >= this.maxClients) this.evictOne();
+    client = { record: newRecord(mac, time, this.options.vendorOf?.(mac)), facts: newFacts(mac) };
+    this.clients.set(mac, client);
+    return client;
+  }
+
+  /** Drops the least recently active client that has no transfer open (else the least recent one). */
+  private evictOne(): void {
+    let victim: string | undefined;
+    let scanned = 0;
+    for (const [mac, client] of this.clients) {
+      victim ??= mac;
+      if (client.facts.transfers.size === 0) {
+        victim = mac;
+        break;
+      }
+      if (++scanned >= EVICTION_SCAN) break;
+    }
+    if (victim !== undefined && this.drop(victim)) this.evictions++;
+  }
+}
+
+function signature(found: readonly Diagnosis[]): string {
+  return found.map((d) => `${d.code}\u0000${d.text}`).join('\u0001');
+}

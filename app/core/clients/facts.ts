@@ -1,0 +1,195 @@
+/**
+ * The facts the diagnosis rules read about one client, folded from the same engine events that build
+ * its timeline (plus other servers' offers seen on port 68). Lists are bounded: a client that loops for
+ * hours keeps its last MAX_LIST entries.
+ */
+import type {
+  DhcpEvent,
+  FirmwareKind,
+  RefusalCode,
+  TransferEvent,
+  TransferFailure,
+} from '../../shared/events.js';
+
+export interface ForeignOffer {
+  readonly time: number;
+  readonly server: string;
+  readonly bootFile?: string;
+}
+
+export interface OpenTransfer {
+  readonly engine: 'tftp' | 'http';
+  readonly file: string;
+  readonly started: number;
+  last: number;
+  bytes: number;
+  size?: number;
+  blksize?: number;
+}
+
+export interface FailedTransfer {
+  readonly engine: 'tftp' | 'http';
+  readonly file: string;
+  /** For people (shown in the finding), never parsed. */
+  readonly reason: string;
+  /** What went wrong as data (both TFTP data paths fill it). */
+  readonly failure?: TransferFailure;
+  readonly bytes: number;
+  readonly blksize?: number;
+  readonly time: number;
+}
+
+export interface Refusal {
+  readonly reason: string;
+  /** The engine's refusal code (absent from engines that do not send one yet). */
+  readonly code?: RefusalCode;
+  readonly time: number;
+  readonly firmware?: FirmwareKind;
+  readonly arch?: number;
+}
+
+/** What we know about one MAC (bounded lists). */
+export interface ClientFacts {
+  readonly mac: string;
+  firmware?: FirmwareKind;
+  arch?: number;
+  ipxe: boolean;
+  userClass?: string;
+  lastDiscover?: number;
+  ourOffers: number;
+  pxeRequests: number;
+  foreignOffers: ForeignOffer[];
+  /** Completed downloads in time order: file + time (EDK2's tsize probes excluded). */
+  downloads: { file: string; time: number; engine: 'tftp' | 'http' }[];
+  /** Open transfers by `engine/transferId`. */
+  transfers: Map<string, OpenTransfer>;
+  lastActivityWithUs?: number;
+  /** Last TFTP/HTTP activity (any file). */
+  lastTransfer?: number;
+  /** Our last offer to this client while it ran iPXE (the boot-script address). */
+  ipxeOffer?: { time: number; bootFile: string };
+  failures: FailedTransfer[];
+  refusal?: Refusal;
+  /** Set by the loop breaker while it pauses this MAC. */
+  loopBroken?: { file: string; count: number; until: number; time: number };
+}
+
+const MAX_LIST = 32;
+
+export function newFacts(mac: string): ClientFacts {
+  return {
+    mac,
+    ipxe: false,
+    ourOffers: 0,
+    pxeRequests: 0,
+    foreignOffers: [],
+    downloads: [],
+    transfers: new Map(),
+    failures: [],
+  };
+}
+
+/** Keeps the last MAX_LIST entries of `list` plus `item`. */
+function bounded<T>(list: T[], item: T): T[] {
+  if (list.length >= MAX_LIST) list.splice(0, list.length - MAX_LIST + 1);
+  list.push(item);
+  return list;
+}
+
+export function foldDhcp(f: ClientFacts, e: DhcpEvent): void {
+  if (e.client.firmware) f.firmware = e.client.firmware;
+  if (e.client.arch !== undefined) f.arch = e.client.arch;
+  if (e.client.userClass) f.userClass = e.client.userClass;
+  if (e.client.ipxe) f.ipxe = true;
+  switch (e.type) {
+    case 'discover':
+      f.lastDiscover = e.time;
+      break;
+    case 'offer':
+    case 'ack':
+    case 'pxe-ack':
+      if (e.type !== 'pxe-ack') f.ourOffers++;
+      if (f.refusal && e.bootFile) delete f.refusal;
+      if (e.client.ipxe && e.bootFile) f.ipxeOffer = { time: e.time, bootFile: e.bootFile };
+      break;
+    case 'pxe-request':
+    case 'request':
+      f.pxeRequests += e.type === 'pxe-request' ? 1 : 0;
+      f.lastActivityWithUs = e.time;
+      break;
+    case 'refusal':
+      f.refusal = {
+        reason: e.reason ?? 'refused',
+        time: e.time,
+        ...(e.refusal ? { code: e.refusal } : {}),
+        ...(e.client.firmware ? { firmware: e.client.firmware } : {}),
+        ...(e.client.arch !== undefined ? { arch: e.client.arch } : {}),
+      };
+      break;
+    case 'foreign-offer':
+      bounded(f.foreignOffers, {
+        time: e.time,
+        server: e.server ?? 'unknown',
+        ...(e.bootFile ? { bootFile: e.bootFile } : {}),
+      });
+      break;
+    default:
+      break;
+  }
+}
+
+/** Folds a transfer event; returns true when it completed a download (the loop rule's input). */
+export function foldTransfer(f: ClientFacts, e: TransferEvent): boolean {
+  const key = `${e.engine}/${e.transferId}`;
+  f.lastActivityWithUs = e.time;
+  f.lastTransfer = e.time;
+  const blk = e.detail?.blksize;
+  const blksize = typeof blk === 'number' ? blk : undefined;
+  if (e.type === 'start' || e.type === 'progress') {
+    const t = f.transfers.get(key);
+    if (t) {
+      t.last = e.time;
+      t.bytes = e.bytes;
+      if (blksize) t.blksize = blksize;
+    } else
+      f.transfers.set(key, {
+        engine: e.engine,
+        file: e.file,
+        started: e.time,
+        last: e.time,
+        bytes: e.bytes,
+        ...(e.size !== undefined ? { size: e.size } : {}),
+        ...(blksize ? { blksize } : {}),
+      });
+    return false;
+  }
+  f.transfers.delete(key);
+  if (e.type === 'failed') {
+    bounded(f.failures, {
+      engine: e.engine,
+      file: e.file,
+      reason: e.reason ?? 'failed',
+      ...(e.failure ? { failure: e.failure } : {}),
+      bytes: e.bytes,
+      time: e.time,
+      ...(blksize ? { blksize } : {}),
+    });
+    return false;
+  }
+  // EDK2's tsize probe (TFTP ERROR 8 right after the OACK) asks the size; it is not a download.
+  if (e.detail?.probe === true) return false;
+  // A later success of the same file clears an earlier failure of it.
+  f.failures = f.failures.filter((x) => x.file !== e.file);
+  bounded(f.downloads, { file: e.file, time: e.time, engine: e.engine });
+  return true;
+}
+
+/** The loop breaker fired (or was lifted: `undefined`); a lifted loop forgets its downloads so it may boot again. */
+export function setLoopBroken(f: ClientFacts, broken: ClientFacts['loopBroken']): void {
+  if (broken) {
+    f.loopBroken = broken;
+    return;
+  }
+  delete f.loopBroken;
+  f.downloads = [];
+}

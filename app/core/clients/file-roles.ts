@@ -1,0 +1,62 @@
+/**
+ * What a downloaded file is to a boot, and when repeated downloads are a boot loop: one rule each, used
+ * by the loop breaker, the boot-loop and no-next-step diagnoses and the timeline's "booted" stage (they
+ * used to carry three different file patterns).
+ */
+
+/**
+ * - `script`: an iPXE script or boot-loader config (boot.ipxe, *.ipxe, pxelinux/GRUB *.cfg, *.txt menus):
+ *   fetched again on every boot by design, never a loop and never the end of a boot.
+ * - `loader`: a network boot program that fetches the next step itself (undionly.kpxe, snponly.efi,
+ *   pxelinux.0, *.com / *.n12 / *.krn PXE loaders): its arrival is a step, not the end.
+ * - `payload`: anything else (kernel, initrd, image): its completion means the machine booted.
+ */
+export type FileRole = 'script' | 'loader' | 'payload';
+
+const SCRIPT = /(^|\/)boot\.ipxe|\.(ipxe|cfg|txt)$/i;
+const LOADER = /\.(kpxe|pxe|efi|0|com|n12|krn)$/i;
+
+export function fileRole(file: string): FileRole {
+  if (SCRIPT.test(file)) return 'script';
+  if (LOADER.test(file)) return 'loader';
+  return 'payload';
+}
+
+export interface LoopRule {
+  /** The same file this many times … (default 3) */
+  readonly loopCount?: number;
+  /** … within this window is a boot loop (ms, default 60 000). */
+  readonly loopWindowMs?: number;
+}
+
+export const DEFAULT_LOOP_COUNT = 3;
+export const DEFAULT_LOOP_WINDOW_MS = 60_000;
+
+/** A boot loop found in a client's completed downloads. */
+export interface LoopRun {
+  readonly file: string;
+  readonly count: number;
+  /** First and last download of the run (ms). */
+  readonly first: number;
+  readonly last: number;
+}
+
+/**
+ * The boot-loop rule: `file`'s downloads within the window that ends at its latest download, when they
+ * are `loopCount` or more (scripts never loop: iPXE fetches its script on every boot). `downloads` is in
+ * time order.
+ */
+export function loopRun(
+  downloads: readonly { readonly file: string; readonly time: number }[],
+  file: string,
+  rule: LoopRule,
+): LoopRun | undefined {
+  if (fileRole(file) === 'script') return undefined;
+  const window = rule.loopWindowMs ?? DEFAULT_LOOP_WINDOW_MS;
+  const times = downloads.filter((d) => d.file === file).map((d) => d.time);
+  const last = times.at(-1);
+  if (last === undefined) return undefined;
+  const recent = times.filter((t) => last - t <= window);
+  if (recent.length < (rule.loopCount ?? DEFAULT_LOOP_COUNT)) return undefined;
+  return { file, count: recent.length, first: recent[0]!, last };
+}
