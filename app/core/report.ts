@@ -27,6 +27,8 @@ export interface SessionReport {
   readonly warnings: readonly string[];
   readonly probe?: ProbeResult;
   readonly clients: readonly ClientRecord[];
+  /** Client records dropped to keep the session bounded (a flood of new MACs), when any. */
+  readonly clientsEvicted?: number;
   readonly log: readonly LogRecord[];
 }
 
@@ -59,6 +61,7 @@ export function buildReport(input: ReportInput, now: number, appVersion?: string
     warnings: s.warnings,
     ...(s.probe ? { probe: s.probe } : {}),
     clients: s.clients,
+    ...(s.clientsEvicted ? { clientsEvicted: s.clientsEvicted } : {}),
     log: input.log,
   };
 }
@@ -129,7 +132,14 @@ function clientSection(c: ClientRecord): string {
       `<li class="${e(d.severity)}"><strong>${e(d.code)}</strong> ${e(d.text)}${d.fix ? `<br><em>Fix:</em> ${e(d.fix)}` : ''}</li>`,
   );
   if (findings.length === 0 && c.diagnosis) findings.push(`<li>${e(c.diagnosis)}</li>`);
+  // What the operator and the loop breaker decided about this machine (session state, not events).
+  const state = [
+    c.blocked ? 'blocked by the operator' : '',
+    c.paused ? `paused until ${new Date(c.paused.until).toISOString()}: ${c.paused.reason}` : '',
+    c.bootOverride ? `boots ${c.bootOverride.entry}${c.bootOverride.once ? ' once' : ''} (no menu)` : '',
+  ].filter(Boolean);
   return `<section class="client"><h3>${e(c.mac)} <span class="stage">${e(c.stage)}</span></h3>
+${state.length ? `<p class="warn">${e(state.join(' · '))}</p>` : ''}
 <p>${e(ident.join(' · '))}</p>
 ${findings.length ? `<ul class="diag">${findings.join('')}</ul>` : ''}
 ${table(
@@ -176,6 +186,7 @@ ${r.error ? `<p class="error">Error ${e(r.error.code)}: ${e(r.error.message)}</p
 ${r.warnings.length ? `<h2>Warnings</h2><ul class="warn">${r.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>` : ''}
 ${probeSection(r.probe)}
 <h2>Clients (${e(r.clients.length)})</h2>
+${r.clientsEvicted ? `<p class="none">${e(r.clientsEvicted)} older idle client records were dropped to keep the session bounded.</p>` : ''}
 ${r.clients.length ? r.clients.map(clientSection).join('\n') : '<p class="none">No client was seen.</p>'}
 <h2>Log</h2>
 ${table(

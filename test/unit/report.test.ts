@@ -130,6 +130,35 @@ describe('session report', () => {
     expect(tags(html)).toBe(tags(benign));
   });
 
+  it("shows each client's block, pause and boot override, and how many records were evicted", () => {
+    const paused = Date.UTC(2026, 0, 1, 10, 5, 0);
+    const input = {
+      snapshot: {
+        ...snapshot,
+        clientsEvicted: 12,
+        clients: [
+          { ...snapshot.clients[0]!, blocked: true, bootOverride: { entry: EVIL, once: true } },
+          {
+            ...snapshot.clients[0]!,
+            mac: '52:54:00:aa:bb:dd',
+            paused: { until: paused, reason: `loop breaker: ${EVIL}` },
+          },
+        ],
+      },
+      log,
+    };
+    const r = buildReport(input, 0);
+    expect(r.clientsEvicted).toBe(12);
+    expect(r.clients[1]?.paused?.until).toBe(paused);
+    const { html } = renderReport(input, 0);
+    expect(html).toContain('12 older idle client records were dropped');
+    expect(html).toContain('blocked by the operator');
+    expect(html).toContain(`paused until 2026-01-01T10:05:00.000Z: loop breaker: ${escapeHtml(EVIL)}`);
+    expect(html).toContain(`boots ${escapeHtml(EVIL)} once (no menu)`);
+    expect(html).not.toContain('<img');
+    expect(buildReport({ snapshot, log }, 0).clientsEvicted).toBeUndefined();
+  });
+
   it('escapeHtml covers the five specials and non-strings', () => {
     expect(escapeHtml(`<>&"'`)).toBe('&lt;&gt;&amp;&quot;&#39;');
     expect(escapeHtml(undefined)).toBe('');
