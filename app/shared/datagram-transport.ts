@@ -67,6 +67,11 @@ export type TransportErrorCode =
   | 'helper-died'
   | 'not-open'
   | 'send-refused'
+  /**
+   * Plain sockets cannot be pinned to the chosen NIC and the kernel would send 255.255.255.255 out of
+   * another one (or the route cannot be told): refused before binding, or per send if the route moves.
+   */
+  | 'unpinned-broadcast'
   | 'io';
 
 export class TransportError extends Error {

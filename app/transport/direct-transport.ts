@@ -4,7 +4,9 @@
  *
  * Limits that make the helper relay necessary on Linux (docs/protocol-notes.md §11): dgram cannot pin a
  * socket to one NIC (SO_BINDTODEVICE), so a broadcast reply leaves by the routing table's choice, and
- * it cannot tell which NIC or destination address a datagram arrived on.
+ * it cannot tell which NIC or destination address a datagram arrived on. chooseTransport therefore hands
+ * out a direct transport for DHCP only while the chosen NIC holds the broadcast route, and with
+ * `broadcastPin` every limited broadcast re-checks that route before it is sent (broadcast-route.ts).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import {
@@ -15,6 +17,18 @@ import {
   type DatagramTransport,
   type Endpoint,
 } from '../shared/datagram-transport.js';
+import { unpinnedBroadcastError, type BroadcastRouteLookup, type PinningContext } from './broadcast-route.js';
+
+/** The chosen NIC and how to ask where 255.255.255.255 leaves (see DirectTransportOptions.broadcastPin). */
+export interface BroadcastPin extends PinningContext {
+  readonly lookup: BroadcastRouteLookup;
+  /** Re-ask the OS at most this often while broadcasting (default 1000 ms; the lookup forks `ip`). */
+  readonly recheckMs?: number;
+  /** Clock for the re-check interval (tests). */
+  readonly now?: () => number;
+}
+
+const LIMITED_BROADCAST = '255.255.255.255';
 
 export interface DirectTransportOptions {
   /**
@@ -30,6 +44,12 @@ export interface DirectTransportOptions {
    * dropped most of a burst (bench/README.md, DHCP section). 0 keeps the OS default.
    */
   readonly receiveBufferBytes?: number;
+  /**
+   * Refuse limited broadcasts (TransportError 'unpinned-broadcast', also reported to onError) whenever
+   * the OS would send them out of another NIC than `iface`: the route is checked when chooseTransport
+   * picks this transport, but it can move while serving (a Wi-Fi joins and takes the default route).
+   */
+  readonly broadcastPin?: BroadcastPin;
 }
 
 export class DirectTransport implements DatagramTransport {
@@ -39,11 +59,16 @@ export class DirectTransport implements DatagramTransport {
   private readonly bindAddress: string;
   private readonly ports: Record<Channel, number>;
   private readonly receiveBufferBytes: number;
+  private readonly pin: BroadcastPin | undefined;
+  private pinCheckedAt = Number.NEGATIVE_INFINITY;
+  private pinRefusal: TransportError | undefined;
+  private readonly errorListeners = new Set<(error: TransportError) => void>();
 
   constructor(options: DirectTransportOptions = {}) {
     this.bindAddress = options.bindAddress ?? '0.0.0.0';
     this.ports = { ...DEFAULT_CHANNEL_PORTS, ...options.ports };
     this.receiveBufferBytes = options.receiveBufferBytes ?? 4 * 1024 * 1024;
+    this.pin = options.broadcastPin;
   }
 
   /** The port actually bound for a role (useful when a test asked for port 0). */
@@ -105,7 +130,16 @@ export class DirectTransport implements DatagramTransport {
     return () => this.listeners.delete(listener);
   }
 
+  onError(listener: (error: TransportError) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
   send(channel: Channel, to: Endpoint, data: Uint8Array): Promise<void> {
+    if (to.address === LIMITED_BROADCAST) {
+      const refusal = this.broadcastRefusal();
+      if (refusal) return Promise.reject(refusal);
+    }
     const socket = this.sockets.get(channel);
     if (!socket) return Promise.reject(new TransportError('not-open', `channel ${channel} is not open`));
     return new Promise((resolve, reject) => {
@@ -117,6 +151,27 @@ export class DirectTransport implements DatagramTransport {
         else resolve();
       });
     });
+  }
+
+  /** The current refusal for a limited broadcast, re-asking the OS at most every recheckMs. */
+  private broadcastRefusal(): TransportError | undefined {
+    const pin = this.pin;
+    if (!pin) return undefined;
+    const now = (pin.now ?? Date.now)();
+    if (now - this.pinCheckedAt < (pin.recheckMs ?? 1000)) return this.pinRefusal;
+    this.pinCheckedAt = now;
+    const before = this.pinRefusal;
+    this.pinRefusal = unpinnedBroadcastError(pin.lookup(), pin);
+    // Reported once per change, so a session can stop instead of logging every refused reply.
+    if (this.pinRefusal && !before)
+      for (const listener of this.errorListeners) {
+        try {
+          listener(this.pinRefusal);
+        } catch {
+          // A listener's bug must not turn a refused send into a thrown one.
+        }
+      }
+    return this.pinRefusal;
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@ import {
   helperCandidates,
 } from '../../app/transport/helper-transport.js';
 import { TransportError } from '../../app/shared/datagram-transport.js';
+import type { BroadcastRoute } from '../../app/transport/broadcast-route.js';
 
 const golden = (name: string): Buffer => readFileSync(resolve(__dirname, '../fixtures/helper-frames', name));
 
@@ -207,21 +208,34 @@ describe('helper frame decoder fuzz (the app side of fail closed)', () => {
 });
 
 describe('chooseTransport', () => {
+  // The chosen NIC holds the broadcast route here, so plain sockets are allowed (broadcast-route.test.ts
+  // has the refusals).
+  const viaEth0 = (): BroadcastRoute => ({ kind: 'device', device: 'eth0' });
+
   it('auto: direct off Linux or without a helper binary, helper on Linux with one', () => {
-    expect(chooseTransport({ policy: 'auto', platform: 'win32' })).toBeInstanceOf(DirectTransport);
+    expect(
+      chooseTransport({ policy: 'auto', platform: 'win32', iface: 'eth0', broadcastRoute: viaEth0 }),
+    ).toBeInstanceOf(DirectTransport);
     expect(
       chooseTransport({
         policy: 'auto',
         platform: 'linux',
         helperPath: '/nonexistent/helper',
         iface: 'eth0',
+        broadcastRoute: viaEth0,
       }),
     ).toBeInstanceOf(DirectTransport);
     expect(
       chooseTransport({ policy: 'auto', platform: 'linux', helperPath: process.execPath, iface: 'eth0' }),
     ).toBeInstanceOf(HelperTransport);
     expect(
-      chooseTransport({ policy: 'never', platform: 'linux', helperPath: process.execPath, iface: 'eth0' }),
+      chooseTransport({
+        policy: 'never',
+        platform: 'linux',
+        helperPath: process.execPath,
+        iface: 'eth0',
+        broadcastRoute: viaEth0,
+      }),
     ).toBeInstanceOf(DirectTransport);
   });
 
