@@ -119,6 +119,30 @@ describe('SessionController', () => {
     expect(s.snapshot().state).toBe('idle');
   });
 
+  it('the snapshot is the client model: bounded rows with the eviction count, blocks in the row and in the boot decision', async () => {
+    const f = fakes();
+    const s = new SessionController({ ...base, engines: f.factory, maxClients: 2 });
+    await s.start({ mode: 'proxy', root: '/srv', iface: 'eth0', helper: 'never' });
+    const proxy = f.made.find((e) => e.name === 'proxy')!;
+    const rows: { mac: string; blocked?: boolean }[] = [];
+    s.onEvent((e) => e.type === 'client' && rows.push(e.client));
+    for (let i = 1; i <= 5; i++)
+      proxy.emit({ engine: 'proxy', type: 'discover', time: i, client: { mac: `52:54:00:00:00:0${i}` } });
+    let snap = s.snapshot();
+    expect(snap.clients.map((c) => c.mac)).toEqual(['52:54:00:00:00:04', '52:54:00:00:00:05']);
+    expect(snap.clientsEvicted).toBe(3);
+    s.clientAction('52-54-00-00-00-05', 'block');
+    expect(rows.at(-1)).toMatchObject({ mac: '52:54:00:00:00:05', blocked: true });
+    const isBlocked = (proxy.opts.boot as { isBlocked: (mac: string) => unknown }).isBlocked;
+    expect(isBlocked('52:54:00:00:00:05')).toEqual({ kind: 'blocked', reason: 'blocked by the operator' });
+    snap = s.snapshot();
+    expect(snap.clients.find((c) => c.mac === '52:54:00:00:00:05')?.blocked).toBe(true);
+    s.clientAction('52:54:00:00:00:05', 'unblock');
+    expect(isBlocked('52:54:00:00:00:05')).toBeUndefined();
+    expect(s.snapshot().clients.find((c) => c.mac === '52:54:00:00:00:05')?.blocked).toBeUndefined();
+    await s.stop();
+  });
+
   it('refuses a second start while running', async () => {
     const s = new SessionController({ ...base, engines: fakes().factory });
     await s.start({ mode: 'files', root: '/srv', address: '127.0.0.1' });
