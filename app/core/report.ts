@@ -6,6 +6,7 @@
  * boot file names come from the network and must not become markup).
  */
 import { probeInterface } from './probe.js';
+import { firmwareLabel } from '../shared/firmware.js';
 import type { LogRecord } from '../shared/runtime.js';
 import type { ClientRecord, NicInfo, ProbeResult, SessionSnapshot } from '../shared/session-types.js';
 
@@ -123,7 +124,7 @@ function clientSection(c: ClientRecord): string {
   const ident = [
     c.ip,
     c.vendor,
-    c.firmware ? `${c.firmware}${c.arch !== undefined ? ` (arch ${c.arch})` : ''}` : '',
+    c.firmware ? `${firmwareLabel(c.firmware)}${c.arch !== undefined ? ` (arch ${c.arch})` : ''}` : '',
     c.vendorClass,
     c.userClass ? `user class ${c.userClass}` : '',
   ].filter(Boolean);

@@ -181,7 +181,7 @@ describe('seed-tool settings reach the engines', () => {
     expect(clients.map((c) => c.mac)).toEqual([mac]);
     expect(clients[0]).toMatchObject({ ip: '10.0.0.57', stage: 'tftp' });
     expect(clients[0]!.timeline.map((e) => e.text)).toEqual([
-      'DISCOVER (bios)',
+      'DISCOVER (BIOS)',
       'OFFER → undionly.kpxe',
       'REQUEST 10.0.0.57 from 10.0.0.254',
       'TFTP undionly.kpxe',

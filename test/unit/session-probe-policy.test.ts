@@ -336,7 +336,7 @@ describe('session diagnosis and loop breaker', () => {
     });
     const c2 = s.snapshot().clients.find((x) => x.mac === mac2)!;
     expect(c2.timeline.map((t) => t.text)).toEqual([
-      'DISCOVER (bios)',
+      'DISCOVER (BIOS)',
       'another DHCP server 10.0.0.254 answered 10.0.0.88 → pxelinux.0',
     ]);
     await s.stop();

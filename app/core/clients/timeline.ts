@@ -4,6 +4,7 @@
  * memory; these functions only write the record they are given, at most `maxEntries` lines per client.
  */
 import type { DhcpEvent, TransferEvent } from '../../shared/events.js';
+import { firmwareLabel } from '../../shared/firmware.js';
 import type { ClientRecord, ClientStage, TimelineEntry } from '../../shared/session-types.js';
 import { fileRole } from './file-roles.js';
 
@@ -43,7 +44,7 @@ export function applyDhcp(client: RecordDraft, event: DhcpEvent, maxEntries: num
   if (id.uuid) client.uuid = id.uuid;
   let stage: ClientStage = client.stage;
   let text: string = event.type.toUpperCase();
-  const fw = id.firmware ? ` (${id.firmware}${id.ipxe ? ', iPXE' : ''})` : '';
+  const fw = id.firmware ? ` (${firmwareLabel(id.firmware)}${id.ipxe ? ', iPXE' : ''})` : '';
   switch (event.type) {
     case 'discover':
       stage = 'dhcp';
