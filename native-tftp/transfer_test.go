@@ -322,3 +322,60 @@ func TestResendAnswersWithWhatWasSentFirst(t *testing.T) {
 	command(t, in, map[string]any{"kind": "stop"})
 	next(t, messages, "stopped")
 }
+
+// A client ERROR ends the transfer with a code the engine branches on: ERROR 4 to the OACK is a
+// refused option set (U8, block 0), any other ERROR to the OACK is a tsize probe (U6, done), and an
+// ERROR during the data phase is client-error at the block awaited.
+func TestClientErrorsCarryCodes(t *testing.T) {
+	in, messages := newTestPump(t)
+	final := func(id string) map[string]any {
+		t.Helper()
+		for e := next(t, messages, "event"); ; e = next(t, messages, "event") {
+			if e["id"] == id && (e["type"] == "failed" || e["type"] == "done") {
+				return e
+			}
+		}
+	}
+	withOack := func(id string, c *net.UDPConn) map[string]any {
+		m := start(id, c, bytes.Repeat([]byte("z"), 1000), 512, 1)
+		m["oack"] = []byte("\x00\x06tsize\x001000\x00")
+		m["neg"].(map[string]any)["oack"] = []any{map[string]any{"name": "tsize", "value": "1000"}}
+		m["retransmitMs"] = 10000
+		return m
+	}
+	sendError := func(c *net.UDPConn, to *net.UDPAddr, code int, text string) {
+		c.WriteToUDP(errorPacket(code, text), to)
+	}
+
+	refusing := client(t)
+	command(t, in, withOack("u8", refusing))
+	_, from := read(t, refusing)
+	sendError(refusing, from, errIllegal, "Malformatted OACK packet")
+	e := final("u8")
+	if e["type"] != "failed" || !strings.Contains(e["reason"].(string), "options sent: tsize=1000") {
+		t.Fatalf("U8: %v", e)
+	}
+	wantFailure(t, e, failOptionRefused, 0)
+
+	probing := client(t)
+	command(t, in, withOack("u6", probing))
+	_, from = read(t, probing)
+	sendError(probing, from, 8, "tsize only")
+	if e := final("u6"); e["type"] != "done" || e["failure"] != nil || e["extra"].(map[string]any)["probe"] != true {
+		t.Fatalf("U6: %v", e)
+	}
+
+	aborting := client(t)
+	m := start("t18", aborting, bytes.Repeat([]byte("z"), 1000), 512, 1)
+	m["retransmitMs"] = 10000
+	command(t, in, m)
+	_, from = read(t, aborting)
+	ack(aborting, from, 1)
+	read(t, aborting)
+	sendError(aborting, from, 0, "disk full")
+	e = final("t18")
+	if e["type"] != "failed" || !strings.Contains(e["reason"].(string), "client aborted at block 2") {
+		t.Fatalf("T18: %v", e)
+	}
+	wantFailure(t, e, failClientError, 2)
+}
