@@ -74,26 +74,3 @@ function websocketApi(): PxeApi {
 }
 
 export const pxe: PxeApi = window.pxe ?? websocketApi();
-
-/**
- * Hands a dropped browser File to main: in WebSocket mode the bytes are uploaded to the ui-server's
- * token-protected endpoint (with progress); in Electron the preload gives the real path.
- */
-export function uploadFile(file: File, onProgress: (fraction: number) => void): Promise<string> {
-  const token = new URLSearchParams(location.search).get('token') ?? '';
-  return new Promise((ok, fail) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('PUT', `/upload?token=${encodeURIComponent(token)}&name=${encodeURIComponent(file.name)}`);
-    xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable) onProgress(e.loaded / e.total);
-    };
-    xhr.onload = () => {
-      if (xhr.status !== 200) return fail(new Error(`Upload failed (${xhr.status}): ${xhr.responseText}`));
-      const body: unknown = JSON.parse(xhr.responseText);
-      if (isPlainRecord(body) && typeof body.source === 'string') ok(body.source);
-      else fail(new Error('Upload failed: bad answer'));
-    };
-    xhr.onerror = () => fail(new Error('Upload failed: connection error'));
-    xhr.send(file);
-  });
-}

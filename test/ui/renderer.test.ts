@@ -115,6 +115,25 @@ async function openUi(page: Page): Promise<void> {
   }
 }
 
+/**
+ * A second window on the same session, as after a reload: what it shows comes from the session alone
+ * (blocks, loop-breaker pauses, boot overrides, the running session's card and mode), not from the page
+ * the actions were taken in.
+ */
+async function freshWindow(check: (page: Page) => Promise<void>): Promise<void> {
+  const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
+  try {
+    const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
+    await page.goto(url);
+    await expect
+      .poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 })
+      .toContain('running');
+    await check(page);
+  } finally {
+    await page.close();
+  }
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`) });
 }
@@ -352,6 +371,15 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       expect(isDefault(await bootScript())).toBe(true); // once means once
       await page.getByTestId('boot-always').click();
       await expect.poll(() => row.getByTestId('override').textContent()).toBe('→ vmlinuz');
+      await freshWindow(async (view) => {
+        const again = view.locator(`tr.client[data-mac="${CLIENT_MAC}"]`);
+        await expect
+          .poll(() => again.getByTestId('override').textContent(), { timeout: 15_000 })
+          .toBe('→ vmlinuz');
+        // The running session's card and mode, not a default of the page.
+        expect(await view.getByTestId('nic-eth0').locator('input').isChecked()).toBe(true);
+        expect(await view.getByTestId('mode-proxy').locator('input').isChecked()).toBe(true);
+      });
       for (let i = 0; i < 2; i++) expect(isDefault(await bootScript())).toBe(false);
       await page.getByRole('button', { name: 'Back to menu' }).click();
       await expect.poll(() => row.getByTestId('override').count()).toBe(0);
@@ -366,9 +394,16 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
 
       // Block: the proxy no longer answers this MAC (the site server still does); Unblock restores it.
       await page.getByRole('button', { name: `Block ${CLIENT_MAC}` }).click();
+      await expect.poll(() => row.getByTestId('blocked').count()).toBe(1);
       const blocked = await pxeExchange(ip!);
       expect(blocked.ack).toBeUndefined();
       expect(new Set(blocked.offers.map((o) => o.server))).toEqual(new Set([SITE]));
+      // The block is the session's: a new window (a reload) shows it and offers Unblock.
+      await freshWindow(async (view) => {
+        const again = view.locator(`tr.client[data-mac="${CLIENT_MAC}"]`);
+        await expect.poll(() => again.getByTestId('blocked').count(), { timeout: 15_000 }).toBe(1);
+        expect(await view.getByRole('button', { name: `Unblock ${CLIENT_MAC}` }).count()).toBe(1);
+      });
       await page.getByRole('button', { name: `Unblock ${CLIENT_MAC}` }).click();
       expect((await pxeExchange(ip!)).ack?.file).toBe('undionly.kpxe');
 
@@ -569,7 +604,16 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await expect
         .poll(() => pxeExchange('10.236.0.60', 'cli2', mac2).then((r) => r.ack?.file))
         .toBeUndefined();
+      expect(await row.getByTestId('paused').count()).toBe(1);
+      // The pause is the session's (ClientRecord.paused), not inferred from a diagnosis: a reload shows it.
+      await freshWindow(async (view) => {
+        const again = view.locator(`tr.client[data-mac="${mac2}"]`);
+        await expect.poll(() => again.getByTestId('paused').count(), { timeout: 15_000 }).toBe(1);
+        expect(await again.getByTestId('paused').getAttribute('title')).toMatch(/loop breaker/);
+        expect(await view.getByRole('button', { name: `Unblock ${mac2}` }).count()).toBe(1);
+      });
       await page.getByRole('button', { name: `Unblock ${mac2}` }).click();
+      await expect.poll(() => row.getByTestId('paused').count()).toBe(0);
       expect((await pxeExchange('10.236.0.60', 'cli2', mac2)).ack?.file).toBe('undionly.kpxe');
 
       await page.getByTestId('start').click();
