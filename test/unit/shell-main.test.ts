@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CHANNELS } from '../../app/shared/ipc-contract.js';
+import { CHANNELS, CONTRACT_VERSION } from '../../app/shared/ipc-contract.js';
 
 type Handler = (event: unknown, payload: unknown) => unknown;
 
@@ -112,7 +112,10 @@ describe('Electron shell (stand-in electron module)', () => {
     expect([...fake.handlers.keys()].sort()).toEqual(CHANNELS.map((c) => `pxe:${c}`).sort());
     const call = (c: string, payload: unknown, event: unknown = fromApp) =>
       Promise.resolve(fake.handlers.get(`pxe:${c}`)!(event, payload));
-    expect(await call('app.version', null)).toMatchObject({ ok: true, value: { contract: 1 } });
+    expect(await call('app.version', null)).toMatchObject({
+      ok: true,
+      value: { contract: CONTRACT_VERSION },
+    });
     const hostile: [string, unknown][] = [
       ['session.start', { mode: 'proxy', iface: 'eth0', root: '../../etc' }],
       ['library.import', { root: '/srv', files: [{ source: '/etc/shadow', name: '../shadow' }] }],
