@@ -141,6 +141,35 @@ describe('diagnosis rules', () => {
     expect(f.diagnoses(MAC, 9001)[0]?.text).toMatch(/block 1 .*firewall/);
   });
 
+  it("a failed transfer's code decides the finding: a restart is no stall, a client's own abort or our read error is said as such", () => {
+    const failed = (code: NonNullable<TransferEvent['failure']>['code'], reason: string) => {
+      const d = new ClientDiagnoser(opts);
+      d.ingest(transfer('start', 0, 'undionly.kpxe', { transferId: 'f' }), MAC);
+      d.ingest(
+        transfer('failed', 500, 'undionly.kpxe', {
+          transferId: 'f',
+          bytes: 2048,
+          reason,
+          failure: { code, block: 5 },
+        }),
+        MAC,
+      );
+      return d.diagnoses(MAC, 600);
+    };
+    expect(failed('superseded', 'client sent a new request from the same port')).toEqual([]);
+    expect(failed('aborted', 'the session stopped')).toEqual([]);
+    expect(failed('client-error', 'client aborted at block 5 (error 0: x)')[0]).toMatchObject({
+      code: 'other',
+      severity: 'warning',
+      text: 'The client ended the TFTP transfer of undionly.kpxe itself (client aborted at block 5 (error 0: x))',
+    });
+    expect(failed('read-error', 'read error: EIO')[0]).toMatchObject({ code: 'other', severity: 'error' });
+    expect(failed('read-error', 'read error: EIO')[0]?.text).toMatch(
+      /failed on PXE Desk's side \(read error: EIO\)/,
+    );
+    expect(failed('last-block-unacked', 'never received the last block')[0]?.code).toBe('tftp-stall');
+  });
+
   it('TFTP stall without a failure event: an open transfer that stops moving', () => {
     const d = new ClientDiagnoser(opts);
     d.ingest(transfer('start', 0, 'big.img', { transferId: 'b', size: 5_000_000 }), MAC);

@@ -9,7 +9,7 @@
  * right after loading). The session then stops naming the boot file to that MAC for a while
  * (`loop-broken`), so the loop ends instead of hammering the server.
  */
-import type { ExclusionCode, RefusalCode } from '../../shared/events.js';
+import type { ExclusionCode, RefusalCode, TransferFailureCode } from '../../shared/events.js';
 import { firmwareLabel } from '../../shared/firmware.js';
 import type { Diagnosis, DiagnosisCode, SessionMode } from '../../shared/session-types.js';
 import type { ClientFacts, Refusal } from './facts.js';
@@ -58,6 +58,34 @@ function seconds(ms: number): string {
 
 function kb(bytes: number): string {
   return bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1)} MB` : `${Math.round(bytes / 1000)} kB`;
+}
+
+/**
+ * What a failed transfer's code means for the diagnosis: the client stopped answering (a stall: firewall,
+ * MTU, link), the client ended it itself, our side failed, or nothing to report (the client restarted
+ * the same file, or the session stopped). No code (an engine that sends none) counts as a stall, and so
+ * does an HTTP client that went away mid-download.
+ */
+function failureKind(
+  engine: 'tftp' | 'http',
+  code: TransferFailureCode | undefined,
+): 'stall' | 'client-ended' | 'not-ours' | 'none' {
+  switch (code) {
+    case 'superseded':
+      return 'none';
+    case 'aborted':
+      return engine === 'http' ? 'stall' : 'none';
+    case 'client-error':
+    case 'option-refused':
+      return 'client-ended';
+    case 'read-error':
+    case 'internal':
+    case 'not-found':
+    case 'access-denied':
+      return 'not-ours';
+    default:
+      return 'stall';
+  }
 }
 
 /** The block a TFTP transfer stopped at: the engine's structured field, else from bytes / blksize. */
@@ -183,7 +211,24 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
 
   // TFTP/HTTP stalls: failures first, then transfers that stopped moving.
   const failure = f.failures.at(-1);
-  if (failure) {
+  const kind = failure ? failureKind(failure.engine, failure.failure?.code) : 'none';
+  if (failure && kind === 'not-ours') {
+    out.push({
+      code: 'other',
+      severity: 'error',
+      time: failure.time,
+      text: `${failure.engine.toUpperCase()} transfer of ${failure.file} failed on PXE Desk's side (${failure.reason})`,
+      fix: 'Check that the file is readable in the netboot folder (permissions, a disk or network share that went away) and look at the log.',
+    });
+  } else if (failure && kind === 'client-ended') {
+    out.push({
+      code: 'other',
+      severity: 'warning',
+      time: failure.time,
+      text: `The client ended the ${failure.engine.toUpperCase()} transfer of ${failure.file} itself (${failure.reason})`,
+      fix: "Look at the machine's screen for the firmware's error; a client that refuses the TFTP options (block size, window size) may need smaller values.",
+    });
+  } else if (failure && kind === 'stall') {
     if (failure.engine === 'tftp') {
       const block = blockOf(failure.failure?.block, failure.bytes, failure.blksize);
       out.push(tftpStall(failure.file, block, failure.bytes, undefined, failure.time, failure.reason));
