@@ -91,6 +91,25 @@ describe('Client model: the timeline view', () => {
     );
   });
 
+  it('a boot that stops before any transfer: one finding says where, and a new boot clears it', () => {
+    const c = clock();
+    const t = new Timeline({ clock: c, stallMs: 10_000 });
+    t.ingest(dhcpEv('offer', 1000, { ip: '10.0.0.100', bootFile: 'undionly.kpxe' }));
+    c.set(12_000);
+    t.tick();
+    let row = t.rows()[0]!;
+    expect(row.stage).toBe('stalled');
+    expect(row.diagnoses?.map((d) => [d.code, d.text])).toEqual([
+      ['other', 'No progress for 10 s after offered'],
+    ]);
+    expect(row.diagnosis).toBe('No progress for 10 s after offered');
+    t.ingest(dhcpEv('discover', 12_500));
+    row = t.rows()[0]!;
+    expect(row.stage).toBe('dhcp');
+    expect(row.diagnoses).toBeUndefined();
+    expect(row.diagnosis).toBeUndefined();
+  });
+
   it('records refusals and failures with their reasons', () => {
     const t = new Timeline({ clock: clock() });
     t.ingest(dhcpEv('refusal', 1000, { reason: 'MAC is on the deny list', refusal: 'deny-list' }));

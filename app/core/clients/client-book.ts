@@ -123,6 +123,8 @@ export class ClientBook {
     // it is not an exchange with us, so the diagnosis facts do not count it.
     if (overheard && !(event as DhcpEvent).client.netboot && !this.clients.has(mac)) return undefined;
     const client = this.client(mac, event.time);
+    // Anything but another server's offer is progress (a stalled boot that moves again is not stalled).
+    if (event.type !== 'foreign-offer') delete client.facts.stalled;
     let loop: LoopFinding | undefined;
     if (event.engine === 'tftp' || event.engine === 'http') {
       const e = event as TransferEvent;
@@ -272,7 +274,9 @@ export class ClientBook {
     for (const mac of [...this.paused.keys()]) if (!this.pauseOf(mac, now)) this.touch(mac);
     const stallMs = this.options.stallMs ?? 30_000;
     for (const [mac, client] of this.clients) {
-      const stalled = markStalled(client.record, now, stallMs, this.maxEntries);
+      const where = markStalled(client.record, now, stallMs, this.maxEntries);
+      if (where !== undefined) client.facts.stalled = { time: now, where };
+      const stalled = where !== undefined;
       const sig = signature(diagnose(client.facts, now, this.rules));
       if (stalled || sig !== client.findings) this.emit(mac, client);
     }

@@ -303,6 +303,15 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
       fix: "Look at the machine's screen: Secure Boot rejects unsigned iPXE (turn it off or use a signed shim), and a wrong-architecture file fails silently; check the NIC driver (try ipxe.efi instead of snponly.efi).",
     });
   }
+  // The boot stopped moving and no rule above explains why: say where it stopped.
+  if (f.stalled && out.length === 0)
+    out.push({
+      code: 'other',
+      severity: 'warning',
+      time: f.stalled.time,
+      text: `No progress for ${seconds(stallMs)}${f.stalled.where}`,
+      fix: "Check the cable and the firewall, and that the firmware accepted the boot file (look at the machine's screen).",
+    });
   return out.sort(
     (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || rank(a.code) - rank(b.code),
   );

@@ -70,6 +70,8 @@ export interface ClientFacts {
   ipxeOffer?: { time: number; bootFile: string };
   failures: FailedTransfer[];
   refusal?: Refusal;
+  /** The stall rule marked this boot stalled (no progress for the stall window): when, and where it stopped. */
+  stalled?: { time: number; where: string };
   /** Set by the loop breaker while it pauses this MAC. */
   loopBroken?: { file: string; count: number; until: number; time: number };
 }

@@ -1,5 +1,6 @@
 /**
- * The timeline view of a client: how each engine event becomes a line and a stage in its ClientRecord.
+ * The timeline view of a client: how each engine event becomes a line and a stage in its ClientRecord
+ * (findings are the diagnosis rules' alone: this view never writes the row's `diagnosis`).
  * The client model (client-book.ts) owns the records, resolves which MAC an event belongs to and bounds
  * memory; these functions only write the record they are given, at most `maxEntries` lines per client.
  */
@@ -68,7 +69,6 @@ export function applyDhcp(client: RecordDraft, event: DhcpEvent, maxEntries: num
     case 'refusal':
       stage = 'refused';
       text = `not served: ${event.reason ?? 'refused'}`;
-      client.diagnosis = event.reason;
       break;
     case 'nak':
       text = `NAK${event.reason ? `: ${event.reason}` : ''}`;
@@ -82,7 +82,6 @@ export function applyDhcp(client: RecordDraft, event: DhcpEvent, maxEntries: num
   }
   // A fresh DISCOVER after booting is a new boot attempt (reboot); anything else keeps the terminal stage.
   if (isTerminal(client.stage) && event.type !== 'discover' && stage !== 'refused') stage = client.stage;
-  else if (event.type === 'discover') delete client.diagnosis;
   client.stage = stage;
   push(client, { time: event.time, stage, text }, maxEntries);
 }
@@ -122,7 +121,6 @@ export function applyTransfer(
       const probe = event.detail?.probe === true;
       const final = !probe && fileRole(event.file) === 'payload';
       client.stage = final ? 'booted' : stage;
-      if (final) delete client.diagnosis;
       push(
         client,
         {
@@ -140,7 +138,6 @@ export function applyTransfer(
     }
     case 'failed':
       client.stage = 'failed';
-      client.diagnosis = event.reason ?? `${label} transfer of ${event.file} failed`;
       push(
         client,
         {
@@ -156,14 +153,22 @@ export function applyTransfer(
   }
 }
 
-/** The stall rule: an unfinished boot with no progress for `stallMs`; returns true when it marked one. */
-export function markStalled(client: RecordDraft, now: number, stallMs: number, maxEntries: number): boolean {
-  if (isTerminal(client.stage) || now - client.lastSeen < stallMs) return false;
+/**
+ * The stall rule: an unfinished boot with no progress for `stallMs` becomes 'stalled' with a line
+ * saying where it stopped; returns that place (" during x.efi at 4 kB", " after offered") when it marked
+ * one, for the diagnosis (the row's headline comes from the diagnoses only).
+ */
+export function markStalled(
+  client: RecordDraft,
+  now: number,
+  stallMs: number,
+  maxEntries: number,
+): string | undefined {
+  if (isTerminal(client.stage) || now - client.lastSeen < stallMs) return undefined;
   const where = client.transfer
     ? ` during ${client.transfer.file} at ${kb(client.transfer.bytes)}`
     : ` after ${client.stage}`;
   push(client, { time: now, stage: 'stalled', text: `stalled${where}` }, maxEntries);
   client.stage = 'stalled';
-  client.diagnosis = `No progress for ${Math.round(stallMs / 1000)} s${where}: check the cable, firewall, or that the firmware accepted the boot file.`;
-  return true;
+  return where;
 }
