@@ -259,10 +259,12 @@ export class ClientBook {
     return client ? this.view(mac, client, this.clock.now()) : undefined;
   }
 
-  /** Every row, least recently active first. */
+  /** Every row in the order the clients first appeared (the table's order; activity reorders the book). */
   rows(): ClientRecord[] {
     const now = this.clock.now();
-    return [...this.clients].map(([mac, client]) => this.view(mac, client, now));
+    return [...this.clients]
+      .sort(([, a], [, b]) => a.record.firstSeen - b.record.firstSeen)
+      .map(([mac, client]) => this.view(mac, client, now));
   }
 
   /**
