@@ -25,6 +25,7 @@ const CHANNEL_LIST: Record<Channel, true> = {
   'dialog.pickFolder': true,
   'probe.run': true,
   'report.export': true,
+  'ui.defaults': true,
 };
 
 const api: PxeApi = {
