@@ -76,16 +76,25 @@ export function mergeArgs(args: ParsedArgs): ParsedArgs {
   return { ...base, ...args };
 }
 
-/** Turns parsed (merged) CLI options into a SessionConfig; throws UsageError on malformed values. */
-export function buildConfig(args: ParsedArgs): SessionConfig {
+/**
+ * The mode the flags ask for: --mode, or PyPXE's --dhcp / --dhcp-proxy and proxyDHCPd's -p; undefined when
+ * none is given. One rule for `serve` and for the window `serve --ui` opens.
+ */
+export function modeFromArgs(args: ParsedArgs): SessionConfig['mode'] | undefined {
   let mode = text(args, 'mode');
   if (!mode) {
     if (args.dhcp === true) mode = 'dhcp';
     else if (args.dhcpProxy === true || args.proxyOnly === true) mode = 'proxy';
-    else mode = 'files';
+    else return undefined;
   }
   if (mode !== 'proxy' && mode !== 'dhcp' && mode !== 'files')
     throw new UsageError(`--mode must be proxy, dhcp or files (got ${mode})`);
+  return mode;
+}
+
+/** Turns parsed (merged) CLI options into a SessionConfig; throws UsageError on malformed values. */
+export function buildConfig(args: ParsedArgs): SessionConfig {
+  const mode = modeFromArgs(args) ?? 'files';
   const helper = helperPolicy(args);
 
   const bootFiles: Partial<Record<FirmwareKind, string>> = {};

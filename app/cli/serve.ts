@@ -13,7 +13,7 @@ import { createLogger, type LogRecord } from '../shared/runtime.js';
 import type { SessionConfig, SessionEvent } from '../shared/session-types.js';
 import { parseArgs, serveHelp, text, type ParsedArgs } from './args.js';
 import { CLI_VERSION, EXIT, fail } from './cli-shared.js';
-import { buildConfig, ignoredOptions, importNotes, mergeArgs } from './config-from-args.js';
+import { buildConfig, ignoredOptions, importNotes, mergeArgs, modeFromArgs } from './config-from-args.js';
 import { LiveView } from './live-view.js';
 import { createLogFilter, logLevels } from './log-filter.js';
 import { serveUi } from './serve-ui.js';
@@ -108,7 +108,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
     // --ui: the session is configured and started from the browser UI (app/cli/ui-server.ts).
-    if (args.ui === true) return await serveUi(text(args, 'root'), text(args, 'mode'));
+    if (args.ui === true) return await serveUi(text(args, 'root'), modeFromArgs(args));
     args = mergeArgs(args);
     config = buildConfig(args);
   } catch (error) {

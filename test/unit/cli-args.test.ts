@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../app/cli/args.js';
-import { buildConfig, ignoredOptions } from '../../app/cli/config-from-args.js';
+import { buildConfig, ignoredOptions, modeFromArgs } from '../../app/cli/config-from-args.js';
 
 describe('serve argument parsing', () => {
   it('maps PyPXE short and long aliases onto the same keys', () => {
@@ -201,5 +201,14 @@ describe('serve argument parsing', () => {
     ]);
     expect(a).toMatchObject({ syslog: 'logs.lan', syslogPort: '5514', printConfig: true });
     expect(buildConfig(a).ports).toEqual({ dhcp: 6767 });
+  });
+
+  it('takes the mode from --mode and from the PyPXE / proxyDHCPd aliases, for serve and serve --ui alike', () => {
+    expect(modeFromArgs(parseArgs(['--ui', '--dhcp']))).toBe('dhcp');
+    expect(modeFromArgs(parseArgs(['--ui', '--dhcp-proxy']))).toBe('proxy');
+    expect(modeFromArgs(parseArgs(['--ui', '-p']))).toBe('proxy');
+    expect(modeFromArgs(parseArgs(['--ui', '--mode', 'files']))).toBe('files');
+    expect(modeFromArgs(parseArgs(['--ui']))).toBeUndefined();
+    expect(() => modeFromArgs(parseArgs(['--mode', 'bogus']))).toThrow(UsageError);
   });
 });
