@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SessionController } from '../../app/core/session/index.js';
-import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
+import { TransportError, type DatagramTransport } from '../../app/shared/datagram-transport.js';
 import type { NicInfo, SessionEvent } from '../../app/shared/session-types.js';
 import { fakeEngines, type EngineName } from '../helpers/fake-engine.js';
 
@@ -141,6 +141,31 @@ describe('SessionController', () => {
     expect(isBlocked('52:54:00:00:00:05')).toBeUndefined();
     expect(s.snapshot().clients.find((c) => c.mac === '52:54:00:00:00:05')?.blocked).toBeUndefined();
     await s.stop();
+  });
+
+  it('a broadcast route that leaves the chosen NIC mid-session is a warning (once); the helper dying ends the session', async () => {
+    const onError = new Set<(e: TransportError) => void>();
+    const transport: DatagramTransport = {
+      kind: 'direct',
+      open: async () => undefined,
+      onDatagram: () => () => undefined,
+      send: async () => undefined,
+      close: async () => undefined,
+      onError: (l) => (onError.add(l), () => onError.delete(l)),
+    };
+    const s = new SessionController({ ...base, engines: fakeEngines(transport).factory });
+    await s.start({ mode: 'proxy', root: '/srv', iface: 'eth0', helper: 'never', skipProbe: true });
+    const moved = new TransportError('unpinned-broadcast', 'the broadcast route moved to wlan0');
+    for (let i = 0; i < 2; i++) onError.forEach((l) => l(moved));
+    await new Promise((r) => setImmediate(r));
+    let snap = s.snapshot();
+    expect(snap.state).toBe('running');
+    expect(snap.warnings.filter((w) => w === moved.message)).toHaveLength(1);
+    onError.forEach((l) => l(new TransportError('helper-died', 'helper exited')));
+    await new Promise((r) => setImmediate(r));
+    snap = s.snapshot();
+    expect(snap.state).toBe('error');
+    expect(snap.error?.code).toBe('helper-died');
   });
 
   it('refuses a second start while running', async () => {

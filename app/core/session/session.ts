@@ -205,6 +205,7 @@ export class SessionController {
     this.warnings = [];
     this.endpoints = {};
     this.config = config;
+    this.transportKind = undefined;
     this.probe = undefined;
     this.nic = undefined;
     this.logRecords = [];
@@ -302,7 +303,14 @@ export class SessionController {
   }
 
   private async transportFailed(error: TransportError): Promise<void> {
-    if (error.code !== 'helper-died' || this.state !== 'running') return;
+    if (this.state !== 'running') return;
+    // The broadcast route left the chosen NIC mid-session: the transport now refuses broadcasts (nothing
+    // leaves through another card); say so where the user looks, the session keeps serving unicast.
+    if (error.code === 'unpinned-broadcast') {
+      if (!this.warnings.includes(error.message)) this.warn(error.message);
+      return;
+    }
+    if (error.code !== 'helper-died') return;
     await this.teardown();
     this.startedAt = undefined;
     this.endpoints = {};
