@@ -42,12 +42,15 @@ export function selected(name: string): boolean {
 
 /** True once the session engineer's CLI `serve` command has landed. */
 export function pxeDeskCliReady(): boolean {
-  if (!existsSync(join(REPO, 'app', 'core', 'session.ts'))) return false;
-  try {
-    return readFileSync(join(REPO, 'app', 'cli', 'main.ts'), 'utf8').includes('SessionController');
-  } catch {
-    return false;
-  }
+  if (!existsSync(join(REPO, 'app', 'core', 'session', 'session.ts'))) return false;
+  // The CLI's serve command lives in serve.ts since main.ts was split by job.
+  return ['main.ts', 'serve.ts'].some((f) => {
+    try {
+      return readFileSync(join(REPO, 'app', 'cli', f), 'utf8').includes('SessionController');
+    } catch {
+      return false;
+    }
+  });
 }
 
 export function servers(): ServerKind[] {
