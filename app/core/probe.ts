@@ -23,8 +23,8 @@
  * own DISCOVER/RELEASE to :67), and carries option 54 so only the server that offered acts on it.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chooseTransport, defaultHelperPath } from '../transport/choose-transport.js';
+import { chooseTransport } from '../transport/choose-transport.js';
+import type { BroadcastRouteLookup } from '../transport/broadcast-route.js';
 import { listInterfaces } from './interfaces.js';
 import { netbootClassOf } from '../engines/dhcp/netboot-client.js';
 import type { Datagram, DatagramTransport } from '../shared/datagram-transport.js';
@@ -345,11 +345,13 @@ export interface ProbeInterfaceOptions {
   readonly interfaces?: () => Promise<NicInfo[]>;
   /** For tests: the platform to decide for (default process.platform). */
   readonly platform?: NodeJS.Platform;
+  /** For tests: where the OS sends 255.255.255.255 from a plain socket (default: asks the OS). */
+  readonly broadcastRoute?: BroadcastRouteLookup;
 }
 
 export class ProbeError extends Error {
   constructor(
-    readonly code: 'iface-missing' | 'iface-down' | 'iface-no-ipv4' | 'helper-required',
+    readonly code: 'iface-missing' | 'iface-down' | 'iface-no-ipv4',
     message: string,
   ) {
     super(message);
@@ -380,14 +382,10 @@ export async function probeInterface(o: ProbeInterfaceOptions): Promise<ProbeRes
       `${o.iface} has no IPv4 address: give it one (DHCP or static) before probing.`,
     );
   const policy = o.helper ?? 'auto';
-  // Plain sockets cannot pin a broadcast to one NIC on Linux (docs/protocol-notes.md §11): only an explicit
-  // --helper never (isolated test namespaces, where eth0 is the only route) may use them.
+  // Plain sockets cannot pin a broadcast to one NIC (docs/helper.md): chooseTransport hands them out only
+  // while the OS routes 255.255.255.255 through o.iface, and otherwise refuses ('unpinned-broadcast')
+  // before any socket exists, naming the fix.
   const platform = o.platform ?? process.platform;
-  if (platform === 'linux' && policy === 'auto' && !existsSync(o.helperPath ?? defaultHelperPath()))
-    throw new ProbeError(
-      'helper-required',
-      `Probing needs the native helper on Linux so the DISCOVER leaves only through ${o.iface} (build it: node scripts/build.mjs helper).`,
-    );
   const clientPort = o.clientPort ?? 68;
   const transport = chooseTransport({
     policy,
@@ -396,6 +394,8 @@ export async function probeInterface(o: ProbeInterfaceOptions): Promise<ProbeRes
     ports: { 'dhcp-client': clientPort },
     ...(o.helperPath ? { helperPath: o.helperPath } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
+    platform,
+    ...(o.broadcastRoute ? { broadcastRoute: o.broadcastRoute } : {}),
   });
   try {
     return await new DhcpProbe({

@@ -287,7 +287,7 @@ describe('probeInterface refuses before opening any socket', () => {
         ...o,
       },
     ]);
-  it('missing, down or address-less NICs, and Linux without the helper (unless --helper never)', async () => {
+  it('missing, down or address-less NICs, and plain sockets when the broadcast route is another NIC', async () => {
     await expect(probeInterface({ iface: 'eth9', interfaces: nic({}) })).rejects.toMatchObject({
       code: 'iface-missing',
     });
@@ -305,8 +305,10 @@ describe('probeInterface refuses before opening any socket', () => {
         interfaces: nic({}),
         platform: 'linux',
         helperPath: '/nonexistent/helper',
+        // The OS would send the broadcast out of another NIC: refused before any socket is bound.
+        broadcastRoute: () => ({ kind: 'device', device: 'wlan0' }),
       }),
-    ).rejects.toMatchObject({ code: 'helper-required', message: expect.stringMatching(/only through eth0/) });
+    ).rejects.toMatchObject({ code: 'unpinned-broadcast', message: expect.stringMatching(/eth0/) });
   });
 });
 
