@@ -39,7 +39,7 @@ async function running() {
   const scripts = engine('http')!.opts.scripts as Scripts;
   const menuFor = (mac: string) =>
     scripts('boot.ipxe', new URLSearchParams(`mac=${mac}&arch=bios`), '10.0.0.5') as Promise<string>;
-  return { session, menuFor };
+  return { session, menuFor, engine };
 }
 
 describe('SessionController per-MAC boot overrides', () => {
@@ -60,6 +60,34 @@ describe('SessionController per-MAC boot overrides', () => {
       expect(await menuFor(mac)).toMatch(/^kernel http:\/\/127\.0\.0\.1:\d+\/vmlinuz/m);
     await session.setBootOverride(mac, undefined);
     expect(await menuFor(mac)).toContain('menu PXE Desk');
+    await session.stop();
+  });
+
+  it("the client's row shows its boot override (from the library, so a reload shows it) until boot once used it", async () => {
+    const { session, menuFor, engine } = await running();
+    const mac = '52:54:00:00:00:01';
+    const rows: { mac: string; bootOverride?: unknown }[] = [];
+    session.onEvent((e) => e.type === 'client' && rows.push(e.client));
+    const http = engine('http')!;
+    http.emit({
+      engine: 'http',
+      type: 'start',
+      time: 1,
+      transferId: '1',
+      client: { address: '10.0.0.5', port: 1, mac },
+      file: 'boot.ipxe',
+      bytes: 0,
+    });
+    expect(rows.at(-1)?.bootOverride).toBeUndefined();
+    await session.setBootOverride(mac, { entry: 'memtest.ipxe', once: true });
+    expect(rows.at(-1)).toMatchObject({ mac, bootOverride: { entry: 'memtest.ipxe', once: true } });
+    expect(session.snapshot().clients.find((c) => c.mac === mac)?.bootOverride).toEqual({
+      entry: 'memtest.ipxe',
+      once: true,
+    });
+    await menuFor(mac); // boots it once: the override is gone, and the row says so
+    expect(rows.at(-1)?.mac).toBe(mac);
+    expect(rows.at(-1)?.bootOverride).toBeUndefined();
     await session.stop();
   });
 
