@@ -73,6 +73,27 @@ describe('ClientBook', () => {
     expect(book.macForIp(IP)).toBe(MAC);
   });
 
+  it("a long flood of new MACs (default bound) keeps 4096 records and forgets the evicted ones' addresses", () => {
+    const c = clock(0);
+    const book = new ClientBook({ clock: c });
+    let emitted = 0; // a listener, as the session has: every event builds its row
+    book.onChange(() => emitted++);
+    const mac = (i: number) =>
+      `02:00:${[i >> 16, (i >> 8) & 255, i & 255, 0].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+    const ip = (i: number) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`;
+    for (let i = 0; i < 30_000; i++) {
+      c.set(i);
+      book.ingest({ engine: 'dhcp', type: 'discover', time: i, client: { mac: mac(i), netboot: true } });
+      book.ingest({ engine: 'dhcp', type: 'offer', time: i, ip: ip(i), client: { mac: mac(i) } });
+    }
+    expect(book.rows()).toHaveLength(4096);
+    expect(book.evicted).toBe(30_000 - 4096);
+    expect(emitted).toBe(60_000);
+    expect(book.macForIp(ip(0))).toBeUndefined();
+    expect(book.macForIp(ip(29_999))).toBe(mac(29_999));
+    expect(book.rows()[0]?.mac).toBe(mac(30_000 - 4096));
+  });
+
   it('IP → MAC: transfers join the MAC our offer named, or an ip: record when nothing is known', () => {
     const book = new ClientBook({ clock: clock() });
     book.ingest(tx('start', 900, 'a.iso', 'x'));
