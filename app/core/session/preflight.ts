@@ -77,16 +77,14 @@ export async function preflight(
   // report it and Start works again (docs/helper.md); refused sends are only logged by the helper.
   transport.onError?.((e) => ctx.onTransportError(e));
   const override = c.mode === 'dhcp' && c.overrideForeignDhcp === true;
-  // Plain sockets cannot pin the probe's broadcast to the chosen NIC on Linux (docs/protocol-notes.md §11):
-  // only an explicit `helper: 'never'` (isolated namespaces, Windows-like setups) may probe with them.
-  const unpinned = process.platform === 'linux' && transport.kind === 'direct' && c.helper !== 'never';
+  // No unpinned case here: chooseTransport hands out plain sockets only while the OS routes
+  // 255.255.255.255 through the chosen NIC (app/transport/broadcast-route.ts), so the probe may run on any
+  // transport it returned.
   let cannotLook = clientPortError
     ? `Could not look for other DHCP servers on ${c.iface ?? 'this network'} (${clientPortError})`
     : c.skipProbe
       ? 'The preflight probe was skipped'
-      : unpinned
-        ? `Could not look for other DHCP servers: without the native helper the probe could leave through another interface than ${c.iface ?? 'the chosen one'} (build it: node scripts/build.mjs helper)`
-        : undefined;
+      : undefined;
   let result: ProbeResult | undefined;
   if (!cannotLook) {
     const opts: PreflightProbeOptions = {
