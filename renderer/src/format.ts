@@ -4,6 +4,9 @@
  */
 import type { ClientRecord, NicInfo } from '../../app/shared/session-types.js';
 import type { BootArch, LibraryEntry } from '../../app/shared/library-types.js';
+import { FIRMWARE_LABEL, firmwareLabel } from '../../app/shared/firmware.js';
+
+export { firmwareLabel };
 
 export const fmtBytes = (n: number): string =>
   n >= 1e9
@@ -97,11 +100,12 @@ export function rateOf(c: ClientRecord): string {
   return '';
 }
 
+/** A library entry's firmware badges: the same spelling as everywhere else (app/shared/firmware.ts). */
 export const ARCH_LABEL: Record<BootArch, string> = {
-  bios: 'BIOS',
-  'uefi-x64': 'UEFI x64',
-  'uefi-ia32': 'UEFI x86',
-  'uefi-arm64': 'ARM64',
+  bios: FIRMWARE_LABEL.bios,
+  'uefi-x64': FIRMWARE_LABEL['uefi-x64'],
+  'uefi-ia32': FIRMWARE_LABEL['uefi-ia32'],
+  'uefi-arm64': FIRMWARE_LABEL['uefi-arm64'],
 };
 
 export const KIND_LABEL: Record<LibraryEntry['kind'], string> = {
@@ -112,17 +116,6 @@ export const KIND_LABEL: Record<LibraryEntry['kind'], string> = {
   iso: 'ISO',
   disk: 'Disk image',
   wim: 'WIM',
-};
-
-export const FIRMWARE_LABEL: Record<string, string> = {
-  bios: 'BIOS',
-  'uefi-ia32': 'UEFI x86',
-  'uefi-x64': 'UEFI x64',
-  'uefi-arm64': 'UEFI ARM64',
-  'uefi-x64-http': 'UEFI x64 HTTP',
-  'uefi-ia32-http': 'UEFI x86 HTTP',
-  'uefi-arm64-http': 'UEFI ARM64 HTTP',
-  unknown: 'unknown',
 };
 
 /**
