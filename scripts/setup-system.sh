@@ -14,6 +14,7 @@ PACKAGES=(
   qemu-system-x86 ipxe ipxe-qemu ovmf busybox-static cpio
   dnsmasq-base atftp atftpd tftp-hpa curl
   chromium tcpdump tshark xorriso kea-admin ieee-data
+  nginx # bench/http-bench.sh only: run in the foreground on a loopback port, stopped by PID; never as a service
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
