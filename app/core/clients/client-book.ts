@@ -31,6 +31,13 @@ export interface ClientBookOptions extends Omit<DiagnosisOptions, 'mode'> {
   readonly vendorOf?: (mac: string) => string | undefined;
   /** The library's per-MAC boot override, shown in the row. */
   readonly bootOverride?: (mac: string) => MacOverride | undefined;
+  /**
+   * Rows changed by engine events (and the tick) are announced at most this often per MAC (ms), each with
+   * everything that changed meanwhile: a flood of 20 000 new MACs/s must not build and send a row per
+   * event. The timeline itself keeps every line. 0 (default): one row per change, synchronously.
+   * Operator actions (block, unblock, pause, boot override) are always announced at once.
+   */
+  readonly batchMs?: number;
 }
 
 /** A boot loop the client model found; the session's loop breaker decides what to do about it. */
@@ -45,6 +52,8 @@ interface Client {
   readonly facts: ClientFacts;
   /** Signature of the findings last emitted (tick re-emits a row only when they change). */
   findings?: string;
+  /** Its last activity's number in the activity queue (ClientBook.activity). */
+  active: number;
 }
 
 const DEFAULT_MAX_CLIENTS = 4096;
@@ -61,8 +70,18 @@ const TEACHES_IP: ReadonlySet<DhcpEvent['type']> = new Set([
 ]);
 
 export class ClientBook {
-  /** In order of last activity, least recent first (a touched client moves to the end). */
+  /** Every client by MAC (in order of creation). */
   private readonly clients = new Map<string, Client>();
+  /**
+   * Activity order for eviction, least recent first: each activity appends (MAC, number) and an entry is
+   * stale once its client has a newer number or is gone. Not the map itself moved to its end: deleting a
+   * Map's oldest entries leaves holes that every later scan from the start walks over again (at 20 000
+   * new MACs/s that walk was the largest cost of a DISCOVER). Compacted when stale entries pile up.
+   */
+  private activityMacs: string[] = [];
+  private activityNums: number[] = [];
+  private activityHead = 0;
+  private activitySeq = 0;
   private readonly ipToMac = new Map<string, string>();
   private readonly blocked = new Set<string>();
   private readonly paused = new Map<string, { until: number; reason: string }>();
@@ -72,6 +91,9 @@ export class ClientBook {
   private readonly maxEntries: number;
   private rules: DiagnosisOptions;
   private evictions = 0;
+  /** MACs whose row changed since the last batch (batchMs > 0), in order of first change. */
+  private readonly dirty = new Set<string>();
+  private batchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: ClientBookOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -85,7 +107,11 @@ export class ClientBook {
    * blocks stay (they are about machines, not about one run).
    */
   reset(mode: SessionMode): void {
+    this.flush();
     this.clients.clear();
+    this.activityMacs = [];
+    this.activityNums = [];
+    this.activityHead = 0;
     this.ipToMac.clear();
     this.paused.clear();
     this.evictions = 0;
@@ -142,7 +168,7 @@ export class ClientBook {
       applyDhcp(client.record, e, this.maxEntries);
       if (!overheard) foldDhcp(client.facts, e);
     }
-    this.emit(mac, client);
+    this.changed(mac, client);
     return loop;
   }
 
@@ -160,7 +186,7 @@ export class ClientBook {
     const client = this.clients.get(key);
     const changed = client !== undefined && client.record.ip !== ip;
     this.bind(ip, key);
-    if (client && changed) this.emit(key, client);
+    if (client && changed) this.changed(key, client);
   }
 
   private bind(ip: string, mac: string): void {
@@ -191,6 +217,7 @@ export class ClientBook {
     const client = this.clients.get(mac);
     if (!client) return false;
     this.clients.delete(mac);
+    this.dirty.delete(mac);
     const ip = client.record.ip;
     if (ip && this.ipToMac.get(ip) === mac) this.ipToMac.delete(ip);
     return true;
@@ -245,7 +272,22 @@ export class ClientBook {
   /** Re-emits a client's row after something outside the events changed it (block, pause, boot override). */
   touch(mac: string): void {
     const client = this.clients.get(mac);
-    if (client) this.emit(mac, client);
+    if (!client) return;
+    this.dirty.delete(mac);
+    this.emit(mac, client);
+  }
+
+  /** Announces every row changed since the last batch now (batchMs > 0; the session calls it on stop). */
+  flush(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.dirty.size === 0) return;
+    const macs = [...this.dirty];
+    this.dirty.clear();
+    for (const mac of macs) {
+      const client = this.clients.get(mac);
+      if (client) this.emit(mac, client);
+    }
   }
 
   diagnoses(mac: string): Diagnosis[] {
@@ -280,7 +322,7 @@ export class ClientBook {
       if (where !== undefined) client.facts.stalled = { time: now, where };
       const stalled = where !== undefined;
       const sig = signature(diagnose(client.facts, now, this.rules));
-      if (stalled || sig !== client.findings) this.emit(mac, client);
+      if (stalled || sig !== client.findings) this.changed(mac, client);
     }
   }
 
@@ -300,6 +342,17 @@ export class ClientBook {
     };
   }
 
+  /** A row changed through an engine event or the tick: announced now, or with the next batch. */
+  private changed(mac: string, client: Client): void {
+    if (this.listeners.size === 0) return;
+    const batchMs = this.options.batchMs ?? 0;
+    if (batchMs <= 0) return this.emit(mac, client);
+    this.dirty.add(mac);
+    if (this.batchTimer) return;
+    this.batchTimer = setTimeout(() => this.flush(), batchMs);
+    this.batchTimer.unref?.();
+  }
+
   private emit(mac: string, client: Client): void {
     if (this.listeners.size === 0) return;
     const row = this.view(mac, client, this.clock.now());
@@ -310,28 +363,62 @@ export class ClientBook {
   private client(mac: string, time: number): Client {
     let client = this.clients.get(mac);
     if (client) {
-      this.clients.delete(mac);
-      this.clients.set(mac, client);
+      // A DISCOVER and its OFFER come in a row: the most recently active client stays where it is.
+      if (client.active !== this.activitySeq) this.active(mac, client);
       return client;
     }
     if (this.clients.size >= this.maxClients) this.evictOne();
-    client = { record: newRecord(mac, time, this.options.vendorOf?.(mac)), facts: newFacts(mac) };
+    client = { record: newRecord(mac, time, this.options.vendorOf?.(mac)), facts: newFacts(mac), active: 0 };
     this.clients.set(mac, client);
+    this.active(mac, client);
     return client;
+  }
+
+  /** `client` is now the most recently active one. */
+  private active(mac: string, client: Client): void {
+    client.active = ++this.activitySeq;
+    this.activityMacs.push(mac);
+    this.activityNums.push(client.active);
+    const queued = this.activityMacs.length - this.activityHead;
+    if (queued > 2 * this.clients.size + 1024) this.compactActivity();
+  }
+
+  /** Drops the stale entries (and the consumed head) of the activity queue. */
+  private compactActivity(): void {
+    const macs: string[] = [];
+    const nums: number[] = [];
+    for (let i = this.activityHead; i < this.activityMacs.length; i++) {
+      const mac = this.activityMacs[i]!;
+      const num = this.activityNums[i]!;
+      if (this.clients.get(mac)?.active === num) {
+        macs.push(mac);
+        nums.push(num);
+      }
+    }
+    this.activityMacs = macs;
+    this.activityNums = nums;
+    this.activityHead = 0;
   }
 
   /** Drops the least recently active client that has no transfer open (else the least recent one). */
   private evictOne(): void {
     let victim: string | undefined;
     let scanned = 0;
-    for (const [mac, client] of this.clients) {
+    for (let i = this.activityHead; i < this.activityMacs.length; i++) {
+      const mac = this.activityMacs[i]!;
+      const client = this.clients.get(mac);
+      if (client?.active !== this.activityNums[i]) {
+        if (i === this.activityHead) this.activityHead++; // stale at the head: never needed again
+        continue;
+      }
       victim ??= mac;
-      if (client.facts.transfers.size === 0) {
+      if (client!.facts.transfers.size === 0) {
         victim = mac;
         break;
       }
       if (++scanned >= EVICTION_SCAN) break;
     }
+    if (this.activityHead > 4096 && this.activityHead * 2 > this.activityMacs.length) this.compactActivity();
     if (victim !== undefined && this.drop(victim)) this.evictions++;
   }
 }

@@ -35,6 +35,12 @@ export interface SessionControllerOptions {
   readonly nextStepMs?: number;
   /** Client records kept (default 4096); the least recently active idle ones are evicted and counted. */
   readonly maxClients?: number;
+  /**
+   * `client` events from engine traffic are batched per MAC and sent at most this often (ms, default 100;
+   * 0 = one per change): under a flood the UI and the CLI get each changed row once per batch, with every
+   * timeline line, instead of one row per datagram. Operator actions are sent at once.
+   */
+  readonly clientBatchMs?: number;
 }
 
 export interface PreflightProbeOptions {

@@ -37,7 +37,7 @@ import { ClientBook } from '../clients/index.js';
 import { ConfigError, normalizeMac, validateConfig, type ValidatedConfig } from '../config-validate.js';
 import { listInterfaces } from '../interfaces.js';
 import type { NetbootLibrary } from '../netboot-library.js';
-import { createOuiLookup } from '../oui.js';
+import { createOuiLookup, type OuiLookup } from '../oui.js';
 import { sendsBootOptions } from '../probe.js';
 import { ClientPipeline } from './client-pipeline.js';
 import { realEngineFactory, type EngineFactory } from './engine-factory.js';
@@ -50,6 +50,9 @@ import { preflight, ServerNotices } from './preflight.js';
 export { realEngineFactory, toSessionError };
 export type { EngineFactory, PortedEngine, TransportRequest } from './engine-factory.js';
 export type { PreflightProbeOptions, SessionControllerOptions } from './options.js';
+
+/** Default batch of engine-driven `client` events (options.ts, clientBatchMs). */
+const CLIENT_BATCH_MS = 100;
 
 /** Bounded copy of the session's log for the report. */
 const MAX_LOG_RECORDS = 2000;
@@ -87,6 +90,8 @@ export class SessionController {
   private nic: NicInfo | undefined;
   private logRecords: LogRecord[] = [];
   private offClientPort: (() => void) | undefined;
+  /** MAC vendors for new rows, read while the session starts (not on the first DISCOVER). */
+  private readonly oui: OuiLookup = createOuiLookup();
 
   constructor(private readonly options: SessionControllerOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -105,8 +110,9 @@ export class SessionController {
     this.book = new ClientBook({
       clock: this.clock,
       logger: this.logger,
-      vendorOf: createOuiLookup(),
+      vendorOf: this.oui,
       ...(o.maxClients !== undefined ? { maxClients: o.maxClients } : {}),
+      batchMs: o.clientBatchMs ?? CLIENT_BATCH_MS,
       ...(o.loopCount !== undefined ? { loopCount: o.loopCount } : {}),
       ...(o.loopWindowMs !== undefined ? { loopWindowMs: o.loopWindowMs } : {}),
       ...(o.siteGraceMs !== undefined ? { siteGraceMs: o.siteGraceMs } : {}),
@@ -188,6 +194,8 @@ export class SessionController {
   }
 
   private setState(state: SessionState): void {
+    // Rows changed before a state change are announced before it (a stop's last rows, then "stopping").
+    this.book.flush();
     this.state = state;
     this.emit({ type: 'state', snapshot: this.snapshot() });
   }
@@ -226,7 +234,9 @@ export class SessionController {
       const valid = validateConfig(config, { interfaces, folderExists });
       this.nic = interfaces.find((n) => n.name === config.iface);
       for (const w of valid.warnings) this.warn(w);
+      const vendors = this.oui.load(); // read during the preflight's wait
       await this.run(valid);
+      await vendors;
       this.startedAt = this.clock.now();
       this.ticker = setInterval(() => this.book.tick(), 1000);
       this.ticker.unref?.();
