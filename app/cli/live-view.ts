@@ -6,6 +6,45 @@
 import type { ClientRecord, SessionEvent, SessionSnapshot } from '../shared/session-types.js';
 
 const MAX_LOG = 6;
+/** Rows the live view draws (the newest machines); the rest are summed up in one line. */
+const MAX_ROWS = 40;
+/** Rows it remembers (the session keeps 4096 records; a flood of new MACs must not grow this map). */
+const MAX_KEPT = 4096;
+
+/**
+ * Plain (non-TTY) output under a flood: at most `perSecond` client lines a second, the rest summed up
+ * once a second ("N more client updates from M machines not shown"; the caller's timer calls `summary()`),
+ * so a log stays readable and writing it never becomes the server's bottleneck. `--json` keeps every update.
+ */
+export class LineBudget {
+  private used = 0;
+  private held = 0;
+  private readonly heldMacs = new Set<string>();
+
+  /** `perSecond` lines between two calls of `summary()` (serve calls it once a second). */
+  constructor(private readonly perSecond = 50) {}
+
+  /** Whether this client's line is printed now (false: counted for the next summary). */
+  admit(mac: string): boolean {
+    if (this.used < this.perSecond) {
+      this.used++;
+      return true;
+    }
+    this.held++;
+    if (this.heldMacs.size < 100_000) this.heldMacs.add(mac);
+    return false;
+  }
+
+  /** The summary of what was held back since the last one, if anything was. */
+  summary(): string | undefined {
+    this.used = 0; // a new second's budget
+    if (this.held === 0) return undefined;
+    const line = `${this.held} more client update${this.held === 1 ? '' : 's'} from ${this.heldMacs.size} machine${this.heldMacs.size === 1 ? '' : 's'} not shown (--json has every one)`;
+    this.held = 0;
+    this.heldMacs.clear();
+    return line;
+  }
+}
 
 function bar(bytes: number, size: number | undefined, width = 20): string {
   if (!size) return ''.padEnd(width + 2);
@@ -44,8 +83,13 @@ export class LiveView {
 
   handle(e: SessionEvent): void {
     if (e.type === 'state') this.snapshot = e.snapshot;
-    else if (e.type === 'client') this.clients.set(e.client.mac, e.client);
-    else {
+    else if (e.type === 'client') {
+      this.clients.set(e.client.mac, e.client);
+      if (this.clients.size > MAX_KEPT) {
+        const oldest = this.clients.keys().next().value;
+        if (oldest !== undefined) this.clients.delete(oldest);
+      }
+    } else {
       const line =
         e.type === 'warning'
           ? `warning: ${e.message}`
@@ -76,7 +120,11 @@ export class LiveView {
       : '';
     const head = `PXE Desk  ${s?.config?.mode ?? ''} mode  ${s?.state ?? ''}  ${eps}`;
     const err = s?.error ? `\nerror: ${s.error.message}` : '';
-    const rows = [...this.clients.values()].map(renderClient);
+    // In order of appearance; under a flood only the newest MAX_ROWS machines, the others counted.
+    const all = [...this.clients.values()];
+    const hidden = Math.max(0, all.length - MAX_ROWS);
+    const rows = all.slice(hidden).map(renderClient);
+    if (hidden > 0) rows.unshift(`… ${hidden} earlier machine${hidden === 1 ? '' : 's'} not shown`);
     const table = rows.length ? rows.join('\n') : '(no clients yet: power on a machine set to network boot)';
     return `${head}${err}\n\n${'MAC'.padEnd(17)} ${'IP'.padEnd(15)} ${'STAGE'.padEnd(11)} FILE\n${table}\n\n${this.logs.join('\n')}\n`;
   }

@@ -14,7 +14,7 @@ import type { SessionConfig, SessionEvent } from '../shared/session-types.js';
 import { parseArgs, serveHelp, text, type ParsedArgs } from './args.js';
 import { CLI_VERSION, EXIT, fail } from './cli-shared.js';
 import { buildConfig, ignoredOptions, importNotes, mergeArgs, modeFromArgs } from './config-from-args.js';
-import { LiveView } from './live-view.js';
+import { LineBudget, LiveView } from './live-view.js';
 import { createLogFilter, logLevels } from './log-filter.js';
 import { serveUi } from './serve-ui.js';
 import { CommandSignals } from './signals.js';
@@ -129,10 +129,19 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const json = args.json === true;
   const live =
     !json && process.stdout.isTTY === true ? new LiveView((t) => process.stdout.write(t)) : undefined;
+  // Plain lines: a flood of new machines is summed up once a second rather than printed line by line.
+  const budget = new LineBudget();
+  const heldBack = (): void => {
+    const more = budget.summary();
+    if (more) process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${more}\n`);
+  };
+  const summaries = !json && !live ? setInterval(heldBack, 1000) : undefined;
+  summaries?.unref();
   const write = (e: SessionEvent): void => {
     if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
     else if (live) live.handle(e);
     else {
+      if (e.type === 'client' && !budget.admit(e.client.mac)) return;
       const line = formatEvent(e);
       if (line) process.stdout.write(`${line}\n`);
     }
@@ -144,6 +153,8 @@ export async function serve(argv: readonly string[]): Promise<number> {
     return fail('serve', error, EXIT.usage);
   }
   const closeOutputs = (): void => {
+    if (summaries) clearInterval(summaries);
+    if (!json && !live) heldBack();
     live?.close();
     syslog?.close();
   };
