@@ -3,7 +3,6 @@
  * (fallbackDirs, for UEFI HTTP boot clients) and generated iPXE scripts (the `scripts` hook).
  * Read-only by design: engines never write to the netboot folder (docs/decisions.md, "netboot folder").
  */
-import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,6 +13,7 @@ import type { Clock, Logger } from '../../shared/runtime.js';
 import { REFUSAL_ANSWER, resolveParts, splitHttpTarget } from '../files/confine.js';
 import type { ConfinedFile as ResolvedFile, Refused } from '../files/confine.js';
 import { contentTypeFor } from './content-type.js';
+import { BufferPool, sendFileBody } from './file-body.js';
 import { parseRange } from './http-range.js';
 import type { ByteRange } from './http-range.js';
 
@@ -44,6 +44,8 @@ export interface HttpBootServerOptions {
 }
 
 const PROGRESS_INTERVAL_MS = 500;
+/** Read buffers kept between transfers (chunkSize each): 16 concurrent downloads allocate nothing. */
+const IDLE_BUFFERS = 32;
 
 function clientIpOf(socket: Socket): string {
   const a = socket.remoteAddress ?? '';
@@ -62,7 +64,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
   private readonly clock: Clock;
   private readonly dirs: string[];
   private readonly maxConnections: number;
-  private readonly chunkSize: number;
+  private readonly buffers: BufferPool;
   private boundPort = 0;
   private nextId = 1;
   private stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
@@ -72,7 +74,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
     this.clock = options.clock ?? systemClock;
     this.dirs = [options.root, ...(options.fallbackDirs ?? [])];
     this.maxConnections = options.maxConnections ?? 512;
-    this.chunkSize = options.chunkSize ?? 1024 * 1024;
+    this.buffers = new BufferPool(options.chunkSize ?? 1024 * 1024, IDLE_BUFFERS);
   }
 
   port(): number {
@@ -383,7 +385,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
     this.stream(req, res, file, clientIp, ranges, { heads, tail }, total);
   }
 
-  /** Streams ranges in order with big reads; progress events throttled; never buffers the file. */
+  /** Streams ranges in order with big reads (file-body.ts); progress events throttled; never buffers the file. */
   private stream(
     req: IncomingMessage,
     res: ServerResponse,
@@ -403,11 +405,10 @@ export class HttpBootServer implements Engine<TransferEvent> {
       return dt > 0 ? Math.round(sent / dt) : 0;
     };
     this.emit({ ...base, type: 'start', bytes: 0 });
-    let current: ReturnType<typeof createReadStream> | undefined;
     const fail = (reason: string, code: TransferFailureCode): void => {
       if (finished) return;
       finished = true;
-      current?.destroy();
+      stop();
       this.emit({
         ...base,
         time: this.clock.now(),
@@ -418,60 +419,37 @@ export class HttpBootServer implements Engine<TransferEvent> {
         failure: { code },
       });
     };
-    res.on('close', () => {
-      if (!finished) fail('client closed the connection before the transfer completed', 'aborted');
-    });
-    const next = (i: number): void => {
-      if (finished) return;
-      if (i >= ranges.length) {
-        if (multipart) res.write(multipart.tail);
-        res.end(() => {
-          if (finished) return;
-          finished = true;
-          this.stats.sent++;
-          this.emit({
-            ...base,
-            time: this.clock.now(),
-            type: 'done',
-            bytes: sent,
-            rate: rate(),
-            detail: { method: 'GET', status: res.statusCode },
-          });
-        });
-        return;
-      }
-      const r = ranges[i] as ByteRange;
-      if (multipart) res.write(multipart.heads[i] as Buffer);
-      if (r.end < r.start) {
-        next(i + 1);
-        return;
-      }
-      const rs = createReadStream(file.path, {
-        start: r.start,
-        end: r.end,
-        highWaterMark: this.chunkSize,
-      });
-      current = rs;
-      rs.on('data', (chunk: Buffer | string) => {
-        sent += chunk.length;
-        if (!res.write(chunk)) {
-          rs.pause();
-          res.once('drain', () => rs.resume());
-        }
+    const stop = sendFileBody(res, { path: file.path, ranges, multipart }, this.buffers, {
+      bytes: (n) => {
+        sent = n;
         const now = this.clock.now();
         if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
           lastProgress = now;
           this.emit({ ...base, time: now, type: 'progress', bytes: sent, rate: rate() });
         }
-      });
-      rs.on('error', (err) => {
+      },
+      done: () => {
+        if (finished) return;
+        finished = true;
+        this.stats.sent++;
+        this.emit({
+          ...base,
+          time: this.clock.now(),
+          type: 'done',
+          bytes: sent,
+          rate: rate(),
+          detail: { method: 'GET', status: res.statusCode },
+        });
+      },
+      failed: (err) => {
         this.logger.warn('read failed', { file: file.requested, error: err.message });
         fail(`read error: ${err.message}`, 'read-error');
         res.destroy();
-      });
-      rs.on('end', () => next(i + 1));
-    };
-    next(0);
+      },
+    });
+    res.on('close', () => {
+      if (!finished) fail('client closed the connection before the transfer completed', 'aborted');
+    });
   }
 }
 
