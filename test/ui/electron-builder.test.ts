@@ -1,7 +1,7 @@
 /**
  * `electron-builder --linux dir` with a stub electronDist (a folder holding a dummy `electron`
  * executable, so no Electron download is needed): the unpacked tree must contain app.asar, the native
- * helper and the iPXE boot files as extra resources.
+ * helper and the boot files (iPXE, signed shim + GRUB) as extra resources.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ describe.skipIf(process.platform !== 'linux')('electron-builder --linux dir (stu
         stdio: 'inherit',
       });
     }
-    if (!existsSync(join(bootfiles, 'undionly.kpxe'))) {
+    if (['undionly.kpxe', 'shimx64.efi', 'grubx64.efi'].some((f) => !existsSync(join(bootfiles, f)))) {
       execFileSync(process.execPath, [join(repo, 'scripts', 'fetch-bootfiles.mjs')], {
         cwd: repo,
         stdio: 'inherit',
@@ -66,7 +66,8 @@ describe.skipIf(process.platform !== 'linux')('electron-builder --linux dir (stu
     expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-helper'))).toBe(true);
     // The native TFTP data path ships beside it (defaultNativeTftpPath looks there in a packaged app).
     expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-tftp'))).toBe(true);
-    for (const f of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi'])
+    // The Secure Boot pair ships beside iPXE (docs/secure-boot.md).
+    for (const f of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi', 'shimx64.efi', 'grubx64.efi'])
       expect(existsSync(join(res, 'bootfiles', f))).toBe(true);
     expect(existsSync(join(out, 'linux-unpacked', 'pxe-desk'))).toBe(true);
   }, 180_000);
