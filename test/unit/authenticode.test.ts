@@ -1,0 +1,156 @@
+/**
+ * Authenticode detection on real boot files: Debian's signed shim and network GRUB and iPXE (from the
+ * boot-file cache, fetched by `npm run bootfiles` at the pinned versions; fetched here when missing), and a
+ * Debian-signed kernel (the lab fixtures' vmlinuz from linux-image-amd64, cached in test/fixtures/work).
+ * Locally a machine without apt skips; with CI=true a missing file fails the suite.
+ * openssl, where present (always on CI), reads the same PKCS#7 blobs as an independent second opinion.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inspectPe, type PeInspection } from '../../app/engines/pe/authenticode.js';
+import { inspectPeFile } from '../../app/engines/pe/inspect-file.js';
+import { memorySource } from '../../app/engines/iso/source.js';
+import { ensureFixtures } from '../fixtures/fixtures.js';
+import { haveTools, onCi } from '../helpers/tools.js';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const cache = process.env.PXE_DESK_BOOTFILES ?? join(repo, '.cache', 'bootfiles');
+const NEEDED = ['shimx64.efi', 'grubx64.efi', 'snponly.efi', 'ipxe.efi', 'undionly.kpxe'];
+
+function bootfilesPresent(): boolean {
+  if (NEEDED.every((f) => existsSync(join(cache, f)))) return true;
+  try {
+    execFileSync(process.execPath, [join(repo, 'scripts', 'fetch-bootfiles.mjs')], {
+      cwd: repo,
+      stdio: 'inherit',
+    });
+  } catch (e) {
+    if (onCi) throw new Error(`CI=true but the boot files could not be fetched: ${String(e)}`);
+  }
+  const missing = NEEDED.filter((f) => !existsSync(join(cache, f)));
+  if (missing.length === 0) return true;
+  if (onCi) throw new Error(`CI=true but ${missing.join(', ')} are missing from ${cache}`);
+  console.warn(`skipping: ${missing.join(', ')} missing (npm run bootfiles)`);
+  return false;
+}
+
+const haveBootfiles = bootfilesPresent();
+const file = (name: string): string => join(cache, name);
+const names = (info: PeInspection): [string | undefined, string | undefined][] =>
+  info.signers.map((s) => [s.subject?.commonName, s.issuer.commonName]);
+
+/** Subject CNs openssl finds in each PKCS_SIGNED_DATA entry of the file (the entries inspectPe located). */
+function opensslSubjects(path: string, info: PeInspection): string[][] {
+  const bytes = readFileSync(path);
+  return info.certificateEntries.map((e) => {
+    const der = bytes.subarray(e.offset + 8, e.offset + e.length);
+    const out = execFileSync('openssl', ['pkcs7', '-inform', 'DER', '-print_certs', '-noout'], {
+      input: der,
+      encoding: 'utf8',
+    });
+    return [...out.matchAll(/^subject=.*?CN\s?=\s?([^,\n]+)/gm)].map((m) => (m[1] ?? '').trim());
+  });
+}
+
+describe.skipIf(!haveBootfiles)('Authenticode on the fetched boot files', () => {
+  it('shim: x64 UEFI application signed twice by Microsoft (UEFI CA 2011 and 2023)', async () => {
+    const info = await inspectPeFile(file('shimx64.efi'));
+    expect(info).toMatchObject({
+      pe: true,
+      machine: 'x64',
+      format: 'pe32+',
+      efi: 'efi-application',
+      signed: true,
+    });
+    expect(names(info)).toEqual([
+      ['Microsoft Windows UEFI Driver Publisher', 'Microsoft Corporation UEFI CA 2011'],
+      ['Microsoft UEFI CA 2023 signer', 'Microsoft UEFI CA 2023'],
+    ]);
+    for (const s of info.signers) {
+      expect(s.subject?.organization).toBe('Microsoft Corporation');
+      expect(s.issuer.organization).toBe('Microsoft Corporation');
+      expect(s.digestAlgorithm).toBe('sha256');
+      expect(s.nested).toBe(false);
+    }
+    // Two WIN_CERTIFICATE entries, each PKCS_SIGNED_DATA revision 2.0 on a quadword boundary, over the same image.
+    expect(info.certificateEntries.map((e) => [e.revision, e.type, e.offset % 8])).toEqual([
+      [0x200, 2, 0],
+      [0x200, 2, 0],
+    ]);
+    expect(info.signers[0]?.imageDigest).toEqual(info.signers[1]?.imageDigest);
+    expect(info.signers[0]?.chain.map((c) => c.subject.commonName)).toEqual([
+      'Microsoft Windows UEFI Driver Publisher',
+      'Microsoft Corporation UEFI CA 2011',
+    ]);
+  });
+
+  it('network GRUB: x64 UEFI application signed by Debian', async () => {
+    const info = await inspectPeFile(file('grubx64.efi'));
+    expect(info).toMatchObject({ pe: true, machine: 'x64', efi: 'efi-application', signed: true });
+    expect(names(info)).toEqual([['Debian Secure Boot Signer 2022 - grub2', 'Debian Secure Boot CA']]);
+    expect(info.signers[0]?.subject?.text).toBe('CN=Debian Secure Boot Signer 2022 - grub2');
+    expect(info.linuxKernel).toBeUndefined();
+  });
+
+  it.each(['snponly.efi', 'ipxe.efi'])(
+    'iPXE %s from Debian: x64 UEFI application, unsigned',
+    async (name) => {
+      const info = await inspectPeFile(file(name));
+      expect(info).toEqual({
+        pe: true,
+        machine: 'x64',
+        machineCode: 0x8664,
+        format: 'pe32+',
+        efi: 'efi-application',
+        signed: false,
+        signers: [],
+        certificateEntries: [],
+      });
+    },
+  );
+
+  it('undionly.kpxe (BIOS PXE) is not a PE image', async () => {
+    const info = await inspectPeFile(file('undionly.kpxe'));
+    expect(info.pe).toBe(false);
+    expect(info.signed).toBe(false);
+  });
+
+  it('in-memory bytes give the same answer as the file reader', async () => {
+    const bytes = new Uint8Array(readFileSync(file('shimx64.efi')));
+    expect(await inspectPe(memorySource(bytes))).toEqual(await inspectPeFile(file('shimx64.efi')));
+  });
+
+  it.skipIf(!haveTools('openssl'))('openssl reads the same certificates from the entries found', async () => {
+    for (const name of ['shimx64.efi', 'grubx64.efi']) {
+      const info = await inspectPeFile(file(name));
+      const chains = info.signers.map((s) => s.chain.map((c) => c.subject.commonName));
+      expect(opensslSubjects(file(name), info)).toEqual(chains);
+    }
+  });
+});
+
+describe('Authenticode on a Debian-signed kernel', () => {
+  it('vmlinuz from linux-image-amd64: EFI-stub bzImage signed by Debian', async () => {
+    const fx = ensureFixtures();
+    // build-fixtures.sh records the .deb it took the kernel from: linux-image-<abi>-amd64_<version>_amd64.deb.
+    const source = readFileSync(join(fx.dir, 'vmlinuz.source'), 'utf8').trim();
+    const abi = /^linux-image-(\d[^_]*-amd64)_/.exec(source)?.[1];
+    expect(abi, `vmlinuz.source: ${source}`).toBeDefined();
+    const info = await inspectPeFile(fx.vmlinuz);
+    expect(info).toMatchObject({ pe: true, machine: 'x64', efi: 'efi-application', signed: true });
+    expect(info.linuxKernel?.version?.startsWith(`${abi} `)).toBe(true);
+    expect(Number(info.linuxKernel?.bootProtocol)).toBeGreaterThanOrEqual(2.12);
+    // The kernel follows Debian's current point release (not pinned), and Debian names a signer per year:
+    // the CA is exact, the signer's year may move.
+    expect(info.signers).toHaveLength(1);
+    expect(info.signers[0]?.issuer.commonName).toBe('Debian Secure Boot CA');
+    expect(info.signers[0]?.subject?.commonName).toMatch(/^Debian Secure Boot Signer \d{4} - linux$/);
+    if (haveTools('openssl')) {
+      expect(opensslSubjects(fx.vmlinuz, info)).toEqual([
+        info.signers[0]?.chain.map((c) => c.subject.commonName),
+      ]);
+    }
+  }, 300_000);
+});
