@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,5 +20,14 @@ describe('OUI vendor lookup', () => {
     expect(lookup('02:00:00:00:00:01')).toBeUndefined();
     expect(lookup('52:54:00:12:34:56')).toBe('QEMU virtual NIC');
     expect(createOuiLookup(join(dir, 'missing.txt'))('00:22:72:00:00:00')).toBeUndefined();
+  });
+  it('load() reads the registry ahead of the first lookup (the session calls it while starting)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oui-'));
+    writeFileSync(join(dir, 'oui.txt'), sample);
+    const lookup = createOuiLookup(join(dir, 'oui.txt'));
+    await lookup.load();
+    rmSync(join(dir, 'oui.txt')); // nothing is read on the lookup itself
+    expect(lookup('08-61-95-01-02-03')).toBe('Rockwell Automation');
+    await expect(createOuiLookup(join(dir, 'missing.txt')).load()).resolves.toBeUndefined();
   });
 });
