@@ -30,12 +30,19 @@
 #        LOGDIR=DIR keeps each server's output; NODE_FLAGS adds node flags to PXE Desk (e.g. --trace-gc),
 #        SERVE_FLAGS adds bench/dhcp-serve.ts flags to pxedesk-proxy (e.g. --remember-ms -1); SHOW_GEN=1 prints
 #        perfdhcp's own report.
+#        FLOOD_SECS=N: the flood mode of issue 17: one run of N s (e.g. 60) of new MACs at RATES (default 20000),
+#        REPS=1 and no capture unless given; each product row also times an HTTP GET of a small file from the
+#        product's own HTTP server twice a second during the flood (the event loop that serves the UI), the
+#        "ui max ms" column. The "rss MB" column (every mode) is the server's peak RSS (VmHWM, the server
+#        process plus its children, e.g. the native helper), warm-up included.
 #        PIN=1 (default with 2 or more CPUs): the server on CPU 0, the generator and the capture on CPU 1
 #        (taskset), every server alike. Unpinned on this 2-core box, perfdhcp's two threads and tcpdump take
 #        the server's core at random and dnsmasq itself loses 17 % at 20 000/s; pinned, dnsmasq loses nothing
 #        (its figure in the issue). PIN=0 leaves placement to the scheduler.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+FLOOD_SECS=${FLOOD_SECS:-}
+if [ -n "$FLOOD_SECS" ]; then RATES=${RATES:-20000} SECS=$FLOOD_SECS REPS=${REPS:-1} CAPTURE=${CAPTURE:-0}; fi
 RATES=${RATES:-"1000 20000"}
 SECS=${SECS:-3}
 REPS=${REPS:-3}
@@ -55,10 +62,10 @@ done
 PERFDHCP=$(command -v perfdhcp || echo /usr/sbin/perfdhcp)
 TCPDUMP=$(command -v tcpdump || echo /usr/sbin/tcpdump)
 WORK=$(mktemp -d)
-PID="" CAP=""
+PID="" CAP="" UIP=""
 stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; fi; }
 cleanup() {
-  stop_pid "$CAP"; CAP=""; stop_pid "$PID"; PID=""
+  stop_pid "$UIP"; UIP=""; stop_pid "$CAP"; CAP=""; stop_pid "$PID"; PID=""
   ip netns del $NS_S 2>/dev/null; ip netns del $NS_C 2>/dev/null; true
 }
 trap 'cleanup; rm -rf "$WORK"' EXIT
@@ -99,6 +106,24 @@ cpu_ticks() {
 # UDP datagrams a namespace's kernel dropped because a socket's receive buffer was full (RFC 4113
 # udpInErrors' RcvbufErrors): in the generator's namespace that is perfdhcp not reading fast enough, in the
 # server's the server.
+# Peak resident memory (kB) of the server and its children (VmHWM: the high-water mark of each process).
+rss_peak() {
+  local t=0 p
+  for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    t=$((t + $(awk '/^VmHWM:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+  done
+  echo $t
+}
+# During a flood: an HTTP GET of a small file from the product twice a second; prints the slowest (ms).
+ui_probe() {
+  local worst=0 t
+  while :; do
+    t=$(ip netns exec $NS_C curl -s -o /dev/null -m 5 -w '%{time_total}' "http://$SRV:18080/probe.txt" || echo 5)
+    worst=$(awk -v a="$worst" -v b="$t" 'BEGIN { b *= 1000; print (b > a ? b : a) }')
+    echo "$worst" > "$WORK/ui.max"
+    sleep 0.5
+  done
+}
 rcvbuf_errors() {
   ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp
 }
@@ -116,7 +141,7 @@ started() { # the server has bound UDP 67 in its namespace (the product: its ses
 VC=$(printf 'PXEClient:Arch:00000:UNDI:002001' | od -An -tx1 | tr -d ' \n')
 TSV=$WORK/dhcp.tsv
 for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
-  rm -f "$WORK/dnsmasq.leases" "$WORK/product.leases"; mkdir -p "$WORK/root"
+  rm -f "$WORK/dnsmasq.leases" "$WORK/product.leases" "$WORK/ui.max"; mkdir -p "$WORK/root"; echo probe > "$WORK/root/probe.txt"
   # A fresh server per measurement: the full-mode pool (131 000 addresses) then never runs dry.
   ip netns exec $NS_S $ON_SRV $(cmd_of $name) > "$WORK/$name.log" 2>&1 &
   PID=$!
@@ -133,10 +158,13 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   fi
   sleep 0.5
   c0=$(cpu_ticks $PID); g0=$(rcvbuf_errors $NS_C); s0=$(rcvbuf_errors $NS_S)
+  UIP=""
+  case $name in product-*) [ -n "$FLOOD_SECS" ] && { ui_probe & UIP=$!; } ;; esac
   # -i: DISCOVER/OFFER only; -R: distinct clients; -W: wait 2 s for late replies; capped at RATE*SECS requests.
   timeout $((SECS + 20)) ip netns exec $NS_C $ON_GEN "$PERFDHCP" -4 -l dhb-c -i -r "$r" -R 1000000 -p "$SECS" -W 2000000 \
     -o 60,$VC -o 93,0000 -o 97,00$(printf '%032x' "$rep") $SRV > "$WORK/perfdhcp.txt" 2>&1
-  c1=$(cpu_ticks $PID); g1=$(rcvbuf_errors $NS_C); s1=$(rcvbuf_errors $NS_S)
+  c1=$(cpu_ticks $PID); g1=$(rcvbuf_errors $NS_C); s1=$(rcvbuf_errors $NS_S); rss=$(rss_peak $PID)
+  stop_pid "$UIP"; UIP=""; ui=$(cat "$WORK/ui.max" 2>/dev/null || echo NA)
   sleep 0.3
   stop_pid "$CAP"; CAP=""
   stop_pid "$PID"; PID=""
@@ -148,18 +176,19 @@ for rep in $(seq "$REPS"); do for r in $RATES; do for name in $SERVERS; do
   [ -n "${SHOW_GEN:-}" ] && cat "$WORK/perfdhcp.txt"
   sent=$(awk '/^sent packets/{print $3; exit}' "$WORK/perfdhcp.txt")
   recv=$(awk '/^received packets/{print $3; exit}' "$WORK/perfdhcp.txt")
-  row=$(LAT="$lat" GEN_DROPS=$((g1 - g0)) SRV_DROPS=$((s1 - s0)) node -e '
+  row=$(LAT="$lat" GEN_DROPS=$((g1 - g0)) SRV_DROPS=$((s1 - s0)) RSS_KB="$rss" UI_MS="$ui" node -e '
     const [n, r, rep, s, g, c0, c1, hz, cd] = process.argv.slice(1);
     const l = JSON.parse(process.env.LAT || "{}");
     const sent = Number(s) || 0, got = Number(g) || 0;
     const cpu = ((Number(c1) - Number(c0)) / Number(hz)) * 1000;
     console.log([n, r, rep, sent, got, sent - got, l.p50_ms ?? "NA", l.p99_ms ?? "NA", l.max_ms ?? "NA",
       got ? ((cpu * 1000) / got).toFixed(1) : "NA", cd || 0, l.requests != null ? l.requests - l.answered : "NA",
-      process.env.GEN_DROPS, process.env.SRV_DROPS, l.gen_stalls ?? "NA"].join("\t"));
+      process.env.GEN_DROPS, process.env.SRV_DROPS, l.gen_stalls ?? "NA", (Number(process.env.RSS_KB) / 1024).toFixed(1),
+      process.env.UI_MS === "NA" ? "NA" : Number(process.env.UI_MS).toFixed(1)].join("\t"));
   ' "$name" "$r" "$rep" "${sent:-0}" "${recv:-0}" "$c0" "$c1" "$HZ" "$capdrop")
   echo "$row" >> "$TSV"
-  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s, never answered %s, full socket: generator %s server %s; generator stalls > 2 ms: %s)\n' \
-    "$rep" $(echo "$row" | cut -f1,2,4-15 | tr '\t' ' ')
+  printf 'rep %s %-14s %6s/s  sent %s offers %s lost %s  p50 %s p99 %s max %s ms  cpu %s ms/1k  (capture drops %s, never answered %s, full socket: generator %s server %s; generator stalls > 2 ms: %s)  rss %s MB  ui max %s ms\n' \
+    "$rep" $(echo "$row" | cut -f1,2,4-17 | tr '\t' ' ')
   sleep 0.5
 done; done; done
 
@@ -168,17 +197,18 @@ echo "Medians over $REPS reps (lost = no OFFER within perfdhcp's 1 s drop time, 
 echo "on the wire at all; gen/srv full = datagrams the generator's / server's namespace dropped at a full socket"
 echo "receive buffer (/proc/net/snmp RcvbufErrors); gen stall = gaps over 2 ms between two of the generator's"
 echo "DISCOVERs on the wire (it fell behind its own pace); latency on the wire, late OFFERs included;"
-echo "ratios are against dnsmasq in the same mode and run):"
+echo "rss = peak RSS of the server and its children (MB); ui max = slowest HTTP GET from the product during a"
+echo "FLOOD_SECS run (ms); ratios are against dnsmasq in the same mode and run):"
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
   const med = (a) => { const v = a.map(Number).filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
     return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
   const get = (n, r, c) => med(rows.filter((x) => x[0] === n && x[1] === r).map((x) => x[c]));
   const f = (x, d = 2) => (Number.isNaN(x) ? "NA" : x.toFixed(d));
-  const head = ["rate", "server", "sent", "lost", "never", "gen full", "srv full", "gen stall", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio"];
+  const head = ["rate", "server", "sent", "lost", "never", "gen full", "srv full", "gen stall", "p50 ms", "p99 ms", "cpu ms/1k", "p99 ratio", "cpu ratio", "rss MB", "ui max ms"];
   console.log(head.map((s, i) => (i === 1 ? " " + s.padEnd(15) : s.padStart(10))).join(""));
   for (const r of [...new Set(rows.map((x) => x[1]))]) for (const n of [...new Set(rows.map((x) => x[0]))]) {
     const d = "dnsmasq-" + n.split("-").at(-1);
     console.log([r, n, f(get(n, r, 3), 0), f(get(n, r, 5), 0), f(get(n, r, 11), 0), f(get(n, r, 12), 0), f(get(n, r, 13), 0), f(get(n, r, 14), 0), f(get(n, r, 6), 3), f(get(n, r, 7)), f(get(n, r, 9), 1),
-      f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9))].map((s, i) => (i === 1 ? " " + String(s).padEnd(15) : String(s).padStart(10))).join(""));
+      f(get(n, r, 7) / get(d, r, 7)), f(get(n, r, 9) / get(d, r, 9)), f(get(n, r, 15), 1), f(get(n, r, 16), 1)].map((s, i) => (i === 1 ? " " + String(s).padEnd(15) : String(s).padStart(10))).join(""));
   }' "$TSV"
