@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectPe, type PeInspection } from '../../app/engines/pe/authenticode.js';
+import { authenticodeImageDigest, signaturesCoverImage } from '../../app/engines/pe/image-digest.js';
 import { PeError, type PeErrorCode } from '../../app/engines/pe/pe-error.js';
 import { memorySource } from '../../app/engines/iso/source.js';
 import { onCi } from '../helpers/tools.js';
@@ -43,6 +44,17 @@ async function code(b: Uint8Array): Promise<PeErrorCode | 'ok'> {
   try {
     await inspect(b);
     return 'ok';
+  } catch (e) {
+    if (e instanceof PeError) return e.code;
+    throw e;
+  }
+}
+
+/** signaturesCoverImage on possibly damaged bytes: its answer, or the PeError code. */
+async function coverCode(b: Uint8Array): Promise<string> {
+  try {
+    const info = await inspect(b);
+    return String(await signaturesCoverImage(memorySource(b), info.signers));
   } catch (e) {
     if (e instanceof PeError) return e.code;
     throw e;
@@ -108,6 +120,14 @@ describe('PE headers', () => {
     b.writeUInt16LE(0x20b, 0x80 + 24);
     b.writeUInt16LE(0x40, 0x80 + 20); // too short for the data directories
     expect(await code(b)).toBe('bad-pe-header');
+  });
+
+  it('the image-digest walk refuses what is not PE or cut short', async () => {
+    await expect(
+      authenticodeImageDigest(memorySource(Buffer.from('#!ipxe\n')), 'sha256'),
+    ).rejects.toMatchObject({
+      code: 'bad-pe-header',
+    });
   });
 
   it('a failing source is an io error', async () => {
@@ -201,6 +221,8 @@ describe.skipIf(!grub || !shim)('damaged signed files', () => {
           b[at] = (b[at] as number) ^ (1 << Math.floor(random() * 8));
         }
         note(await code(b));
+        // Every 20th case also through the image-digest walk (it reads the whole file, so not all 600).
+        if (i % 20 === 0) note(`cover:${await coverCode(b)}`);
       }
     }
     // Both outcomes occur: the fuzz reached the parser's error paths and left some files readable.

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectPe, type PeInspection } from '../../app/engines/pe/authenticode.js';
+import { authenticodeImageDigest, signaturesCoverImage } from '../../app/engines/pe/image-digest.js';
 import { inspectPeFile } from '../../app/engines/pe/inspect-file.js';
 import { memorySource } from '../../app/engines/iso/source.js';
 import { ensureFixtures } from '../fixtures/fixtures.js';
@@ -122,6 +123,36 @@ describe.skipIf(!haveBootfiles)('Authenticode on the fetched boot files', () => 
     expect(await inspectPe(memorySource(bytes))).toEqual(await inspectPeFile(file('shimx64.efi')));
   });
 
+  it('the image hash computed over the file equals the digest each signature covers', async () => {
+    for (const name of ['shimx64.efi', 'grubx64.efi']) {
+      const bytes = new Uint8Array(readFileSync(file(name)));
+      const info = await inspectPe(memorySource(bytes));
+      for (const s of info.signers) {
+        expect(await authenticodeImageDigest(memorySource(bytes), 'sha256')).toBe(s.imageDigest.value);
+      }
+      expect(await signaturesCoverImage(memorySource(bytes), info.signers)).toBe(true);
+    }
+    expect(await signaturesCoverImage(memorySource(readFileSync(file('snponly.efi'))), [])).toBeUndefined();
+  });
+
+  it('one changed byte inside a section breaks the cover; CheckSum and the table itself are outside it', async () => {
+    const bytes = Buffer.from(readFileSync(file('grubx64.efi')));
+    const info = await inspectPe(memorySource(bytes));
+    const pe = bytes.readUInt32LE(0x3c);
+    const checksumAt = pe + 24 + 64;
+    const table = info.certificateEntries[0]?.offset ?? 0;
+    const flipped = (at: number): Buffer => {
+      const b = Buffer.from(bytes);
+      b[at] = (b[at] as number) ^ 0x01;
+      return b;
+    };
+    // The last bytes of the entry are the signature value: excluded from the image hash like the CheckSum.
+    expect(await signaturesCoverImage(memorySource(flipped(checksumAt)), info.signers)).toBe(true);
+    expect(await signaturesCoverImage(memorySource(flipped(table + 1400)), info.signers)).toBe(true);
+    expect(await signaturesCoverImage(memorySource(flipped(0x2000)), info.signers)).toBe(false);
+    expect(await signaturesCoverImage(memorySource(flipped(table - 1)), info.signers)).toBe(false);
+  });
+
   it.skipIf(!haveTools('openssl'))('openssl reads the same certificates from the entries found', async () => {
     for (const name of ['shimx64.efi', 'grubx64.efi']) {
       const info = await inspectPeFile(file(name));
@@ -147,6 +178,7 @@ describe('Authenticode on a Debian-signed kernel', () => {
     expect(info.signers).toHaveLength(1);
     expect(info.signers[0]?.issuer.commonName).toBe('Debian Secure Boot CA');
     expect(info.signers[0]?.subject?.commonName).toMatch(/^Debian Secure Boot Signer \d{4} - linux$/);
+    expect(await signaturesCoverImage(memorySource(readFileSync(fx.vmlinuz)), info.signers)).toBe(true);
     if (haveTools('openssl')) {
       expect(opensslSubjects(fx.vmlinuz, info)).toEqual([
         info.signers[0]?.chain.map((c) => c.subject.commonName),

@@ -3,15 +3,11 @@
  * it)? Secure Boot firmware runs only PE images whose signature chains to its db (UEFI 2.10 §32.5), and shim
  * applies the same rule to the next stage; this module answers the question before a client has to.
  *
- * Layout (Microsoft PE/COFF specification, "MS-DOS Stub", "Signature", "COFF File Header", "Optional Header
- * Data Directories", "The Attribute Certificate Table (Image Only)"):
- *   0x3c             e_lfanew: file offset of "PE\0\0"
- *   +4               COFF header (20 bytes): Machine, ..., SizeOfOptionalHeader
- *   +24              optional header: Magic 0x10b (PE32) / 0x20b (PE32+), Subsystem at 68,
- *                    NumberOfRvaAndSizes at 92/108, data directories at 96/112 (8 bytes each)
- *   directory 4      Certificate Table: its "VirtualAddress" is a FILE offset (the table is not loaded)
- *   the table        WIN_CERTIFICATE { dwLength (header included), wRevision 0x0200, wCertificateType
- *                    0x0002 PKCS_SIGNED_DATA, bCertificate }, each entry starting on an 8-byte boundary
+ * The headers are read by pe-headers.ts. The signature lives in data directory 4, the Certificate Table
+ * (Microsoft PE/COFF specification, "The Attribute Certificate Table (Image Only)"), whose "VirtualAddress"
+ * is a FILE offset (the table is not loaded into memory):
+ *   WIN_CERTIFICATE { dwLength (header included), wRevision 0x0200, wCertificateType 0x0002
+ *                     PKCS_SIGNED_DATA, bCertificate }, each entry starting on an 8-byte boundary
  * The walk follows EDK2's DxeImageVerificationLib: fewer than 8 bytes left ends the table (padding), an
  * entry longer than what is left is malformed. Entries of other types (X.509, EFI GUID) are listed, not read.
  *
@@ -21,14 +17,13 @@
  * Only bytes are read, through `ByteSource` (positioned async reads, the ISO reader's IsoSource shape), so a
  * kernel inside an ISO is inspected without extracting it. Nothing is verified cryptographically.
  */
-import type { IsoSource } from '../iso/source.js';
 import { PeError } from './pe-error.js';
+import { certificateTable, parsePeHeaders, read, u16, u32, type ByteSource } from './pe-headers.js';
 import { parseAuthenticode, type AuthenticodeSigner } from './pkcs7.js';
 
 export type { AuthenticodeSigner, CertName, CertSummary } from './pkcs7.js';
 
-/** A file as positioned reads (same shape as the ISO reader's IsoSource). */
-export type ByteSource = IsoSource;
+export type { ByteSource } from './pe-headers.js';
 
 export type PeMachine =
   | 'ia32'
@@ -104,31 +99,8 @@ const SUBSYSTEMS: Record<number, EfiSubsystem> = {
 
 export const WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002;
 const WIN_CERT_REVISIONS = [0x0100, 0x0200];
-const CERTIFICATE_DIRECTORY = 4;
 /** A certificate table is a few tens of kB (shim's, with two Microsoft signatures: 19 kB). */
 const MAX_CERT_TABLE = 4 * 1024 * 1024;
-
-const u16 = (b: Uint8Array, at: number): number => (b[at] as number) | ((b[at + 1] as number) << 8);
-const u32 = (b: Uint8Array, at: number): number =>
-  ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) +
-  (b[at + 3] as number) * 0x1000000;
-
-/** Read exactly `length` bytes or throw PeError ('truncated' past the end, 'io' when the source fails). */
-async function read(src: ByteSource, offset: number, length: number, what: string): Promise<Uint8Array> {
-  if (offset < 0 || offset + length > src.size) {
-    throw new PeError('truncated', `${what} (${offset}+${length}) past the end of the file (${src.size})`);
-  }
-  let got: Uint8Array;
-  try {
-    got = await src.read(offset, length);
-  } catch (e) {
-    if (e instanceof PeError) throw e;
-    throw new PeError('io', `reading ${what} failed`, { cause: e });
-  }
-  if (got.length < length)
-    throw new PeError('truncated', `short read of ${what}: ${got.length} of ${length}`);
-  return got.subarray(0, length);
-}
 
 async function linuxHeader(src: ByteSource, head: Uint8Array): Promise<LinuxKernelHeader | undefined> {
   // "HdrS" at 0x202, boot protocol at 0x206, kernel_version at 0x20e (boot.rst: offset from 0x200).
@@ -161,46 +133,20 @@ export async function inspectPe(src: ByteSource): Promise<PeInspection> {
     certificateEntries: [],
     ...(linuxKernel ? { linuxKernel } : {}),
   };
-  if (head.length < 2 || head[0] !== 0x4d || head[1] !== 0x5a) return { pe: false, ...base };
-  if (head.length < 0x40) throw new PeError('truncated', 'MS-DOS header cut short');
-
-  const peAt = u32(head, 0x3c);
-  const coff = await read(src, peAt, 24, 'PE signature and COFF header');
-  if (u32(coff, 0) !== 0x00004550) throw new PeError('bad-pe-header', `no "PE\\0\\0" at e_lfanew ${peAt}`);
-  const machineCode = u16(coff, 4);
-  const optSize = u16(coff, 20);
-  if (optSize < 2) throw new PeError('bad-pe-header', `optional header of ${optSize} bytes`);
-  const opt = await read(src, peAt + 24, optSize, 'optional header');
-  const magic = u16(opt, 0);
-  if (magic !== 0x10b && magic !== 0x20b)
-    throw new PeError('bad-pe-header', `optional header magic 0x${magic.toString(16)}`);
-  const plus = magic === 0x20b;
-  const countAt = plus ? 108 : 92;
-  const dirsAt = plus ? 112 : 96;
-  if (optSize < dirsAt)
-    throw new PeError('bad-pe-header', `optional header of ${optSize} bytes has no data directories`);
-  const subsystem = u16(opt, 68);
-  const efi = SUBSYSTEMS[subsystem];
+  const h = await parsePeHeaders(src, head);
+  if (!h) return { pe: false, ...base };
+  const efi = SUBSYSTEMS[h.subsystem];
   const info: PeInspection = {
     pe: true,
-    machine: MACHINES[machineCode] ?? 'unknown',
-    machineCode,
-    format: plus ? 'pe32+' : 'pe32',
+    machine: MACHINES[h.machineCode] ?? 'unknown',
+    machineCode: h.machineCode,
+    format: h.plus ? 'pe32+' : 'pe32',
     ...(efi ? { efi } : {}),
     ...base,
   };
-
-  const dirAt = dirsAt + CERTIFICATE_DIRECTORY * 8;
-  if (u32(opt, countAt) <= CERTIFICATE_DIRECTORY || dirAt + 8 > optSize) return info;
-  const tableAt = u32(opt, dirAt);
-  const tableSize = u32(opt, dirAt + 4);
-  if (tableSize === 0 || tableAt === 0) return info; // no table: unsigned (EDK2 reads Size 0 the same way)
-  if (tableAt + tableSize > src.size) {
-    throw new PeError(
-      'certificate-table-outside-file',
-      `certificate table ${tableAt}+${tableSize} ends past the end of the file (${src.size}): truncated or damaged`,
-    );
-  }
+  const cert = certificateTable(h, src.size);
+  if (!cert) return info;
+  const { offset: tableAt, size: tableSize } = cert;
   if (tableSize > MAX_CERT_TABLE) throw new PeError('too-large', `certificate table of ${tableSize} bytes`);
   const table = await read(src, tableAt, tableSize, 'certificate table');
 
