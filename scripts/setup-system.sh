@@ -14,6 +14,7 @@ PACKAGES=(
   qemu-system-x86 ipxe ipxe-qemu ovmf busybox-static cpio
   dnsmasq-base atftp atftpd tftp-hpa curl
   chromium tcpdump tshark xorriso kea-admin ieee-data
+  genisoimage mtools grub-common grub-pc-bin grub-efi-amd64-bin isolinux syslinux-common # ISO reader test images
   nginx # bench/http-bench.sh only: run in the foreground on a loopback port, stopped by PID; never as a service
 )
 missing=()

@@ -5,7 +5,7 @@
  * relocation, RRIP §4.1.5). Continuation areas are bounded: at most MAX_CE per record, never the
  * same area twice, at most MAX_SUSP_BYTES in total.
  */
-import { both32, equalsAscii, latin1, u8 } from './bytes.js';
+import { both32, equalsAscii, slice, u8 } from './bytes.js';
 import { IsoError } from './iso-error.js';
 import { readAt, type IsoSource } from './source.js';
 
@@ -32,7 +32,8 @@ export function findSp(area: Uint8Array): number | undefined {
 /** Parse the system use area `sua` (and any CE areas it chains to). */
 export async function readRockRidge(src: IsoSource, blockSize: number, sua: Uint8Array): Promise<RockRidge> {
   const out: RockRidge = {};
-  let name = '';
+  const nameParts: Uint8Array[] = [];
+  let nameBytes = 0;
   let nameDone = false;
   let sawNm = false;
   const seen = new Set<string>();
@@ -57,9 +58,10 @@ export async function readRockRidge(src: IsoSource, blockSize: number, sua: Uint
         // RRIP §4.1.4: CURRENT/PARENT flags name "." and ".."; those records are skipped anyway.
         if (flags & 0x06) nameDone = true;
         else {
-          name += latin1(e, 5, len - 5);
+          nameParts.push(slice(e, 5, len - 5));
+          nameBytes += len - 5;
           if (!(flags & 0x01)) nameDone = true;
-          if (name.length > MAX_NAME) throw new IsoError('too-large', 'Rock Ridge name too long');
+          if (nameBytes > MAX_NAME) throw new IsoError('too-large', 'Rock Ridge name too long');
         }
       } else if (equalsAscii(e, 0, 'PX') && len >= 12) {
         out.mode = both32(e, 4);
@@ -80,8 +82,27 @@ export async function readRockRidge(src: IsoSource, blockSize: number, sua: Uint
       area = await readAt(src, next.at, next.len);
     }
   }
-  if (sawNm && name) out.name = name;
+  if (sawNm && nameBytes > 0) out.name = decodeName(nameParts, nameBytes);
   return out;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** RRIP names are bytes (POSIX); mastering tools write the host's UTF-8. Not UTF-8: read as Latin-1. */
+function decodeName(parts: Uint8Array[], n: number): string {
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  try {
+    return utf8.decode(all);
+  } catch {
+    let s = '';
+    for (const c of all) s += String.fromCharCode(c);
+    return s;
+  }
 }
 
 /** RRIP PX file type bits (POSIX st_mode S_IFMT). */
