@@ -10,8 +10,10 @@
 # (utime+stime of the server and its children, /proc/PID/stat).
 #
 # Usage: bash bench/http-bench.sh   (env: REPS=5 STREAMS="1 16" SERVERS="nginx pxe-desk engine"
-#        PXE_DESK=bin/pxe-desk.js (another build's launcher) NODE_FLAGS=… (e.g. --cpu-prof) LOGDIR=DIR keeps
-#        the servers' output; ALLOW_STALE=1 runs even when dist/ is older than app/).
+#        PXE_DESK=bin/pxe-desk.js (another build's launcher) BASELINE=OTHER/bin/pxe-desk.js (adds a 'baseline'
+#        row: that build served the same way, for before/after in one run) NODE_FLAGS=… (e.g. --cpu-prof)
+#        CHUNK=BYTES read size of the engine row (its default otherwise) LOGDIR=DIR keeps the servers' output;
+#        ALLOW_STALE=1 runs even when dist/ is older than app/).
 # Needs nginx and curl (bash scripts/setup-system.sh installs them; nginx is only ever started here, in the
 # foreground on 127.0.0.1, and stopped by PID) and a build (`npm run build`). Every server is first checked
 # to send the whole file, byte for byte. The machine may be shared: read the ratios, not the absolute MB/s.
@@ -19,9 +21,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
 read -r -a STREAMS <<<"${STREAMS:-1 16}"
-read -r -a SERVERS <<<"${SERVERS:-nginx pxe-desk engine}"
+read -r -a SERVERS <<<"${SERVERS:-nginx pxe-desk engine${BASELINE:+ baseline}}"
 PXE_DESK=${PXE_DESK:-bin/pxe-desk.js}
-declare -A PORT=([nginx]=18481 [pxe-desk]=18482 [engine]=18483)
+declare -A PORT=([nginx]=18481 [pxe-desk]=18482 [engine]=18483 [baseline]=18485)
 TFTP_PORT=18484 # the product's TFTP server, idle here (files mode on loopback)
 WORK=$(mktemp -d /tmp/pxe-http-bench.XXXXXX)
 declare -A PID=()
@@ -86,7 +88,10 @@ start() {
     pxe-desk) node ${NODE_FLAGS:-} "$PXE_DESK" serve --mode files --address 127.0.0.1 \
       --http-port "${PORT[pxe-desk]}" --tftp-port "$TFTP_PORT" --root "$WORK/root" >"$WORK/pxe-desk.log" 2>&1 & ;;
     # shellcheck disable=SC2086
-    engine) node ${NODE_FLAGS:-} "$WORK/http-serve.mjs" "$WORK/root" "${PORT[engine]}" >"$WORK/engine.log" 2>&1 & ;;
+    baseline) node ${NODE_FLAGS:-} "$BASELINE" serve --mode files --address 127.0.0.1 \
+      --http-port "${PORT[baseline]}" --tftp-port 18486 --root "$WORK/root" >"$WORK/baseline.log" 2>&1 & ;;
+    # shellcheck disable=SC2086
+    engine) node ${NODE_FLAGS:-} "$WORK/http-serve.mjs" "$WORK/root" "${PORT[engine]}" ${CHUNK:-} >"$WORK/engine.log" 2>&1 & ;;
     *) echo "unknown server $s" >&2; exit 1 ;;
   esac
   PID[$s]=$!

@@ -1,9 +1,9 @@
 /**
  * Sends byte ranges of a file as an HTTP response body, the way nginx's sendfile path costs little:
- * big reads (1 MiB) into a few buffers that are reused for the whole transfer and across transfers, one
- * socket write per read, and no per-chunk stream machinery. Fresh buffers per chunk (createReadStream)
- * cost a page-faulting allocation each and, as external memory, drive V8 into a GC every few dozen MB:
- * that, not the copies, is what kept the product at 0.6x nginx (bench/README.md, HTTP).
+ * big reads (2 MiB by default) into two buffers per transfer that are reused for the whole transfer and
+ * across transfers, one socket write per read, and no per-chunk stream machinery. Fresh buffers per chunk
+ * (createReadStream) cost a page-faulting allocation each and, as external memory, drive V8 into a GC
+ * every few dozen MB: that, not the copies, is what kept the product at 0.6x nginx (bench/README.md, HTTP).
  *
  * A buffer is reused only after the socket reported its write complete (the kernel has the bytes);
  * a buffer whose write never completed (connection gone) is left to the GC, never reused.
@@ -15,21 +15,41 @@ import type { ByteRange } from './http-range.js';
 /** Buffers one transfer holds: one being read while the other is written (double buffering). */
 const BUFFERS_PER_TRANSFER = 2;
 
-/** Idle read buffers kept across transfers, so a steady stream of downloads allocates nothing. */
+/**
+ * Read buffers for every transfer of one server. Each transfer always gets its first buffer (so it makes
+ * progress); a second only while fewer than `budget` buffers are out, so hundreds of concurrent downloads
+ * hold one buffer each rather than two. Up to `keep` idle buffers are kept for the next transfers.
+ */
 export class BufferPool {
   private readonly free: Buffer[] = [];
+  private out = 0;
 
   constructor(
     readonly size: number,
     private readonly keep: number,
+    private readonly budget: number,
   ) {}
 
-  take(): Buffer {
+  /** undefined: over budget, and the caller already holds a buffer. */
+  take(first: boolean): Buffer | undefined {
+    if (!first && this.out >= this.budget) return undefined;
+    this.out++;
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
   }
 
   give(buffer: Buffer): void {
-    if (this.free.length < this.keep && buffer.length === this.size) this.free.push(buffer);
+    this.out--;
+    if (this.free.length < this.keep) this.free.push(buffer);
+  }
+
+  /** A buffer left to the GC (its write never completed): no longer counted as out. */
+  forget(): void {
+    this.out--;
+  }
+
+  /** Buffers out now (tests). */
+  inUse(): number {
+    return this.out;
   }
 }
 
@@ -50,7 +70,7 @@ export interface FileBodyListener {
   failed(error: Error): void;
 }
 
-/** Starts sending; returns a stop function (call it when the connection closes early). */
+/** Starts sending; returns a stop function, for the response's 'close' (whether or not it finished). */
 export function sendFileBody(
   res: ServerResponse,
   body: FileBody,
@@ -63,9 +83,15 @@ export function sendFileBody(
   let next = 0; // index of the next range to enter
   let pos = 0;
   let end = -1; // current range, inclusive; pos > end: exhausted
-  let owned = 0;
   let sent = 0;
+  // Every buffer taken from the pool goes back exactly once: given (reusable) or forgotten (a write on a
+  // dead connection may still reference it).
+  const held = new Set<Buffer>();
   const idle: Buffer[] = [];
+  let inRead: Buffer | undefined;
+  const giveBack = (b: Buffer): void => {
+    if (held.delete(b)) pool.give(b);
+  };
 
   // Never close the descriptor under a pending read: its number could be reused by another open (even a
   // socket's) before the threadpool's read(2) runs. The read's callback closes it instead.
@@ -78,7 +104,7 @@ export function sendFileBody(
   const release = (): void => {
     stopped = true;
     closeFd();
-    for (const b of idle.splice(0)) pool.give(b);
+    for (const b of idle.splice(0)) giveBack(b);
   };
   const fail = (error: Error): void => {
     if (stopped) return;
@@ -103,17 +129,21 @@ export function sendFileBody(
     }
     let buf = idle.pop();
     if (!buf) {
-      if (owned >= BUFFERS_PER_TRANSFER) return; // both in flight: the write callback pumps again
-      buf = pool.take();
-      owned++;
+      // Both in flight (or the pool's budget is spent): the write callback pumps again.
+      if (held.size >= BUFFERS_PER_TRANSFER) return;
+      buf = pool.take(held.size === 0);
+      if (!buf) return;
+      held.add(buf);
     }
     const b = buf;
     reading = true;
+    inRead = b;
     read(fd, b, 0, Math.min(b.length, end - pos + 1), pos, (err, n) => {
       reading = false;
+      inRead = undefined;
       if (stopped) {
         closeFd();
-        pool.give(b);
+        giveBack(b);
         return;
       }
       if (err || n === 0) {
@@ -124,8 +154,8 @@ export function sendFileBody(
       pos += n;
       sent += n;
       res.write(n === b.length ? b : b.subarray(0, n), (werr) => {
-        if (werr) return; // the connection is gone; res 'close' stops us; b stays with the GC
-        if (stopped) pool.give(b);
+        if (werr) return; // the connection is gone: 'close' stops us and forgets b
+        if (stopped) giveBack(b);
         else {
           idle.push(b);
           pump();
@@ -148,7 +178,13 @@ export function sendFileBody(
     fd = opened;
     pump();
   });
+  // The response closed (finished or not): buffers still in a write are forgotten, the rest reused.
   return () => {
-    if (!stopped) release();
+    release();
+    for (const b of held) {
+      if (b === inRead) continue; // its read callback gives it back
+      held.delete(b);
+      pool.forget();
+    }
   };
 }

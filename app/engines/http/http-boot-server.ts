@@ -37,15 +37,16 @@ export interface HttpBootServerOptions {
   readonly headersTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this. Default 5 s (short: iPXE reuses ports). */
   readonly keepAliveTimeoutMs?: number;
-  /** Read chunk size; big reads are what makes Node approach nginx (bench/README.md). Default 1 MiB. */
+  /** Read size; big reads into reused buffers are what brings Node to nginx (bench/README.md). Default 2 MiB. */
   readonly chunkSize?: number;
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
 
 const PROGRESS_INTERVAL_MS = 500;
-/** Read buffers kept between transfers (chunkSize each): 16 concurrent downloads allocate nothing. */
-const IDLE_BUFFERS = 32;
+/** Read buffers (chunkSize each) kept idle between transfers, and out at most before transfers go single-buffered. */
+const IDLE_BUFFERS = 8;
+const BUFFER_BUDGET = 64;
 
 function clientIpOf(socket: Socket): string {
   const a = socket.remoteAddress ?? '';
@@ -74,7 +75,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
     this.clock = options.clock ?? systemClock;
     this.dirs = [options.root, ...(options.fallbackDirs ?? [])];
     this.maxConnections = options.maxConnections ?? 512;
-    this.buffers = new BufferPool(options.chunkSize ?? 1024 * 1024, IDLE_BUFFERS);
+    this.buffers = new BufferPool(options.chunkSize ?? 2 * 1024 * 1024, IDLE_BUFFERS, BUFFER_BUDGET);
   }
 
   port(): number {
@@ -448,6 +449,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
       },
     });
     res.on('close', () => {
+      stop();
       if (!finished) fail('client closed the connection before the transfer completed', 'aborted');
     });
   }
