@@ -6,7 +6,8 @@
  * openssl, where present (always on CI), reads the same PKCS#7 blobs as an independent second opinion.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectPe, type PeInspection } from '../../app/engines/pe/authenticode.js';
@@ -185,4 +186,105 @@ describe('Authenticode on a Debian-signed kernel', () => {
       ]);
     }
   }, 300_000);
+});
+
+/** DER TLV with a definite length (enough for the small structures built below). */
+function der(tag: number, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  const n = body.length;
+  const len =
+    n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), len, body]);
+}
+const OID = (hex: string): Buffer => der(0x06, Buffer.from(hex, 'hex'));
+
+describe.skipIf(!haveBootfiles || !haveTools('openssl'))('a PE signed here with openssl cms', () => {
+  // The unsigned snponly.efi, padded to 8 bytes (the padding is hashed, as sbsign does), given a
+  // WIN_CERTIFICATE holding an openssl-made SignedData over its Authenticode hash. Exercises what the
+  // Debian files do not: a SignerIdentifier by subject key identifier, and eContent wrapped in an OCTET STRING.
+  it.each([
+    ['issuerAndSerialNumber', []],
+    ['subjectKeyIdentifier', ['-keyid']],
+  ])('names the signer found by %s, and the signature covers the image', async (_sid, extra) => {
+    const work = mkdtempSync(join(tmpdir(), 'pxe-authenticode-'));
+    try {
+      const plain = readFileSync(file('snponly.efi'));
+      const image = Buffer.concat([plain, Buffer.alloc((8 - (plain.length % 8)) % 8)]);
+      const digest = await authenticodeImageDigest(memorySource(image), 'sha256');
+      // SpcIndirectDataContent { SpcAttributeTypeAndOptionalValue { SPC_PE_IMAGE_DATA }, DigestInfo }
+      const spc = der(
+        0x30,
+        der(0x30, OID('2b06010401823702010f')),
+        der(
+          0x30,
+          der(0x30, OID('608648016503040201'), Buffer.from([0x05, 0x00])),
+          der(0x04, Buffer.from(digest, 'hex')),
+        ),
+      );
+      writeFileSync(join(work, 'spc.der'), spc);
+      const ossl = (...args: string[]): void =>
+        void execFileSync('openssl', args, { cwd: work, stdio: 'pipe' });
+      ossl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'k.pem',
+        '-out',
+        'c.pem',
+        '-days',
+        '1',
+        '-subj',
+        '/O=PXE Desk Test/CN=PXE Desk Test Signer',
+      );
+      ossl(
+        'cms',
+        '-sign',
+        '-binary',
+        '-nodetach',
+        '-outform',
+        'DER',
+        '-md',
+        'sha256',
+        '-econtent_type',
+        '1.3.6.1.4.1.311.2.1.4',
+        '-in',
+        'spc.der',
+        '-signer',
+        'c.pem',
+        '-inkey',
+        'k.pem',
+        '-out',
+        'sig.der',
+        ...extra,
+      );
+      const sig = readFileSync(join(work, 'sig.der'));
+      const entry = Buffer.alloc((8 + sig.length + 7) & ~7);
+      entry.writeUInt32LE(8 + sig.length, 0);
+      entry.writeUInt16LE(0x0200, 4);
+      entry.writeUInt16LE(0x0002, 6);
+      sig.copy(entry, 8);
+      const signed = Buffer.concat([image, entry]);
+      const opt = signed.readUInt32LE(0x3c) + 24;
+      const dir = opt + (signed.readUInt16LE(opt) === 0x20b ? 112 : 96) + 32;
+      signed.writeUInt32LE(image.length, dir);
+      signed.writeUInt32LE(entry.length, dir + 4);
+
+      const info = await inspectPe(memorySource(signed));
+      expect(info.signed).toBe(true);
+      expect(info.signers).toHaveLength(1);
+      expect(info.signers[0]?.subject).toEqual({
+        commonName: 'PXE Desk Test Signer',
+        organization: 'PXE Desk Test',
+        text: 'O=PXE Desk Test, CN=PXE Desk Test Signer',
+      });
+      expect(info.signers[0]?.issuer.commonName).toBe('PXE Desk Test Signer'); // self-signed
+      expect(info.signers[0]?.imageDigest).toEqual({ algorithm: 'sha256', value: digest });
+      expect(await signaturesCoverImage(memorySource(signed), info.signers)).toBe(true);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
 });

@@ -63,13 +63,6 @@ export function readTlv(b: Uint8Array, at: number): Tlv {
   return { tag, value: b.subarray(at + header, end), whole: b.subarray(at, end) };
 }
 
-/** Read a TLV and insist on its tag. */
-export function expectTlv(b: Uint8Array, at: number, tag: number, what: string): Tlv {
-  const t = readTlv(b, at);
-  if (t.tag !== tag) bad(`${what}: tag 0x${t.tag.toString(16)}, expected 0x${tag.toString(16)}`);
-  return t;
-}
-
 /** The TLVs inside a constructed value, in order. */
 export function children(t: Tlv): Tlv[] {
   if ((t.tag & 0x20) === 0) bad(`tag 0x${t.tag.toString(16)} is primitive, expected constructed`);

@@ -20,7 +20,6 @@ import {
   childrenOf,
   ctx,
   directoryString,
-  expectTlv,
   hex,
   integerHex,
   oid,
@@ -143,10 +142,16 @@ function parseCertificate(t: Tlv): ParsedCert {
       const parts = childrenOf(e, TAG.SEQUENCE, 'Extension');
       if (oid(at(parts, 0, 'extnID')) !== OID_SUBJECT_KEY_ID) continue;
       const value = at(parts, parts.length - 1, 'extnValue');
-      cert.subjectKeyId = hex(expectTlv(value.value, 0, TAG.OCTET_STRING, 'SubjectKeyIdentifier').value);
+      // extnValue is an OCTET STRING wrapping the DER of KeyIdentifier, itself an OCTET STRING.
+      cert.subjectKeyId = hex(octets(readTlv(octets(value, 'extnValue'), 0), 'SubjectKeyIdentifier'));
     }
   }
   return cert;
+}
+
+function octets(t: Tlv, what: string): Uint8Array {
+  if (t.tag !== TAG.OCTET_STRING) bad(`${what}: tag 0x${t.tag.toString(16)}, expected an OCTET STRING`);
+  return t.value;
 }
 
 function algorithm(t: Tlv): string {
@@ -174,11 +179,15 @@ export function parseAuthenticode(der: Uint8Array, depth = 0): AuthenticodeSigne
   if (oid(at(encap, 0, 'eContentType')) !== OID_SPC_INDIRECT_DATA)
     bad('not Authenticode (no SpcIndirectDataContent)');
   // SpcIndirectDataContent ::= SEQUENCE { data SpcAttributeTypeAndOptionalValue, messageDigest DigestInfo }
-  const spc = childrenOf(only(at(encap, 1, 'eContent'), 'eContent'), TAG.SEQUENCE, 'SpcIndirectDataContent');
+  // PKCS#7 v1.5 (what signtool, sbsign and pesign write) embeds the SEQUENCE itself; RFC 5652 wraps eContent
+  // in an OCTET STRING (openssl cms). Accept both.
+  let inner = only(at(encap, 1, 'eContent'), 'eContent');
+  if (inner.tag === TAG.OCTET_STRING) inner = readTlv(inner.value, 0);
+  const spc = childrenOf(inner, TAG.SEQUENCE, 'SpcIndirectDataContent');
   const digestInfo = childrenOf(at(spc, 1, 'messageDigest'), TAG.SEQUENCE, 'DigestInfo');
   const imageDigest = {
     algorithm: algorithm(at(digestInfo, 0, 'digestAlgorithm')),
-    value: hex(expectTlv(at(digestInfo, 1, 'digest').whole, 0, TAG.OCTET_STRING, 'digest').value),
+    value: hex(octets(at(digestInfo, 1, 'digest'), 'digest')),
   };
 
   const rest = sd.slice(3);
