@@ -1,6 +1,6 @@
 /** El Torito catalogs of xorriso (isolinux + FAT efiboot.img) and grub-mkrescue images, and the FAT reader on their UEFI image. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFileSource, type FileSource } from '../../app/engines/iso/file-source.js';
@@ -78,5 +78,28 @@ describe('grub-mkrescue', () => {
     const ours = await fat.readFile('/EFI/BOOT/BOOTX64.EFI');
     expect(ours.length).toBeGreaterThan(10_000);
     expect(sha256(ours)).toBe(sha256(readFileSync(out)));
+  });
+});
+
+/**
+ * A real third-party image: Debian's memtest86+ ISO (package memtest86+). Its UEFI image is an
+ * appended FAT partition outside the ISO 9660 tree (load RBA past the tree's last block), its BIOS
+ * entry a 1.44 MB floppy emulation. Runs where the package is installed (the lab tier needs it).
+ */
+const memtest = '/usr/lib/memtest86+/memtest86+x64.iso';
+describe.skipIf(!existsSync(memtest))('memtest86+x64.iso (Debian package)', () => {
+  it("BIOS floppy + UEFI FAT partition; the FAT's bootx64.efi is the tree's", async () => {
+    const src = await source(memtest);
+    const img = await openIso(src);
+    const et = img.elTorito;
+    expect(et?.entries.map((e) => [e.platform, e.media])).toEqual([
+      ['bios', 'floppy-1.44m'],
+      ['uefi', 'no-emulation'],
+    ]);
+    expect(et?.bios?.image).toEqual((await img.extents('boot/floppy.img'))[0]);
+    const fat = await openFat(subSource(src, et?.uefiImage ?? { offset: 0, length: 0 }));
+    expect(sha256(await fat.readFile('EFI/BOOT/BOOTX64.EFI'))).toBe(
+      sha256(await img.readFile('efi/boot/bootx64.efi')),
+    );
   });
 });

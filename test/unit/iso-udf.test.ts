@@ -1,7 +1,8 @@
 /** UDF side of genisoimage -udf images: a Windows-shaped image (ISO 9660 shows only README.TXT) and a bridge image. */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFileSource, type FileSource } from '../../app/engines/iso/file-source.js';
-import { openIso, readExtents, type IsoImage } from '../../app/engines/iso/index.js';
+import { memorySource, openIso, readExtents, type IsoImage } from '../../app/engines/iso/index.js';
 import { sha256, tempDir, udfIso } from '../helpers/iso-images.js';
 
 const tmp = tempDir();
@@ -73,5 +74,24 @@ describe('UDF bridge image with every file on both sides', () => {
       expect(sha256(await udf.readFile(path)), path).toBe(sum);
       expect(sha256(await iso.readFile(path)), path).toBe(sum);
     }
+  });
+});
+
+describe('UDF-only image', () => {
+  it('with the ISO 9660 descriptors wiped, the UDF tree is read', async () => {
+    const built = udfIso(tmp.dir, 'udfonly', false, { 'a/b.txt': 'b\n', 'c.bin': Buffer.alloc(70_000, 7) });
+    const b = new Uint8Array(readFileSync(built.path));
+    // ECMA-119 descriptors from sector 16 up to the UDF volume recognition sequence ("BEA01").
+    for (
+      let s = 16;
+      s < 32 && Buffer.from(b.subarray(s * 2048 + 1, s * 2048 + 6)).toString('latin1') === 'CD001';
+      s++
+    ) {
+      b.fill(0, s * 2048, (s + 1) * 2048);
+    }
+    const img = await openIso(memorySource(b));
+    expect(img.hasIso9660).toBe(false);
+    expect(img.filesystem).toBe('udf');
+    for (const [path, sum] of built.files) expect(sha256(await img.readFile(path)), path).toBe(sum);
   });
 });

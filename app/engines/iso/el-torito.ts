@@ -52,14 +52,16 @@ const MEDIA: MediaType[] = ['no-emulation', 'floppy-1.2m', 'floppy-1.44m', 'flop
 
 /**
  * The image's length: sectorCount*512 is what a BIOS loads, not the image size (it is 16-bit and
- * mkisofs-style tools write 1 or 4 for large UEFI images). A FAT boot sector at the load RBA gives
- * the real size; emulated floppies have fixed sizes; else the sector count stands.
+ * mkisofs-style tools write 1 or 4 for large UEFI images). For a UEFI (non-BIOS) no-emulation
+ * entry a FAT boot sector at the load RBA gives the real size; emulated floppies have fixed sizes;
+ * else the sector count stands.
  */
 async function imageExtent(
   src: IsoSource,
   rba: number,
   sectorCount: number,
   media: MediaType,
+  platformId: number,
 ): Promise<Extent> {
   const offset = rba * SECTOR;
   const floppy = { 'floppy-1.2m': 1_228_800, 'floppy-1.44m': 1_474_560, 'floppy-2.88m': 2_949_120 } as Record<
@@ -67,7 +69,8 @@ async function imageExtent(
     number
   >;
   let length = floppy[media] ?? sectorCount * 512;
-  if (offset + 512 <= src.size) {
+  // Only a non-BIOS no-emulation image is a whole file system the firmware opens; a BIOS loads its count.
+  if (platformId !== 0x00 && media === 'no-emulation' && offset + 512 <= src.size) {
     const bs = await readAt(src, offset, 512);
     const bytesPerSector = u16le(bs, 11);
     const total = u16le(bs, 19) || u32le(bs, 32);
@@ -101,7 +104,7 @@ async function entry(
     media,
     loadRba,
     sectorCount,
-    image: await imageExtent(src, loadRba, sectorCount, media),
+    image: await imageExtent(src, loadRba, sectorCount, media, platformId),
   };
   if (sectionId !== undefined) out.sectionId = sectionId;
   return out;
