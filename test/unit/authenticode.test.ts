@@ -9,8 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectPe, type PeInspection } from '../../app/engines/pe/authenticode.js';
+import { children, readTlv, type Tlv } from '../../app/engines/pe/der.js';
 import { authenticodeImageDigest, signaturesCoverImage } from '../../app/engines/pe/image-digest.js';
 import { inspectPeFile } from '../../app/engines/pe/inspect-file.js';
 import { memorySource } from '../../app/engines/iso/source.js';
@@ -192,99 +193,104 @@ describe('Authenticode on a Debian-signed kernel', () => {
 function der(tag: number, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
   const n = body.length;
-  const len =
-    n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
-  return Buffer.concat([Buffer.from([tag]), len, body]);
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...len]), body]);
 }
 const OID = (hex: string): Buffer => der(0x06, Buffer.from(hex, 'hex'));
 
 describe.skipIf(!haveBootfiles || !haveTools('openssl'))('a PE signed here with openssl cms', () => {
   // The unsigned snponly.efi, padded to 8 bytes (the padding is hashed, as sbsign does), given a
   // WIN_CERTIFICATE holding an openssl-made SignedData over its Authenticode hash. Exercises what the
-  // Debian files do not: a SignerIdentifier by subject key identifier, and eContent wrapped in an OCTET STRING.
-  it.each([
-    ['issuerAndSerialNumber', []],
-    ['subjectKeyIdentifier', ['-keyid']],
-  ])('names the signer found by %s, and the signature covers the image', async (_sid, extra) => {
-    const work = mkdtempSync(join(tmpdir(), 'pxe-authenticode-'));
-    try {
-      const plain = readFileSync(file('snponly.efi'));
-      const image = Buffer.concat([plain, Buffer.alloc((8 - (plain.length % 8)) % 8)]);
-      const digest = await authenticodeImageDigest(memorySource(image), 'sha256');
-      // SpcIndirectDataContent { SpcAttributeTypeAndOptionalValue { SPC_PE_IMAGE_DATA }, DigestInfo }
-      const spc = der(
-        0x30,
-        der(0x30, OID('2b06010401823702010f')),
-        der(
-          0x30,
-          der(0x30, OID('608648016503040201'), Buffer.from([0x05, 0x00])),
-          der(0x04, Buffer.from(digest, 'hex')),
-        ),
-      );
-      writeFileSync(join(work, 'spc.der'), spc);
-      const ossl = (...args: string[]): void =>
-        void execFileSync('openssl', args, { cwd: work, stdio: 'pipe' });
-      ossl(
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        'k.pem',
-        '-out',
-        'c.pem',
-        '-days',
-        '1',
-        '-subj',
-        '/O=PXE Desk Test/CN=PXE Desk Test Signer',
-      );
-      ossl(
-        'cms',
-        '-sign',
-        '-binary',
-        '-nodetach',
-        '-outform',
-        'DER',
-        '-md',
-        'sha256',
-        '-econtent_type',
-        '1.3.6.1.4.1.311.2.1.4',
-        '-in',
-        'spc.der',
-        '-signer',
-        'c.pem',
-        '-inkey',
-        'k.pem',
-        '-out',
-        'sig.der',
-        ...extra,
-      );
-      const sig = readFileSync(join(work, 'sig.der'));
-      const entry = Buffer.alloc((8 + sig.length + 7) & ~7);
-      entry.writeUInt32LE(8 + sig.length, 0);
-      entry.writeUInt16LE(0x0200, 4);
-      entry.writeUInt16LE(0x0002, 6);
-      sig.copy(entry, 8);
-      const signed = Buffer.concat([image, entry]);
-      const opt = signed.readUInt32LE(0x3c) + 24;
-      const dir = opt + (signed.readUInt16LE(opt) === 0x20b ? 112 : 96) + 32;
-      signed.writeUInt32LE(image.length, dir);
-      signed.writeUInt32LE(entry.length, dir + 4);
+  // Debian files do not: a SignerIdentifier by subject key identifier, eContent wrapped in an OCTET STRING
+  // (RFC 5652 style), and a nested signature.
+  let work = '';
+  beforeEach(() => {
+    work = mkdtempSync(join(tmpdir(), 'pxe-authenticode-'));
+  });
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-      const info = await inspectPe(memorySource(signed));
-      expect(info.signed).toBe(true);
-      expect(info.signers).toHaveLength(1);
-      expect(info.signers[0]?.subject).toEqual({
-        commonName: 'PXE Desk Test Signer',
-        organization: 'PXE Desk Test',
-        text: 'O=PXE Desk Test, CN=PXE Desk Test Signer',
-      });
-      expect(info.signers[0]?.issuer.commonName).toBe('PXE Desk Test Signer'); // self-signed
-      expect(info.signers[0]?.imageDigest).toEqual({ algorithm: 'sha256', value: digest });
-      expect(await signaturesCoverImage(memorySource(signed), info.signers)).toBe(true);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+  const ossl = (args: string): void =>
+    void execFileSync('openssl', args.split(' '), { cwd: work, stdio: 'pipe' });
+
+  /** The padded image and its SpcIndirectDataContent (SPC_PE_IMAGE_DATA + sha256 DigestInfo) in spc.der. */
+  async function prepare(): Promise<{ image: Buffer; digest: string }> {
+    const plain = readFileSync(file('snponly.efi'));
+    const image = Buffer.concat([plain, Buffer.alloc((8 - (plain.length % 8)) % 8)]);
+    const digest = await authenticodeImageDigest(memorySource(image), 'sha256');
+    const algorithm = der(0x30, OID('608648016503040201'), Buffer.from([0x05, 0x00]));
+    const spc = der(
+      0x30,
+      der(0x30, OID('2b06010401823702010f')),
+      der(0x30, algorithm, der(0x04, Buffer.from(digest, 'hex'))),
+    );
+    writeFileSync(join(work, 'spc.der'), spc);
+    return { image, digest };
+  }
+
+  /** A self-signed certificate for `name` (one word) and a SignedData over spc.der made with it. */
+  function sign(name: string, extra = ''): Buffer {
+    ossl(
+      `req -x509 -newkey rsa:2048 -nodes -keyout ${name}.key -out ${name}.pem -days 1 -subj /O=PXE-Desk/CN=${name}`,
+    );
+    ossl(
+      `cms -sign -binary -nodetach -outform DER -md sha256 -econtent_type 1.3.6.1.4.1.311.2.1.4 -in spc.der ` +
+        `-signer ${name}.pem -inkey ${name}.key -out ${name}.der${extra}`,
+    );
+    return readFileSync(join(work, `${name}.der`));
+  }
+
+  /** `image` + one WIN_CERTIFICATE holding `sig`, data directory 4 pointing at it. */
+  function attach(image: Buffer, sig: Buffer): Buffer {
+    const entry = Buffer.alloc((8 + sig.length + 7) & ~7);
+    entry.writeUInt32LE(8 + sig.length, 0);
+    entry.writeUInt16LE(0x0200, 4);
+    entry.writeUInt16LE(0x0002, 6);
+    sig.copy(entry, 8);
+    const signed = Buffer.concat([image, entry]);
+    const opt = signed.readUInt32LE(0x3c) + 24;
+    const dir = opt + (signed.readUInt16LE(opt) === 0x20b ? 112 : 96) + 32;
+    signed.writeUInt32LE(image.length, dir);
+    signed.writeUInt32LE(entry.length, dir + 4);
+    return signed;
+  }
+
+  it.each([
+    ['issuerAndSerialNumber', ''],
+    ['subjectKeyIdentifier', ' -keyid'],
+  ])('names the signer found by %s, and the signature covers the image', async (_sid, extra) => {
+    const { image, digest } = await prepare();
+    const signed = attach(image, sign('Tester', extra));
+    const info = await inspectPe(memorySource(signed));
+    expect(info.signed).toBe(true);
+    expect(info.signers).toHaveLength(1);
+    expect(info.signers[0]?.subject).toEqual({
+      commonName: 'Tester',
+      organization: 'PXE-Desk',
+      text: 'O=PXE-Desk, CN=Tester',
+    });
+    expect(info.signers[0]?.issuer.commonName).toBe('Tester'); // self-signed
+    expect(info.signers[0]?.imageDigest).toEqual({ algorithm: 'sha256', value: digest });
+    expect(info.signers[0]?.nested).toBe(false);
+    expect(await signaturesCoverImage(memorySource(signed), info.signers)).toBe(true);
+  });
+
+  it('reads a signature nested in the first signer unsigned attributes (1.3.6.1.4.1.311.2.4.1)', async () => {
+    const { image } = await prepare();
+    const outer = sign('Outer');
+    const inner = sign('Inner', ' -keyid');
+    // Rebuild outer: ContentInfo { oid, [0] SignedData { ..., signerInfos { SignerInfo + [1] unsignedAttrs } } }
+    const [ct, content] = children(readTlv(outer, 0));
+    const sd = children(children(content as Tlv)[0] as Tlv);
+    const [si] = children(sd.at(-1) as Tlv);
+    const nestedAttr = der(0x30, OID('2b060104018237020401'), der(0x31, inner));
+    const si2 = der(0x30, ...children(si as Tlv).map((t) => Buffer.from(t.whole)), der(0xa1, nestedAttr));
+    const sd2 = der(0x30, ...sd.slice(0, -1).map((t) => Buffer.from(t.whole)), der(0x31, si2));
+    const both = der(0x30, Buffer.from((ct as Tlv).whole), der(0xa0, sd2));
+    const info = await inspectPe(memorySource(attach(image, both)));
+    expect(info.signers.map((s) => [s.subject?.commonName, s.nested])).toEqual([
+      ['Outer', false],
+      ['Inner', true],
+    ]);
+    expect(info.certificateEntries).toHaveLength(1);
   });
 });
