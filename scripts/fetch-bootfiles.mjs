@@ -110,9 +110,12 @@ const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest(
 const wanted = (pkg) => pkg.files.filter((f) => !f.optional);
 const complete = (pkg) => wanted(pkg).every((f) => existsSync(join(cache, f.name)));
 
-/** Copy through a temporary name and rename, so an interrupted copy never counts as "already present". */
+/**
+ * Copy through a temporary name and rename, so an interrupted copy never counts as "already present"; the
+ * pid in the name keeps two runs at once (test files fetching in parallel) from sharing one.
+ */
 function install(src, name) {
-  const tmp = join(cache, `.${name}.part`);
+  const tmp = join(cache, `.${name}.${process.pid}.part`);
   copyFileSync(src, tmp);
   renameSync(tmp, join(cache, name));
 }
