@@ -16,12 +16,13 @@ import {
 } from '../../app/engines/iso/index.js';
 import { readVolumeDescriptors } from '../../app/engines/iso/iso9660-descriptors.js';
 import { parseRecords } from '../../app/engines/iso/iso9660-tree.js';
-import { crc16 } from '../../app/engines/iso/udf-tag.js';
+import { TAG, crc16, isTag } from '../../app/engines/iso/udf-tag.js';
 import { UdfTree } from '../../app/engines/iso/udf-tree.js';
 import { rng } from '../helpers/fuzz.js';
 import { biosUefiIso, bytes, rockRidgeJolietIso, tempDir, udfIso } from '../helpers/iso-images.js';
 
 const tmp = tempDir();
+const TAG_IDS = Object.values(TAG);
 afterAll(() => tmp.cleanup());
 
 /** A copy-on-write view of a seed: byte patches and a truncation, without copying the image. */
@@ -80,8 +81,24 @@ interface Seed {
   /** Byte ranges holding structures (descriptors, directories, catalog, FAT metadata): where mutations land. */
   hot: [number, number][];
   prefer?: 'udf';
+  /** Offsets of UDF descriptor tags: mutations there get their checksum and CRC fixed, to reach past the tag check. */
+  tags: number[];
 }
 const seeds: Seed[] = [];
+
+/** Recompute the checksum and CRC of every tag whose descriptor a patch touched (ECMA-167 3/7.2). */
+function fixTags(b: Uint8Array, tags: number[], patches: Map<number, number>): void {
+  const v = Buffer.from(b.buffer, b.byteOffset, b.length);
+  for (const t of tags) {
+    if (t + 16 > b.length) continue;
+    const end = Math.min(b.length, t + 16 + v.readUInt16LE(t + 10));
+    if (![...patches.keys()].some((at) => at >= t && at < end)) continue;
+    v.writeUInt16LE(crc16(b.subarray(t + 16, end)), t + 8);
+    let sum = 0;
+    for (let i = 0; i < 16; i++) if (i !== 4) sum = (sum + (b[t + i] as number)) & 0xff;
+    b[t + 4] = sum;
+  }
+}
 
 beforeAll(async () => {
   const long = 'n'.repeat(240); // a Rock Ridge NM too long for the record: continued in a CE area
@@ -98,20 +115,37 @@ beforeAll(async () => {
     ['udf', udf.path, 'udf'],
   ] as const) {
     const b = new Uint8Array(readFileSync(path));
-    // Structures live in the first sectors of these small images (files are laid out after them);
-    // the FAT boot image's BPB, FATs and root directory are added for the El Torito seed.
-    const hot: [number, number][] = [[16 * 2048, Math.min(b.length, 300 * 2048)]];
-    if (name === 'el-torito') {
-      const img = await openIso(memorySource(b));
-      const fat = img.elTorito?.uefiImage;
-      if (fat) hot.push([fat.offset, fat.offset + 40 * 512]);
+    // Mutations land on structures: descriptors and directories (before the first file's data in
+    // these images), the boot catalog and the FAT image's metadata, and every UDF descriptor.
+    const img = await openIso(memorySource(b), prefer ? { prefer } : {});
+    let firstData = b.length;
+    for await (const { path, entry } of img.walk()) {
+      if (entry.kind === 'file' && entry.size > 0)
+        firstData = Math.min(firstData, (await img.extents(path))[0]?.offset ?? b.length);
     }
-    seeds.push({ name, bytes: b, hot, ...(prefer ? { prefer } : {}) });
+    const hot: [number, number][] = [[16 * 2048, firstData]];
+    const et = img.elTorito;
+    if (et) hot.push([et.catalogSector * 2048, et.catalogSector * 2048 + 2048]);
+    if (et?.uefiImage) hot.push([et.uefiImage.offset, et.uefiImage.offset + 40 * 512]);
+    const tags: number[] = [];
+    if (name === 'udf') {
+      for (let at = 16 * 2048; at < b.length; at += 4) {
+        if (isTag(b.subarray(at, at + 2048), TAG_IDS)) tags.push(at);
+      }
+      const view = Buffer.from(b.buffer, b.byteOffset, b.length);
+      hot.splice(
+        0,
+        hot.length,
+        ...tags.map((t): [number, number] => [t, t + 16 + view.readUInt16LE(t + 10)]),
+      );
+    }
+    seeds.push({ name, bytes: b, hot, tags, ...(prefer ? { prefer } : {}) });
   }
 }, 120_000);
 
 describe('ISO reader fuzz', () => {
-  it('the clean seeds read without error', async () => {
+  it('the clean seeds read without error (and the UDF seed has its tags found)', async () => {
+    expect((seeds.find((s) => s.name === 'udf') as Seed).tags.length).toBeGreaterThan(10);
     for (const s of seeds) {
       const img = await openIso(memorySource(s.bytes), s.prefer ? { prefer: s.prefer } : {});
       let files = 0;
@@ -139,8 +173,15 @@ describe('ISO reader fuzz', () => {
           for (let j = 0; j < 4; j++) patches.set(at + j, 0xff); // a 0xFFFFFFFF field
         else size = Math.floor(r() * s.bytes.length); // truncation
       }
+      let src = patched(s.bytes, patches, size);
+      if (s.tags.length && r() < 0.7) {
+        const b = Uint8Array.from(s.bytes.subarray(0, size));
+        for (const [at, v] of patches) if (at < size) b[at] = v;
+        fixTags(b, s.tags, patches);
+        src = memorySource(b);
+      }
       const t0 = performance.now();
-      calls += await exercise(patched(s.bytes, patches, size), s.prefer);
+      calls += await exercise(src, s.prefer);
       worst = Math.max(worst, performance.now() - t0);
     }
     expect(calls).toBeGreaterThan(3000);
