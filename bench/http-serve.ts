@@ -1,4 +1,7 @@
-/** Starts HttpBootServer for bench/http-bench.sh: `tsx bench/http-serve.ts ROOT PORT [chunkBytes]`. */
+/**
+ * The bare engine for bench/http-bench.sh's second line ('engine'; the first is `pxe-desk serve` itself):
+ * HttpBootServer alone, no session. `node http-serve.mjs ROOT PORT [chunkBytes]` (bundled by the bench).
+ */
 import { HttpBootServer } from '../app/engines/http/index.js';
 
 const [root, port, chunk] = process.argv.slice(2);
