@@ -270,6 +270,37 @@ describe.skipIf(!haveTools('curl'))('HttpBootServer on loopback', () => {
     expect(closedAt.length).toBe(500);
   });
 
+  it('keep-alive: pipelined full and ranged GETs on one connection come back whole and in order', async () => {
+    // iPXE and UEFI HTTP boot reuse one connection for a file's ranges; the body sender must hand the
+    // socket on cleanly after each response (Content-Length exact, nothing left in flight).
+    const req = (extra: string): string => `GET /data.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
+    const out = await raw(
+      port,
+      req('') +
+        req('Range: bytes=1000-2999\r\n') +
+        req('Range: bytes=0-0,-5\r\n') +
+        req('Connection: close\r\n'),
+      10_000,
+    );
+    const bodies: Buffer[] = [];
+    let at = 0;
+    while (at < out.length) {
+      const headEnd = out.indexOf('\r\n\r\n', at);
+      expect(headEnd).toBeGreaterThan(at);
+      const head = out.subarray(at, headEnd).toString('latin1');
+      const len = Number(/content-length: (\d+)/i.exec(head)?.[1]);
+      bodies.push(out.subarray(headEnd + 4, headEnd + 4 + len));
+      at = headEnd + 4 + len;
+    }
+    expect(bodies).toHaveLength(4);
+    expect(sha(bodies[0] as Buffer)).toBe(sha(data));
+    expect((bodies[1] as Buffer).equals(data.subarray(1000, 3000))).toBe(true);
+    const multipart = (bodies[2] as Buffer).toString('latin1');
+    expect(multipart).toContain(`Content-Range: bytes 0-0/${data.length}`);
+    expect(multipart).toContain(`Content-Range: bytes ${data.length - 5}-${data.length - 1}/${data.length}`);
+    expect(sha(bodies[3] as Buffer)).toBe(sha(data));
+  });
+
   it('a client that goes away mid-download ends the transfer as failed, coded aborted', async () => {
     const s = net.connect(port, '127.0.0.1', () =>
       s.write('GET /big.img HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
