@@ -50,6 +50,18 @@ describe('ClientBook batches', () => {
     expect(rows.at(-1)?.mac).toBe(mac(2));
   });
 
+  it("a flood's batch goes out in slices with the event loop free in between, every row once", () => {
+    const book = new ClientBook({ batchMs: 100, clock: { now: () => 1 } });
+    const rows: string[] = [];
+    book.onChange((r) => rows.push(r.mac));
+    for (let i = 0; i < 300; i++) book.ingest(ev('discover', i, 1));
+    vi.advanceTimersToNextTimer(); // the batch timer: the first slice
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(300);
+    vi.advanceTimersByTime(100);
+    expect(rows).toEqual(Array.from({ length: 300 }, (_, i) => mac(i)));
+  });
+
   it('a client evicted before its batch is not announced; one that came back is kept over idle ones', () => {
     const book = new ClientBook({ batchMs: 100, maxClients: 3, clock: { now: () => 1 } });
     const rows: string[] = [];

@@ -57,6 +57,8 @@ interface Client {
 }
 
 const DEFAULT_MAX_CLIENTS = 4096;
+/** Rows announced in one go before the event loop gets a turn (batchMs > 0). */
+const BATCH_SLICE = 128;
 /** How far from the least recently active end eviction looks for a client without an open transfer. */
 const EVICTION_SCAN = 64;
 
@@ -94,6 +96,7 @@ export class ClientBook {
   /** MACs whose row changed since the last batch (batchMs > 0), in order of first change. */
   private readonly dirty = new Set<string>();
   private batchTimer: ReturnType<typeof setTimeout> | undefined;
+  private batchSlice: ReturnType<typeof setImmediate> | undefined;
 
   constructor(private readonly options: ClientBookOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -281,6 +284,8 @@ export class ClientBook {
   flush(): void {
     if (this.batchTimer) clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
+    if (this.batchSlice) clearImmediate(this.batchSlice);
+    this.batchSlice = undefined;
     if (this.dirty.size === 0) return;
     const macs = [...this.dirty];
     this.dirty.clear();
@@ -348,9 +353,39 @@ export class ClientBook {
     const batchMs = this.options.batchMs ?? 0;
     if (batchMs <= 0) return this.emit(mac, client);
     this.dirty.add(mac);
-    if (this.batchTimer) return;
-    this.batchTimer = setTimeout(() => this.flush(), batchMs);
+    if (this.batchTimer || this.batchSlice) return;
+    this.batchTimer = setTimeout(() => {
+      this.batchTimer = undefined;
+      this.announce(this.dirty.size);
+    }, batchMs);
     this.batchTimer.unref?.();
+  }
+
+  /**
+   * Announces the `due` rows that changed first, BATCH_SLICE at a time with the event loop free in
+   * between: 2 000 rows at once (a flood's batch) held the DISCOVERs queued behind them for milliseconds.
+   * A row that changes again meanwhile goes to the back and waits for the next batch.
+   */
+  private announce(due: number): void {
+    this.batchSlice = undefined;
+    let n = Math.min(due, BATCH_SLICE);
+    for (const mac of this.dirty) {
+      if (n-- <= 0) break;
+      this.dirty.delete(mac);
+      const client = this.clients.get(mac);
+      if (client) this.emit(mac, client);
+    }
+    const left = due - BATCH_SLICE;
+    if (left > 0 && this.dirty.size > 0) {
+      this.batchSlice = setImmediate(() => this.announce(Math.min(left, this.dirty.size)));
+      this.batchSlice.unref?.();
+    } else if (this.dirty.size > 0 && !this.batchTimer) {
+      this.batchTimer = setTimeout(() => {
+        this.batchTimer = undefined;
+        this.announce(this.dirty.size);
+      }, this.options.batchMs ?? 0);
+      this.batchTimer.unref?.();
+    }
   }
 
   private emit(mac: string, client: Client): void {
