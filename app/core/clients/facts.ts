@@ -61,8 +61,8 @@ export interface ClientFacts {
   foreignOffers: ForeignOffer[];
   /** Completed downloads in time order: file + time (EDK2's tsize probes excluded). */
   downloads: { file: string; time: number; engine: 'tftp' | 'http' }[];
-  /** Open transfers by `engine/transferId`. */
-  transfers: Map<string, OpenTransfer>;
+  /** Open transfers by `engine/transferId` (read-only until foldTransfer gives the client its own map). */
+  transfers: ReadonlyMap<string, OpenTransfer>;
   lastActivityWithUs?: number;
   /** Last TFTP/HTTP activity (any file). */
   lastTransfer?: number;
@@ -78,6 +78,12 @@ export interface ClientFacts {
 
 const MAX_LIST = 32;
 
+/**
+ * The open transfers of every client that never opened one: a Map per record was a fifth of the client
+ * model's heap under a flood of new MACs (most never download), and V8 grows the heap with what it holds.
+ */
+const NO_TRANSFERS: ReadonlyMap<string, OpenTransfer> = new Map();
+
 export function newFacts(mac: string): ClientFacts {
   return {
     mac,
@@ -86,7 +92,7 @@ export function newFacts(mac: string): ClientFacts {
     pxeRequests: 0,
     foreignOffers: [],
     downloads: [],
-    transfers: new Map(),
+    transfers: NO_TRANSFERS,
     failures: [],
   };
 }
@@ -140,6 +146,12 @@ export function foldDhcp(f: ClientFacts, e: DhcpEvent): void {
   }
 }
 
+/** The client's own map of open transfers (created on its first transfer). */
+function ownTransfers(f: ClientFacts): Map<string, OpenTransfer> {
+  if (f.transfers === NO_TRANSFERS) f.transfers = new Map();
+  return f.transfers as Map<string, OpenTransfer>;
+}
+
 /** Folds a transfer event; returns true when it completed a download (the loop rule's input). */
 export function foldTransfer(f: ClientFacts, e: TransferEvent): boolean {
   const key = `${e.engine}/${e.transferId}`;
@@ -154,7 +166,7 @@ export function foldTransfer(f: ClientFacts, e: TransferEvent): boolean {
       t.bytes = e.bytes;
       if (blksize) t.blksize = blksize;
     } else
-      f.transfers.set(key, {
+      ownTransfers(f).set(key, {
         engine: e.engine,
         file: e.file,
         started: e.time,
@@ -165,7 +177,7 @@ export function foldTransfer(f: ClientFacts, e: TransferEvent): boolean {
       });
     return false;
   }
-  f.transfers.delete(key);
+  if (f.transfers.has(key)) ownTransfers(f).delete(key);
   if (e.type === 'failed') {
     bounded(f.failures, {
       engine: e.engine,
