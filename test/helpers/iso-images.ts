@@ -5,7 +5,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { rng } from './fuzz.js';
@@ -62,14 +70,32 @@ export function namesTree(): Record<string, Uint8Array | string> {
   };
 }
 
-/** xorriso native mode: Rock Ridge (default) + Joliet. */
-export function rockRidgeJolietIso(dir: string, files = namesTree()): BuiltIso {
+/** xorriso native mode: Rock Ridge (default) + Joliet; `links`: symlink path → target. */
+export function rockRidgeJolietIso(
+  dir: string,
+  files = namesTree(),
+  links: Record<string, string> = {},
+): BuiltIso {
   const tree = join(dir, 'rrj-tree');
   const sums = writeTree(tree, files);
+  for (const [p, target] of Object.entries(links)) {
+    mkdirSync(dirname(join(tree, p)), { recursive: true });
+    symlinkSync(target, join(tree, p));
+  }
   const path = join(dir, 'rrj.iso');
   run('xorriso', ['-outdev', path, '-volid', 'RRJ_TEST', '-joliet', 'on', '-map', tree, '/']);
   return { path, files: sums };
 }
+
+/** Symlinks as Debian and Ubuntu images have them ("debian -> .", "dists/stable -> bookworm"), plus odd ones. */
+export const namesLinks: Record<string, string> = {
+  ubuntu: '.',
+  'boot/stable': 'grub',
+  'boot/kernel': '../casper/vmlinuz',
+  abs: '/casper/initrd',
+  loop1: 'loop2',
+  loop2: 'loop1',
+};
 
 /** genisoimage (no Rock Ridge unless -R is in `opts`): `['-J']` for Joliet names, `[]` for plain names. */
 export function mkisofsIso(

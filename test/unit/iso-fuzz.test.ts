@@ -38,14 +38,16 @@ function patched(base: Uint8Array, patches: Map<number, number>, size: number): 
 }
 
 /** Everything a caller would do with an image; only IsoError may escape, and it is swallowed here. */
-async function exercise(src: IsoSource, prefer?: 'udf'): Promise<number> {
+async function exercise(src: IsoSource, prefer?: 'udf'): Promise<{ calls: number; errors: number }> {
   let calls = 0;
+  let errors = 0;
   const typed = async (f: () => Promise<unknown>): Promise<void> => {
     calls++;
     try {
       await f();
     } catch (e) {
       if (!(e instanceof IsoError)) throw e;
+      errors++;
     }
   };
   await typed(async () => {
@@ -72,7 +74,7 @@ async function exercise(src: IsoSource, prefer?: 'udf'): Promise<number> {
       });
     }
   });
-  return calls;
+  return { calls, errors };
 }
 
 interface Seed {
@@ -102,7 +104,11 @@ function fixTags(b: Uint8Array, tags: number[], patches: Map<number, number>): v
 
 beforeAll(async () => {
   const long = 'n'.repeat(240); // a Rock Ridge NM too long for the record: continued in a CE area
-  const rr = rockRidgeJolietIso(tmp.dir, { [long]: 'x', 'a/b/c/d.txt': 'd', 'b.bin': bytes(30, 5000) });
+  const rr = rockRidgeJolietIso(
+    tmp.dir,
+    { [long]: 'x', 'a/b/c/d.txt': 'd', 'b.bin': bytes(30, 5000) },
+    { 'a/up': '../a/b', self: 'self', root: '/' },
+  );
   const bu = biosUefiIso(tmp.dir);
   const udf = udfIso(tmp.dir, 'fuzzudf', true, {
     'README.TXT': 'udf\n',
@@ -158,6 +164,11 @@ describe('ISO reader fuzz', () => {
     const r = rng(20261207);
     let worst = 0;
     let calls = 0;
+    let failing = 0;
+    // The clean seeds' own IsoErrors (the "self" symlink loop): more than these means the mutation bit.
+    const baseline = new Map<Seed, number>();
+    for (const s of seeds) baseline.set(s, (await exercise(memorySource(s.bytes), s.prefer)).errors);
+    expect(baseline.get(seeds[0] as Seed)).toBe(1);
     for (let i = 0; i < 3000; i++) {
       const s = seeds[i % seeds.length] as Seed;
       const patches = new Map<number, number>();
@@ -181,10 +192,15 @@ describe('ISO reader fuzz', () => {
         src = memorySource(b);
       }
       const t0 = performance.now();
-      calls += await exercise(src, s.prefer);
+      const got = await exercise(src, s.prefer);
       worst = Math.max(worst, performance.now() - t0);
+      calls += got.calls;
+      if (got.errors > (baseline.get(s) ?? 0)) failing++;
     }
-    expect(calls).toBeGreaterThan(3000);
+    // The mutations must both break images and leave many readable (else they miss the structures).
+    expect(failing).toBeGreaterThan(300);
+    expect(failing).toBeLessThan(2900);
+    expect(calls).toBeGreaterThan(3000 * 5);
     expect(worst).toBeLessThan(2000);
   }, 300_000);
 });

@@ -9,6 +9,7 @@ import {
   bytes,
   mkisofsIso,
   multiExtentIso,
+  namesLinks,
   namesTree,
   relocatedIso,
   rockRidgeJolietIso,
@@ -49,7 +50,7 @@ describe('xorriso Rock Ridge + Joliet image', () => {
   let built: BuiltIso;
   let img: IsoImage;
   beforeAll(async () => {
-    built = rockRidgeJolietIso(tmp.dir);
+    built = rockRidgeJolietIso(tmp.dir, namesTree(), namesLinks);
     img = await open(built);
   });
 
@@ -72,6 +73,27 @@ describe('xorriso Rock Ridge + Joliet image', () => {
     }
     for (const p of built.files.keys()) expect(seen).toContain(p);
     expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('follows Rock Ridge symlinks (relative, "..", absolute from the image root), refuses link loops, never walks into them', async () => {
+    expect(await img.lstat('ubuntu')).toMatchObject({ kind: 'symlink', target: '.' });
+    expect(await img.lstat('abs')).toMatchObject({ kind: 'symlink', target: '/casper/initrd' });
+    expect(sha256(await img.readFile('ubuntu/ubuntu/casper/vmlinuz'))).toBe(
+      built.files.get('casper/vmlinuz'),
+    );
+    expect(sha256(await img.readFile('boot/stable/grub.cfg'))).toBe(built.files.get('boot/grub/grub.cfg'));
+    expect(sha256(await img.readFile('boot/kernel'))).toBe(built.files.get('casper/vmlinuz'));
+    expect(sha256(await img.readFile('ABS'))).toBe(built.files.get('casper/initrd'));
+    expect((await img.stat('abs')).kind).toBe('file');
+    await expect(img.stat('loop1')).rejects.toMatchObject({ code: 'loop' });
+    const links: string[] = [];
+    for await (const { path, entry } of img.walk())
+      if (entry.kind === 'symlink') links.push(`${path}->${entry.target ?? ''}`);
+    expect(links.sort()).toEqual(
+      Object.entries(namesLinks)
+        .map(([p, t]) => `${p}->${t}`)
+        .sort(),
+    );
   });
 
   it('looks up case-insensitively, with "\\" separators and ";1" suffixes', async () => {

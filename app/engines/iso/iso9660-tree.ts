@@ -146,6 +146,7 @@ export class Iso9660Tree implements FsTree {
     let kind: TreeNode['kind'] = r.flags & FLAG_DIRECTORY ? 'directory' : 'file';
     let extent = r.extent;
     let mode: number | undefined;
+    let target: string | undefined;
     if (this.names === 'rockridge') {
       const rr = await readRockRidge(
         this.src,
@@ -154,6 +155,7 @@ export class Iso9660Tree implements FsTree {
       );
       if (rr.relocated) return undefined; // listed where its CL entry is
       if (rr.name !== undefined) name = rr.name;
+      target = rr.symlink;
       if (rr.mode !== undefined) {
         mode = rr.mode;
         const k = modeKind(rr.mode);
@@ -174,6 +176,7 @@ export class Iso9660Tree implements FsTree {
     if (!name) throw new IsoError('bad-record', 'directory record with an empty name');
     const node: TreeNode = { name, kind, size: extent.length, extents: [extent] };
     if (mode !== undefined) node.mode = mode;
+    if (target !== undefined && kind === 'symlink') node.target = target;
     return node;
   }
 }

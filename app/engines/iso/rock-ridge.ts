@@ -21,6 +21,8 @@ export interface RockRidge {
   childLink?: number;
   /** RE: this directory is the relocated copy; it is listed under its CL parent only. */
   relocated?: boolean;
+  /** SL: symbolic link target (RRIP §4.1.3), components joined with "/". */
+  symlink?: string;
 }
 
 /** SUSP SP entry (SUSP §5.3) in the root "." record: Rock Ridge is present; returns len_skp. */
@@ -36,6 +38,8 @@ export async function readRockRidge(src: IsoSource, blockSize: number, sua: Uint
   let nameBytes = 0;
   let nameDone = false;
   let sawNm = false;
+  const sl: SlState = { parts: [], current: '' };
+  let slDone = false;
   const seen = new Set<string>();
   let total = sua.length;
   let area: Uint8Array | undefined = sua;
@@ -69,6 +73,8 @@ export async function readRockRidge(src: IsoSource, blockSize: number, sua: Uint
         out.childLink = both32(e, 4);
       } else if (equalsAscii(e, 0, 'RE')) {
         out.relocated = true;
+      } else if (equalsAscii(e, 0, 'SL') && len >= 5 && !slDone) {
+        slDone = readSl(e, sl);
       }
     }
     area = undefined;
@@ -83,7 +89,45 @@ export async function readRockRidge(src: IsoSource, blockSize: number, sua: Uint
     }
   }
   if (sawNm && nameBytes > 0) out.name = decodeName(nameParts, nameBytes);
+  if (sl.parts.length > 0 || sl.current) {
+    if (sl.current) sl.parts.push(sl.current);
+    const root = sl.parts[0] === '';
+    out.symlink = root && sl.parts.length === 1 ? '/' : sl.parts.join('/');
+  }
   return out;
+}
+
+interface SlState {
+  parts: string[];
+  /** A component whose record had CONTINUE: its next record adds to it. */
+  current: string;
+}
+
+/**
+ * One SL entry (RRIP §4.1.3.1): flags (bit 0: the link continues in the next SL), then component
+ * records of flags (0x01 CONTINUE, 0x02 CURRENT, 0x04 PARENT, 0x08 ROOT), length, content.
+ * Returns whether the link is complete.
+ */
+function readSl(e: Uint8Array, st: SlState): boolean {
+  let p = 5;
+  while (p + 2 <= e.length) {
+    const flags = u8(e, p);
+    const n = u8(e, p + 1);
+    if (p + 2 + n > e.length) throw new IsoError('bad-record', 'SL component overruns its entry');
+    let text: string;
+    if (flags & 0x08) text = '';
+    else if (flags & 0x04) text = '..';
+    else if (flags & 0x02) text = '.';
+    else text = decodeName([slice(e, p + 2, n)], n);
+    st.current += text;
+    if (!(flags & 0x01)) {
+      st.parts.push(st.current);
+      st.current = '';
+    }
+    if (st.parts.length > MAX_NAME) throw new IsoError('too-large', 'Rock Ridge symlink too long');
+    p += 2 + n;
+  }
+  return !(u8(e, 4) & 0x01);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -11,6 +11,8 @@ export interface IsoEntry {
   size: number;
   /** POSIX mode when the image records one (Rock Ridge PX, UDF permissions folded to rwx). */
   mode?: number;
+  /** Symlink target as recorded ("/"-separated; absolute targets are taken from the image root). */
+  target?: string;
 }
 
 /** An entry plus where its data lives: directories are listed from their extents too. */

@@ -6,7 +6,7 @@
 import { u16le, u32le, u8 } from './bytes.js';
 import { IsoError } from './iso-error.js';
 import { checkExtents, readDirData } from './iso9660-tree.js';
-import type { IsoSource } from './source.js';
+import { readExtents, type IsoSource } from './source.js';
 import { MAX_DIR_ENTRIES, type FsTree, type TreeNode } from './tree.js';
 import { readFileEntry } from './udf-file-entry.js';
 import { TAG, checkTag, cs0 } from './udf-tag.js';
@@ -16,6 +16,29 @@ import { readUdfVolume, type UdfVolume } from './udf-volume.js';
 const FID_DIRECTORY = 0x02;
 const FID_DELETED = 0x04;
 const FID_PARENT = 0x08;
+
+const MAX_SYMLINK = 4096;
+
+/**
+ * A symbolic link's data: ECMA-167 4/14.16 path components, type 1/2 root, 3 parent, 4 current,
+ * 5 a CS0 name. Joined with "/" (a leading "/" for root).
+ */
+export function pathComponents(d: Uint8Array): string {
+  const parts: string[] = [];
+  let p = 0;
+  while (p + 4 <= d.length) {
+    const type = u8(d, p);
+    const n = u8(d, p + 1);
+    if (p + 4 + n > d.length) throw new IsoError('bad-record', 'symlink path component overruns its data');
+    if (type === 1 || type === 2) parts.splice(0, parts.length, '');
+    else if (type === 3) parts.push('..');
+    else if (type === 4) parts.push('.');
+    else if (type === 5) parts.push(cs0(d.subarray(p + 4, p + 4 + n)));
+    else throw new IsoError('bad-record', `symlink path component type ${type}`);
+    p += 4 + n;
+  }
+  return parts.length === 1 && parts[0] === '' ? '/' : parts.join('/');
+}
 
 export class UdfTree implements FsTree {
   readonly kind = 'udf';
@@ -67,7 +90,12 @@ export class UdfTree implements FsTree {
       const fe = await readFileEntry(this.src, this.vol, u16le(fid, 28), u32le(fid, 24));
       if (fe.kind === 'file' || fe.kind === 'directory') checkExtents(this.src, fe.extents);
       const kind = chars & FID_DIRECTORY && fe.kind !== 'directory' ? 'other' : fe.kind;
-      out.push({ name, kind, size: fe.size, mode: fe.mode, extents: fe.extents });
+      const node: TreeNode = { name, kind, size: fe.size, mode: fe.mode, extents: fe.extents };
+      if (kind === 'symlink' && fe.size <= MAX_SYMLINK) {
+        checkExtents(this.src, fe.extents);
+        node.target = pathComponents(await readExtents(this.src, fe.extents, 0, fe.size));
+      }
+      out.push(node);
       if (out.length > MAX_DIR_ENTRIES) throw new IsoError('too-large', 'directory has too many entries');
     }
     return out;

@@ -2,6 +2,7 @@
  * Path lookup, listing, range reads and walking over any FsTree (ISO 9660, UDF, FAT). Lookup is
  * case-insensitive and ignores ";N" versions and a trailing "." (what a client asking for
  * "/EFI/BOOT/BOOTX64.EFI" or "efi/boot/bootx64.efi" means); an exact match wins over a folded one.
+ * Symbolic links (Rock Ridge SL, UDF file type 12) are followed like a mounted image would.
  */
 import { IsoError } from './iso-error.js';
 import { checkExtents } from './iso9660-tree.js';
@@ -13,7 +14,9 @@ export interface FsView {
   readonly volumeLabel: string;
   readonly filesystem: FsTree['kind'];
   list(dir?: string): Promise<IsoEntry[]>;
+  /** The entry `path` names, symlinks followed (`lstat`: the last component's link itself). */
   stat(path: string): Promise<IsoEntry>;
+  lstat(path: string): Promise<IsoEntry>;
   /** Byte ranges of the file's data in the source, in file order (sparse ranges read as zeros). */
   extents(path: string): Promise<Extent[]>;
   readFile(path: string, range?: { offset?: number; length?: number }): Promise<Uint8Array>;
@@ -26,9 +29,12 @@ export function nameKey(name: string): string {
   return name.replace(/;\d*$/, '').replace(/\.$/, '').toLowerCase();
 }
 
+const MAX_SYMLINK_HOPS = 16;
+
 function entryOf(n: TreeNode): IsoEntry {
   const e: IsoEntry = { name: n.name, kind: n.kind, size: n.size };
   if (n.mode !== undefined) e.mode = n.mode;
+  if (n.target !== undefined) e.target = n.target;
   return e;
 }
 
@@ -50,18 +56,39 @@ export function makeView(src: IsoSource, tree: FsTree): FsView {
     }
     return p;
   };
-  const resolve = async (path: string): Promise<TreeNode> => {
-    let node = tree.root;
-    for (const part of splitPath(path)) {
-      if (node.kind !== 'directory')
-        throw new IsoError('not-a-directory', `"${path}": ${node.name} is not a directory`);
-      const list = await children(node);
+  /**
+   * Follow `path` from the root. Symlinks are followed (at most MAX_SYMLINK_HOPS, else 'loop') in
+   * every component but the last unless `followLast`; their ".." stops at the root, and an absolute
+   * target starts from the image root (the image is served, not mounted into a host).
+   */
+  const resolve = async (path: string, followLast = true): Promise<TreeNode> => {
+    let parts = splitPath(path);
+    const stack: TreeNode[] = [tree.root];
+    let hops = 0;
+    while (parts.length) {
+      const part = parts.shift() as string;
+      if (part === '.') continue;
+      if (part === '..') {
+        if (stack.length > 1) stack.pop();
+        continue;
+      }
+      const dir = stack[stack.length - 1] as TreeNode;
+      if (dir.kind !== 'directory')
+        throw new IsoError('not-a-directory', `"${path}": ${dir.name} is not a directory`);
+      const list = await children(dir);
       const key = nameKey(part);
       const hit = list.find((c) => c.name === part) ?? list.find((c) => nameKey(c.name) === key);
       if (!hit) throw new IsoError('not-found', `"${path}" not found`);
-      node = hit;
+      if (hit.kind === 'symlink' && hit.target !== undefined && (parts.length > 0 || followLast)) {
+        if (++hops > MAX_SYMLINK_HOPS) throw new IsoError('loop', `"${path}": too many symbolic links`);
+        if (hit.target.startsWith('/')) stack.splice(1);
+        parts = [...hit.target.split('/').filter((p) => p !== ''), ...parts];
+        continue;
+      }
+      stack.push(hit);
+      if (stack.length > MAX_DEPTH) throw new IsoError('too-deep', `"${path}" deeper than ${MAX_DEPTH}`);
     }
-    return node;
+    return stack[stack.length - 1] as TreeNode;
   };
   const file = async (path: string): Promise<TreeNode> => {
     const n = await resolve(path);
@@ -79,6 +106,9 @@ export function makeView(src: IsoSource, tree: FsTree): FsView {
     },
     async stat(path) {
       return entryOf(await resolve(path));
+    },
+    async lstat(path) {
+      return entryOf(await resolve(path, false));
     },
     async extents(path) {
       return (await file(path)).extents.map((e) => ({ ...e }));
