@@ -65,13 +65,6 @@ export function ucs2be(b: Uint8Array, at: number, n: number): string {
   return out;
 }
 
-export function latin1(b: Uint8Array, at: number, n: number): string {
-  const s = slice(b, at, n);
-  let out = '';
-  for (const c of s) out += String.fromCharCode(c);
-  return out;
-}
-
 export function equalsAscii(b: Uint8Array, at: number, text: string): boolean {
   if (at < 0 || at + text.length > b.length) return false;
   for (let i = 0; i < text.length; i++) if (b[at + i] !== text.charCodeAt(i)) return false;

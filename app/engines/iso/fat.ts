@@ -12,6 +12,7 @@ import type { FsTree, TreeNode } from './tree.js';
 import { makeView, type FsView } from './view.js';
 
 const MAX_FAT_BYTES = 16 * 1024 * 1024;
+const MAX_FAT_DIR = 4 * 1024 * 1024;
 
 interface Bpb {
   type: 12 | 16 | 32;
@@ -134,6 +135,7 @@ class FatTree implements FsTree {
 
   async listDir(dir: TreeNode): Promise<TreeNode[]> {
     if (dir.kind !== 'directory') throw new IsoError('not-a-directory', `${dir.name} is not a directory`);
+    if (dir.size > MAX_FAT_DIR) throw new IsoError('too-large', 'FAT directory too large');
     const data = new Uint8Array(dir.size);
     let at = 0;
     for (const e of dir.extents) {
@@ -187,7 +189,6 @@ class FatTree implements FsTree {
       const size = u32le(data, p + 28);
       const extents = cluster === 0 ? [] : this.chain(cluster, isDir ? undefined : size);
       out.push({ name, kind: isDir ? 'directory' : 'file', size: isDir ? sum(extents) : size, extents });
-      if (isDir && sum(extents) > 4 * 1024 * 1024) throw new IsoError('too-large', 'FAT directory too large');
     }
     return out;
   }
