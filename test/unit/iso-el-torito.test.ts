@@ -1,11 +1,12 @@
 /** El Torito catalogs of xorriso (isolinux + FAT efiboot.img) and grub-mkrescue images, and the FAT reader on their UEFI image. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFileSource, type FileSource } from '../../app/engines/iso/file-source.js';
 import { openFat, openIso, readAt, subSource } from '../../app/engines/iso/index.js';
 import { biosUefiIso, grubRescueIso, sha256, tempDir } from '../helpers/iso-images.js';
+import { ensureFixtures } from '../fixtures/fixtures.js';
 
 const tmp = tempDir();
 const sources: FileSource[] = [];
@@ -82,13 +83,13 @@ describe('grub-mkrescue', () => {
 });
 
 /**
- * A real third-party image: Debian's memtest86+ ISO (package memtest86+). Its UEFI image is an
- * appended FAT partition outside the ISO 9660 tree (load RBA past the tree's last block), its BIOS
- * entry a 1.44 MB floppy emulation. Runs where the package is installed (the lab tier needs it).
+ * A real third-party image: Debian's memtest86+ ISO (package memtest86+, downloaded and extracted by
+ * the fixtures, never installed). Its UEFI image is an appended FAT partition outside the ISO 9660 tree
+ * (load RBA past the tree's last block), its BIOS entry a 1.44 MB floppy emulation.
  */
-const memtest = '/usr/lib/memtest86+/memtest86+x64.iso';
-describe.skipIf(!existsSync(memtest))('memtest86+x64.iso (Debian package)', () => {
+describe('memtest86+x64.iso (Debian package)', () => {
   it("BIOS floppy + UEFI FAT partition; the FAT's bootx64.efi is the tree's", async () => {
+    const memtest = join(ensureFixtures().memtestDir, 'memtest86+x64.iso');
     const src = await source(memtest);
     const img = await openIso(src);
     const et = img.elTorito;
