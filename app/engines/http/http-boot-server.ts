@@ -14,6 +14,7 @@ import { REFUSAL_ANSWER, resolveParts, splitHttpTarget } from '../files/confine.
 import type { ConfinedFile as ResolvedFile, Refused } from '../files/confine.js';
 import { contentTypeFor } from './content-type.js';
 import { BufferPool, sendFileBody } from './file-body.js';
+import { evaluatePreconditions, multipartFraming, validatorsOf } from './http-conditional.js';
 import { parseRange } from './http-range.js';
 import type { ByteRange } from './http-range.js';
 
@@ -51,10 +52,6 @@ const BUFFER_BUDGET = 64;
 function clientIpOf(socket: Socket): string {
   const a = socket.remoteAddress ?? '';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
-
-function etagOf(file: ResolvedFile): string {
-  return `"${file.info.size.toString(16)}-${Math.floor(file.info.mtimeMs).toString(16)}"`;
 }
 
 export class HttpBootServer implements Engine<TransferEvent> {
@@ -292,46 +289,17 @@ export class HttpBootServer implements Engine<TransferEvent> {
 
   private serveFile(req: IncomingMessage, res: ServerResponse, file: ResolvedFile, clientIp: string): void {
     const size = file.info.size;
-    const etag = etagOf(file);
-    const lastModified = file.info.mtime.toUTCString();
+    const v = validatorsOf(size, file.info.mtime, file.info.mtimeMs);
     const common: Record<string, string> = {
       'Accept-Ranges': 'bytes', // iPXE sanboot needs it to treat the URL as a disk
-      ETag: etag,
-      'Last-Modified': lastModified,
+      ETag: v.etag,
+      'Last-Modified': v.lastModified,
     };
-    const ifMatch = req.headers['if-match'];
-    if (ifMatch !== undefined && !etagListMatches(ifMatch, etag, true)) {
-      this.sendError(res, 412, 'precondition failed', common);
-      return;
-    }
-    const inm = req.headers['if-none-match'];
-    if (inm !== undefined) {
-      if (etagListMatches(inm, etag, false)) {
-        res.writeHead(304, common);
-        res.end();
-        return;
-      }
-    } else {
-      const ims = req.headers['if-modified-since'];
-      if (ims !== undefined) {
-        const t = Date.parse(ims);
-        if (!Number.isNaN(t) && Math.floor(file.info.mtimeMs / 1000) * 1000 <= t) {
-          res.writeHead(304, common);
-          res.end();
-          return;
-        }
-      }
-    }
-    let rangeHeader = req.headers.range;
-    const ifRangeRaw = req.headers['if-range'];
-    const ifRange = typeof ifRangeRaw === 'string' ? ifRangeRaw : undefined;
-    if (rangeHeader !== undefined && ifRange !== undefined) {
-      // RFC 9110 §13.1.5: strong ETag match or exact Last-Modified date; else send the whole file.
-      const ok =
-        ifRange.startsWith('"') || ifRange.startsWith('W/') ? ifRange === etag : ifRange === lastModified;
-      if (!ok) rangeHeader = undefined;
-    }
-    const ranges = parseRange(rangeHeader, size);
+    const pre = evaluatePreconditions(req.headers, v);
+    if (pre.answer === 412) this.sendError(res, 412, 'precondition failed', common);
+    else if (pre.answer === 304) res.writeHead(304, common).end();
+    if (pre.answer !== undefined) return;
+    const ranges = parseRange(pre.range, size);
     const type = contentTypeFor(file.requested);
     if (ranges === 'unsatisfiable') {
       this.sendError(res, 416, 'range not satisfiable', { ...common, 'Content-Range': `bytes */${size}` });
@@ -364,16 +332,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
       return;
     }
     const boundary = `pxedesk${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
-    const heads = ranges.map((r, i) =>
-      Buffer.from(
-        `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
-      ),
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    const total =
-      heads.reduce((n, h) => n + h.length, 0) +
-      ranges.reduce((n, r) => n + r.end - r.start + 1, 0) +
-      tail.length;
+    const { heads, tail, total } = multipartFraming(ranges, type, size, boundary);
     res.writeHead(206, {
       ...common,
       'Content-Type': `multipart/byteranges; boundary=${boundary}`,
@@ -453,14 +412,4 @@ export class HttpBootServer implements Engine<TransferEvent> {
       if (!finished) fail('client closed the connection before the transfer completed', 'aborted');
     });
   }
-}
-
-/** RFC 9110 §13.1.1/§13.1.2: If-Match uses strong comparison, If-None-Match weak. */
-function etagListMatches(header: string, etag: string, strong: boolean): boolean {
-  if (header.trim() === '*') return true;
-  return header.split(',').some((t) => {
-    const tag = t.trim();
-    if (strong) return tag === etag;
-    return tag.replace(/^W\//, '') === etag;
-  });
 }
