@@ -1,9 +1,9 @@
 /**
- * Sends byte ranges of a file as an HTTP response body, the way nginx's sendfile path costs little:
- * big reads (2 MiB by default) into two buffers per transfer that are reused for the whole transfer and
- * across transfers, one socket write per read, and no per-chunk stream machinery. Fresh buffers per chunk
- * (createReadStream) cost a page-faulting allocation each and, as external memory, drive V8 into a GC
- * every few dozen MB: that, not the copies, is what kept the product at 0.6x nginx (bench/README.md, HTTP).
+ * Sends byte ranges of a file as an HTTP response body with as little work per byte as Node allows (nginx
+ * uses sendfile(2); Node has none): big reads (2 MiB by default) into at most two buffers per transfer,
+ * reused for the whole transfer and across transfers, one socket write per read, and no stream objects per
+ * chunk. Fresh buffers per chunk (createReadStream) page-fault in and keep the garbage collector busy (270
+ * scavenges per 4 GiB served): that is what held the product at 0.6-0.8x nginx (bench/README.md, HTTP).
  *
  * A buffer is reused only after the socket reported its write complete (the kernel has the bytes);
  * a buffer whose write never completed (connection gone) is left to the GC, never reused.
