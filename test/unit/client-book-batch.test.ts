@@ -62,6 +62,20 @@ describe('ClientBook batches', () => {
     expect(rows).toEqual(Array.from({ length: 300 }, (_, i) => mac(i)));
   });
 
+  it("the session's tick looks at the clients in slices, every one once", () => {
+    let now = 1;
+    const book = new ClientBook({ clock: { now: () => now }, stallMs: 1000 });
+    for (let i = 0; i < 600; i++) book.ingest(ev('discover', i, 1));
+    const stalled: string[] = [];
+    book.onChange((r) => r.stage === 'stalled' && stalled.push(r.mac));
+    now = 5000;
+    book.tickSlices(256);
+    expect(stalled).toHaveLength(256); // the event loop gets a turn before the rest
+    vi.runAllTimers();
+    expect(new Set(stalled).size).toBe(600);
+    expect(stalled).toHaveLength(600);
+  });
+
   it('a client evicted before its batch is not announced; one that came back is kept over idle ones', () => {
     const book = new ClientBook({ batchMs: 100, maxClients: 3, clock: { now: () => 1 } });
     const rows: string[] = [];

@@ -15,6 +15,7 @@ import type { MacOverride } from '../../shared/library-types.js';
 import { systemClock, type Clock, type Logger } from '../../shared/runtime.js';
 import type { ClientRecord, Diagnosis, SessionMode } from '../../shared/session-types.js';
 import { diagnose, type DiagnosisOptions } from './diagnosis.js';
+import { ActivityOrder } from './activity-order.js';
 import { foldDhcp, foldTransfer, newFacts, setLoopBroken, type ClientFacts } from './facts.js';
 import { loopRun } from './file-roles.js';
 import { applyDhcp, applyTransfer, markStalled, newRecord, type RecordDraft } from './timeline.js';
@@ -52,13 +53,15 @@ interface Client {
   readonly facts: ClientFacts;
   /** Signature of the findings last emitted (tick re-emits a row only when they change). */
   findings?: string;
-  /** Its last activity's number in the activity queue (ClientBook.activity). */
+  /** Its last activity's number (activity-order.ts). */
   active: number;
 }
 
 const DEFAULT_MAX_CLIENTS = 4096;
 /** Rows announced in one go before the event loop gets a turn (batchMs > 0). */
 const BATCH_SLICE = 128;
+/** Clients a sliced tick looks at in one go. */
+const TICK_SLICE = 256;
 /** How far from the least recently active end eviction looks for a client without an open transfer. */
 const EVICTION_SCAN = 64;
 
@@ -74,16 +77,8 @@ const TEACHES_IP: ReadonlySet<DhcpEvent['type']> = new Set([
 export class ClientBook {
   /** Every client by MAC (in order of creation). */
   private readonly clients = new Map<string, Client>();
-  /**
-   * Activity order for eviction, least recent first: each activity appends (MAC, number) and an entry is
-   * stale once its client has a newer number or is gone. Not the map itself moved to its end: deleting a
-   * Map's oldest entries leaves holes that every later scan from the start walks over again (at 20 000
-   * new MACs/s that walk was the largest cost of a DISCOVER). Compacted when stale entries pile up.
-   */
-  private activityMacs: string[] = [];
-  private activityNums: number[] = [];
-  private activityHead = 0;
-  private activitySeq = 0;
+  /** Eviction order (least recently active first). */
+  private readonly activity = new ActivityOrder((mac) => this.clients.get(mac)?.active);
   private readonly ipToMac = new Map<string, string>();
   private readonly blocked = new Set<string>();
   private readonly paused = new Map<string, { until: number; reason: string }>();
@@ -97,6 +92,8 @@ export class ClientBook {
   private readonly dirty = new Set<string>();
   private batchTimer: ReturnType<typeof setTimeout> | undefined;
   private batchSlice: ReturnType<typeof setImmediate> | undefined;
+  /** A sliced tick under way (tickSlices). */
+  private ticking: ReturnType<typeof setImmediate> | undefined;
 
   constructor(private readonly options: ClientBookOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -111,10 +108,10 @@ export class ClientBook {
    */
   reset(mode: SessionMode): void {
     this.flush();
+    if (this.ticking) clearImmediate(this.ticking);
+    this.ticking = undefined;
     this.clients.clear();
-    this.activityMacs = [];
-    this.activityNums = [];
-    this.activityHead = 0;
+    this.activity.clear();
     this.ipToMac.clear();
     this.paused.clear();
     this.evictions = 0;
@@ -319,16 +316,40 @@ export class ClientBook {
    * whose time-based findings changed (site-boot-file, no-next-step, stalls) is emitted again.
    */
   tick(): void {
+    this.tickSlices(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * The session's tick: the same, `TICK_SLICE` clients at a time with the event loop free in between
+   * (4 096 diagnoses at once held a flood's DISCOVERs for about 10 ms every second). The clients there
+   * were when it began are looked at, at that time; a tick still under way when the next is due is
+   * not started again.
+   */
+  tickSlices(slice = TICK_SLICE): void {
+    if (this.ticking) return;
     const now = this.clock.now();
     for (const mac of [...this.paused.keys()]) if (!this.pauseOf(mac, now)) this.touch(mac);
     const stallMs = this.options.stallMs ?? 30_000;
-    for (const [mac, client] of this.clients) {
-      const where = markStalled(client.record, now, stallMs, this.maxEntries);
-      if (where !== undefined) client.facts.stalled = { time: now, where };
-      const stalled = where !== undefined;
-      const sig = signature(diagnose(client.facts, now, this.rules));
-      if (stalled || sig !== client.findings) this.changed(mac, client);
-    }
+    const clients = this.clients.entries();
+    let left = this.clients.size;
+    const step = (): void => {
+      this.ticking = undefined;
+      for (let n = 0; n < slice && left > 0; n++, left--) {
+        const next = clients.next();
+        if (next.done) return;
+        const [mac, client] = next.value;
+        const where = markStalled(client.record, now, stallMs, this.maxEntries);
+        if (where !== undefined) client.facts.stalled = { time: now, where };
+        const stalled = where !== undefined;
+        const sig = signature(diagnose(client.facts, now, this.rules));
+        if (stalled || sig !== client.findings) this.changed(mac, client);
+      }
+      if (left > 0) {
+        this.ticking = setImmediate(step);
+        this.ticking.unref?.();
+      }
+    };
+    step();
   }
 
   private view(mac: string, client: Client, now: number): ClientRecord {
@@ -399,61 +420,20 @@ export class ClientBook {
     let client = this.clients.get(mac);
     if (client) {
       // A DISCOVER and its OFFER come in a row: the most recently active client stays where it is.
-      if (client.active !== this.activitySeq) this.active(mac, client);
+      if (client.active !== this.activity.latest) client.active = this.activity.touch(mac, this.clients.size);
       return client;
     }
     if (this.clients.size >= this.maxClients) this.evictOne();
     client = { record: newRecord(mac, time, this.options.vendorOf?.(mac)), facts: newFacts(mac), active: 0 };
     this.clients.set(mac, client);
-    this.active(mac, client);
+    client.active = this.activity.touch(mac, this.clients.size);
     return client;
-  }
-
-  /** `client` is now the most recently active one. */
-  private active(mac: string, client: Client): void {
-    client.active = ++this.activitySeq;
-    this.activityMacs.push(mac);
-    this.activityNums.push(client.active);
-    const queued = this.activityMacs.length - this.activityHead;
-    if (queued > 2 * this.clients.size + 1024) this.compactActivity();
-  }
-
-  /** Drops the stale entries (and the consumed head) of the activity queue. */
-  private compactActivity(): void {
-    const macs: string[] = [];
-    const nums: number[] = [];
-    for (let i = this.activityHead; i < this.activityMacs.length; i++) {
-      const mac = this.activityMacs[i]!;
-      const num = this.activityNums[i]!;
-      if (this.clients.get(mac)?.active === num) {
-        macs.push(mac);
-        nums.push(num);
-      }
-    }
-    this.activityMacs = macs;
-    this.activityNums = nums;
-    this.activityHead = 0;
   }
 
   /** Drops the least recently active client that has no transfer open (else the least recent one). */
   private evictOne(): void {
-    let victim: string | undefined;
-    let scanned = 0;
-    for (let i = this.activityHead; i < this.activityMacs.length; i++) {
-      const mac = this.activityMacs[i]!;
-      const client = this.clients.get(mac);
-      if (client?.active !== this.activityNums[i]) {
-        if (i === this.activityHead) this.activityHead++; // stale at the head: never needed again
-        continue;
-      }
-      victim ??= mac;
-      if (client!.facts.transfers.size === 0) {
-        victim = mac;
-        break;
-      }
-      if (++scanned >= EVICTION_SCAN) break;
-    }
-    if (this.activityHead > 4096 && this.activityHead * 2 > this.activityMacs.length) this.compactActivity();
+    const idle = (mac: string): boolean => this.clients.get(mac)?.facts.transfers.size === 0;
+    const victim = this.activity.oldest(idle, EVICTION_SCAN);
     if (victim !== undefined && this.drop(victim)) this.evictions++;
   }
 }

@@ -238,7 +238,7 @@ export class SessionController {
       await this.run(valid);
       await vendors;
       this.startedAt = this.clock.now();
-      this.ticker = setInterval(() => this.book.tick(), 1000);
+      this.ticker = setInterval(() => this.book.tickSlices(), 1000);
       this.ticker.unref?.();
       this.setState('running');
       this.logger.info('session running', { mode: config.mode, endpoints: this.endpoints });
