@@ -14,7 +14,7 @@
 #        row: that build served the same way, for before/after in one run) NODE_FLAGS=… (e.g. --cpu-prof)
 #        CHUNK=BYTES read size of the engine row (its default otherwise) LOGDIR=DIR keeps the servers' output;
 #        ALLOW_STALE=1 runs even when dist/ is older than app/).
-# Needs nginx and curl (bash scripts/setup-system.sh installs them; nginx is only ever started here, in the
+# Needs nginx and curl (bash bench/setup.sh installs them; nginx is only ever started here, in the
 # foreground on 127.0.0.1, and stopped by PID) and a build (`npm run build`). Every server is first checked
 # to send the whole file, byte for byte. The machine may be shared: read the ratios, not the absolute MB/s.
 set -euo pipefail
@@ -40,7 +40,7 @@ trap cleanup EXIT
 
 for tool in nginx curl node; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
-    echo "missing $tool (bash scripts/setup-system.sh)" >&2
+    echo "missing $tool (bash bench/setup.sh)" >&2
     exit 1
   }
 done

@@ -16,7 +16,6 @@ PACKAGES=(
   openssl # test/unit/authenticode.test.ts reads the PKCS#7 blobs a second time
   chromium tcpdump tshark xorriso kea-admin ieee-data
   genisoimage mtools grub-common grub-pc-bin grub-efi-amd64-bin isolinux syslinux-common # ISO reader test images
-  nginx # bench/http-bench.sh only: run in the foreground on a loopback port, stopped by PID; never as a service
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
