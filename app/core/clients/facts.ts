@@ -90,15 +90,23 @@ export function newFacts(mac: string): ClientFacts {
     ipxe: false,
     ourOffers: 0,
     pxeRequests: 0,
-    foreignOffers: [],
-    downloads: [],
+    foreignOffers: NONE,
+    downloads: NONE,
     transfers: NO_TRANSFERS,
-    failures: [],
+    failures: NONE,
   };
 }
 
-/** Keeps the last MAX_LIST entries of `list` plus `item`. */
+/**
+ * The lists of a client that has none yet: frozen and shared (three arrays per record were a fifth of the
+ * objects a flood of new MACs keeps alive for a while, and each is copied by every young-generation GC).
+ * `bounded` gives the client its own list on the first entry; a stray push would throw, not share.
+ */
+const NONE: never[] = Object.freeze([]) as never[];
+
+/** Keeps the last MAX_LIST entries of `list` plus `item` (a new list when `list` is the shared NONE). */
 function bounded<T>(list: T[], item: T): T[] {
+  if (list === NONE) return [item];
   if (list.length >= MAX_LIST) list.splice(0, list.length - MAX_LIST + 1);
   list.push(item);
   return list;
@@ -135,7 +143,7 @@ export function foldDhcp(f: ClientFacts, e: DhcpEvent): void {
       };
       break;
     case 'foreign-offer':
-      bounded(f.foreignOffers, {
+      f.foreignOffers = bounded(f.foreignOffers, {
         time: e.time,
         server: e.server ?? 'unknown',
         ...(e.bootFile ? { bootFile: e.bootFile } : {}),
@@ -179,7 +187,7 @@ export function foldTransfer(f: ClientFacts, e: TransferEvent): boolean {
   }
   if (f.transfers.has(key)) ownTransfers(f).delete(key);
   if (e.type === 'failed') {
-    bounded(f.failures, {
+    f.failures = bounded(f.failures, {
       engine: e.engine,
       file: e.file,
       reason: e.reason ?? 'failed',
@@ -193,8 +201,8 @@ export function foldTransfer(f: ClientFacts, e: TransferEvent): boolean {
   // EDK2's tsize probe (TFTP ERROR 8 right after the OACK) asks the size; it is not a download.
   if (e.detail?.probe === true) return false;
   // A later success of the same file clears an earlier failure of it.
-  f.failures = f.failures.filter((x) => x.file !== e.file);
-  bounded(f.downloads, { file: e.file, time: e.time, engine: e.engine });
+  if (f.failures.length > 0) f.failures = f.failures.filter((x) => x.file !== e.file);
+  f.downloads = bounded(f.downloads, { file: e.file, time: e.time, engine: e.engine });
   return true;
 }
 
