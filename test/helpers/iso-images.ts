@@ -52,7 +52,13 @@ export function writeTree(root: string, files: Record<string, Uint8Array | strin
 }
 
 function run(cmd: string, args: string[], cwd?: string): void {
-  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  // The mastering tools read file names in the locale's charset: under a bare environment (CI runs
+  // `env -i`) that is ASCII/Latin-1 and a UTF-8 name would be written as mojibake. Names here are UTF-8.
+  execFileSync(cmd, args, {
+    cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_ALL: 'C.UTF-8' },
+  });
 }
 
 /** A tree exercising names: >64-char (Rock Ridge only) names, mixed case, 12-deep directories, an empty file. */
