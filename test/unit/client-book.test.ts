@@ -135,6 +135,38 @@ describe('ClientBook', () => {
     expect(fileRole('vmlinuz')).toBe('payload');
   });
 
+  it('HTTP range reads of one image (sanboot of an ISO) are one download, never a boot loop', () => {
+    const c = clock();
+    const book = new ClientBook({ clock: c, mode: 'proxy' });
+    book.learnIp(IP, MAC);
+    const httpDone = (time: number, id: string, status: number): TransferEvent => ({
+      engine: 'http',
+      type: 'done',
+      time,
+      transferId: id,
+      client: { address: IP, port: 40000 },
+      file: 'live.iso',
+      bytes: 65_536,
+      size: 700_000_000,
+      detail: { method: 'GET', status },
+    });
+    // 40 range answers in 4 s: what iPXE's sanboot does when the OS reads the CD.
+    for (let i = 0; i < 40; i++) {
+      const id = `r${i}`;
+      book.ingest({ ...httpDone(1000 + i * 100, id, 206), type: 'start', bytes: 0 });
+      expect(book.ingest(httpDone(1000 + i * 100 + 50, id, 206))).toBeUndefined();
+    }
+    c.set(6000);
+    expect(book.diagnoses(MAC).map((d) => d.code)).not.toContain('boot-loop');
+    // The same image fetched whole three times in a minute still is a loop: the rule itself is unchanged.
+    for (const [i, t] of [7000, 8000, 9000].entries()) {
+      book.ingest({ ...httpDone(t, `w${i}`, 200), type: 'start', bytes: 0 });
+      const loop = book.ingest(httpDone(t + 50, `w${i}`, 200));
+      if (i === 2) expect(loop).toEqual({ mac: MAC, file: 'live.iso', count: 3 });
+      else expect(loop).toBeUndefined();
+    }
+  });
+
   it('pause: excludes the MAC as "paused", shows in the row, ends on time (tick re-emits the row), and the loop starts counting afresh', () => {
     const c = clock();
     const book = new ClientBook({ clock: c, mode: 'proxy' });

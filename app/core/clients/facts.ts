@@ -59,8 +59,11 @@ export interface ClientFacts {
   ourOffers: number;
   pxeRequests: number;
   foreignOffers: ForeignOffer[];
-  /** Completed downloads in time order: file + time (EDK2's tsize probes excluded). */
-  downloads: { file: string; time: number; engine: 'tftp' | 'http' }[];
+  /**
+   * Completed downloads in time order: file + time (EDK2's tsize probes excluded). `partial`: an HTTP
+   * range answer (206), one piece of a larger read such as iPXE's sanboot of an ISO, not a download.
+   */
+  downloads: { file: string; time: number; engine: 'tftp' | 'http'; partial?: true }[];
   /** Open transfers by `engine/transferId` (read-only until foldTransfer gives the client its own map). */
   transfers: ReadonlyMap<string, OpenTransfer>;
   lastActivityWithUs?: number;
@@ -202,8 +205,16 @@ export function foldTransfer(f: ClientFacts, e: TransferEvent): boolean {
   if (e.detail?.probe === true) return false;
   // A later success of the same file clears an earlier failure of it.
   if (f.failures.length > 0) f.failures = f.failures.filter((x) => x.file !== e.file);
-  f.downloads = bounded(f.downloads, { file: e.file, time: e.time, engine: e.engine });
-  return true;
+  // RFC 9110 §15.3.7: a 206 carries part of the file. iPXE's sanboot and a live root streamed by HTTP
+  // read one image as thousands of ranges; they are one download, never a boot loop.
+  const partial = e.engine === 'http' && e.detail?.status === 206;
+  f.downloads = bounded(f.downloads, {
+    file: e.file,
+    time: e.time,
+    engine: e.engine,
+    ...(partial ? { partial: true as const } : {}),
+  });
+  return !partial;
 }
 
 /** The loop breaker fired (or was lifted: `undefined`); a lifted loop forgets its downloads so it may boot again. */

@@ -42,18 +42,19 @@ export interface LoopRun {
 }
 
 /**
- * The boot-loop rule: `file`'s downloads within the window that ends at its latest download, when they
- * are `loopCount` or more (scripts never loop: iPXE fetches its script on every boot). `downloads` is in
- * time order.
+ * The boot-loop rule: `file`'s whole downloads within the window that ends at its latest download, when
+ * they are `loopCount` or more (scripts never loop: iPXE fetches its script on every boot; HTTP range
+ * answers never count). `downloads` is in time order.
  */
 export function loopRun(
-  downloads: readonly { readonly file: string; readonly time: number }[],
+  downloads: readonly { readonly file: string; readonly time: number; readonly partial?: true }[],
   file: string,
   rule: LoopRule,
 ): LoopRun | undefined {
   if (fileRole(file) === 'script') return undefined;
   const window = rule.loopWindowMs ?? DEFAULT_LOOP_WINDOW_MS;
-  const times = downloads.filter((d) => d.file === file).map((d) => d.time);
+  // Range answers (partial) are pieces of one read, not repeated downloads.
+  const times = downloads.filter((d) => d.file === file && d.partial !== true).map((d) => d.time);
   const last = times.at(-1);
   if (last === undefined) return undefined;
   const recent = times.filter((t) => last - t <= window);
