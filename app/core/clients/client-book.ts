@@ -16,6 +16,7 @@ import { systemClock, type Clock, type Logger } from '../../shared/runtime.js';
 import type { ClientRecord, Diagnosis, SessionMode } from '../../shared/session-types.js';
 import { diagnose, type DiagnosisOptions } from './diagnosis.js';
 import { ActivityOrder } from './activity-order.js';
+import { RowBatch } from './row-batch.js';
 import { foldDhcp, foldTransfer, newFacts, setLoopBroken, type ClientFacts } from './facts.js';
 import { loopRun } from './file-roles.js';
 import { applyDhcp, applyTransfer, markStalled, newRecord, type RecordDraft } from './timeline.js';
@@ -59,7 +60,6 @@ interface Client {
 
 const DEFAULT_MAX_CLIENTS = 4096;
 /** Rows announced in one go before the event loop gets a turn (batchMs > 0). */
-const BATCH_SLICE = 128;
 /** Clients a sliced tick looks at in one go. */
 const TICK_SLICE = 256;
 /** How far from the least recently active end eviction looks for a client without an open transfer. */
@@ -88,10 +88,8 @@ export class ClientBook {
   private readonly maxEntries: number;
   private rules: DiagnosisOptions;
   private evictions = 0;
-  /** MACs whose row changed since the last batch (batchMs > 0), in order of first change. */
-  private readonly dirty = new Set<string>();
-  private batchTimer: ReturnType<typeof setTimeout> | undefined;
-  private batchSlice: ReturnType<typeof setImmediate> | undefined;
+  /** Row announcements batched every batchMs (row-batch.ts); undefined: each row at once. */
+  private readonly batch: RowBatch | undefined;
   /** A sliced tick under way (tickSlices). */
   private ticking: ReturnType<typeof setImmediate> | undefined;
 
@@ -100,6 +98,12 @@ export class ClientBook {
     this.maxClients = Math.max(1, options.maxClients ?? DEFAULT_MAX_CLIENTS);
     this.maxEntries = options.maxEntries ?? 50;
     this.rules = { ...options, mode: options.mode ?? 'files' };
+    const batchMs = options.batchMs ?? 0;
+    if (batchMs > 0)
+      this.batch = new RowBatch(batchMs, (mac) => {
+        const client = this.clients.get(mac);
+        if (client) this.emit(mac, client);
+      });
   }
 
   /**
@@ -217,7 +221,7 @@ export class ClientBook {
     const client = this.clients.get(mac);
     if (!client) return false;
     this.clients.delete(mac);
-    this.dirty.delete(mac);
+    this.batch?.forget(mac);
     const ip = client.record.ip;
     if (ip && this.ipToMac.get(ip) === mac) this.ipToMac.delete(ip);
     return true;
@@ -273,23 +277,13 @@ export class ClientBook {
   touch(mac: string): void {
     const client = this.clients.get(mac);
     if (!client) return;
-    this.dirty.delete(mac);
+    this.batch?.forget(mac);
     this.emit(mac, client);
   }
 
   /** Announces every row changed since the last batch now (batchMs > 0; the session calls it on stop). */
   flush(): void {
-    if (this.batchTimer) clearTimeout(this.batchTimer);
-    this.batchTimer = undefined;
-    if (this.batchSlice) clearImmediate(this.batchSlice);
-    this.batchSlice = undefined;
-    if (this.dirty.size === 0) return;
-    const macs = [...this.dirty];
-    this.dirty.clear();
-    for (const mac of macs) {
-      const client = this.clients.get(mac);
-      if (client) this.emit(mac, client);
-    }
+    this.batch?.flush();
   }
 
   diagnoses(mac: string): Diagnosis[] {
@@ -371,42 +365,8 @@ export class ClientBook {
   /** A row changed through an engine event or the tick: announced now, or with the next batch. */
   private changed(mac: string, client: Client): void {
     if (this.listeners.size === 0) return;
-    const batchMs = this.options.batchMs ?? 0;
-    if (batchMs <= 0) return this.emit(mac, client);
-    this.dirty.add(mac);
-    if (this.batchTimer || this.batchSlice) return;
-    this.batchTimer = setTimeout(() => {
-      this.batchTimer = undefined;
-      this.announce(this.dirty.size);
-    }, batchMs);
-    this.batchTimer.unref?.();
-  }
-
-  /**
-   * Announces the `due` rows that changed first, BATCH_SLICE at a time with the event loop free in
-   * between: 2 000 rows at once (a flood's batch) held the DISCOVERs queued behind them for milliseconds.
-   * A row that changes again meanwhile goes to the back and waits for the next batch.
-   */
-  private announce(due: number): void {
-    this.batchSlice = undefined;
-    let n = Math.min(due, BATCH_SLICE);
-    for (const mac of this.dirty) {
-      if (n-- <= 0) break;
-      this.dirty.delete(mac);
-      const client = this.clients.get(mac);
-      if (client) this.emit(mac, client);
-    }
-    const left = due - BATCH_SLICE;
-    if (left > 0 && this.dirty.size > 0) {
-      this.batchSlice = setImmediate(() => this.announce(Math.min(left, this.dirty.size)));
-      this.batchSlice.unref?.();
-    } else if (this.dirty.size > 0 && !this.batchTimer) {
-      this.batchTimer = setTimeout(() => {
-        this.batchTimer = undefined;
-        this.announce(this.dirty.size);
-      }, this.options.batchMs ?? 0);
-      this.batchTimer.unref?.();
-    }
+    if (this.batch) this.batch.mark(mac);
+    else this.emit(mac, client);
   }
 
   private emit(mac: string, client: Client): void {
