@@ -16,6 +16,7 @@ PACKAGES=(
   openssl # test/unit/authenticode.test.ts reads the PKCS#7 blobs a second time
   chromium tcpdump tshark xorriso kea-admin ieee-data
   genisoimage mtools grub-common grub-pc-bin grub-efi-amd64-bin isolinux syslinux-common # ISO reader test images
+  "$@" # extra packages a caller needs beside the tests' (bench/setup.sh: nginx)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

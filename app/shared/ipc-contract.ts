@@ -5,6 +5,9 @@
  * (a compromised renderer or a hostile WebSocket peer must not reach the filesystem or the network).
  *
  * Pure: imports only types, so the renderer, the shell, the CLI and tests share it.
+ *
+ * Over ~400 lines on purpose: one contract file per process boundary, so every channel, payload type
+ * and guard of this boundary is read (and versioned, test/fixtures/ipc-contract/) in one place.
  */
 import type { FirmwareKind } from './events.js';
 import type { LibraryEntry, MacOverride } from './library-types.js';

@@ -1,6 +1,8 @@
 /**
  * Pure BOOTP/DHCP codec (RFC 2131 §2, RFC 2132). `decode` throws only DhcpDecodeError and never reads
  * out of bounds; `encode` writes replies that PXE ROMs accept (RFC 2131 §2; docs/protocol-notes.md §1).
+ * Kept whole (~400 lines): decode and encode share the option table and the bounds rules, and the
+ * fuzz test holds them to each other.
  */
 import { netbootClassOf } from './netboot-client.js';
 

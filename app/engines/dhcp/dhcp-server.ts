@@ -1,6 +1,8 @@
 /**
  * Full DHCP server with PXE (RFC 2131; docs/protocol-notes.md §6). Any prefix length, one pool, static leases,
  * relays via giaddr, leases persisted atomically (temp file + rename) and reloaded on start.
+ * Kept whole (~410 lines): it is the RFC 2131 §4.3 state machine (DISCOVER/REQUEST/DECLINE/RELEASE/
+ * INFORM) over one lease table; the table (lease-table.ts) and the reply layout (pxe-reply.ts) are apart.
  */
 import { promises as fs } from 'node:fs';
 import type { BootRequest } from './boot-decision.js';
