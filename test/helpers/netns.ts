@@ -77,6 +77,30 @@ function installExitHooks(): void {
 }
 
 /** True when this process may create namespaces (root with iproute2). */
+/**
+ * Gives `host` of lab `a` a second NIC, eth1 with `address` (CIDR), cabled to lab `b`'s bridge: a
+ * multihomed server. The veth lives in `b`'s namespaces, so it is removed with `b`.
+ */
+export function joinSecondLan(a: NetLab, host: string, b: NetLab, address: string): void {
+  execFileSync('ip', [
+    '-n',
+    b.ns('lan'),
+    'link',
+    'add',
+    'v9',
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth1',
+    'netns',
+    a.ns(host),
+  ]);
+  execFileSync('ip', ['-n', b.ns('lan'), 'link', 'set', 'v9', 'master', 'br0', 'up']);
+  a.run(host, 'ip', ['addr', 'add', address, 'dev', 'eth1']);
+  a.run(host, 'ip', ['link', 'set', 'eth1', 'up']);
+}
+
 export function canUseNetns(): boolean {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
   try {

@@ -11,12 +11,12 @@
  * - the native helper (built here, run by root, no capabilities needed) choosing eth1: the probe
  *   DISCOVER and the OFFER to a client on LAN B leave through eth1 only, although eth0 holds the route.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetLab, type NetLab } from '../helpers/netns.js';
+import { createNetLab, joinSecondLan, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import { cliBin, ensureBuilt, follow, untilStarted } from './cli-run.js';
 import { buildHelper, pxeDiscoverScript, startCapture } from './helper-build.js';
@@ -121,23 +121,7 @@ describe.skipIf(!haveNetns() || !haveTools('tcpdump', 'go'))('DHCP broadcasts st
     });
     labB = createNetLab({ hosts: [{ name: 'clib', address: '198.51.100.50/24', defaultRoute: true }] });
     // eth1 of the server joins LAN B's bridge (the veth lives in LAN B's namespaces: removed with it).
-    execFileSync('ip', [
-      '-n',
-      labB.ns('lan'),
-      'link',
-      'add',
-      'v9',
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth1',
-      'netns',
-      labA.ns('srv'),
-    ]);
-    execFileSync('ip', ['-n', labB.ns('lan'), 'link', 'set', 'v9', 'master', 'br0', 'up']);
-    labA.run('srv', 'ip', ['addr', 'add', `${B_SRV}/24`, 'dev', 'eth1']);
-    labA.run('srv', 'ip', ['link', 'set', 'eth1', 'up']);
+    joinSecondLan(labA, 'srv', labB, `${B_SRV}/24`);
     // The premise: the kernel sends a limited broadcast through eth0.
     expect(labA.run('srv', 'ip', ['route', 'get', '255.255.255.255'])).toMatch(/ dev eth0 /);
   }, 180_000);

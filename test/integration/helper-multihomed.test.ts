@@ -7,12 +7,11 @@
  * is not answered at all (the helper listens on the chosen NIC only). Killing the helper makes the CLI
  * report helper-died and exit 1.
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
+import { createNetLab, joinSecondLan, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import { buildHelperWithCapabilities, pxeDiscoverScript, startCapture, tsxAsNobody } from './helper-build.js';
 
@@ -62,23 +61,7 @@ describe.skipIf(!haveNetns() || !haveTools('go', 'setcap', 'setpriv', 'tcpdump')
       try {
         labB = createNetLab({ hosts: [{ name: 'clib', address: '10.248.0.2/24', defaultRoute: true }] });
         // eth1 of the server joins LAN B's bridge (the veth lives in LAN B's namespaces: removed with it).
-        execFileSync('ip', [
-          '-n',
-          labB.ns('lan'),
-          'link',
-          'add',
-          'v9',
-          'type',
-          'veth',
-          'peer',
-          'name',
-          'eth1',
-          'netns',
-          labA.ns('srv'),
-        ]);
-        execFileSync('ip', ['-n', labB.ns('lan'), 'link', 'set', 'v9', 'master', 'br0', 'up']);
-        labA.run('srv', 'ip', ['addr', 'add', `${B_SRV}/24`, 'dev', 'eth1']);
-        labA.run('srv', 'ip', ['link', 'set', 'eth1', 'up']);
+        joinSecondLan(labA, 'srv', labB, `${B_SRV}/24`);
 
         const helperPath = buildHelperWithCapabilities(dir);
         const root = join(dir, 'root');
