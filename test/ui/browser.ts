@@ -5,7 +5,7 @@
  */
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -35,4 +35,10 @@ export async function launchChromium(options: { netns?: string; workDir?: string
     chmodSync(executablePath, 0o755);
   }
   return chromium.launch({ executablePath, headless: true, args: FLAGS, timeout: 60_000 });
+}
+
+/** The page's error banner text ('' while there is none): what a failed request shows the user. */
+export async function errorText(page: Page): Promise<string> {
+  const banner = page.getByTestId('error');
+  return (await banner.count()) ? ((await banner.textContent()) ?? '') : '';
 }

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { readPcapUdp, type UdpPacket } from '../helpers/pcap.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { launchChromium } from './browser.js';
+import { errorText, launchChromium } from './browser.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const SRV = '10.238.0.1';
@@ -204,16 +204,9 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'tcpdump', 'unshare'))(
       );
       await drop('vmlinuz');
       await expect
-        .poll(
-          () =>
-            page
-              .getByTestId('error')
-              .count()
-              .then((n) => (n ? page.getByTestId('error').textContent() : '')),
-          {
-            timeout: 10_000,
-          },
-        )
+        .poll(() => errorText(page), {
+          timeout: 10_000,
+        })
         .toContain('not JSON');
       expect(await page.getByTestId('upload').count()).toBe(0); // the copy ended, nothing left waiting
       await page.unroute(/\/upload\?/);

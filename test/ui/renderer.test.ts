@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOT_MARKER, ensureFixtures, parseMarker } from '../fixtures/fixtures.js';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools, which } from '../helpers/tools.js';
-import { launchChromium } from './browser.js';
+import { errorText, launchChromium } from './browser.js';
 import { biosPxeNicArgs, qemuGuestArgs } from '../lab/lab.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -539,16 +539,9 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await new Promise((ok) => squatter.stdout?.once('data', ok));
       await page.getByTestId('start').click();
       await expect
-        .poll(
-          () =>
-            page
-              .getByTestId('error')
-              .count()
-              .then((n) => (n ? page.getByTestId('error').textContent() : '')),
-          {
-            timeout: 30_000,
-          },
-        )
+        .poll(() => errorText(page), {
+          timeout: 30_000,
+        })
         .toMatch(/another server uses this port; stop it or choose another port/);
       expect(await page.getByTestId('state').textContent()).toContain('error');
       await shot(page, '6a-start-error');
@@ -789,16 +782,9 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
         .toContain('Lost the connection to PXE Desk');
       // Later calls (the card list is re-read every 2 s) fail at once instead of hanging forever.
       await expect
-        .poll(
-          () =>
-            page
-              .getByTestId('error')
-              .count()
-              .then((n) => (n ? page.getByTestId('error').textContent() : '')),
-          {
-            timeout: 10_000,
-          },
-        )
+        .poll(() => errorText(page), {
+          timeout: 10_000,
+        })
         .toContain('Lost the connection to PXE Desk.');
       await shot(page, '12-disconnected');
       await page.close();
