@@ -233,11 +233,15 @@ export function createNetLab(options: NetLabOptions): NetLab {
 export async function waitFor(
   predicate: () => boolean,
   timeoutMs = 10_000,
-  what = 'condition',
+  what: string | (() => string) = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      // A function is asked only now, so it can describe the state at the timeout.
+      const said = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${said}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

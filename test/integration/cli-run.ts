@@ -106,6 +106,20 @@ export function follow(child: ChildProcess): ServeRun {
 
 /** Waits until the session left `starting`; resolves with that snapshot (running or error). */
 export async function untilStarted(run: ServeRun, what = 'session started'): Promise<SessionSnapshot> {
-  await waitFor(() => run.started() !== undefined, 20_000, `${what} (stderr: ${run.stderr()})`);
+  // On a timeout, say where the session was: its last log lines and whether it exited (a bare
+  // "timed out" with empty stderr, seen once under CI load, left nothing to go on).
+  const where = (): string => {
+    const logs = run
+      .logs()
+      .slice(-6)
+      .map((r) => `${r.level} ${r.message}`)
+      .join(' | ');
+    return `stderr: ${run.stderr()}; exit: ${String(run.child.exitCode)}; last logs: ${logs || 'none'}`;
+  };
+  await waitFor(
+    () => run.started() !== undefined,
+    20_000,
+    () => `${what} (${where()})`,
+  );
   return run.started()!;
 }
