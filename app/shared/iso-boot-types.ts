@@ -77,3 +77,12 @@ export interface IsoInfo {
 
 /** The placeholder in IsoBootEntry.cmdline for the ISO's own HTTP URL. */
 export const ISO_URL_TOKEN = '{iso}';
+
+/**
+ * The library-metadata key of one ISO sub-entry (`LibraryMetadata.entries[key].cmdline` holds the user's edit of
+ * its command line): the library entry's id (the ISO's path), `#`, the IsoBootEntry id. `#` never occurs in an
+ * IsoBootEntry id and a path may hold one only in a file name, so the last `#` splits it.
+ */
+export function isoEntryMetaKey(entryId: string, subId: string): string {
+  return `${entryId}#${subId}`;
+}
