@@ -3,6 +3,12 @@
  * PyPXE's many aliases mapped onto one key, nor an optional value for --syslog).
  * PyPXE long and short options are accepted as aliases so existing scripts keep working.
  */
+import {
+  isSecureBootMode,
+  SECURE_BOOT_HELP,
+  SECURE_BOOT_MODES,
+  type SecureBootMode,
+} from '../shared/secure-boot.js';
 import type { HelperPolicy } from '../shared/session-types.js';
 
 export type OptKind = 'string' | 'boolean' | 'multi' | 'optional';
@@ -121,6 +127,12 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
   { key: 'config', kind: 'string', names: ['--config'], help: 'PXE Desk or PyPXE JSON config file' },
   { key: 'ini', kind: 'string', names: ['-c'], help: 'proxyDHCPd INI file' },
   { key: 'helper', kind: 'string', names: ['--helper'], help: 'auto | always | never' },
+  {
+    key: 'secureBoot',
+    kind: 'string',
+    names: ['--secure-boot'],
+    help: 'auto | on | off: which UEFI PCs get the signed chain shim → GRUB (default auto, docs/secure-boot.md)',
+  },
   {
     key: 'helperPath',
     kind: 'string',
@@ -298,6 +310,19 @@ export function helperPolicy(args: ParsedArgs): HelperPolicy {
   return helper;
 }
 
+/**
+ * --secure-boot, or `secureBoot` in a --config file (default auto); throws UsageError naming the fix on
+ * anything else (a config file may hold `true`, which says nothing about which chain).
+ */
+export function secureBootMode(args: ParsedArgs): SecureBootMode {
+  const v: unknown = args.secureBoot;
+  if (v === undefined || v === '') return 'auto';
+  if (isSecureBootMode(v)) return v;
+  throw new UsageError(
+    `--secure-boot (or "secureBoot" in a config file) must be ${SECURE_BOOT_MODES.join(', ')} (got ${JSON.stringify(v)}): use auto unless every machine has Secure Boot on (on) or none has (off)`,
+  );
+}
+
 /** Value placeholders for --help. */
 const META: Readonly<Record<string, string>> = {
   mode: 'MODE',
@@ -323,6 +348,7 @@ const META: Readonly<Record<string, string>> = {
   config: 'FILE',
   ini: 'FILE',
   helper: 'POLICY',
+  secureBoot: 'auto|on|off',
   logLevel: 'LEVEL',
   syslog: '[HOST[:PORT]]',
   syslogPort: 'PORT',
@@ -336,5 +362,6 @@ export function serveHelp(): string {
     const names = `${s.names.join(', ')}${meta ? ` ${meta}` : ''}`;
     return names.length > 36 ? `  ${names}\n  ${''.padEnd(36)} ${s.help}` : `  ${names.padEnd(36)} ${s.help}`;
   });
-  return `usage: pxe-desk serve [options]\n\n${lines.join('\n')}\n\nExit codes: see docs/cli.md (0 ok, 1 start failed, 2 usage).\n`;
+  const secure = SECURE_BOOT_MODES.map((m) => `  ${m.padEnd(5)} ${SECURE_BOOT_HELP[m]}`).join('\n');
+  return `usage: pxe-desk serve [options]\n\n${lines.join('\n')}\n\nSecure Boot (--secure-boot):\n${secure}\n\nExit codes: see docs/cli.md (0 ok, 1 start failed, 2 usage).\n`;
 }

@@ -16,7 +16,7 @@ import {
 import type { FirmwareKind } from '../shared/events.js';
 import { FIRMWARE_LABEL } from '../shared/firmware.js';
 import type { PxeMenuConfig, PxeMenuItem, SessionConfig, StaticLease } from '../shared/session-types.js';
-import { helperPolicy, list, num, text, UsageError, type ParsedArgs } from './args.js';
+import { helperPolicy, list, num, secureBootMode, text, UsageError, type ParsedArgs } from './args.js';
 import { errorText } from './cli-shared.js';
 
 /** What --boot-file ARCH= accepts: every firmware kind but `unknown`, in the order of the one table. */
@@ -96,6 +96,7 @@ export function modeFromArgs(args: ParsedArgs): SessionConfig['mode'] | undefine
 export function buildConfig(args: ParsedArgs): SessionConfig {
   const mode = modeFromArgs(args) ?? 'files';
   const helper = helperPolicy(args);
+  const secureBoot = secureBootMode(args);
 
   const bootFiles: Partial<Record<FirmwareKind, string>> = {};
   for (const entry of list(args, 'bootFile') ?? []) {
@@ -219,6 +220,8 @@ export function buildConfig(args: ParsedArgs): SessionConfig {
     ...(args.forceDhcp === true ? { overrideForeignDhcp: true } : {}),
     ...(args.noProbe === true ? { skipProbe: true } : {}),
     ...(probeWindowMs !== undefined ? { probeWindowMs } : {}),
+    // Absent means auto (the session's default): a config printed without it stays as short as it was.
+    ...(args.secureBoot !== undefined ? { secureBoot } : {}),
   };
 }
 
@@ -251,7 +254,7 @@ export function ignoredOptions(args: ParsedArgs, mode: SessionConfig['mode']): s
       );
   }
   if (mode === 'files') {
-    const dhcp = given(['allow', 'deny', 'whitelist', 'bootFile', 'chainloadUrl']);
+    const dhcp = given(['allow', 'deny', 'whitelist', 'bootFile', 'chainloadUrl', 'secureBoot']);
     if (dhcp.length)
       notes.push(
         `${dhcp.join(', ')} ignored in files mode: no DHCP answers are sent (use --mode proxy or dhcp).`,

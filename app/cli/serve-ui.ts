@@ -10,14 +10,20 @@ import { listInterfaces } from '../core/interfaces.js';
 import { foreignLanHooks } from '../core/report.js';
 import { SessionController } from '../core/session/index.js';
 import { createLogger } from '../shared/runtime.js';
+import type { SecureBootMode } from '../shared/secure-boot.js';
 import type { SessionConfig, SessionEvent } from '../shared/session-types.js';
 import { CLI_VERSION, EXIT, fail } from './cli-shared.js';
 import { CommandSignals } from './signals.js';
 
-/** `root` and `mode` (as given on the command line) are the page's starting folder and mode. */
-export async function serveUi(root: string | undefined, mode: string | undefined): Promise<number> {
+/** `root`, `mode` and `secureBoot` (as given on the command line) are the page's starting folder and settings. */
+export async function serveUi(
+  root: string | undefined,
+  mode: string | undefined,
+  secureBoot?: SecureBootMode,
+): Promise<number> {
   const { startUiServer, uiDefaults } = await import('./ui-server.js');
-  const defaults = uiDefaults(root, mode); // the page's starting mode and folder (contract `ui.defaults`)
+  // The page's starting mode, folder and Secure Boot setting (contract `ui.defaults`).
+  const defaults = uiDefaults(root, mode, secureBoot);
   const { createUiApi } = await import('../core/ui-api.js');
   const here = dirname(fileURLToPath(import.meta.url));
   const rendererDir = [join(here, '..', '..', 'renderer'), join(here, '..', '..', 'dist', 'renderer')].find(

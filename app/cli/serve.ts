@@ -11,7 +11,7 @@ import { renderReport } from '../core/report.js';
 import { SessionController } from '../core/session/index.js';
 import { createLogger, type LogRecord } from '../shared/runtime.js';
 import type { SessionConfig, SessionEvent } from '../shared/session-types.js';
-import { parseArgs, serveHelp, text, type ParsedArgs } from './args.js';
+import { parseArgs, secureBootMode, serveHelp, text, type ParsedArgs } from './args.js';
 import { CLI_VERSION, EXIT, fail } from './cli-shared.js';
 import { buildConfig, ignoredOptions, importNotes, mergeArgs, modeFromArgs } from './config-from-args.js';
 import { LineBudget, LiveView } from './live-view.js';
@@ -108,7 +108,10 @@ export async function serve(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
     // --ui: the session is configured and started from the browser UI (app/cli/ui-server.ts).
-    if (args.ui === true) return await serveUi(text(args, 'root'), modeFromArgs(args));
+    if (args.ui === true) {
+      const secureBoot = args.secureBoot !== undefined ? secureBootMode(args) : undefined;
+      return await serveUi(text(args, 'root'), modeFromArgs(args), secureBoot);
+    }
     args = mergeArgs(args);
     config = buildConfig(args);
   } catch (error) {

@@ -21,6 +21,7 @@ import {
   type WsFrame,
 } from '../shared/ipc-contract.js';
 import type { UiApi } from '../core/ui-api.js';
+import type { SecureBootMode } from '../shared/secure-boot.js';
 
 export interface UiServerOptions {
   /** Built with `createUiApi`; pass `resolveSource: server.resolveUpload` is done for you via `makeApi`. */
@@ -53,10 +54,18 @@ const MIME: Record<string, string> = {
  * The UI's starting values from the command line (`serve --ui --mode files --root DIR`), handed to the page
  * over the contract (`ui.defaults`). A mode the UI does not know is a usage error, as without --ui.
  */
-export function uiDefaults(root: string | undefined, mode: string | undefined): UiDefaults {
+export function uiDefaults(
+  root: string | undefined,
+  mode: string | undefined,
+  secureBoot?: SecureBootMode,
+): UiDefaults {
   if (mode !== undefined && !isSessionMode(mode))
     throw new Error(`--mode must be proxy, dhcp or files (got ${mode})`);
-  return { ...(mode !== undefined ? { mode } : {}), ...(root ? { root: resolve(root) } : {}) };
+  return {
+    ...(mode !== undefined ? { mode } : {}),
+    ...(root ? { root: resolve(root) } : {}),
+    ...(secureBoot ? { secureBoot } : {}),
+  };
 }
 
 const CSP =

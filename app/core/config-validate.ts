@@ -3,6 +3,7 @@
  * "does this folder exist" probe, so every error case is unit-testable without a network.
  */
 import { pxeMenuProblems } from '../engines/dhcp/pxe-menu.js';
+import { isSecureBootMode, SECURE_BOOT_MODES } from '../shared/secure-boot.js';
 import type { NicInfo, SessionConfig, SessionError } from '../shared/session-types.js';
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -283,6 +284,11 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
         );
     }
   }
+  if (config.secureBoot !== undefined && !isSecureBootMode(config.secureBoot))
+    fail(
+      'bad-secure-boot',
+      `Secure Boot setting "${String(config.secureBoot)}" is not one of ${SECURE_BOOT_MODES.join(', ')}: use auto (machines that refuse iPXE get the signed chain), on (every UEFI PC gets it) or off (never) — --secure-boot auto, or "secureBoot": "auto" in the config file.`,
+    );
   if (config.pxeMenu) {
     const problems = pxeMenuProblems(config.pxeMenu);
     if (problems.length > 0) fail('bad-pxe-menu', `${problems.join('; ')}.`);

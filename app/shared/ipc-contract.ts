@@ -12,6 +12,7 @@
 import type { FirmwareKind } from './events.js';
 import type { LibraryEntry, MacOverride } from './library-types.js';
 import type { Result } from './runtime.js';
+import type { SecureBootMode } from './secure-boot.js';
 import type {
   DhcpPoolConfig,
   NicInfo,
@@ -25,9 +26,11 @@ import type {
 /**
  * Bumped whenever a channel, a request or a response changes shape: a window from another build says so
  * instead of half-working. 2: `ui.defaults` (the command line's starting mode and netboot folder).
+ * 3: `session.start` takes `secureBoot` (auto | on | off) and `ui.defaults` may carry it; client records carry
+ * `chain` / `chainReason`.
  * test/unit/ipc-contract-golden.test.ts holds the channel list and the version together.
  */
-export const CONTRACT_VERSION = 2;
+export const CONTRACT_VERSION = 3;
 
 /** Upper bounds: a hostile peer must not make main allocate or loop without limit. */
 export const LIMITS = {
@@ -90,6 +93,8 @@ export interface UiDefaults {
   readonly mode?: SessionMode;
   /** Absolute path of the netboot folder. */
   readonly root?: string;
+  /** `--secure-boot` as given on the command line. */
+  readonly secureBoot?: SecureBootMode;
 }
 
 /** Request and response of every channel. `void` requests carry `null`. */
@@ -293,6 +298,7 @@ export function checkSessionConfig(v: unknown): Check {
     'fileServer',
     'chainloadUrl',
     'vendorOptions',
+    'secureBoot',
   ]);
   if (bad) return bad;
   const c = v as Record<string, unknown>;
@@ -350,6 +356,8 @@ export function checkSessionConfig(v: unknown): Check {
     (!isStr(c.vendorOptions, 1024) || !/^(0x)?[0-9a-f\s:.-]+$/i.test(c.vendorOptions))
   )
     return 'config.vendorOptions: hex bytes (e.g. 06:01:08)';
+  if (c.secureBoot !== undefined && !['auto', 'on', 'off'].includes(c.secureBoot as string))
+    return 'config.secureBoot must be auto, on or off';
   if (c.pxeMenu !== undefined) return checkPxeMenu(c.pxeMenu);
   return undefined;
 }

@@ -4,6 +4,7 @@
  */
 import type { MacOverride } from './library-types.js';
 import type { FirmwareKind, TransferEvent } from './events.js';
+import type { BootChain, SecureBootMode, SignedChainReason } from './secure-boot.js';
 import type { LogRecord } from './runtime.js';
 
 export type SessionMode = 'proxy' | 'dhcp' | 'files';
@@ -97,6 +98,11 @@ export interface SessionConfig {
   readonly skipProbe?: boolean;
   /** PXE boot menu for BIOS PXE ROMs (proxy and full mode). */
   readonly pxeMenu?: PxeMenuConfig;
+  /**
+   * Which UEFI x64 clients get the signed chain shim → GRUB instead of iPXE (docs/secure-boot.md); default
+   * 'auto': iPXE first, the signed chain for a machine whose firmware refused iPXE.
+   */
+  readonly secureBoot?: SecureBootMode;
 }
 
 export interface SessionError {
@@ -153,6 +159,10 @@ export interface ClientRecord {
   readonly paused?: { readonly until: number; readonly reason: string };
   /** Per-MAC boot override from the library (boot entry X / boot once). */
   readonly bootOverride?: MacOverride;
+  /** The chain this UEFI x64 client is served (absent: not a UEFI x64 client, or none decided yet). */
+  readonly chain?: BootChain;
+  /** Why it is on the signed chain (chain 'signed' only). */
+  readonly chainReason?: SignedChainReason;
 }
 
 /** Stable codes of per-client findings; the renderer may pick an icon per code, the text is for humans. */
@@ -165,6 +175,7 @@ export type DiagnosisCode =
   | 'missing-arch' // no boot file for the client's architecture in the library
   | 'refused' // allow/deny list or policy
   | 'no-next-step' // got the NBP but never requested the script / kernel
+  | 'secure-boot' // downloaded unsigned iPXE whole and never ran it (Secure Boot refuses it), or an unsigned kernel under the signed chain
   | 'other';
 
 export interface Diagnosis {

@@ -11,6 +11,7 @@
 import { untrack } from 'svelte';
 import { CONTRACT_VERSION, isAbsolutePath, isSessionMode } from '../../app/shared/ipc-contract.js';
 import type { LogRecord } from '../../app/shared/runtime.js';
+import { isSecureBootMode, type SecureBootMode } from '../../app/shared/secure-boot.js';
 import type {
   ClientRecord,
   NicInfo,
@@ -43,6 +44,8 @@ export class SessionStore {
   /** The card the user picked (or the one the running session uses): never chosen by the page itself. */
   iface = $state('');
   mode = $state<SessionMode>('proxy');
+  /** Which UEFI PCs get the signed chain shim → GRUB (the session decides per machine in auto). */
+  secureBoot = $state<SecureBootMode>('auto');
   form = $state<DhcpForm>({ rangeStart: '', rangeEnd: '', router: '', dns: '' });
   /** The session as it last said: replaced whole (state events) or one record at a time (client events). */
   snapshot = $state.raw<SessionSnapshot>({ state: 'idle', clients: [], warnings: [] });
@@ -58,6 +61,7 @@ export class SessionStore {
   readonly library = new LibraryStore(this);
   /** The user changed the mode before the command line's default arrived: theirs wins. */
   private modeTouched = false;
+  private secureBootTouched = false;
   private resync: ReturnType<typeof setTimeout> | undefined;
 
   nic = $derived(this.nics.find((n) => n.name === this.iface));
@@ -96,6 +100,11 @@ export class SessionStore {
   setMode(mode: SessionMode): void {
     this.modeTouched = true;
     this.mode = mode;
+  }
+
+  setSecureBoot(mode: SecureBootMode): void {
+    this.secureBootTouched = true;
+    this.secureBoot = mode;
   }
 
   async refreshNics(): Promise<void> {
@@ -156,6 +165,7 @@ export class SessionStore {
       ...(iface && mode !== 'files' ? { iface } : {}),
       ...(mode === 'files' && filesNic?.ipv4 ? { address: filesNic.ipv4.address } : {}),
       ...(this.override && this.probe?.iface === iface ? { overrideForeignDhcp: true } : {}),
+      secureBoot: this.secureBoot,
     };
     if (mode !== 'dhcp' || !nic?.ipv4) return base;
     const form = this.form;
@@ -221,6 +231,7 @@ export class SessionStore {
     // A window opened on a running session shows the card and mode it runs with (the user's choice then).
     if ((snapshot.state === 'running' || snapshot.state === 'starting') && snapshot.config) {
       this.mode = snapshot.config.mode;
+      this.secureBoot = snapshot.config.secureBoot ?? 'auto';
       if (snapshot.config.iface) this.iface = snapshot.config.iface;
       if (this.library.root !== snapshot.config.root) void this.library.setRoot(snapshot.config.root);
     }
@@ -290,6 +301,8 @@ export class SessionStore {
     void pxe.invoke('ui.defaults', null).then((r) => {
       if (!r.ok) return;
       if (isSessionMode(r.value.mode) && !this.modeTouched && !this.running) this.mode = r.value.mode;
+      if (isSecureBootMode(r.value.secureBoot) && !this.secureBootTouched && !this.running)
+        this.secureBoot = r.value.secureBoot;
       if (isAbsolutePath(r.value.root) && !this.library.root) void this.library.setRoot(r.value.root);
     });
     void this.refreshNics();
