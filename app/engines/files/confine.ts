@@ -22,6 +22,12 @@
  *   refused before any open (a FIFO open would block), and a mode-000 file even when running as
  *   root.
  *
+ * - Files inside ISO images (issue 18): when the name is not on disk but a prefix of it is a
+ *   regular file that passes the rules above and is an ISO 9660/UDF image, the rest of the name is
+ *   looked up inside the image (iso-members.ts): `isos/ubuntu.iso/casper/vmlinuz`. The rest was
+ *   split by the same rule, so `x.iso/../secret` and `x.iso/.hidden` are refused before any lookup;
+ *   a file that is not an image has nothing inside it (not found, as on disk).
+ *
  * Refusals are typed codes; REFUSAL_ANSWER maps each to the TFTP error (RFC 1350 §5) and HTTP
  * status (RFC 9110 §15) the engines answer with.
  */
@@ -29,6 +35,7 @@ import type { Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ERR_ACCESS, ERR_NOT_FOUND } from '../tftp/packet.js';
+import type { IsoMember, IsoMembers } from './iso-members.js';
 
 export type Refusal =
   /** Nothing left that names a file (`''`, `/`, `./`). */
@@ -51,6 +58,10 @@ export type Refusal =
   | 'unreadable'
   /** The file system refused to resolve the path (EACCES, ELOOP, …). */
   | 'unresolvable'
+  /** A directory inside an ISO image (there are no listings, as on disk). */
+  | 'image-directory'
+  /** The name goes through an ISO image that does not read (truncated, malformed): logged, counted. */
+  | 'bad-image'
   | 'not-found';
 
 export interface Refused {
@@ -71,6 +82,12 @@ export interface ConfinedFile {
   readonly relative: string;
   /** The name as asked, normalised: `parts.join('/')`. */
   readonly requested: string;
+  /**
+   * Set when the name is a file inside an ISO image: `path`/`info` are then the image's (what is
+   * opened, and its identity), `relative` is the image's path followed by the member's, and the
+   * bytes are `member.extents` of the image (`member.size` of them).
+   */
+  readonly member?: IsoMember;
 }
 
 export type Confined = ConfinedFile | Refused;
@@ -94,6 +111,8 @@ export const REFUSAL_ANSWER: Readonly<
   'not-file': { tftp: ERR_ACCESS, http: 404 },
   unreadable: { tftp: ERR_ACCESS, http: 403 },
   unresolvable: { tftp: ERR_ACCESS, http: 403 },
+  'image-directory': { tftp: ERR_NOT_FOUND, http: 404 },
+  'bad-image': { tftp: ERR_NOT_FOUND, http: 404 },
   'not-found': { tftp: ERR_NOT_FOUND, http: 404 },
 };
 
@@ -158,6 +177,8 @@ const absent = (error: unknown): boolean => errno(error) === 'ENOENT' || errno(e
 export interface ResolveOptions {
   /** TFTP: find `PXELINUX.0` as `pxelinux.0` when the exact name is absent (case S14). */
   readonly caseInsensitive?: boolean;
+  /** Serve files inside ISO images through this cache (the engine owns it and closes it on stop). */
+  readonly isos?: IsoMembers;
 }
 
 /**
@@ -185,24 +206,95 @@ export async function resolveParts(
     } catch (error) {
       if (!absent(error)) return refuse('unresolvable', `cannot resolve (${errno(error) ?? 'error'})`);
       const folded = options.caseInsensitive ? await caseFold(realDir, parts) : undefined;
-      if (folded === undefined) continue;
+      if (folded === undefined) {
+        if (!options.isos || parts.length < 2) continue;
+        const inImage = await resolveInImage(realDir, parts, options.isos, options.caseInsensitive ?? false);
+        if (inImage === undefined) continue;
+        return inImage;
+      }
       try {
         real = await realpath(folded);
       } catch {
         continue;
       }
     }
-    if (real === realDir) return refuse('not-file', 'is a directory');
-    if (!real.startsWith(realDir + sep)) return refuse('outside', 'path leaves the served folder (symlink)');
-    const relative = real.slice(realDir.length + 1).split(sep);
-    if (relative.some((p) => p.startsWith('.'))) return refuse('hidden', 'symlink to a hidden file refused');
-    const info = await stat(real).catch(() => undefined);
-    if (!info) continue;
-    if (!info.isFile())
-      return refuse('not-file', info.isDirectory() ? 'is a directory' : 'not a regular file');
-    // S13: a file nobody may read (mode 000) is refused even when we run as root and could open it.
-    if ((info.mode & 0o444) === 0) return refuse('unreadable', 'file is not readable');
-    return { ok: true, path: real, info, relative: relative.join('/'), requested };
+    const checked = await checkFile(realDir, real);
+    if (checked === undefined) continue;
+    if (!checked.ok) return checked;
+    return { ok: true, path: real, info: checked.info, relative: checked.relative, requested };
   }
   return refuse('not-found', 'file not found');
+}
+
+/** The on-disk rules for a realpath found in `realDir`; undefined when it vanished meanwhile. */
+async function checkFile(
+  realDir: string,
+  real: string,
+): Promise<{ ok: true; info: Stats; relative: string } | Refused | undefined> {
+  if (real === realDir) return refuse('not-file', 'is a directory');
+  if (!real.startsWith(realDir + sep)) return refuse('outside', 'path leaves the served folder (symlink)');
+  const relative = real.slice(realDir.length + 1).split(sep);
+  if (relative.some((p) => p.startsWith('.'))) return refuse('hidden', 'symlink to a hidden file refused');
+  const info = await stat(real).catch(() => undefined);
+  if (!info) return undefined;
+  if (!info.isFile()) return refuse('not-file', info.isDirectory() ? 'is a directory' : 'not a regular file');
+  // S13: a file nobody may read (mode 000) is refused even when we run as root and could open it.
+  if ((info.mode & 0o444) === 0) return refuse('unreadable', 'file is not readable');
+  return { ok: true, info, relative: relative.join('/') };
+}
+
+/**
+ * `parts` is not on disk in `realDir`: find the longest leading run of directories, and if the
+ * component after it is a file that may be served, look the rest up inside it as an ISO image.
+ * undefined: no such prefix, or the file is not an image (the next folder may have the name).
+ */
+async function resolveInImage(
+  realDir: string,
+  parts: readonly string[],
+  isos: IsoMembers,
+  caseInsensitive: boolean,
+): Promise<Confined | undefined> {
+  for (let i = 1; i < parts.length; i++) {
+    const head = parts.slice(0, i);
+    let real: string;
+    try {
+      real = await realpath(join(realDir, ...head));
+    } catch (error) {
+      if (!absent(error)) return refuse('unresolvable', `cannot resolve (${errno(error) ?? 'error'})`);
+      const folded = caseInsensitive ? await caseFold(realDir, head) : undefined;
+      if (folded === undefined) return undefined;
+      try {
+        real = await realpath(folded);
+      } catch {
+        return undefined;
+      }
+    }
+    const info = await stat(real).catch(() => undefined);
+    if (!info) return undefined;
+    if (info.isDirectory()) continue;
+    const checked = await checkFile(realDir, real);
+    if (checked === undefined) return undefined;
+    if (!checked.ok) return checked;
+    const rest = parts.slice(i);
+    const found = await isos.find(real, checked.info, rest);
+    if (!found.ok) {
+      switch (found.refusal) {
+        case 'not-an-image':
+          return undefined;
+        case 'not-a-file':
+          return refuse('image-directory', found.reason);
+        default:
+          return refuse(found.refusal, found.reason);
+      }
+    }
+    return {
+      ok: true,
+      path: real,
+      info: checked.info,
+      relative: `${checked.relative}/${found.member.inner}`,
+      requested: parts.join('/'),
+      member: found.member,
+    };
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@
  */
 import { close, open, read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import type { ExtentMap } from '../files/extent-map.js';
 import type { ByteRange } from './http-range.js';
 
 /** Buffers one transfer holds: one being read while the other is written (double buffering). */
@@ -59,6 +60,11 @@ export interface FileBody {
   readonly ranges: readonly ByteRange[];
   /** multipart/byteranges framing: heads[i] precedes ranges[i], tail follows the last. */
   readonly multipart?: { readonly heads: readonly Buffer[]; readonly tail: Buffer } | undefined;
+  /**
+   * A file inside an ISO image: `ranges` are positions in the member, read from these extents of
+   * `path` (the image). A read never crosses an extent's end; sparse extents send zeros.
+   */
+  readonly extents?: ExtentMap | undefined;
 }
 
 export interface FileBodyListener {
@@ -138,32 +144,45 @@ export function sendFileBody(
     const b = buf;
     reading = true;
     inRead = b;
-    read(fd, b, 0, Math.min(b.length, end - pos + 1), pos, (err, n) => {
-      reading = false;
-      inRead = undefined;
-      if (stopped) {
-        closeFd();
-        giveBack(b);
-        return;
-      }
-      if (err || n === 0) {
+    const want = Math.min(b.length, end - pos + 1);
+    const piece = body.extents ? body.extents.piece(pos, want) : { at: pos, length: want, sparse: false };
+    if (!piece) {
+      onRead(b, new Error(`member ended at byte ${pos}`), 0);
+      return;
+    }
+    if (piece.sparse) {
+      b.fill(0, 0, piece.length);
+      process.nextTick(onRead, b, null, piece.length);
+      return;
+    }
+    read(fd, b, 0, piece.length, piece.at, (err, n) => onRead(b, err, n));
+  };
+
+  const onRead = (b: Buffer, err: Error | null, n: number): void => {
+    reading = false;
+    inRead = undefined;
+    if (stopped) {
+      closeFd();
+      giveBack(b);
+      return;
+    }
+    if (err || n === 0) {
+      idle.push(b);
+      fail(err ?? new Error(`file ended at byte ${pos} (it shrank while being sent)`));
+      return;
+    }
+    pos += n;
+    sent += n;
+    res.write(n === b.length ? b : b.subarray(0, n), (werr) => {
+      if (werr) return; // the connection is gone: 'close' stops us and forgets b
+      if (stopped) giveBack(b);
+      else {
         idle.push(b);
-        fail(err ?? new Error(`file ended at byte ${pos} (it shrank while being sent)`));
-        return;
+        pump();
       }
-      pos += n;
-      sent += n;
-      res.write(n === b.length ? b : b.subarray(0, n), (werr) => {
-        if (werr) return; // the connection is gone: 'close' stops us and forgets b
-        if (stopped) giveBack(b);
-        else {
-          idle.push(b);
-          pump();
-        }
-      });
-      on.bytes(sent);
-      pump();
     });
+    on.bytes(sent);
+    pump();
   };
 
   open(body.path, 'r', (err, opened) => {

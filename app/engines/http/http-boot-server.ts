@@ -14,6 +14,7 @@ import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { Clock, Logger } from '../../shared/runtime.js';
 import { REFUSAL_ANSWER, resolveParts, splitHttpTarget } from '../files/confine.js';
 import type { ConfinedFile as ResolvedFile, Refused } from '../files/confine.js';
+import { IsoMembers } from '../files/iso-members.js';
 import { contentTypeFor } from './content-type.js';
 import { BufferPool, sendFileBody } from './file-body.js';
 import { evaluatePreconditions, multipartFraming, validatorsOf } from './http-conditional.js';
@@ -65,6 +66,8 @@ export class HttpBootServer implements Engine<TransferEvent> {
   private readonly dirs: string[];
   private readonly maxConnections: number;
   private readonly buffers: BufferPool;
+  /** Files inside ISO images (`isos/x.iso/casper/vmlinuz`): opened images and lookups, closed on stop. */
+  private readonly isos: IsoMembers;
   private boundPort = 0;
   private nextId = 1;
   private stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
@@ -75,6 +78,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
     this.dirs = [options.root, ...(options.fallbackDirs ?? [])];
     this.maxConnections = options.maxConnections ?? 512;
     this.buffers = new BufferPool(options.chunkSize ?? 2 * 1024 * 1024, IDLE_BUFFERS, BUFFER_BUDGET);
+    this.isos = new IsoMembers({ logger: this.logger });
   }
 
   port(): number {
@@ -146,6 +150,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
     this.sockets.clear();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.isos.close();
   }
 
   private onConnection(socket: Socket): void {
@@ -240,7 +245,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
       }
     }
 
-    const file = await resolveParts(segments, this.dirs);
+    const file = await resolveParts(segments, this.dirs, { isos: this.isos });
     if (!file.ok) {
       refuse(file);
       return;
@@ -290,8 +295,9 @@ export class HttpBootServer implements Engine<TransferEvent> {
   }
 
   private serveFile(req: IncomingMessage, res: ServerResponse, file: ResolvedFile, clientIp: string): void {
-    const size = file.info.size;
-    const v = validatorsOf(size, file.info.mtime, file.info.mtimeMs);
+    const member = file.member;
+    const size = member ? member.size : file.info.size;
+    const v = validatorsOf(file.info.size, file.info.mtime, file.info.mtimeMs, member?.tag);
     const common: Record<string, string> = {
       'Accept-Ranges': 'bytes', // iPXE sanboot needs it to treat the URL as a disk
       ETag: v.etag,
@@ -381,7 +387,8 @@ export class HttpBootServer implements Engine<TransferEvent> {
         failure: { code },
       });
     };
-    const stop = sendFileBody(res, { path: file.path, ranges, multipart }, this.buffers, {
+    const extents = file.member?.extents;
+    const stop = sendFileBody(res, { path: file.path, ranges, multipart, extents }, this.buffers, {
       bytes: (n) => {
         sent = n;
         const now = this.clock.now();

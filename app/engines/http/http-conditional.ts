@@ -13,9 +13,14 @@ export interface FileValidators {
   readonly mtimeMs: number;
 }
 
-export function validatorsOf(size: number, mtime: Date, mtimeMs: number): FileValidators {
+/**
+ * `member`: the tag of a file inside an ISO image (iso-members.ts), appended to the image's own
+ * size and mtime, so each member of one image version has its own strong ETag and a rewritten image
+ * changes them all.
+ */
+export function validatorsOf(size: number, mtime: Date, mtimeMs: number, member?: string): FileValidators {
   return {
-    etag: `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`,
+    etag: `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}${member !== undefined ? `-${member}` : ''}"`,
     lastModified: mtime.toUTCString(),
     mtimeMs,
   };

@@ -1,0 +1,346 @@
+/**
+ * Files inside ISO images in the served folders (issue 18): `isos/ubuntu.iso/casper/vmlinuz` is the
+ * member `casper/vmlinuz` of `isos/ubuntu.iso`. confine.ts finds the image on disk (same confinement
+ * as any file) and asks here for the member; the engines then read the member's extents straight out
+ * of the image. Nothing is extracted or written; the image is opened read-only.
+ *
+ * Why a cache: a boot reads the same few members many times (iPXE sanboot and live roots read by
+ * thousands of Range requests), and parsing an image's descriptors and directories per request would
+ * cost more than serving the bytes. Images stay open (one read-only handle each, for directory
+ * lookups only; the data path opens its own) keyed by dev+ino+size+mtime, so a rewritten image is
+ * reopened; at most `maxImages` are kept (least recently used closed first, never under a lookup in
+ * flight), each with up to `maxLookups` lookups remembered, refusals included. A file that is not an
+ * image, or an image that does not read, is remembered too, so a hostile or broken file costs one parse.
+ *
+ * Lookup inside the image follows the reader's rules (docs/iso-reader.md: case-insensitive, exact
+ * match first, `;1` and trailing `.` ignored, symlinks followed with `..` stopping at the image root),
+ * resolved here one component at a time so the member's own path is known: a symlink that leads into
+ * a hidden name is refused like one on disk.
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Logger } from '../../shared/runtime.js';
+import { silentLogger } from '../../shared/runtime.js';
+import {
+  IsoError,
+  openIso,
+  type IsoEntry,
+  type IsoErrorCode,
+  type IsoImage,
+  type IsoSource,
+} from '../iso/index.js';
+import { ExtentMap } from './extent-map.js';
+
+/** A member found: what the data paths read. */
+export interface IsoMember {
+  /** Its path inside the image in the image's own names, symlinks resolved, `/`-separated. */
+  readonly inner: string;
+  readonly size: number;
+  /** Where its bytes are in the image. */
+  readonly extents: ExtentMap;
+  /** Identifies these bytes within one version of the image (HTTP ETag, TFTP cache key). */
+  readonly tag: string;
+}
+
+export type MemberRefusal =
+  /** The file has no ISO 9660/UDF signature: not an image, so nothing is inside it. */
+  | 'not-an-image'
+  /** The image does not read (truncated, malformed): `code` says how. */
+  | 'bad-image'
+  | 'not-found'
+  /** A directory (or an interleaved file the reader does not serve) inside the image. */
+  | 'not-a-file'
+  /** A symlink inside the image leads to a hidden name. */
+  | 'hidden';
+
+export type MemberLookup =
+  | { readonly ok: true; readonly member: IsoMember }
+  | {
+      readonly ok: false;
+      readonly refusal: MemberRefusal;
+      readonly reason: string;
+      readonly code?: IsoErrorCode;
+    };
+
+/** The identity of one version of the image file (fs.Stats has these). */
+export interface ImageIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export interface IsoMembersOptions {
+  /** Images kept open (default 8). */
+  readonly maxImages?: number;
+  /** Lookups remembered per image (default 4096). */
+  readonly maxLookups?: number;
+  readonly logger?: Logger;
+}
+
+type ImageState =
+  | { readonly kind: 'image'; readonly iso: IsoImage; readonly handle: FileHandle }
+  | {
+      readonly kind: 'none';
+      readonly refusal: 'not-an-image' | 'bad-image';
+      readonly reason: string;
+      readonly code?: IsoErrorCode;
+    };
+
+interface Entry {
+  readonly key: string;
+  readonly path: string;
+  readonly state: Promise<ImageState>;
+  readonly lookups: Map<string, Promise<MemberLookup>>;
+  users: number;
+  evicted: boolean;
+  closed: boolean;
+}
+
+/** ECMA-119 §8.1 / ECMA-167 2/9.1: the first volume descriptor (ISO 9660) or the volume recognition
+ * sequence (UDF) starts at byte 32768 with a 5-byte identifier after a type byte. */
+const SIGNATURE_AT = 32768;
+const SIGNATURES = new Set(['CD001', 'BEA01', 'NSR02', 'NSR03']);
+const MAX_SYMLINK_HOPS = 16;
+
+const fnv = (text: string): string => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16);
+};
+
+export class IsoMembers {
+  private readonly entries = new Map<string, Entry>();
+  private readonly byPath = new Map<string, Entry>();
+  private readonly maxImages: number;
+  private readonly maxLookups: number;
+  private readonly log: Logger;
+  private closing = false;
+  private stats = { opened: 0, badImages: 0, lookups: 0 };
+
+  constructor(options: IsoMembersOptions = {}) {
+    this.maxImages = Math.max(1, options.maxImages ?? 8);
+    this.maxLookups = Math.max(16, options.maxLookups ?? 4096);
+    this.log = options.logger ?? silentLogger;
+  }
+
+  /** Images open now, images opened so far, images that did not read, lookups done (not remembered). */
+  counters(): { open: number; opened: number; badImages: number; lookups: number } {
+    return { open: this.entries.size, ...this.stats };
+  }
+
+  /** The member `rest` (components already confined by splitName) of the image at `path`. */
+  async find(path: string, id: ImageIdentity, rest: readonly string[]): Promise<MemberLookup> {
+    const entry = this.entry(path, id);
+    entry.users++;
+    try {
+      const state = await entry.state;
+      if (state.kind === 'none')
+        return {
+          ok: false,
+          refusal: state.refusal,
+          reason: state.reason,
+          ...(state.code ? { code: state.code } : {}),
+        };
+      const key = rest.join('/');
+      let found = entry.lookups.get(key);
+      if (found) {
+        // Most recently used last, so the oldest lookup is the one forgotten.
+        entry.lookups.delete(key);
+      } else {
+        this.stats.lookups++;
+        found = locate(state.iso, rest, `${id.size}:${id.mtimeMs}`);
+        if (entry.lookups.size >= this.maxLookups) {
+          const oldest = entry.lookups.keys().next();
+          if (!oldest.done) entry.lookups.delete(oldest.value);
+        }
+      }
+      entry.lookups.set(key, found);
+      return await found;
+    } finally {
+      entry.users--;
+      if (entry.evicted) this.closeEntry(entry);
+    }
+  }
+
+  /** Closes every image (the engine stops); lookups in flight finish first, later ones open anew. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    this.byPath.clear();
+    for (const e of all) {
+      e.evicted = true;
+      this.closeEntry(e);
+    }
+    await Promise.all(all.map((e) => e.state.then(() => undefined)));
+    this.closing = false;
+  }
+
+  private entry(path: string, id: ImageIdentity): Entry {
+    const key = `${id.dev}:${id.ino}:${id.size}:${id.mtimeMs}`;
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    // The same path with another identity: the image was rewritten, the old version goes now.
+    const stale = this.byPath.get(path);
+    if (stale) this.evict(stale);
+    const entry: Entry = {
+      key,
+      path,
+      state: this.openImage(path, id),
+      lookups: new Map(),
+      users: 0,
+      evicted: this.closing,
+      closed: false,
+    };
+    if (!this.closing) {
+      this.entries.set(key, entry);
+      this.byPath.set(path, entry);
+      while (this.entries.size > this.maxImages) {
+        const oldest = this.entries.values().next();
+        if (oldest.done) break;
+        this.evict(oldest.value);
+      }
+    }
+    return entry;
+  }
+
+  private evict(e: Entry): void {
+    if (this.entries.get(e.key) === e) this.entries.delete(e.key);
+    if (this.byPath.get(e.path) === e) this.byPath.delete(e.path);
+    e.evicted = true;
+    this.closeEntry(e);
+  }
+
+  private closeEntry(e: Entry): void {
+    if (e.users > 0 || e.closed) return;
+    e.closed = true;
+    void e.state.then((s) => (s.kind === 'image' ? s.handle.close().catch(() => undefined) : undefined));
+  }
+
+  private async openImage(path: string, id: ImageIdentity): Promise<ImageState> {
+    let handle: FileHandle;
+    try {
+      // Read-only; O_NONBLOCK so a FIFO swapped in after confine.ts's stat cannot block a thread.
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      return this.bad('io', `cannot open the image (${String(error)})`, path);
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile() || st.ino !== id.ino || st.dev !== id.dev || st.size !== id.size) {
+        await handle.close();
+        return { kind: 'none', refusal: 'not-an-image', reason: 'the file changed while it was opened' };
+      }
+      const src: IsoSource = {
+        size: id.size,
+        async read(offset, length) {
+          const buf = new Uint8Array(length);
+          let done = 0;
+          while (done < length) {
+            const { bytesRead } = await handle.read(buf, done, length - done, offset + done);
+            if (bytesRead === 0) break;
+            done += bytesRead;
+          }
+          return done === length ? buf : buf.subarray(0, done);
+        },
+      };
+      if (!(await hasSignature(src))) {
+        await handle.close();
+        return { kind: 'none', refusal: 'not-an-image', reason: 'not an ISO 9660 or UDF image' };
+      }
+      const iso = await openIso(src);
+      this.stats.opened++;
+      return { kind: 'image', iso, handle };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      const code = error instanceof IsoError ? error.code : 'io';
+      return this.bad(code, error instanceof Error ? error.message : String(error), path);
+    }
+  }
+
+  private bad(code: IsoErrorCode, message: string, path?: string): ImageState {
+    this.stats.badImages++;
+    // Once per image version: the refusal is remembered, later requests do not parse again.
+    this.log.warn('ISO image cannot be read; its files are not served', {
+      image: path,
+      code,
+      error: message,
+    });
+    return { kind: 'none', refusal: 'bad-image', reason: `ISO image cannot be read (${code})`, code };
+  }
+}
+
+async function hasSignature(src: IsoSource): Promise<boolean> {
+  if (src.size < SIGNATURE_AT + 2048) return false;
+  const head = await src.read(SIGNATURE_AT, 6);
+  return head.length === 6 && SIGNATURES.has(String.fromCharCode(...head.subarray(1, 6)));
+}
+
+/**
+ * Walks `rest` from the image root one component at a time (each lstat names a symlink-free path of
+ * the image's own names, so it resolves just its last component), following symlinks here.
+ */
+async function locate(iso: IsoImage, rest: readonly string[], version: string): Promise<MemberLookup> {
+  const names: string[] = [];
+  const todo = [...rest];
+  let hops = 0;
+  let last: IsoEntry | undefined;
+  try {
+    while (todo.length > 0) {
+      const part = todo.shift() as string;
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        // Only from a symlink target (requests never carry `..`): stops at the image root.
+        names.pop();
+        last = undefined;
+        continue;
+      }
+      const entry = await iso.lstat([...names, part].join('/'));
+      if (entry.kind === 'symlink' && entry.target !== undefined) {
+        if (++hops > MAX_SYMLINK_HOPS) return refused('bad-image', 'too many symbolic links', 'loop');
+        if (entry.target.startsWith('/')) names.length = 0;
+        todo.unshift(...entry.target.split('/'));
+        last = undefined;
+        continue;
+      }
+      if (entry.name.startsWith('.'))
+        return refused('hidden', 'a symbolic link inside the image leads to a hidden name');
+      names.push(entry.name);
+      last = entry;
+      if (todo.length > 0 && entry.kind !== 'directory')
+        return refused('not-found', 'not found in the image');
+    }
+    if (!last || last.kind !== 'file')
+      return refused('not-a-file', 'a directory inside the image, not a file');
+    const inner = names.join('/');
+    const extents = new ExtentMap(await iso.extents(inner), last.size);
+    if (extents.size < last.size)
+      return refused('bad-image', "the member's extents end before its size", 'truncated');
+    const layout = extents
+      .list()
+      .map((e) => `${e.offset}+${e.length}${e.sparse ? 's' : ''}`)
+      .join(',');
+    return { ok: true, member: { inner, size: last.size, extents, tag: fnv(`${version}|${layout}`) } };
+  } catch (error) {
+    if (!(error instanceof IsoError)) throw error;
+    if (error.code === 'not-found' || error.code === 'not-a-directory')
+      return refused('not-found', 'not found in the image');
+    if (error.code === 'not-a-file') return refused('not-a-file', 'not a file inside the image');
+    return refused('bad-image', `the image's directories do not read (${error.code})`, error.code);
+  }
+}
+
+const refused = (refusal: MemberRefusal, reason: string, code?: IsoErrorCode): MemberLookup => ({
+  ok: false,
+  refusal,
+  reason,
+  ...(code ? { code } : {}),
+});
