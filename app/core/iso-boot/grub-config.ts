@@ -1,12 +1,548 @@
-/** GRUB configuration evaluator (in progress). */
+/**
+ * GRUB 2 configuration evaluator: runs an ISO's grub.cfg the way GRUB's normal mode would on one firmware,
+ * far enough to know its menu — which entries, in which submenus, with which kernel, initrds and command
+ * line, and which one is the default. Syntax: grub-parse.ts. Commands: GRUB manual, "The list of command-line
+ * and menu entry commands" and "Shell-like scripting".
+ *
+ * What is modelled:
+ * - `set`/`unset`/`export`, `name=value`, `${var}`/`$var`; `$grub_platform` is "pc" (BIOS) or "efi" (UEFI),
+ *   `$grub_cpu` "i386"/"x86_64", `$root` "cd0", `$prefix` "(cd0)/<folder of the config>" (GRUB manual
+ *   "Special environment variables"). `search … --set[=var]` sets var (default root) to the ISO itself.
+ * - `if`/`elif`/`else` over `[`/`test` (strings, numbers, `-e -f -d -s` against the image), `true`, `false`,
+ *   `search --file` (existence), `cpuid -l` (true: the clients are x86-64), `keystatus` (false: nobody holds
+ *   a key), other commands true; `for … in`; `function` definitions and calls.
+ * - `menuentry` (options `--class --users --hotkey --id --unrestricted`) and `submenu`: bodies run when the
+ *   menu is shown, i.e. after the whole file (GRUB manual "menuentry": the body runs when the entry is
+ *   selected), with the variables as the file left them; a submenu body runs in a new context.
+ * - `linux`/`linuxefi`/`linux16`, `initrd`/`initrdefi`/`initrd16` (several files); anything else that boots
+ *   (`chainloader`, `multiboot`, …) makes the entry "not Linux".
+ * - `source` (same context) and `configfile` (new context with the exported variables; its menu replaces
+ *   the current one) — GRUB manual "configfile", "source", "export".
+ * - `default` (index, "N>M" path, `--id` or title) and `timeout` (GRUB manual "default", "timeout").
+ */
 import type { IsoFirmware } from '../../shared/iso-boot-types.js';
-import type { ConfigLog, ConfigReader, LoaderMenu } from './types.js';
+import { parseGrub, type Stmt, type Word } from './grub-parse.js';
+import {
+  existsSafe,
+  isoDir,
+  isoPath,
+  MAX_ENTRIES,
+  MAX_INCLUDE_DEPTH,
+  MAX_STEPS,
+  readConfig,
+  type ConfigBootEntry,
+  type ConfigIssueCode,
+  type ConfigLog,
+  type ConfigReader,
+  type LoaderMenu,
+} from './types.js';
+import { grubTest } from './grub-test.js';
 
+/** One scope of variables (GRUB's environment context) and its menu. */
+class Context {
+  readonly vars = new Map<string, string>();
+  readonly exported = new Set<string>();
+  menu: MenuItem[] = [];
+  /** A child context: the exported variables only (GRUB manual "export"), or all of them. */
+  child(all: boolean): Context {
+    const c = new Context();
+    for (const [k, v] of this.vars) if (all || this.exported.has(k)) c.vars.set(k, v);
+    for (const k of this.exported) c.exported.add(k);
+    return c;
+  }
+}
+
+type MenuItem =
+  | {
+      readonly kind: 'entry';
+      readonly title: string;
+      readonly id?: string;
+      readonly body: readonly Stmt[];
+      readonly configPath: string;
+      readonly line: number;
+      readonly args: readonly string[];
+    }
+  | {
+      readonly kind: 'submenu';
+      readonly title: string;
+      readonly id?: string;
+      readonly body: readonly Stmt[];
+      readonly configPath: string;
+      readonly line: number;
+    };
+
+/** What a running menu entry body loaded. */
+interface Loaded {
+  kernel?: string;
+  args?: string;
+  initrds: string[];
+  other?: string;
+}
+
+/** Signals out of a statement list: configfile replaced the menu, or the step budget ran out. */
+class Stop {
+  constructor(readonly why: 'configfile' | 'budget') {}
+}
+
+/** `(dev)/a/b`, `($root)/a/b`, `/a/b` → `a/b`; relative paths are taken from the image root. */
+export function grubPath(p: string): string {
+  return isoPath(p.replace(/^\([^)]*\)/, ''));
+}
+
+const ENTRY_OPTS_WITH_VALUE = new Set(['--class', '--users', '--hotkey', '--id']);
+const LINUX = new Set(['linux', 'linuxefi', 'linux16', 'linuxx64']);
+const INITRD = new Set(['initrd', 'initrdefi', 'initrd16']);
+const NOT_LINUX = new Set([
+  'chainloader',
+  'multiboot',
+  'multiboot2',
+  'kfreebsd',
+  'knetbsd',
+  'kopenbsd',
+  'appleloader',
+  'xnu_kernel',
+  'xnu_kernel64',
+  'legacy_kernel',
+  'ntldr',
+  'freedos',
+  'halt',
+  'reboot',
+  'fwsetup',
+  'exit',
+]);
+/** Commands that change nothing the menu depends on (display, modules, sounds). */
+const QUIET = new Set([
+  'insmod',
+  'rmmod',
+  'loadfont',
+  'font',
+  'terminal_output',
+  'terminal_input',
+  'terminal',
+  'gfxmode',
+  'background_image',
+  'background_color',
+  'echo',
+  'sleep',
+  'play',
+  'clear',
+  'serial',
+  'load_env',
+  'save_env',
+  'set_background',
+  'videoinfo',
+  'loopback',
+  'probe',
+  'ls',
+  'boot',
+  'hiddenentry',
+  'cat',
+  'gettext',
+  'lsefi',
+  'smbios',
+  'menu_color_normal',
+  'menu_color_highlight',
+  'export',
+]);
+
+class Evaluator {
+  private steps = 0;
+  private items = 0;
+  private readonly functions = new Map<string, readonly Stmt[]>();
+  private readonly reading: string[] = [];
+  private readonly noted = new Set<string>();
+
+  constructor(
+    private readonly reader: ConfigReader,
+    private readonly firmware: IsoFirmware,
+    private readonly log: ConfigLog,
+  ) {}
+
+  note(
+    code: ConfigIssueCode,
+    configPath: string,
+    line: number | undefined,
+    detail: string,
+    once = false,
+  ): void {
+    if (once) {
+      const key = `${code}:${detail}`;
+      if (this.noted.has(key)) return;
+      this.noted.add(key);
+    }
+    this.log.note({ code, source: 'grub', configPath, ...(line === undefined ? {} : { line }), detail });
+  }
+
+  rootContext(configPath: string): Context {
+    const c = new Context();
+    const set = (k: string, v: string): void => {
+      c.vars.set(k, v);
+      c.exported.add(k);
+    };
+    set('grub_platform', this.firmware === 'uefi' ? 'efi' : 'pc');
+    set('grub_cpu', this.firmware === 'uefi' ? 'x86_64' : 'i386');
+    set('root', 'cd0');
+    set('prefix', `(cd0)/${isoDir(configPath)}`);
+    set('cmdpath', this.firmware === 'uefi' ? '(cd0)/EFI/BOOT' : '(cd0)');
+    return c;
+  }
+
+  expand(w: Word, ctx: Context, pos: readonly string[]): string {
+    let s = '';
+    for (const p of w.parts) {
+      if ('text' in p) s += p.text;
+      else if (/^[0-9]+$/.test(p.name)) s += pos[Number(p.name)] ?? '';
+      else if (p.name === '#') s += String(Math.max(0, pos.length - 1));
+      else if (p.name === '*' || p.name === '@') s += pos.slice(1).join(' ');
+      else s += ctx.vars.get(p.name) ?? '';
+    }
+    return s;
+  }
+
+  /** Read, parse and run one file in `ctx`. False when it could not be read. */
+  async runFile(
+    path: string,
+    ctx: Context,
+    pos: readonly string[],
+    line?: number,
+    from?: string,
+  ): Promise<boolean> {
+    const p = isoPath(path);
+    if (this.reading.length >= MAX_INCLUDE_DEPTH) {
+      this.note('too-deep', from ?? p, line, `${p}: nested deeper than ${MAX_INCLUDE_DEPTH}`);
+      return false;
+    }
+    if (this.reading.some((r) => r.toLowerCase() === p.toLowerCase())) {
+      this.note('loop', from ?? p, line, `${p} is already being read`);
+      return false;
+    }
+    const text = await readConfig(this.reader, p, 'grub', this.log);
+    if (text === undefined) {
+      if (from !== undefined) this.note('missing-file', from, line, p);
+      return false;
+    }
+    const problems: { line: number; detail: string }[] = [];
+    const stmts = parseGrub(text, problems);
+    for (const pr of problems.slice(0, 20)) this.note('malformed', p, pr.line, pr.detail);
+    this.reading.push(p);
+    try {
+      await this.run(stmts, ctx, pos, p);
+    } finally {
+      this.reading.pop();
+    }
+    return true;
+  }
+
+  /** Run statements; returns the status of the last command (GRUB's `$?` as a boolean). */
+  async run(
+    stmts: readonly Stmt[],
+    ctx: Context,
+    pos: readonly string[],
+    file: string,
+    loaded?: Loaded,
+  ): Promise<boolean> {
+    let status = true;
+    for (const s of stmts) {
+      if (++this.steps > MAX_STEPS) throw new Stop('budget');
+      switch (s.t) {
+        case 'cmd':
+          status = await this.command(
+            s.words.map((w) => this.expand(w, ctx, pos)),
+            ctx,
+            pos,
+            file,
+            s.line,
+            loaded,
+          );
+          break;
+        case 'if': {
+          let done = false;
+          for (const b of s.branches) {
+            if (await this.run(b.cond, ctx, pos, file, loaded)) {
+              status = await this.run(b.body, ctx, pos, file, loaded);
+              done = true;
+              break;
+            }
+          }
+          if (!done) status = await this.run(s.otherwise, ctx, pos, file, loaded);
+          break;
+        }
+        case 'entry':
+        case 'submenu':
+          this.define(s, ctx, pos, file);
+          break;
+        case 'function':
+          if (s.name) this.functions.set(s.name, s.body);
+          break;
+        case 'for':
+          for (const item of s.items
+            .map((w) => this.expand(w, ctx, pos))
+            .join(' ')
+            .split(/\s+/)
+            .filter(Boolean)) {
+            ctx.vars.set(s.name, item);
+            status = await this.run(s.body, ctx, pos, file, loaded);
+          }
+          break;
+        case 'loop':
+          this.note('unsupported', file, s.line, 'while/until loop (skipped)', true);
+          break;
+      }
+    }
+    return status;
+  }
+
+  define(
+    s: Extract<Stmt, { t: 'entry' | 'submenu' }>,
+    ctx: Context,
+    pos: readonly string[],
+    file: string,
+  ): void {
+    const args = s.words.map((w) => this.expand(w, ctx, pos));
+    const rest: string[] = [];
+    let id: string | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      const eq = a.indexOf('=');
+      const opt = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+      if (ENTRY_OPTS_WITH_VALUE.has(opt)) {
+        const v = opt === a ? args[++i] : a.slice(eq + 1);
+        if (opt === '--id' && v !== undefined) id = v;
+      } else if (a === '--unrestricted' || (a.startsWith('--') && rest.length === 0 && a !== '--')) {
+        // other options before the title are ignored
+      } else rest.push(a);
+    }
+    const title = rest[0] ?? '';
+    if (++this.items > MAX_ENTRIES) {
+      if (this.items === MAX_ENTRIES + 1)
+        this.note('too-many', file, s.line, `more than ${MAX_ENTRIES} menu entries`);
+      return;
+    }
+    const base = { title, ...(id === undefined ? {} : { id }), body: s.body, configPath: file, line: s.line };
+    ctx.menu.push(s.t === 'entry' ? { kind: 'entry', ...base, args: rest } : { kind: 'submenu', ...base });
+  }
+
+  async command(
+    argv: string[],
+    ctx: Context,
+    pos: readonly string[],
+    file: string,
+    line: number,
+    loaded?: Loaded,
+  ): Promise<boolean> {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined || cmd === '') return true;
+    const assign = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(cmd);
+    if (assign && args.length === 0) {
+      ctx.vars.set(assign[1] as string, assign[2] as string);
+      return true;
+    }
+    if (cmd === 'set') {
+      for (const a of args) {
+        const m = /^([^=]+)=(.*)$/s.exec(a);
+        if (m) ctx.vars.set(m[1] as string, m[2] as string);
+      }
+      return true;
+    }
+    if (cmd === 'unset') {
+      for (const a of args) ctx.vars.delete(a);
+      return true;
+    }
+    if (cmd === 'export') {
+      for (const a of args) ctx.exported.add(a);
+      return true;
+    }
+    if (cmd === 'true') return true;
+    if (cmd === 'false') return false;
+    if (cmd === '[' || cmd === 'test') {
+      const t = cmd === '[' ? (args[args.length - 1] === ']' ? args.slice(0, -1) : args) : args;
+      return grubTest(t, (p) => existsSafe(this.reader, grubPath(p)));
+    }
+    if (cmd === '!') return !(await this.command(args, ctx, pos, file, line, loaded));
+    if (cmd === 'search' || cmd === 'search.file' || cmd === 'search.fs_label' || cmd === 'search.fs_uuid') {
+      return this.search(cmd, args, ctx);
+    }
+    if (cmd === 'cpuid') return true;
+    if (cmd === 'keystatus') return false;
+    if (cmd === 'source' || cmd === '.') {
+      const target = args[0];
+      return target === undefined ? false : this.runFile(this.includePath(target, ctx), ctx, pos, line, file);
+    }
+    if (cmd === 'configfile') {
+      const target = args[0];
+      if (target === undefined) return false;
+      if (loaded) {
+        loaded.other ??= 'configfile';
+        return true;
+      }
+      // GRUB manual "configfile": a new context that sees only the exported variables; its menu is shown.
+      const child = ctx.child(false);
+      const ok = await this.runFile(this.includePath(target, ctx), child, [], line, file);
+      if (ok && child.menu.length) {
+        ctx.menu = child.menu;
+        for (const [k, v] of child.vars) if (k === 'default' || k === 'timeout') ctx.vars.set(k, v);
+        throw new Stop('configfile');
+      }
+      return ok;
+    }
+    if (LINUX.has(cmd)) {
+      // GRUB manual "linux": `linux file …`; the rest is the kernel command line as written.
+      if (loaded && args[0] !== undefined) {
+        loaded.kernel = grubPath(args[0]);
+        loaded.args = args.slice(1).join(' ').replace(/\s+/g, ' ').trim();
+      }
+      return true;
+    }
+    if (INITRD.has(cmd)) {
+      if (loaded) loaded.initrds = args.filter((a) => !a.startsWith('--')).map(grubPath);
+      return true;
+    }
+    if (NOT_LINUX.has(cmd)) {
+      if (loaded) loaded.other ??= cmd;
+      return true;
+    }
+    const fn = this.functions.get(cmd);
+    if (fn) {
+      if (this.reading.length + 1 > MAX_INCLUDE_DEPTH * 4) return false;
+      this.reading.push(`function ${cmd}`);
+      try {
+        return await this.run(fn, ctx, [cmd, ...args], file, loaded);
+      } finally {
+        this.reading.pop();
+      }
+    }
+    if (!QUIET.has(cmd)) this.note('unsupported', file, line, cmd, true);
+    return true;
+  }
+
+  includePath(target: string, ctx: Context): string {
+    if (target.startsWith('/') || target.startsWith('(')) return grubPath(target);
+    return isoPath(`${grubPath(ctx.vars.get('prefix') ?? '')}/${target}`);
+  }
+
+  /** GRUB manual "search": the image is the only device, so every search finds it (`--file` is checked). */
+  async search(cmd: string, args: string[], ctx: Context): Promise<boolean> {
+    let varName = 'root';
+    let byFile = cmd === 'search.file';
+    const terms: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      if (a.startsWith('--set=')) varName = a.slice(6);
+      else if (a === '--set' || a === '-s') {
+        const nxt = args[i + 1];
+        if (nxt !== undefined && !nxt.startsWith('-') && args.length - i > 2) {
+          varName = nxt;
+          i++;
+        }
+      } else if (a === '--file' || a === '-f') byFile = true;
+      else if (!a.startsWith('-')) terms.push(a);
+    }
+    if (byFile && terms[0] !== undefined && !(await existsSafe(this.reader, grubPath(terms[0]))))
+      return false;
+    ctx.vars.set(varName, 'cd0');
+    return true;
+  }
+
+  /** Run each entry body (and submenu body) of a menu, depth first, into boot entries. */
+  async collect(
+    ctx: Context,
+    group: string[],
+    out: ConfigBootEntry[],
+    dflt: readonly string[] | undefined,
+  ): Promise<void> {
+    const at = dflt === undefined ? -1 : menuIndex(ctx.menu, dflt[0] ?? '');
+    for (let i = 0; i < ctx.menu.length; i++) {
+      const item = ctx.menu[i] as MenuItem;
+      const isDef = i === at && dflt !== undefined;
+      if (item.kind === 'submenu') {
+        // A submenu's body runs in a new context when it is opened, without `default`; GRUB builds that
+        // carry a distribution patch (Fedora) copy every variable, upstream only the exported ones — the
+        // wider view is kept here.
+        const child = ctx.child(true);
+        child.vars.delete('default');
+        try {
+          await this.run(item.body, child, [item.title], item.configPath);
+        } catch (e) {
+          if (!(e instanceof Stop) || e.why === 'budget') throw e;
+        }
+        const sub = !isDef ? undefined : dflt.length > 1 ? dflt.slice(1) : defaultParts(child);
+        await this.collect(child, [...group, item.title], out, sub);
+        continue;
+      }
+      const loaded: Loaded = { initrds: [] };
+      const scope = ctx.child(true);
+      scope.vars.set('chosen', item.title);
+      try {
+        await this.run(item.body, scope, [item.title, ...item.args.slice(1)], item.configPath, loaded);
+      } catch (e) {
+        if (!(e instanceof Stop) || e.why === 'budget') throw e;
+      }
+      if (!loaded.kernel) {
+        const why = loaded.other ? `boots with ${loaded.other}` : 'no linux command';
+        this.note(
+          loaded.other ? 'not-linux' : 'malformed',
+          item.configPath,
+          undefined,
+          `"${item.title}": ${why}`,
+        );
+        continue;
+      }
+      out.push({
+        title: item.title,
+        group: [...group],
+        kernel: loaded.kernel,
+        initrds: loaded.initrds,
+        args: loaded.args ?? '',
+        isDefault: isDef && dflt.length <= 1,
+        source: 'grub',
+        configPath: item.configPath,
+        ...(item.id === undefined ? {} : { loaderId: item.id }),
+      });
+    }
+  }
+}
+
+/** GRUB manual "default": a number, a menu entry id or title, or a "N>M" path of them through submenus. */
+function defaultParts(ctx: Context): string[] {
+  const value = (ctx.vars.get('default') ?? '').trim();
+  return value === '' ? ['0'] : value.split('>');
+}
+
+/** One level of a default path; anything that names no item is entry 0, as GRUB falls back. */
+function menuIndex(menu: readonly MenuItem[], part: string): number {
+  let i = /^[0-9]+$/.test(part) ? Number(part) : menu.findIndex((m) => m.id === part);
+  if (i < 0) i = menu.findIndex((m) => m.title === part);
+  return i >= 0 && i < menu.length ? i : 0;
+}
+
+/**
+ * The menu GRUB would show from `path` (a grub.cfg inside the ISO) on `firmware`. Undefined when the file
+ * cannot be read. Entries that do not boot Linux are left out (noted in the log).
+ */
 export async function readGrubMenu(
-  _reader: ConfigReader,
-  _path: string,
-  _firmware: IsoFirmware,
-  _log: ConfigLog,
+  reader: ConfigReader,
+  path: string,
+  firmware: IsoFirmware,
+  log: ConfigLog,
 ): Promise<LoaderMenu | undefined> {
-  return undefined;
+  const ev = new Evaluator(reader, firmware, log);
+  const ctx = ev.rootContext(path);
+  let ok = true;
+  try {
+    ok = await ev.runFile(path, ctx, []);
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+    if (e.why === 'budget') ev.note('too-many', isoPath(path), undefined, `more than ${MAX_STEPS} steps`);
+  }
+  if (!ok) return undefined;
+  const entries: ConfigBootEntry[] = [];
+  try {
+    await ev.collect(ctx, [], entries, defaultParts(ctx));
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+    ev.note('too-many', isoPath(path), undefined, `more than ${MAX_STEPS} steps`);
+  }
+  const t = Number((ctx.vars.get('timeout') ?? '').trim());
+  const timeout = ctx.vars.has('timeout') && Number.isFinite(t) ? { timeoutSeconds: t } : {};
+  return { entries, ...timeout };
 }
