@@ -78,6 +78,8 @@ function cmdline(text: string): string {
 }
 
 function entryIsCompatible(e: LibraryEntry, arch: BootArch): boolean {
+  // A netboot tree's shim/GRUB cannot fetch their next stage when chained over HTTP (library-entries.ts).
+  if (e.secondary === 'hidden') return false;
   if (e.kind === 'ipxe-script') return true;
   return e.arch.includes(arch);
 }
@@ -99,6 +101,7 @@ export function bootLines(e: LibraryEntry, base: string, arch: BootArch): string
     }
     case 'efi':
     case 'nbp':
+    case 'memtest': // iPXE starts memtest86+'s Linux-header image and its EFI build alike; no initrd
       return [`chain ${urlFor(base, e.path)}`];
     case 'ipxe-script':
       return [`chain ${urlFor(base, e.path)}`];

@@ -7,12 +7,14 @@ import { open } from 'node:fs/promises';
 import type { BootArch } from '../shared/library-types.js';
 
 export type SniffKind =
-  'linux-kernel' | 'initrd' | 'efi' | 'ipxe-script' | 'nbp' | 'iso' | 'disk' | 'wim' | 'unknown';
+  'linux-kernel' | 'memtest' | 'initrd' | 'efi' | 'ipxe-script' | 'nbp' | 'iso' | 'disk' | 'wim' | 'unknown';
 
 export interface SniffResult {
   readonly kind: SniffKind;
   readonly arch: readonly BootArch[];
   readonly label?: string;
+  /** The boot header's version string when it lies in the header read ("Memtest86+ v6.10"). */
+  readonly version?: string;
 }
 
 const PE_MACHINE: Record<number, BootArch> = { 0x8664: 'uefi-x64', 0x14c: 'uefi-ia32', 0xaa64: 'uefi-arm64' };
@@ -25,12 +27,34 @@ export function peArch(head: Buffer): BootArch | undefined {
   return PE_MACHINE[head.readUInt16LE(pe + 4)];
 }
 
+/**
+ * The boot header's `kernel_version` string (Linux boot protocol: offset 0x20e holds its address minus
+ * 0x200), when it lies inside `head`. Linux puts it past the first 4 KiB; memtest86+ at 0x460.
+ */
+function bootVersion(head: Buffer): string | undefined {
+  if (head.length < 0x210) return undefined;
+  const at = head.readUInt16LE(0x20e) + 0x200;
+  if (at <= 0x210 || at >= head.length) return undefined;
+  const end = head.indexOf(0, at);
+  const text = head.toString('latin1', at, end < 0 ? Math.min(head.length, at + 128) : end);
+  return /^[\x20-\x7e]{1,128}$/.test(text) ? text.trim() : undefined;
+}
+
+/** memtest86+ and the like: by the boot header's version string, else by name. */
+const MEMTEST_NAME = /memtest/i;
+
 /** Pure: classify from the first 4 KiB (ISO needs more: see sniffFile). */
 export function sniffHeader(head: Buffer, name: string): SniffResult {
   const lower = name.toLowerCase();
   // bzImage: "HdrS" at 0x202 (Linux boot protocol); an EFI-stub kernel is also a PE image.
   if (head.length >= 0x206 && head.toString('latin1', 0x202, 0x206) === 'HdrS') {
     const efi = peArch(head);
+    const version = bootVersion(head);
+    // memtest86+ carries a Linux boot header (so GRUB's `linux` starts it) but is a program of its own:
+    // no initrd, no command line. Its PE build (.efi) is the UEFI one; the plain image (.bin) the BIOS one,
+    // so a folder holding both gets one memtest per firmware.
+    if (/^memtest/i.test(version ?? '') || MEMTEST_NAME.test(name))
+      return { kind: 'memtest', arch: efi ? [efi] : ['bios'], ...(version ? { version } : {}) };
     return { kind: 'linux-kernel', arch: efi ? ['bios', efi] : ['bios'] };
   }
   // arm64 Image: "ARM\x64" at 0x38 (Documentation/arch/arm64/booting.rst).
@@ -38,7 +62,7 @@ export function sniffHeader(head: Buffer, name: string): SniffResult {
     return { kind: 'linux-kernel', arch: ['uefi-arm64'] };
   }
   const efi = peArch(head);
-  if (efi) return { kind: 'efi', arch: [efi] };
+  if (efi) return { kind: MEMTEST_NAME.test(name) ? 'memtest' : 'efi', arch: [efi] };
   if (head.toString('latin1', 0, 6) === '#!ipxe')
     return { kind: 'ipxe-script', arch: ['bios', 'uefi-x64', 'uefi-ia32', 'uefi-arm64'] };
   if (head.toString('latin1', 0, 8) === 'MSWIM\0\0\0') return { kind: 'wim', arch: ['bios', 'uefi-x64'] };

@@ -6,17 +6,7 @@
  */
 import { watch } from 'node:fs';
 import type { Dirent, FSWatcher } from 'node:fs';
-import {
-  copyFile,
-  mkdir,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  statfs,
-  writeFile,
-  constants,
-} from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   BootArch,
@@ -27,8 +17,13 @@ import type {
 } from '../shared/library-types.js';
 import { silentLogger } from '../shared/runtime.js';
 import type { Logger } from '../shared/runtime.js';
+import { buildEntries } from './library-entries.js';
+import type { FoundFile, IsoState } from './library-entries.js';
+import { META_DIR, importIntoLibrary } from './library-import.js';
+import type { ImportOptions } from './library-import.js';
+import { type IsoAnalysisCache, sharedIsoCache } from './library-iso-cache.js';
+import type { FileVersion } from './library-iso-cache.js';
 import { sniffFile } from './library-sniff.js';
-import type { SniffResult } from './library-sniff.js';
 
 export interface NetbootLibraryOptions {
   readonly root: string;
@@ -39,35 +34,17 @@ export interface NetbootLibraryOptions {
   /** Debounce for watch events (default 300 ms). */
   readonly debounceMs?: number;
   readonly logger?: Logger;
+  /** Where ISO analyses are kept (default: the process's shared cache). */
+  readonly isoCache?: IsoAnalysisCache;
 }
 
-export const META_DIR = '.pxe-desk';
+export { META_DIR };
 export const META_FILE = 'library.json';
 
 const EMPTY_META: LibraryMetadata = { version: 1, entries: {}, perMac: {} };
 
-interface Found {
-  readonly rel: string;
-  readonly name: string;
-  readonly dir: string;
-  readonly size: number;
-  readonly sniff: SniffResult;
-}
-
-/** "vmlinuz-6.1.0-13-amd64" → "6.1.0-13-amd64"; "vmlinuz" → "". */
-function kernelSuffix(name: string): string {
-  return name.replace(/^(vmlinuz|vmlinux|bzimage|linux|kernel)[-_.]?/i, '').replace(/\.efi$/i, '');
-}
-
-function initrdSuffix(name: string): string {
-  return name
-    .replace(/^(initrd|initramfs)(\.img)?[-_.]?/i, '')
-    .replace(/(\.img|\.gz|\.xz|\.zst|\.lz4|\.cpio)+$/i, '');
-}
-
-function titleFor(f: Found): string {
-  if (f.sniff.kind === 'iso' && f.sniff.label) return `${f.sniff.label} (${f.name})`;
-  return f.rel;
+interface Found extends FoundFile {
+  readonly version: FileVersion;
 }
 
 function isMacKey(mac: string): boolean {
@@ -83,9 +60,13 @@ export class NetbootLibrary {
   private readonly logger: Logger;
   private scanning: Promise<readonly LibraryEntry[]> | undefined;
   private rescanQueued = false;
+  private found: readonly Found[] = [];
+  private readonly isoCache: IsoAnalysisCache;
+  private offIso: (() => void) | undefined;
 
   constructor(private readonly options: NetbootLibraryOptions) {
     this.logger = (options.logger ?? silentLogger).child('library');
+    this.isoCache = options.isoCache ?? sharedIsoCache;
   }
 
   get root(): string {
@@ -139,7 +120,20 @@ export class NetbootLibrary {
     }
   }
 
+  /**
+   * Resolves when the ISO analyses this scan started have settled (entries rebuilt), or after `ms`:
+   * a listing may wait a moment so small ISOs show analysed at once.
+   */
+  async analysed(ms: number): Promise<readonly LibraryEntry[]> {
+    const isos = this.found.filter((f) => f.sniff.kind === 'iso').map((f) => this.fullPath(f.rel));
+    await this.isoCache.settled(isos, ms);
+    this.rebuild();
+    return this.current;
+  }
+
   close(): void {
+    this.offIso?.();
+    this.offIso = undefined;
     this.watcher?.close();
     this.watcher = undefined;
     if (this.timer) clearTimeout(this.timer);
@@ -173,77 +167,37 @@ export class NetbootLibrary {
         try {
           const st = await stat(full);
           const sniff = await sniffFile(full, d.name);
-          found.push({ rel, name: d.name, dir: dirRel, size: st.size, sniff });
+          const version = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+          found.push({ rel, name: d.name, dir: dirRel, size: st.size, sniff, version });
         } catch (err) {
           this.logger.debug('cannot read file', { file: rel, error: String(err) });
         }
       }
     };
     await walk('', 0);
-    const entries = this.buildEntries(found);
+    this.found = found;
+    // An analysis that settles later rebuilds the entries (and tells the listeners) without a rescan.
+    this.offIso ??= this.isoCache.onSettled((full) => {
+      if (this.found.some((f) => f.sniff.kind === 'iso' && this.fullPath(f.rel) === full)) this.rebuild();
+    });
+    return this.rebuild();
+  }
+
+  private fullPath(rel: string): string {
+    return path.join(this.options.root, rel);
+  }
+
+  /** Entries from the last scan's files, the metadata and the ISO analyses as they stand now. */
+  private rebuild(): readonly LibraryEntry[] {
+    const byRel = new Map(this.found.map((f) => [f.rel, f]));
+    const isoState = (rel: string): IsoState | undefined => {
+      const f = byRel.get(rel);
+      return f ? this.isoCache.lookup(this.fullPath(rel), rel, f.version) : undefined;
+    };
+    const entries = buildEntries(this.found, this.meta, isoState);
     this.current = entries;
     for (const l of this.listeners) l(entries);
     return entries;
-  }
-
-  private buildEntries(found: readonly Found[]): LibraryEntry[] {
-    const out: LibraryEntry[] = [];
-    const initrds = found.filter((f) => f.sniff.kind === 'initrd');
-    for (const f of found) {
-      const user: LibraryEntryMeta = this.meta.entries[f.rel] ?? {};
-      if (user.hidden) continue;
-      let kind: LibraryEntry['kind'];
-      let initrd: string | undefined;
-      switch (f.sniff.kind) {
-        case 'linux-kernel': {
-          kind = 'linux';
-          const same = initrds.filter((i) => i.dir === f.dir);
-          const suffix = kernelSuffix(f.name);
-          // Prefer the exact version match (vmlinuz-X ↔ initrd.img-X), else a lone initrd in the folder.
-          const match =
-            same.find((i) => suffix !== '' && initrdSuffix(i.name) === suffix) ??
-            same.find((i) => initrdSuffix(i.name) === '' && suffix === '') ??
-            (same.length === 1 ? same[0] : undefined);
-          initrd = match?.rel;
-          break;
-        }
-        case 'efi':
-          kind = 'efi';
-          break;
-        case 'ipxe-script':
-          kind = 'ipxe-script';
-          break;
-        case 'nbp':
-          kind = 'nbp';
-          break;
-        case 'iso':
-          kind = 'iso';
-          break;
-        case 'disk':
-          kind = 'disk';
-          break;
-        case 'wim':
-          kind = 'wim';
-          break;
-        default:
-          continue;
-      }
-      const arch: readonly BootArch[] =
-        user.arch ?? (f.sniff.kind === 'iso' && f.sniff.arch.length === 0 ? ['bios'] : f.sniff.arch);
-      const e: LibraryEntry = {
-        id: f.rel,
-        kind,
-        title: user.title ?? titleFor(f),
-        path: f.rel,
-        arch,
-        size: f.size,
-        ...(initrd ? { initrd } : {}),
-        ...(user.cmdline !== undefined ? { cmdline: user.cmdline } : {}),
-        ...(f.sniff.label ? { label: f.sniff.label } : {}),
-      };
-      out.push(e);
-    }
-    return out;
   }
 
   private metaPath(): string {
@@ -306,22 +260,22 @@ export class NetbootLibrary {
   }
 
   /**
-   * Copies a file into the library (never moves; refuses to overwrite; checks free space first).
-   * Returns the root-relative path.
+   * Copies (or links) a file into the library: never moves it, never overwrites, checks free space first;
+   * the copy is hidden until complete (library-import.ts). Returns the root-relative path.
    */
-  async importFile(source: string, targetName?: string): Promise<string> {
+  async importFile(source: string, targetName?: string, options: ImportOptions = {}): Promise<string> {
     const name = targetName ?? path.basename(source);
     if (name.includes('/') || name.includes('\\') || name.startsWith('.') || name.includes('\0'))
       throw new Error(`invalid name: ${name}`);
     const st = await stat(source);
     if (!st.isFile()) throw new Error(`not a file: ${source}`);
-    const fs = await statfs(this.options.root);
-    const free = Number(fs.bavail) * Number(fs.bsize);
-    if (free < st.size + 16 * 1024 * 1024)
-      throw new Error(`not enough free space for ${name} (${st.size} bytes)`);
-    const dest = path.join(this.options.root, name);
-    // COPYFILE_EXCL: fail rather than overwrite a user's file.
-    await copyFile(source, dest, constants.COPYFILE_EXCL);
+    if (!options.link) {
+      const fs = await statfs(this.options.root);
+      const free = Number(fs.bavail) * Number(fs.bsize);
+      if (free < st.size + 16 * 1024 * 1024)
+        throw new Error(`not enough free space for ${name} (${st.size} bytes)`);
+    }
+    await importIntoLibrary(source, this.options.root, name, options);
     await this.scan();
     return name;
   }

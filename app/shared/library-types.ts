@@ -2,6 +2,7 @@
  * Netboot library entries: what the library found in the netboot folder and how to boot it.
  * Plain data (crosses IPC unchanged). Produced by app/core/netboot-library.ts.
  */
+import type { IsoInfo } from './iso-boot-types.js';
 
 /** Boot platforms an entry can run on (iPXE's view of the client). */
 export type BootArch = 'bios' | 'uefi-x64' | 'uefi-ia32' | 'uefi-arm64';
@@ -13,7 +14,8 @@ export type LibraryEntryKind =
   | 'nbp' // .kpxe/.pxe network bootstrap program
   | 'iso'
   | 'disk' // MBR/GPT disk image
-  | 'wim';
+  | 'wim'
+  | 'memtest'; // memtest86+ and the like: a stand-alone program (never an initrd, never "Linux")
 
 export interface LibraryEntry {
   /** Stable id: the root-relative path of the main file ('/'-separated). */
@@ -29,6 +31,24 @@ export interface LibraryEntry {
   readonly size: number;
   /** ISO volume label, when present. */
   readonly label?: string;
+  /**
+   * How the ISO boots (kind 'iso'), from the ISO analysis (app/core/iso-boot/): absent while the analysis
+   * runs (the entry then boots by its El Torito images) or when it failed (`note` says why). The user's
+   * command-line edits per boot entry are already applied to `iso.entries[].cmdline`.
+   */
+  readonly iso?: IsoInfo;
+  /** Ids of `iso.entries` whose command line is the user's (LibraryEntryMeta under `isoEntryMetaKey`). */
+  readonly isoEdited?: readonly string[];
+  /** The ISO analysis is still running (the row says so; a library-changed event follows). */
+  readonly analysing?: true;
+  /**
+   * Not a technician's first choice in this folder: never the default, listed after the others. 'menu':
+   * still in the boot menu (pxelinux.0 of a netboot tree); 'hidden': left out of the boot menu (a tree's
+   * shim or GRUB, which cannot fetch their next stage when iPXE chains them over HTTP). `note` says why.
+   */
+  readonly secondary?: 'menu' | 'hidden';
+  /** For people: what the entry is, why it is secondary or why it cannot boot. */
+  readonly note?: string;
 }
 
 /** User-editable per-entry settings stored in `<root>/.pxe-desk/library.json`. */

@@ -116,6 +116,7 @@ export const KIND_LABEL: Record<LibraryEntry['kind'], string> = {
   iso: 'ISO',
   disk: 'Disk image',
   wim: 'WIM',
+  memtest: 'Memory test',
 };
 
 /**

@@ -1,0 +1,133 @@
+/**
+ * Bringing a file into the netboot folder: copied (or hard-linked where the user chose to link), never
+ * moved, never over a file that is there. A copy goes to a hidden name inside `.pxe-desk/` on the same file
+ * system (the scanner, the watcher and the file servers ignore dot names) and takes its real name only when
+ * complete, so a 4 GB ISO half copied is never listed, analysed or served; the folder stays usable meanwhile.
+ * Progress is reported as bytes of total while the bytes move.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+
+/** The library's own folder (metadata, import temp files): hidden from scans and servers. */
+export const META_DIR = '.pxe-desk';
+const IMPORT_DIR = 'import';
+
+export interface CopyProgress {
+  readonly bytes: number;
+  readonly total: number;
+}
+
+export interface ImportOptions {
+  /** Hard link instead of copy (same file system only; else an error with code 'cross-device'). */
+  readonly link?: boolean;
+  /** Called at most every `progressMs` while copying, and once with bytes === total at the end. */
+  readonly onProgress?: (p: CopyProgress) => void;
+  readonly progressMs?: number;
+  readonly now?: () => number;
+}
+
+const coded = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+
+const errCode = (e: unknown): string | undefined =>
+  typeof e === 'object' && e !== null ? ((e as { code?: unknown }).code as string | undefined) : undefined;
+
+/**
+ * Gives `tmp` the name `dest` unless `dest` exists. link(2) fails with EEXIST instead of replacing (rename(2)
+ * would replace); file systems without hard links (FAT, exFAT on a USB stick) get an existence check + rename.
+ */
+async function publish(tmp: string, dest: string, name: string): Promise<void> {
+  try {
+    await link(tmp, dest);
+    await unlink(tmp);
+    return;
+  } catch (e) {
+    if (errCode(e) === 'EEXIST') throw coded('duplicate', `"${name}" is already in the library.`);
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'].includes(errCode(e) ?? '')) throw e;
+  }
+  const there = await stat(dest).then(
+    () => true,
+    () => false,
+  );
+  if (there) throw coded('duplicate', `"${name}" is already in the library.`);
+  await rename(tmp, dest);
+}
+
+/**
+ * Copies (or links) `source` to `<root>/<name>`; `name` is a plain base name checked by the caller.
+ * Returns how it was brought in. The source is only read. On failure the temp file is removed.
+ */
+export async function importIntoLibrary(
+  source: string,
+  root: string,
+  name: string,
+  options: ImportOptions = {},
+): Promise<'copied' | 'linked'> {
+  const dest = path.join(root, name);
+  const st = await stat(source);
+  if (!st.isFile()) throw coded('not-a-file', `"${name}" is not a file.`);
+  if (
+    await stat(dest).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw coded('duplicate', `"${name}" is already in the library.`);
+  if (options.link) {
+    try {
+      await link(source, dest);
+    } catch (e) {
+      const code = errCode(e);
+      if (code === 'EEXIST') throw coded('duplicate', `"${name}" is already in the library.`);
+      if (code === 'EXDEV')
+        throw coded(
+          'cross-device',
+          `"${name}" is on another disk than the netboot folder: a link is only possible on the same disk. Copy it instead, or put the netboot folder on that disk.`,
+        );
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP')
+        throw coded(
+          'link-unsupported',
+          `The netboot folder's disk does not allow links: copy "${name}" instead.`,
+        );
+      throw e;
+    }
+    options.onProgress?.({ bytes: st.size, total: st.size });
+    return 'linked';
+  }
+  const dir = path.join(root, META_DIR, IMPORT_DIR);
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(
+    dir,
+    `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.part`,
+  );
+  const now = options.now ?? Date.now;
+  const every = options.progressMs ?? 250;
+  let bytes = 0;
+  let last = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      const t = now();
+      if (options.onProgress && t - last >= every) {
+        last = t;
+        options.onProgress({ bytes, total: st.size });
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(
+      createReadStream(source, { highWaterMark: 1 << 20 }),
+      counter,
+      createWriteStream(tmp, { flags: 'wx' }),
+    );
+    await publish(tmp, dest, name);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  options.onProgress?.({ bytes, total: st.size });
+  return 'copied';
+}
