@@ -37,113 +37,23 @@ import {
   type LoaderMenu,
 } from './types.js';
 import { grubTest } from './grub-test.js';
+import {
+  Context,
+  defaultParts,
+  entryArgs,
+  grubPath,
+  INITRD,
+  LINUX,
+  menuIndex,
+  NOT_LINUX,
+  QUIET,
+  searchArgs,
+  Stop,
+  type Loaded,
+  type MenuItem,
+} from './grub-env.js';
 
-/** One scope of variables (GRUB's environment context) and its menu. */
-class Context {
-  readonly vars = new Map<string, string>();
-  readonly exported = new Set<string>();
-  menu: MenuItem[] = [];
-  /** A child context: the exported variables only (GRUB manual "export"), or all of them. */
-  child(all: boolean): Context {
-    const c = new Context();
-    for (const [k, v] of this.vars) if (all || this.exported.has(k)) c.vars.set(k, v);
-    for (const k of this.exported) c.exported.add(k);
-    return c;
-  }
-}
-
-type MenuItem =
-  | {
-      readonly kind: 'entry';
-      readonly title: string;
-      readonly id?: string;
-      readonly body: readonly Stmt[];
-      readonly configPath: string;
-      readonly line: number;
-      readonly args: readonly string[];
-    }
-  | {
-      readonly kind: 'submenu';
-      readonly title: string;
-      readonly id?: string;
-      readonly body: readonly Stmt[];
-      readonly configPath: string;
-      readonly line: number;
-    };
-
-/** What a running menu entry body loaded. */
-interface Loaded {
-  kernel?: string;
-  args?: string;
-  initrds: string[];
-  other?: string;
-}
-
-/** Signals out of a statement list: configfile replaced the menu, or the step budget ran out. */
-class Stop {
-  constructor(readonly why: 'configfile' | 'budget') {}
-}
-
-/** `(dev)/a/b`, `($root)/a/b`, `/a/b` → `a/b`; relative paths are taken from the image root. */
-export function grubPath(p: string): string {
-  return isoPath(p.replace(/^\([^)]*\)/, ''));
-}
-
-const ENTRY_OPTS_WITH_VALUE = new Set(['--class', '--users', '--hotkey', '--id']);
-const LINUX = new Set(['linux', 'linuxefi', 'linux16', 'linuxx64']);
-const INITRD = new Set(['initrd', 'initrdefi', 'initrd16']);
-const NOT_LINUX = new Set([
-  'chainloader',
-  'multiboot',
-  'multiboot2',
-  'kfreebsd',
-  'knetbsd',
-  'kopenbsd',
-  'appleloader',
-  'xnu_kernel',
-  'xnu_kernel64',
-  'legacy_kernel',
-  'ntldr',
-  'freedos',
-  'halt',
-  'reboot',
-  'fwsetup',
-  'exit',
-]);
-/** Commands that change nothing the menu depends on (display, modules, sounds). */
-const QUIET = new Set([
-  'insmod',
-  'rmmod',
-  'loadfont',
-  'font',
-  'terminal_output',
-  'terminal_input',
-  'terminal',
-  'gfxmode',
-  'background_image',
-  'background_color',
-  'echo',
-  'sleep',
-  'play',
-  'clear',
-  'serial',
-  'load_env',
-  'save_env',
-  'set_background',
-  'videoinfo',
-  'loopback',
-  'probe',
-  'ls',
-  'boot',
-  'hiddenentry',
-  'cat',
-  'gettext',
-  'lsefi',
-  'smbios',
-  'menu_color_normal',
-  'menu_color_highlight',
-  'export',
-]);
+export { grubPath } from './grub-env.js';
 
 class Evaluator {
   private steps = 0;
@@ -298,21 +208,7 @@ class Evaluator {
     pos: readonly string[],
     file: string,
   ): void {
-    const args = s.words.map((w) => this.expand(w, ctx, pos));
-    const rest: string[] = [];
-    let id: string | undefined;
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i] as string;
-      const eq = a.indexOf('=');
-      const opt = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-      if (ENTRY_OPTS_WITH_VALUE.has(opt)) {
-        const v = opt === a ? args[++i] : a.slice(eq + 1);
-        if (opt === '--id' && v !== undefined) id = v;
-      } else if (a === '--unrestricted' || (a.startsWith('--') && rest.length === 0 && a !== '--')) {
-        // other options before the title are ignored
-      } else rest.push(a);
-    }
-    const title = rest[0] ?? '';
+    const { title, id, rest } = entryArgs(s.words.map((w) => this.expand(w, ctx, pos)));
     if (++this.items > MAX_ENTRIES) {
       if (this.items === MAX_ENTRIES + 1)
         this.note('too-many', file, s.line, `more than ${MAX_ENTRIES} menu entries`);
@@ -421,24 +317,9 @@ class Evaluator {
   }
 
   /** GRUB manual "search": the image is the only device, so every search finds it (`--file` is checked). */
-  async search(cmd: string, args: string[], ctx: Context): Promise<boolean> {
-    let varName = 'root';
-    let byFile = cmd === 'search.file';
-    const terms: string[] = [];
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i] as string;
-      if (a.startsWith('--set=')) varName = a.slice(6);
-      else if (a === '--set' || a === '-s') {
-        const nxt = args[i + 1];
-        if (nxt !== undefined && !nxt.startsWith('-') && args.length - i > 2) {
-          varName = nxt;
-          i++;
-        }
-      } else if (a === '--file' || a === '-f') byFile = true;
-      else if (!a.startsWith('-')) terms.push(a);
-    }
-    if (byFile && terms[0] !== undefined && !(await existsSafe(this.reader, grubPath(terms[0]))))
-      return false;
+  async search(cmd: string, args: readonly string[], ctx: Context): Promise<boolean> {
+    const { varName, file } = searchArgs(cmd, args);
+    if (file !== undefined && !(await existsSafe(this.reader, grubPath(file)))) return false;
     ctx.vars.set(varName, 'cd0');
     return true;
   }
@@ -500,19 +381,6 @@ class Evaluator {
       });
     }
   }
-}
-
-/** GRUB manual "default": a number, a menu entry id or title, or a "N>M" path of them through submenus. */
-function defaultParts(ctx: Context): string[] {
-  const value = (ctx.vars.get('default') ?? '').trim();
-  return value === '' ? ['0'] : value.split('>');
-}
-
-/** One level of a default path; anything that names no item is entry 0, as GRUB falls back. */
-function menuIndex(menu: readonly MenuItem[], part: string): number {
-  let i = /^[0-9]+$/.test(part) ? Number(part) : menu.findIndex((m) => m.id === part);
-  if (i < 0) i = menu.findIndex((m) => m.title === part);
-  return i >= 0 && i < menu.length ? i : 0;
 }
 
 /**
