@@ -9,7 +9,7 @@ package main
 // version refuses to start and the engine keeps transfers in Node).
 
 // Protocol is TFTP_WORKER_PROTOCOL in worker-protocol.ts.
-const Protocol = 2
+const Protocol = 3
 
 // Message kinds, both directions.
 const (
@@ -46,6 +46,14 @@ type identity struct {
 	MtimeMs float64 `json:"mtimeMs"`
 }
 
+// extent is one byte range of the file at Path (version 3): a file inside an ISO image is sent as
+// its extents of the image, in order; sparse ranges read as zeros (UDF unrecorded extents).
+type extent struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
+	Sparse bool  `json:"sparse,omitempty"`
+}
+
 // toPump is every message from the engine (kind start, resend, supersede or stop).
 type toPump struct {
 	Kind   string `json:"kind"`
@@ -58,7 +66,8 @@ type toPump struct {
 	File         string     `json:"file"`
 	Path         string     `json:"path"`
 	Identity     *identity  `json:"identity"`
-	Data         []byte     `json:"data"` // base64: virtual files and netascii text
+	Extents      []extent   `json:"extents"` // absent: the whole file
+	Data         []byte     `json:"data"`    // base64: virtual files and netascii text
 	Neg          negotiated `json:"neg"`
 	Oack         []byte     `json:"oack"` // base64; absent when nothing was negotiated
 	RetransmitMs int        `json:"retransmitMs"`

@@ -89,12 +89,20 @@ func toPumpGoldens() map[string]toPump {
 		Data: []byte("#!ipxe\nchain http://10.0.0.1/boot.ipxe\n"), Neg: negotiated{Blksize: 512, Windowsize: 1,
 			Oack: []option{}}, RetransmitMs: 2000, MaxRetries: 3}
 	data.Client.Address, data.Client.Port = "10.0.0.6", 1024
+	member := toPump{Kind: kindStart, ID: "tftp-3", Key: "10.0.0.7:3000", File: "isos/ubuntu.iso/casper/vmlinuz",
+		Path:     "/srv/netboot/isos/ubuntu.iso",
+		Identity: &identity{Dev: 2049, Ino: 131075, Size: 8388608, MtimeMs: 1700000000000},
+		Extents:  []extent{{Offset: 1048576, Length: 2048}, {Offset: 0, Length: 1000, Sparse: true}},
+		Neg:      negotiated{Blksize: 512, Windowsize: 1, Oack: []option{{"tsize", "3048"}}},
+		Oack:     []byte("\x00\x06tsize\x003048\x00"), RetransmitMs: 1000, MaxRetries: 5}
+	member.Client.Address, member.Client.Port = "10.0.0.7", 3000
 	return map[string]toPump{
-		"to-start-file.json": file,
-		"to-start-data.json": data,
-		"to-resend.json":     {Kind: kindResend, ID: "tftp-1"},
-		"to-supersede.json":  {Kind: kindSupersede, ID: "tftp-1"},
-		"to-stop.json":       {Kind: kindStop},
+		"to-start-file.json":   file,
+		"to-start-member.json": member,
+		"to-start-data.json":   data,
+		"to-resend.json":       {Kind: kindResend, ID: "tftp-1"},
+		"to-supersede.json":    {Kind: kindSupersede, ID: "tftp-1"},
+		"to-stop.json":         {Kind: kindStop},
 	}
 }
 

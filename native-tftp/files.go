@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"syscall"
 )
 
@@ -94,4 +95,65 @@ func (b bytesReader) ReadAt(dst []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	return copy(dst, b[off:]), nil
+}
+
+// extentReader serves a file inside an ISO image: its extents of the image file, in order (issue 18),
+// read in place by positioned reads, never copied out first. Like any io.ReaderAt it fills dst
+// across extent boundaries (a DATA block may straddle two extents of a multi-extent file).
+type extentReader struct {
+	f       io.ReaderAt
+	extents []extent
+	starts  []int64 // member position of each extent's first byte
+	size    int64
+}
+
+// newExtentReader checks the ranges lie in the image (`imageSize` bytes); false when one does not.
+func newExtentReader(f io.ReaderAt, extents []extent, imageSize int64) (*extentReader, bool) {
+	r := &extentReader{f: f}
+	for _, e := range extents {
+		if e.Offset < 0 || e.Length < 0 || (!e.Sparse && e.Offset+e.Length > imageSize) {
+			return nil, false
+		}
+		if e.Length == 0 {
+			continue
+		}
+		r.extents = append(r.extents, e)
+		r.starts = append(r.starts, r.size)
+		r.size += e.Length
+	}
+	return r, true
+}
+
+func (r *extentReader) ReadAt(dst []byte, off int64) (int, error) {
+	done := 0
+	for done < len(dst) {
+		pos := off + int64(done)
+		if pos >= r.size {
+			return done, io.EOF
+		}
+		i := sort.Search(len(r.starts), func(i int) bool { return r.starts[i] > pos }) - 1
+		e := r.extents[i]
+		into := pos - r.starts[i]
+		n := e.Length - into
+		if int64(len(dst)-done) < n {
+			n = int64(len(dst) - done)
+		}
+		part := dst[done : done+int(n)]
+		if e.Sparse {
+			for j := range part {
+				part[j] = 0
+			}
+			done += int(n)
+			continue
+		}
+		got, err := r.f.ReadAt(part, e.Offset+into)
+		done += got
+		if got < int(n) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF // the image shrank under us
+			}
+			return done, err
+		}
+	}
+	return done, nil
 }

@@ -123,6 +123,15 @@ func (p *pump) start(m *toPump) {
 			return
 		}
 		t.file, t.reader, t.size = s, s.f, m.Identity.Size
+		if m.Extents != nil {
+			r, ok := newExtentReader(s.f, m.Extents, m.Identity.Size)
+			if !ok {
+				p.releaseFile(s)
+				p.send(refused(m.ID, "bad member extents"))
+				return
+			}
+			t.reader, t.size = r, r.size
+		}
 		p.send(opened(p.openFileCount()))
 	case m.Data != nil:
 		t.reader, t.size = bytesReader(m.Data), int64(len(m.Data))

@@ -66,6 +66,24 @@ const toWorker: Record<string, ToWorker> = {
     retransmitMs: 2000,
     maxRetries: 3,
   },
+  // A file inside an ISO image (version 3): two extents of the image, the second sparse.
+  'to-start-member.json': {
+    kind: 'start',
+    id: 'tftp-3',
+    key: '10.0.0.7:3000',
+    client: { address: '10.0.0.7', port: 3000 },
+    file: 'isos/ubuntu.iso/casper/vmlinuz',
+    path: '/srv/netboot/isos/ubuntu.iso',
+    identity: { dev: 2049, ino: 131075, size: 8388608, mtimeMs: 1700000000000 },
+    extents: [
+      { offset: 1048576, length: 2048 },
+      { offset: 0, length: 1000, sparse: true },
+    ],
+    neg: { blksize: 512, windowsize: 1, oack: [{ name: 'tsize', value: '3048' }] },
+    oack: new Uint8Array(encodeOack([{ name: 'tsize', value: '3048' }])),
+    retransmitMs: 1000,
+    maxRetries: 5,
+  },
   'to-resend.json': { kind: 'resend', id: 'tftp-1' },
   'to-supersede.json': { kind: 'supersede', id: 'tftp-1' },
   'to-stop.json': { kind: 'stop' },
@@ -167,7 +185,7 @@ describe('TFTP worker contract (golden lines shared with go test)', () => {
 
   it('protocol.json holds this version and these failure codes (the Go test checks its own against it)', () => {
     expect(JSON.parse(golden('protocol.json'))).toEqual(protocol);
-    expect(TFTP_WORKER_PROTOCOL).toBe(2);
+    expect(TFTP_WORKER_PROTOCOL).toBe(3);
   });
 
   it('the guard refuses malformed messages, failures included', () => {

@@ -7,9 +7,12 @@
  * a DATA packet is then a synchronous memcpy from a chunk already in memory (lockstep throughput is
  * bound by the time between an ACK and the next DATA). Chunks are loaded ahead of need (prefetch) and
  * evicted oldest-first past a byte budget, so memory stays bounded however many files are served.
+ * A file inside an ISO image (issue 18) is its extents of the image: chunks are read from there.
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { ExtentMap } from '../files/extent-map.js';
+import type { Extent } from '../iso/index.js';
 
 /** Bytes a transfer reads from: a shared file or an in-memory buffer (virtual files, netascii). */
 export interface Source {
@@ -62,6 +65,8 @@ class SharedFile implements Source {
     private readonly handle: FileHandle,
     readonly size: number,
     readonly chunkSize: number,
+    /** A member of an ISO image: where its bytes are in the file `handle` reads. */
+    private readonly extents?: ExtentMap,
   ) {}
 
   chunk(index: number): Buffer | undefined {
@@ -86,7 +91,16 @@ class SharedFile implements Source {
     const buffer = Buffer.allocUnsafe(length);
     let got = 0;
     while (got < length) {
-      const { bytesRead } = await this.handle.read(buffer, got, length - got, start + got);
+      const piece = this.extents
+        ? this.extents.piece(start + got, length - got)
+        : { at: start + got, length: length - got, sparse: false };
+      if (!piece) break;
+      if (piece.sparse) {
+        buffer.fill(0, got, got + piece.length);
+        got += piece.length;
+        continue;
+      }
+      const { bytesRead } = await this.handle.read(buffer, got, piece.length, piece.at);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
@@ -144,8 +158,10 @@ export class FileCache {
    * Opens `path` (already resolved and checked by the caller), sharing the handle with transfers of
    * the same file version; concurrent first requests wait for one open instead of racing their own.
    */
-  async open(path: string, info: FileIdentity): Promise<Opened> {
-    const key = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+  async open(path: string, info: FileIdentity, extents?: readonly Extent[]): Promise<Opened> {
+    // A member of an image: the image's identity and the member's layout (two members never share it).
+    const layout = extents?.map((e) => `${e.offset}+${e.length}${e.sparse ? 's' : ''}`).join(',');
+    const key = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}${layout !== undefined ? `@${layout}` : ''}`;
     const shared = this.files.get(key);
     if (shared) {
       shared.refs++;
@@ -153,7 +169,7 @@ export class FileCache {
     }
     const pending = this.opening.get(key);
     if (!pending) {
-      const first = this.openNew(key, path, info).finally(() => this.opening.delete(key));
+      const first = this.openNew(key, path, info, extents).finally(() => this.opening.delete(key));
       this.opening.set(key, first);
       return first; // the opener holds the first reference
     }
@@ -164,11 +180,16 @@ export class FileCache {
       file.refs++;
       return { ok: true, source: file };
     }
-    return this.open(path, info); // it was already released again: open anew
+    return this.open(path, info, extents); // it was already released again: open anew
   }
 
   /** O_NONBLOCK so a FIFO swapped in after the caller's stat cannot block a pool thread (S7). */
-  private async openNew(key: string, path: string, info: FileIdentity): Promise<Opened> {
+  private async openNew(
+    key: string,
+    path: string,
+    info: FileIdentity,
+    extents?: readonly Extent[],
+  ): Promise<Opened> {
     let handle: FileHandle;
     try {
       handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -186,7 +207,12 @@ export class FileCache {
       await handle.close().catch(() => undefined);
       return { ok: false, reason: `cannot open (${errnoOf(error) ?? 'error'})` };
     }
-    const file = new SharedFile(this, key, handle, info.size, this.chunkSize);
+    const map = extents ? new ExtentMap(extents) : undefined;
+    if (map && extents?.some((e) => !e.sparse && e.offset + e.length > info.size)) {
+      await handle.close();
+      return { ok: false, reason: 'member extents outside the image' };
+    }
+    const file = new SharedFile(this, key, handle, map ? map.size : info.size, this.chunkSize, map);
     this.files.set(key, file);
     return { ok: true, source: file };
   }

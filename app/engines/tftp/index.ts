@@ -21,6 +21,7 @@ import { availableParallelism } from 'node:os';
 import type { Engine } from '../../shared/engine.js';
 import type { EngineCounters, TransferEvent } from '../../shared/events.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../../shared/runtime.js';
+import { IsoMembers } from '../files/iso-members.js';
 import { ErrorReplies } from './error-replies.js';
 import { FileCache } from './file-cache.js';
 import type { TftpServerOptions } from './options.js';
@@ -63,6 +64,8 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
   private readonly clock: Clock;
   readonly progressMs: number;
   private readonly files: FileCache;
+  /** Files inside ISO images (`isos/x.iso/casper/vmlinuz`): opened images and lookups, closed on stop. */
+  private readonly isos: IsoMembers;
   private stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
 
   constructor(private readonly options: TftpServerOptions) {
@@ -74,6 +77,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
       ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
       ...(options.cacheBytes !== undefined ? { budget: options.cacheBytes } : {}),
     });
+    this.isos = new IsoMembers({ logger: this.log });
     this.errors = new ErrorReplies(
       options.address,
       this.log,
@@ -217,6 +221,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     await this.errors.close();
     await Promise.all(this.registry.running().map((t) => t.close()));
     await this.pool.stop();
+    await this.isos.close();
   }
 
   /** Whether the next transfer runs in a runner (starting the 'auto' workers on first need). */
@@ -357,6 +362,7 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     const prepared = await prepareTransfer(request, name, client, offload, {
       options: this.options,
       files: this.files,
+      isos: this.isos,
       refuse: (code, message, why) => {
         this.log.info(why.message, why.fields);
         this.errors.send(client.address, client.port, code, message);

@@ -5,6 +5,8 @@
  * stops the request here answers the client with an ERROR through `refuse`.
  */
 import { REFUSAL_ANSWER, resolveParts, splitName, type Refused } from '../files/confine.js';
+import type { IsoMembers } from '../files/iso-members.js';
+import type { Extent } from '../iso/index.js';
 import { bufferSource, type FileCache, type FileIdentity, type Source } from './file-cache.js';
 import { negotiate, type Negotiated } from './negotiate.js';
 import type { TftpServerOptions } from './options.js';
@@ -18,6 +20,16 @@ import {
   type TftpRequest,
 } from './packet.js';
 
+/**
+ * A file the runner opens itself: `identity` is the file's at `path`; with `extents`, what is sent
+ * is those byte ranges of it (a file inside an ISO image), and its size is their sum.
+ */
+export interface OnDisk {
+  readonly path: string;
+  readonly identity: FileIdentity;
+  readonly extents?: readonly Extent[];
+}
+
 /** A request ready to run: what to send and the options agreed. */
 export interface PreparedTransfer {
   /** The name events carry: the sanitised relative path on disk, or the requested name. */
@@ -25,7 +37,7 @@ export interface PreparedTransfer {
   /** Bytes in memory or a file opened here (virtual files, netascii, in-process transfers). */
   readonly source?: Source;
   /** An octet file the runner that serves it opens itself (offloaded transfers). */
-  readonly onDisk?: { path: string; identity: FileIdentity };
+  readonly onDisk?: OnDisk;
   readonly size: number;
   readonly neg: Negotiated;
   /** The OACK to send first, when an option was agreed (RFC 2347). */
@@ -35,6 +47,8 @@ export interface PreparedTransfer {
 export interface RequestContext {
   readonly options: TftpServerOptions;
   readonly files: FileCache;
+  /** Files inside ISO images (the engine's cache). */
+  readonly isos?: IsoMembers;
   /** Ends the request: the client gets ERROR `code` with `message`; `why` is logged at info level. */
   refuse(code: number, message: string, why: { message: string; fields: Record<string, unknown> }): void;
 }
@@ -55,7 +69,7 @@ export async function prepareTransfer(
   const key = `${client.address}:${client.port}`;
   let source: Source | undefined;
   /** With worker threads an octet file is opened by the worker that serves it, not here. */
-  let onDisk: { path: string; identity: FileIdentity } | undefined;
+  let onDisk: OnDisk | undefined;
   let file = name;
   // One confinement for TFTP and HTTP (engines/files/confine.ts): virtual files, too, are only
   // asked for names the rule accepts (no `..`, no `.pxe-desk/` or other hidden component).
@@ -76,7 +90,10 @@ export async function prepareTransfer(
   if (!source) {
     const dirs = [options.root, ...(options.fallbackDirs ?? [])];
     const caseInsensitive = options.caseInsensitive ?? false;
-    const resolved = await resolveParts(split.parts, dirs, { caseInsensitive });
+    const resolved = await resolveParts(split.parts, dirs, {
+      caseInsensitive,
+      ...(ctx.isos ? { isos: ctx.isos } : {}),
+    });
     if (!resolved.ok) {
       refused(resolved);
       return undefined;
@@ -84,10 +101,12 @@ export async function prepareTransfer(
     file = sanitiseName(resolved.relative);
     const { dev, ino, size, mtimeMs } = resolved.info;
     const identity: FileIdentity = { dev, ino, size, mtimeMs };
+    // A file inside an ISO image: its extents of the image, read in place.
+    const extents = resolved.member?.extents.list();
     if (offload && request.mode === 'octet') {
-      onDisk = { path: resolved.path, identity };
+      onDisk = { path: resolved.path, identity, ...(extents ? { extents } : {}) };
     } else {
-      const opened = await ctx.files.open(resolved.path, identity);
+      const opened = await ctx.files.open(resolved.path, identity, extents);
       if (!opened.ok) {
         ctx.refuse(ERR_ACCESS, opened.reason, {
           message: 'request refused',
@@ -107,7 +126,7 @@ export async function prepareTransfer(
     }
     source = converted.source;
   }
-  const size = source?.size ?? onDisk?.identity.size ?? 0;
+  const size = source?.size ?? resolvedSize(onDisk);
   const neg = negotiate(request, request.mode === 'octet' ? size : undefined, options.mtu, {
     ...(options.maxBlksize !== undefined ? { maxBlksize: options.maxBlksize } : {}),
     ...(options.maxWindowsize !== undefined ? { maxWindowsize: options.maxWindowsize } : {}),
@@ -121,6 +140,12 @@ export async function prepareTransfer(
     neg,
     ...(oack ? { oack } : {}),
   };
+}
+
+/** The bytes an offloaded transfer sends: the file's, or its extents' when it is an image member. */
+function resolvedSize(onDisk: OnDisk | undefined): number {
+  if (!onDisk) return 0;
+  return onDisk.extents ? onDisk.extents.reduce((n, e) => n + e.length, 0) : onDisk.identity.size;
 }
 
 /**

@@ -10,10 +10,11 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../shared/runtime.js';
-import type { FileIdentity, Source } from './file-cache.js';
+import type { Source } from './file-cache.js';
 import { NativeDataPath, type TransferRunner } from './native-data-path.js';
 import { detailOf, type Negotiated } from './negotiate.js';
 import type { RunningTransfer } from './registry.js';
+import type { OnDisk } from './request.js';
 import type { TransferHost, TransferInfo } from './transfer-host.js';
 import {
   TFTP_WORKER_PROTOCOL,
@@ -70,8 +71,8 @@ export interface RemoteStart {
   readonly size: number;
   /** Bytes in memory (virtual file, netascii text): they travel with the request. */
   readonly source?: Source;
-  /** An octet file the runner opens itself. */
-  readonly onDisk?: { path: string; identity: FileIdentity };
+  /** An octet file (or a file inside an ISO image: extents of it) the runner opens itself. */
+  readonly onDisk?: OnDisk;
   readonly neg: Negotiated;
   readonly oack?: Buffer;
   readonly retransmitMs: number;
@@ -166,6 +167,7 @@ export class RunnerPool {
       client: t.client,
       file: t.file,
       ...(t.onDisk ? { path: t.onDisk.path, identity: t.onDisk.identity } : {}),
+      ...(t.onDisk?.extents ? { extents: t.onDisk.extents } : {}),
       ...(data ? { data } : {}),
       neg: t.neg,
       ...(oack ? { oack: new Uint8Array(oack.buffer, oack.byteOffset, oack.byteLength) } : {}),

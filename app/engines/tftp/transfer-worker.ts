@@ -71,7 +71,7 @@ async function startTransfer(m: StartTransfer): Promise<void> {
   let source: Source;
   if (m.data) source = bufferSource(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
   else if (m.path && m.identity) {
-    const opened = await files.open(m.path, m.identity);
+    const opened = await files.open(m.path, m.identity, m.extents);
     if (!opened.ok) {
       post({ kind: 'refused', id: m.id, reason: opened.reason });
       return;

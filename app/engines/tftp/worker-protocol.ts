@@ -10,12 +10,15 @@
  * native-tftp/contract.go (and the goldens' protocol.json).
  *
  * Version 2: failed events carry `failure` (code and block) beside the reason text.
+ * Version 3: `start` may carry `extents`: the file is those byte ranges of `path`, in order (a file
+ * inside an ISO image, issue 18); its size is their sum, sparse ranges read as zeros.
  */
 import type { TransferFailure, TransferFailureCode } from '../../shared/events.js';
+import type { Extent } from '../iso/index.js';
 import type { FileIdentity } from './file-cache.js';
 import type { Negotiated } from './negotiate.js';
 
-export const TFTP_WORKER_PROTOCOL = 2;
+export const TFTP_WORKER_PROTOCOL = 3;
 
 export interface WorkerSetup {
   readonly protocol: typeof TFTP_WORKER_PROTOCOL;
@@ -34,6 +37,8 @@ export interface StartTransfer {
   /** A file to open in the worker, or the bytes themselves (virtual files, netascii). */
   readonly path?: string;
   readonly identity?: FileIdentity;
+  /** With `path`: send these byte ranges of it, in order (an ISO member), not the whole file. */
+  readonly extents?: readonly Extent[];
   readonly data?: Uint8Array;
   readonly neg: Negotiated;
   readonly oack?: Uint8Array;
