@@ -10,9 +10,10 @@
  * and at most `maxEntries` timeline lines per client.
  */
 import type { OperatorExclusion } from '../../engines/dhcp/boot-decision.js';
-import type { DhcpEvent, EngineEvent, TransferEvent } from '../../shared/events.js';
+import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../../shared/events.js';
 import type { MacOverride } from '../../shared/library-types.js';
 import { systemClock, type Clock, type Logger } from '../../shared/runtime.js';
+import type { BootChain, SecureBootMode } from '../../shared/secure-boot.js';
 import type { ClientRecord, Diagnosis, SessionMode } from '../../shared/session-types.js';
 import { diagnose, type DiagnosisOptions } from './diagnosis.js';
 import { ActivityOrder } from './activity-order.js';
@@ -20,10 +21,13 @@ import { RowBatch } from './row-batch.js';
 import { foldDhcp, foldTransfer, newFacts, setLoopBroken, type ClientFacts } from './facts.js';
 import { loopRun } from './file-roles.js';
 import { applyDhcp, applyTransfer, markStalled, newRecord, type RecordDraft } from './timeline.js';
+import { chainAfterEvent, chainOnRequest, signedChainFirmware } from './secure-boot-chain.js';
 
 export interface ClientBookOptions extends Omit<DiagnosisOptions, 'mode'> {
   /** Session mode (the site-boot-file rule applies in proxy mode only); default 'files'. */
   readonly mode?: SessionMode;
+  /** The Secure Boot setting (which chain UEFI x64 clients get, chainFor); default 'auto'. */
+  readonly secureBoot?: SecureBootMode;
   readonly clock?: Clock;
   readonly logger?: Logger;
   /** Client records kept (default 4096); the least recently active idle one goes first. */
@@ -97,7 +101,7 @@ export class ClientBook {
     this.clock = options.clock ?? systemClock;
     this.maxClients = Math.max(1, options.maxClients ?? DEFAULT_MAX_CLIENTS);
     this.maxEntries = options.maxEntries ?? 50;
-    this.rules = { ...options, mode: options.mode ?? 'files' };
+    this.rules = { ...options, mode: options.mode ?? 'files', secureBoot: options.secureBoot ?? 'auto' };
     const batchMs = options.batchMs ?? 0;
     if (batchMs > 0)
       this.batch = new RowBatch(batchMs, (mac) => {
@@ -110,7 +114,7 @@ export class ClientBook {
    * A new session run: clients, addresses, pauses and the eviction count start afresh; the operator's
    * blocks stay (they are about machines, not about one run).
    */
-  reset(mode: SessionMode): void {
+  reset(mode: SessionMode, secureBoot: SecureBootMode = 'auto'): void {
     this.flush();
     if (this.ticking) clearImmediate(this.ticking);
     this.ticking = undefined;
@@ -119,7 +123,7 @@ export class ClientBook {
     this.ipToMac.clear();
     this.paused.clear();
     this.evictions = 0;
-    this.rules = { ...this.rules, mode };
+    this.rules = { ...this.rules, mode, secureBoot };
   }
 
   /** Client records dropped so far to keep the book bounded. */
@@ -172,8 +176,37 @@ export class ClientBook {
       applyDhcp(client.record, e, this.maxEntries);
       if (!overheard) foldDhcp(client.facts, e);
     }
+    // Which chain (Secure Boot): a new UEFI x64 client starts on one; a refusal of iPXE moves it (auto).
+    if (!overheard && chainAfterEvent(client.facts, client.record, event, this.setting, this.maxEntries))
+      this.logSigned(mac);
     this.changed(mac, client);
     return loop;
+  }
+
+  /**
+   * The chain for a firmware request of `mac` (the boot decision asks it for UEFI firmware requests only,
+   * never for iPXE's own: iPXE gets its script whatever the chain). `on`: every UEFI x64 client is signed;
+   * `off`: none; `auto`: iPXE until the firmware showed it refused it, and this very request (which reaches
+   * the client model only after the decision) can be the one that shows it.
+   */
+  chainFor(rawMac: string, firmware: FirmwareKind): BootChain {
+    if (!signedChainFirmware(firmware) || this.setting === 'off') return 'ipxe';
+    if (this.setting === 'on') return 'signed';
+    const mac = rawMac.toLowerCase().replace(/-/g, ':');
+    const client = this.clients.get(mac);
+    if (client && chainOnRequest(client.facts, client.record, this.clock.now(), this.maxEntries)) {
+      this.logSigned(mac);
+      this.changed(mac, client);
+    }
+    return client?.facts.chain?.chain ?? 'ipxe';
+  }
+
+  private get setting(): SecureBootMode {
+    return this.rules.secureBoot ?? 'auto';
+  }
+
+  private logSigned(mac: string): void {
+    this.options.logger?.info('signed chain from now on: its firmware did not run iPXE', { mac });
   }
 
   macForIp(ip: string): string | undefined {
@@ -359,6 +392,8 @@ export class ClientBook {
       ...(this.blocked.has(mac) ? { blocked: true } : {}),
       ...(paused && now < paused.until ? { paused: { ...paused } } : {}),
       ...(override ? { bootOverride: override } : {}),
+      ...(client.facts.chain ? { chain: client.facts.chain.chain } : {}),
+      ...(client.facts.chain?.reason ? { chainReason: client.facts.chain.reason } : {}),
     };
   }
 

@@ -11,12 +11,15 @@
  */
 import type { ExclusionCode, RefusalCode, TransferFailureCode } from '../../shared/events.js';
 import { firmwareLabel } from '../../shared/firmware.js';
+import type { SecureBootMode } from '../../shared/secure-boot.js';
 import type { Diagnosis, DiagnosisCode, SessionMode } from '../../shared/session-types.js';
 import type { ClientFacts, Refusal } from './facts.js';
 import { fileRole, loopRun, DEFAULT_LOOP_WINDOW_MS, type LoopRule } from './file-roles.js';
 
 export interface DiagnosisOptions extends LoopRule {
   readonly mode: SessionMode;
+  /** The Secure Boot setting (the fix of an unrun iPXE depends on it); default 'auto'. */
+  readonly secureBoot?: SecureBootMode;
   /** After another server's offer, how long the client has to come to us before "site-boot-file" (ms, default 10 000). */
   readonly siteGraceMs?: number;
   /** A finished chainloader with no request after it for this long is "no-next-step" (ms, default 30 000). */
@@ -284,9 +287,13 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
       });
   }
 
-  // A chainloader arrived but nothing followed: it did not start.
+  // The iPXE binary arrived whole and the UEFI x64 firmware never ran it: Secure Boot refused it.
   const lastDownload = f.downloads.at(-1);
+  const unrun = unrunIpxe(f, now, nextStep);
+  if (unrun) out.push(unrunFinding(unrun.file, unrun.time, o.secureBoot ?? 'auto'));
+  // A chainloader arrived but nothing followed: it did not start.
   if (
+    !unrun &&
     lastDownload &&
     fileRole(lastDownload.file) === 'loader' &&
     !out.some((d) => d.code === 'boot-loop' || d.code === 'loop-broken') &&
@@ -317,9 +324,40 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
   );
 }
 
+/**
+ * The iPXE binary downloaded whole by UEFI x64 firmware on the iPXE chain with nothing after it (no iPXE
+ * request, no new firmware request, no other file) for `nextStep`: the client model's Secure Boot signal
+ * (secure-boot-chain.ts) that never got its retry.
+ */
+function unrunIpxe(
+  f: ClientFacts,
+  now: number,
+  nextStep: number,
+): { file: string; time: number } | undefined {
+  const u = f.unrun;
+  if (!u || f.chain?.chain === 'signed' || f.transfers.size > 0 || now - u.time < nextStep) return undefined;
+  if ((f.lastActivityWithUs ?? 0) > u.time || (f.lastDiscover ?? 0) > u.time) return undefined;
+  return f.downloads.at(-1)?.file === u.file ? u : undefined;
+}
+
+function unrunFinding(file: string, time: number, setting: SecureBootMode): Diagnosis {
+  const name = file.split('/').at(-1) ?? file;
+  return {
+    code: 'secure-boot',
+    severity: 'error',
+    time,
+    text: `Downloaded ${name} and never ran it: Secure Boot is probably on; set Secure Boot to on`,
+    fix:
+      setting === 'off'
+        ? 'Set Secure Boot to On (or Auto) in PXE Desk and boot the machine again: it then gets the signed chain shim → GRUB, which Secure Boot runs. Or switch Secure Boot off in its firmware settings.'
+        : 'Set Secure Boot to On in PXE Desk and boot the machine again: in Auto a machine moves to the signed chain shim → GRUB only when its firmware tries again, and this one gave up. Or switch Secure Boot off in its firmware settings.',
+  };
+}
+
 const ORDER: readonly DiagnosisCode[] = [
   'loop-broken',
   'boot-loop',
+  'secure-boot',
   'site-boot-file',
   'missing-arch',
   'tftp-stall',

@@ -10,6 +10,12 @@ import type {
   TransferEvent,
   TransferFailure,
 } from '../../shared/events.js';
+import {
+  foldChainDhcp,
+  foldChainTransfer,
+  type ChainState,
+  type UnrunDownload,
+} from './secure-boot-chain.js';
 
 export interface ForeignOffer {
   readonly time: number;
@@ -77,6 +83,12 @@ export interface ClientFacts {
   stalled?: { time: number; where: string };
   /** Set by the loop breaker while it pauses this MAC. */
   loopBroken?: { file: string; count: number; until: number; time: number };
+  /** The chain this UEFI x64 client is on (secure-boot-chain.ts; set by the client model). */
+  chain?: ChainState;
+  /** The boot file (base name) we last named to its firmware: the download the Secure Boot signal watches. */
+  nbp?: string;
+  /** The iPXE binary its firmware downloaded whole and has not been seen running since (Secure Boot signal). */
+  unrun?: UnrunDownload;
 }
 
 const MAX_LIST = 32;
@@ -120,6 +132,7 @@ export function foldDhcp(f: ClientFacts, e: DhcpEvent): void {
   if (e.client.arch !== undefined) f.arch = e.client.arch;
   if (e.client.userClass) f.userClass = e.client.userClass;
   if (e.client.ipxe) f.ipxe = true;
+  foldChainDhcp(f, e);
   switch (e.type) {
     case 'discover':
       f.lastDiscover = e.time;
@@ -168,6 +181,7 @@ export function foldTransfer(f: ClientFacts, e: TransferEvent): boolean {
   const key = `${e.engine}/${e.transferId}`;
   f.lastActivityWithUs = e.time;
   f.lastTransfer = e.time;
+  foldChainTransfer(f, e);
   const blk = e.detail?.blksize;
   const blksize = typeof blk === 'number' ? blk : undefined;
   if (e.type === 'start' || e.type === 'progress') {

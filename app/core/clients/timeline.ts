@@ -35,6 +35,11 @@ function push(client: RecordDraft, entry: TimelineEntry, maxEntries: number): vo
   client.lastSeen = Math.max(client.lastSeen, entry.time);
 }
 
+/** A line of the client model's own (not an engine event's), at the client's current stage. */
+export function noteLine(client: RecordDraft, time: number, text: string, maxEntries: number): void {
+  push(client, { time, stage: client.stage, text }, maxEntries);
+}
+
 export function applyDhcp(client: RecordDraft, event: DhcpEvent, maxEntries: number): void {
   const id = event.client;
   // The firmware the boot decision served (the engine's event carries it): one rule for row and reply.
@@ -165,6 +170,10 @@ export function markStalled(
   maxEntries: number,
 ): string | undefined {
   if (isTerminal(client.stage) || now - client.lastSeen < stallMs) return undefined;
+  // A download that arrived whole did not stall: what happened after it (a program that never ran under
+  // Secure Boot, a loader that asked for nothing) is the diagnosis rules' to say, never "stalled during".
+  const t = client.transfer;
+  if (t?.type === 'done' && t.detail?.probe !== true) return undefined;
   const where = client.transfer
     ? ` during ${client.transfer.file} at ${kb(client.transfer.bytes)}`
     : ` after ${client.stage}`;

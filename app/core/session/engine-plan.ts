@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { defaultNativeTftpPath } from '../../engines/tftp/native-data-path.js';
 import type { BootConfig } from '../../engines/dhcp/boot-decision.js';
 import type { DatagramTransport } from '../../shared/datagram-transport.js';
+import type { FirmwareKind } from '../../shared/events.js';
 import type { Engine } from '../../shared/engine.js';
 import type { Clock, Logger } from '../../shared/runtime.js';
 import { normalizeMac, parseVendorOptions, type ValidatedConfig } from '../config-validate.js';
+import { createGrubHandler } from '../grub-script.js';
 import { createScriptHandler, parseScriptQuery } from '../ipxe-script.js';
 import { NetbootLibrary } from '../netboot-library.js';
 import type { ClientBook } from '../clients/index.js';
@@ -75,12 +77,18 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
   const httpPort = ports.http ?? 8080;
   const nativeTftp =
     options.nativeTftpPath === false ? undefined : (options.nativeTftpPath ?? defaultNativeTftpPath());
+  // The signed chain's GRUB menu (grub-script.ts), generated per client; set once the library exists.
+  let grub: ReturnType<typeof createGrubHandler> | undefined;
   const tftp = await factory.tftp({
     ...common,
     root: c.root,
     address: v.address,
     port: ports.tftp ?? 69,
     fallbackDirs,
+    virtualFiles: async (name, client) => {
+      const text = await grub?.(name, client.address);
+      return text === undefined ? undefined : Buffer.from(text, 'utf8');
+    },
     ...viaHelper,
     ...(nativeTftp ? { nativeDataPath: nativeTftp } : {}),
   });
@@ -107,12 +115,23 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
         book.touch(mac); // the row's boot override is gone
       },
     });
+    grub = createGrubHandler(library, {
+      baseUrl: () => httpBase,
+      macForIp: (ip) => book.macForIp(ip),
+      onBootOnce: (mac, entry) => {
+        logger.info(`${mac} booted ${entry} once; the menu is back`);
+        book.touch(mac);
+      },
+      onRefused: (mac, entry) => logger.warn('GRUB refused a kernel (Secure Boot)', { mac, entry }),
+    });
+    const grubMenu = grub;
     // The boot-script request carries the client's MAC: learn its IP here so the downloads that
     // follow join its record (in proxy mode we never see the site server's lease).
-    scripts = (path, query, clientIp) => {
+    scripts = async (path, query, clientIp) => {
       const mac = parseScriptQuery(query)?.mac;
       if (path === 'boot.ipxe' && mac) book.learnIp(clientIp, mac);
-      return menu(path, query, clientIp);
+      // GRUB after UEFI HTTP boot asks for its config over HTTP (docs/secure-boot.md).
+      return (await grubMenu(path, clientIp)) ?? menu(path, query, clientIp);
     };
   } catch (error) {
     ctx.warn(`The netboot folder could not be scanned (${String(error)}): no generated boot menu.`);
@@ -155,6 +174,8 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
     ),
     // Blocks and loop-breaker pauses live in the client model; the boot decision asks it per request.
     isBlocked: (mac: string) => book.exclusion(mac),
+    // Secure Boot: which chain a UEFI x64 firmware request gets is the client model's per-MAC decision.
+    chainFor: (mac: string, firmware: FirmwareKind) => book.chainFor(mac, firmware),
   };
   if (c.mode === 'proxy') {
     const proxy = await factory.proxy({

@@ -217,7 +217,7 @@ export class SessionController {
     this.probe = undefined;
     this.nic = undefined;
     this.logRecords = [];
-    this.book.reset(config.mode);
+    this.book.reset(config.mode, config.secureBoot ?? 'auto');
     this.setState('starting');
     try {
       const interfaces =

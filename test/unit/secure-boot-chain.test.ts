@@ -1,0 +1,292 @@
+/**
+ * The chain per client (issue 19, "Per client, not per session"): the client model decides which chain each
+ * MAC gets (ClientBook.chainFor, asked by the boot decision before the request's own event arrives, as the
+ * engines do), from event sequences modelled on the lab's OVMF run with Microsoft's keys and Secure Boot on:
+ * snponly.efi fetched whole over TFTP, no iPXE DISCOVER, ~72 s of silence (PXE over IPv6), then a UEFI
+ * HTTP boot DISCOVER (vendor class HTTPClient, arch 16) from the same MAC.
+ */
+import { describe, expect, it } from 'vitest';
+import { ClientBook } from '../../app/core/clients/index.js';
+import type { DhcpEvent, FirmwareKind, TransferEvent } from '../../app/shared/events.js';
+import { signedChainWords, type SecureBootMode } from '../../app/shared/secure-boot.js';
+
+const MAC = '52:54:00:5b:00:01';
+const IP = '10.0.0.50';
+
+function setup(secureBoot?: SecureBootMode) {
+  let t = 0;
+  const clock = { now: () => t };
+  const book = new ClientBook({ clock, mode: 'proxy', ...(secureBoot ? { secureBoot } : {}) });
+  const at = (ms: number) => (t = ms);
+  return { book, at };
+}
+
+const PXE = {
+  mac: MAC,
+  arch: 7,
+  firmware: 'uefi-x64' as const,
+  vendorClass: 'PXEClient:Arch:00007:UNDI:003016',
+  netboot: true,
+};
+const HTTP = {
+  mac: MAC,
+  arch: 16,
+  firmware: 'uefi-x64-http' as const,
+  vendorClass: 'HTTPClient:Arch:00016:UNDI:003001',
+  netboot: true,
+};
+const IPXE = { ...PXE, userClass: 'iPXE', ipxe: true };
+
+const dhcp = (
+  type: DhcpEvent['type'],
+  time: number,
+  client: DhcpEvent['client'],
+  extra: Partial<DhcpEvent> = {},
+): DhcpEvent => ({
+  engine: 'proxy',
+  type,
+  time,
+  client,
+  ...extra,
+});
+
+let tid = 0;
+const tx = (
+  engine: 'tftp' | 'http',
+  type: TransferEvent['type'],
+  time: number,
+  file: string,
+  bytes: number,
+  extra: Partial<TransferEvent> = {},
+): TransferEvent => ({
+  engine,
+  type,
+  time,
+  transferId: `t${tid}`,
+  client: { address: IP, port: 1234 },
+  file,
+  bytes,
+  ...extra,
+});
+
+/** What the engine does for a firmware request: the boot decision (chainFor) first, then the events. */
+function firmwareAsks(
+  book: ClientBook,
+  time: number,
+  client: typeof PXE | typeof HTTP,
+  bootFile: (chain: string) => string,
+) {
+  const chain = book.chainFor(MAC, client.firmware as FirmwareKind);
+  book.ingest(dhcp('discover', time, client));
+  book.ingest(dhcp('offer', time + 5, client, { bootFile: bootFile(chain) }));
+  return chain;
+}
+
+/** The lab's first minute: PXE DISCOVER, the 4011 exchange, EDK2's tsize probe, snponly.efi whole. */
+function pxeDownloadsSnponly(book: ClientBook, at: (ms: number) => void) {
+  at(0);
+  const chain = firmwareAsks(book, 0, PXE, () => 'snponly.efi');
+  book.ingest(dhcp('request', 900, PXE, { ip: IP, server: '10.0.0.2' }));
+  at(1000);
+  expect(book.chainFor(MAC, 'uefi-x64')).toBe('ipxe');
+  book.ingest(dhcp('pxe-request', 1000, PXE, { ip: IP }));
+  book.ingest(dhcp('pxe-ack', 1001, PXE, { bootFile: 'snponly.efi' }));
+  tid++;
+  book.ingest(tx('tftp', 'start', 1100, 'snponly.efi', 0, { size: 174_080 }));
+  book.ingest(tx('tftp', 'done', 1101, 'snponly.efi', 0, { size: 174_080, detail: { probe: true } }));
+  tid++;
+  book.ingest(tx('tftp', 'start', 1200, 'snponly.efi', 0, { size: 174_080 }));
+  book.ingest(tx('tftp', 'progress', 1300, 'snponly.efi', 100_000));
+  book.ingest(tx('tftp', 'done', 1400, 'snponly.efi', 174_080, { size: 174_080 }));
+  return chain;
+}
+
+const shimUrl = (chain: string) =>
+  `http://10.0.0.1:8080/${chain === 'signed' ? 'shimx64.efi' : 'snponly.efi'}`;
+
+describe('Secure Boot auto: the chain per MAC', () => {
+  it('snponly.efi whole → no iPXE DISCOVER → HTTPClient DISCOVER 72 s later: signed from that request on, in plain words', () => {
+    const { book, at } = setup(); // default: auto
+    expect(pxeDownloadsSnponly(book, at)).toBe('ipxe');
+    expect(book.row(MAC)).toMatchObject({ chain: 'ipxe' });
+    expect(book.row(MAC)?.chainReason).toBeUndefined();
+
+    // Silence (the firmware tries PXE over IPv6): the diagnosis says what happened, never "stalled".
+    at(40_000);
+    book.tick();
+    const waiting = book.row(MAC)!;
+    expect(waiting.stage).not.toBe('stalled');
+    expect(waiting.timeline.map((l) => l.text).join('\n')).not.toMatch(/stalled/);
+    expect(waiting.diagnoses?.[0]).toMatchObject({
+      code: 'secure-boot',
+      text: 'Downloaded snponly.efi and never ran it: Secure Boot is probably on; set Secure Boot to on',
+    });
+
+    // UEFI HTTP boot from the same MAC: this very request gets the signed chain.
+    at(72_000);
+    expect(firmwareAsks(book, 72_000, HTTP, shimUrl)).toBe('signed');
+    const row = book.row(MAC)!;
+    expect(row).toMatchObject({ chain: 'signed', chainReason: 'refused-unsigned' });
+    expect(row.timeline.map((l) => l.text)).toContain(
+      'its firmware did not run iPXE (Secure Boot refuses unsigned programs): switched to the signed chain shim → GRUB',
+    );
+    expect(row.timeline.at(-1)?.text).toBe('OFFER → http://10.0.0.1:8080/shimx64.efi');
+    expect(row.diagnoses?.some((d) => d.code === 'secure-boot')).not.toBe(true);
+    // From then on (PXE too), until the operator forgets the machine.
+    at(200_000);
+    expect(book.chainFor(MAC, 'uefi-x64')).toBe('signed');
+    expect(book.chainFor(MAC.toUpperCase(), 'uefi-x64-http')).toBe('signed');
+    book.forget(MAC);
+    expect(book.chainFor(MAC, 'uefi-x64')).toBe('ipxe');
+  });
+
+  it('a normal iPXE follow-up (DISCOVER with user class iPXE in under a second) stays on iPXE, reboots too', () => {
+    const { book, at } = setup('auto');
+    pxeDownloadsSnponly(book, at);
+    at(1700);
+    book.ingest(dhcp('discover', 1700, IPXE));
+    book.ingest(dhcp('offer', 1701, IPXE, { bootFile: 'http://10.0.0.1:8080/boot.ipxe?mac=' + MAC }));
+    at(45_000);
+    book.tick();
+    expect(book.diagnoses(MAC).some((d) => d.code === 'secure-boot')).toBe(false);
+    // The machine reboots later: its firmware asks again, and it still gets iPXE.
+    at(300_000);
+    expect(firmwareAsks(book, 300_000, PXE, () => 'snponly.efi')).toBe('ipxe');
+    expect(firmwareAsks(book, 300_100, HTTP, shimUrl)).toBe('ipxe');
+    expect(book.row(MAC)).toMatchObject({ chain: 'ipxe' });
+    expect(
+      book
+        .row(MAC)!
+        .timeline.map((l) => l.text)
+        .join('\n'),
+    ).not.toMatch(/signed chain/);
+  });
+
+  it('a program that ran and fetched its next file was not refused', () => {
+    const { book, at } = setup('auto');
+    pxeDownloadsSnponly(book, at);
+    tid++;
+    book.ingest(tx('tftp', 'start', 1600, 'grub/grub.cfg', 0));
+    book.ingest(tx('tftp', 'done', 1610, 'grub/grub.cfg', 900));
+    at(80_000);
+    expect(firmwareAsks(book, 80_000, HTTP, shimUrl)).toBe('ipxe');
+  });
+
+  it('a download that did not arrive whole is no signal (a stall, not a refusal)', () => {
+    const { book, at } = setup('auto');
+    at(0);
+    firmwareAsks(book, 0, PXE, () => 'snponly.efi');
+    tid++;
+    book.ingest(tx('tftp', 'start', 1200, 'snponly.efi', 0, { size: 174_080 }));
+    book.ingest(
+      tx('tftp', 'failed', 9000, 'snponly.efi', 65_536, { reason: 'client stopped acknowledging' }),
+    );
+    at(72_000);
+    expect(firmwareAsks(book, 72_000, HTTP, shimUrl)).toBe('ipxe');
+  });
+
+  it('the same binary downloaded whole again with nothing run in between: the next request is signed', () => {
+    const { book, at } = setup('auto');
+    pxeDownloadsSnponly(book, at);
+    tid++;
+    book.ingest(tx('tftp', 'start', 5000, 'snponly.efi', 0));
+    book.ingest(tx('tftp', 'done', 5100, 'snponly.efi', 174_080));
+    expect(book.row(MAC)).toMatchObject({ chain: 'signed', chainReason: 'refused-unsigned' });
+    at(6000);
+    expect(book.chainFor(MAC, 'uefi-x64')).toBe('signed');
+  });
+
+  it('without the boot decision asking (chainFor), the firmware request itself moves the row', () => {
+    const { book, at } = setup('auto');
+    pxeDownloadsSnponly(book, at);
+    at(72_000);
+    book.ingest(dhcp('discover', 72_000, HTTP));
+    expect(book.row(MAC)).toMatchObject({ chain: 'signed', chainReason: 'refused-unsigned' });
+    expect(book.row(MAC)!.timeline.filter((l) => /switched to the signed chain/.test(l.text))).toHaveLength(
+      1,
+    );
+  });
+
+  it('HTTP boot of snponly.efi (the offer names a URL) is watched the same way; a range answer is no download', () => {
+    const { book, at } = setup('auto');
+    at(0);
+    firmwareAsks(book, 0, HTTP, shimUrl);
+    book.ingest(dhcp('request', 100, HTTP, { ip: IP, server: '10.0.0.2' })); // the site lease, overheard
+    tid++;
+    book.ingest(tx('http', 'start', 500, 'snponly.efi', 0));
+    book.ingest(tx('http', 'done', 510, 'snponly.efi', 4096, { detail: { status: 206 } }));
+    at(20_000);
+    expect(book.chainFor(MAC, 'uefi-x64-http')).toBe('ipxe');
+    tid++;
+    book.ingest(tx('http', 'start', 21_000, 'snponly.efi', 0));
+    book.ingest(tx('http', 'done', 21_100, 'snponly.efi', 174_080, { detail: { status: 200 } }));
+    at(40_000);
+    expect(firmwareAsks(book, 40_000, HTTP, shimUrl)).toBe('signed');
+  });
+});
+
+describe('Secure Boot on and off', () => {
+  it('on: every UEFI x64 client is signed from its first request, said once; BIOS and ARM stay on iPXE', () => {
+    const { book, at } = setup('on');
+    at(0);
+    expect(firmwareAsks(book, 0, PXE, shimUrl)).toBe('signed');
+    book.ingest(dhcp('pxe-request', 100, PXE));
+    const row = book.row(MAC)!;
+    expect(row).toMatchObject({ chain: 'signed', chainReason: 'setting-on' });
+    expect(row.timeline.filter((l) => l.text === signedChainWords('setting-on'))).toHaveLength(1);
+    for (const fw of ['bios', 'uefi-arm64', 'uefi-ia32', 'uefi-arm64-http'] as const)
+      expect(book.chainFor('52:54:00:00:00:99', fw)).toBe('ipxe');
+    expect(book.chainFor('52:54:00:00:00:99', 'uefi-x64-http')).toBe('signed');
+  });
+
+  it('off: never signed, and the firmware that gives up is diagnosed with the fix (set Secure Boot to On)', () => {
+    const { book, at } = setup('off');
+    pxeDownloadsSnponly(book, at);
+    at(72_000);
+    expect(firmwareAsks(book, 72_000, HTTP, shimUrl)).toBe('ipxe');
+    expect(book.row(MAC)).toMatchObject({ chain: 'ipxe' });
+    // It is served snponly.efi again over HTTP, refuses it again and gives up.
+    tid++;
+    book.ingest(tx('http', 'start', 72_500, 'snponly.efi', 0));
+    book.ingest(tx('http', 'done', 72_600, 'snponly.efi', 174_080, { detail: { status: 200 } }));
+    at(110_000);
+    book.tick();
+    const d = book.diagnoses(MAC)[0]!;
+    expect(d.code).toBe('secure-boot');
+    expect(d.text).toBe(
+      'Downloaded snponly.efi and never ran it: Secure Boot is probably on; set Secure Boot to on',
+    );
+    expect(d.fix).toMatch(/^Set Secure Boot to On \(or Auto\) in PXE Desk/);
+    expect(book.row(MAC)!.stage).not.toBe('stalled');
+  });
+
+  it('a new session takes the new setting (reset)', () => {
+    const { book, at } = setup('on');
+    at(0);
+    expect(book.chainFor(MAC, 'uefi-x64')).toBe('signed');
+    book.reset('proxy', 'off');
+    expect(book.chainFor(MAC, 'uefi-x64')).toBe('ipxe');
+    book.reset('proxy');
+    pxeDownloadsSnponly(book, at);
+    at(72_000);
+    expect(book.chainFor(MAC, 'uefi-x64-http')).toBe('signed');
+  });
+});
+
+describe('auto, where the firmware gives up', () => {
+  it('"downloaded snponly.efi and never ran it" after the next-step window; the fix names On', () => {
+    const { book, at } = setup('auto');
+    pxeDownloadsSnponly(book, at);
+    at(20_000);
+    book.tick();
+    expect(book.diagnoses(MAC)).toEqual([]); // not yet: iPXE may still be starting
+    at(31_500);
+    book.tick();
+    const [d] = book.diagnoses(MAC);
+    expect(d).toMatchObject({ code: 'secure-boot', severity: 'error', time: 1400 });
+    expect(d!.fix).toMatch(/^Set Secure Boot to On in PXE Desk .* this one gave up/);
+    // No other finding claims a stall of a file that arrived whole.
+    expect(book.diagnoses(MAC).map((x) => x.code)).toEqual(['secure-boot']);
+    expect(book.row(MAC)!.diagnosis).toBe(d!.text);
+  });
+});
