@@ -1,10 +1,421 @@
-/** isolinux/syslinux configuration parser (in progress). */
-import type { ConfigLog, ConfigReader, LoaderMenu } from './types.js';
+/**
+ * isolinux/syslinux configuration reader (syslinux wiki "Config", "Menu" and "ISOLINUX"): the menu ISOLINUX
+ * would show on a BIOS machine booted from the ISO.
+ *
+ * - Keywords are case-insensitive, one directive per line, `#` comments. `INCLUDE file` and
+ *   `MENU INCLUDE file [tag]` (with a tag: as a `MENU BEGIN tag … MENU END` block) read other files in place.
+ * - `LABEL` starts an entry; `KERNEL` (by extension: `.c32` COM32 modules, `.0` PXE, `.bin/.bs/.bss` boot
+ *   sectors, `.com/.cbt` COMBOOT are not Linux), `LINUX` (always Linux), `COM32`/`BOOT`/`BSS`/`PXE`/`FDIMAGE`/
+ *   `LOCALBOOT` (not Linux), `INITRD a,b`, `APPEND` (`initrd=a,b` moved to the initrds; `APPEND -` is empty;
+ *   a label without APPEND takes the global one), `MENU LABEL` (`^` hotkey markers removed), `MENU DEFAULT`,
+ *   `MENU HIDE`; `TEXT HELP … ENDTEXT` skipped; `IPAPPEND`/`SYSAPPEND` ignored (network facts of PXELINUX).
+ * - `MENU BEGIN [tag]` … `MENU END` nest menus; the group title is the submenu's MENU LABEL, else its MENU
+ *   TITLE, else its tag.
+ * - The default: with a menu (`UI x.c32` or `DEFAULT x.c32`) the `MENU DEFAULT` entry, else the label
+ *   `DEFAULT` (or `ONTIMEOUT`) names, else the first; a default that runs `whichsys.c32` follows its
+ *   `-iso-` label (syslinux wiki "Whichsys.c32"). `CONFIG file [dir]` labels load another configuration:
+ *   followed one level (the default one replaces the menu, the others become groups).
+ * - Paths are relative to the working directory — the folder of the configuration ISOLINUX started with, or
+ *   the one `CONFIG` names — unless absolute.
+ */
+import {
+  isoDir,
+  isoPath,
+  MAX_ENTRIES,
+  MAX_INCLUDE_DEPTH,
+  readConfig,
+  type ConfigBootEntry,
+  type ConfigIssueCode,
+  type ConfigLog,
+  type ConfigReader,
+  type LoaderMenu,
+} from './types.js';
 
+interface Label {
+  readonly kind: 'label';
+  readonly name: string;
+  /** MENU LABEL, hotkey markers removed. */
+  label?: string;
+  kernel?: string;
+  /** Not Linux: what boots instead (a module name or keyword). */
+  other?: string;
+  initrd: string[];
+  append?: string;
+  globalAppend: string;
+  menuDefault: boolean;
+  hidden: boolean;
+  config?: { file: string; dir?: string };
+  readonly configPath: string;
+  readonly line: number;
+}
+
+interface MenuNode {
+  readonly kind: 'menu';
+  readonly tag: string;
+  label?: string;
+  title?: string;
+  menuDefault: boolean;
+  readonly items: (Label | MenuNode)[];
+}
+
+interface Tree {
+  readonly root: MenuNode;
+  readonly labels: Label[];
+  defaultName?: string;
+  onTimeout?: string;
+  menuUi: boolean;
+  timeout?: number;
+  readonly cwd: string;
+}
+
+const NOT_LINUX_KEYWORDS = new Set(['com32', 'comboot', 'boot', 'bss', 'pxe', 'fdimage', 'localboot']);
+/** Directives with nothing for the menu's entries (display, keyboard, prompts, PXELINUX network facts). */
+const IGNORED = new Set(
+  (
+    'prompt display say f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 f0 implicit allowoptions noescape nocomplete ' +
+    'serial console font kbdmap path totaltimeout onerror ipappend sysappend nohalt'
+  ).split(' '),
+);
+
+/** Syslinux wiki "Config": the kernel's file type decides what KERNEL runs. */
+function kernelIsLinux(file: string): boolean {
+  return !/\.(c32|0|bin|bs|bss|com|cbt)$/i.test(file);
+}
+
+/** The menu label as shown: `^` marks the hotkey (syslinux wiki "Menu", MENU LABEL). */
+function cleanTitle(s: string): string {
+  return s.replace(/\^/g, '').trim();
+}
+
+class Reader {
+  private readonly reading: string[] = [];
+  private readonly noted = new Set<string>();
+
+  constructor(
+    private readonly reader: ConfigReader,
+    private readonly log: ConfigLog,
+  ) {}
+
+  note(
+    code: ConfigIssueCode,
+    configPath: string,
+    line: number | undefined,
+    detail: string,
+    once = false,
+  ): void {
+    if (once) {
+      if (this.noted.has(`${code}:${detail}`)) return;
+      this.noted.add(`${code}:${detail}`);
+    }
+    this.log.note({ code, source: 'isolinux', configPath, ...(line === undefined ? {} : { line }), detail });
+  }
+
+  resolve(cwd: string, p: string): string {
+    return p.startsWith('/') ? isoPath(p) : isoPath(`${cwd}/${p}`);
+  }
+
+  /** Read the configuration at `path` (and its includes) into a tree. Undefined when unreadable. */
+  async tree(path: string, cwd: string): Promise<Tree | undefined> {
+    const root: MenuNode = { kind: 'menu', tag: '', menuDefault: false, items: [] };
+    const t: Tree = { root, labels: [], menuUi: false, cwd };
+    const st: State = { stack: [root], current: root, globalAppend: '' };
+    return (await this.file(path, t, st)) ? t : undefined;
+  }
+
+  private async file(
+    path: string,
+    t: Tree,
+    st: State,
+    from?: { file: string; line: number },
+  ): Promise<boolean> {
+    const p = isoPath(path);
+    if (this.reading.length >= MAX_INCLUDE_DEPTH) {
+      this.note('too-deep', from?.file ?? p, from?.line, `${p}: nested deeper than ${MAX_INCLUDE_DEPTH}`);
+      return false;
+    }
+    if (this.reading.some((r) => r.toLowerCase() === p.toLowerCase())) {
+      this.note('loop', from?.file ?? p, from?.line, `${p} is already being read`);
+      return false;
+    }
+    const text = await readConfig(this.reader, p, 'isolinux', this.log);
+    if (text === undefined) {
+      if (from) this.note('missing-file', from.file, from.line, p);
+      return false;
+    }
+    this.reading.push(p);
+    try {
+      const lines = text.split(/\r?\n|\r/);
+      for (let i = 0; i < lines.length; i++) {
+        const line = (lines[i] as string).trim();
+        if (line === '' || line.startsWith('#')) continue;
+        const m = /^(\S+)(?:\s+(.*))?$/.exec(line);
+        if (!m) continue;
+        const kw = (m[1] as string).toLowerCase();
+        const rest = (m[2] ?? '').trim();
+        if (kw === 'text' && /^help\b/i.test(rest)) {
+          while (i + 1 < lines.length && !/^\s*endtext\b/i.test(lines[i + 1] as string)) i++;
+          i++;
+          continue;
+        }
+        await this.directive(kw, rest, t, st, p, i + 1);
+      }
+    } finally {
+      this.reading.pop();
+    }
+    return true;
+  }
+
+  private async directive(
+    kw: string,
+    rest: string,
+    t: Tree,
+    st: State,
+    file: string,
+    line: number,
+  ): Promise<void> {
+    const label = st.current.kind === 'label' ? st.current : undefined;
+    const arg0 = rest.split(/\s+/)[0] ?? '';
+    switch (kw) {
+      case 'include':
+        await this.file(this.resolve(t.cwd, arg0), t, st, { file, line });
+        return;
+      case 'label': {
+        if (t.labels.length >= MAX_ENTRIES) {
+          if (t.labels.length === MAX_ENTRIES)
+            this.note('too-many', file, line, `more than ${MAX_ENTRIES} labels`);
+          st.current = { kind: 'menu', tag: '', menuDefault: false, items: [] }; // a sink for its lines
+          return;
+        }
+        const l: Label = {
+          kind: 'label',
+          name: rest,
+          initrd: [],
+          globalAppend: st.globalAppend,
+          menuDefault: false,
+          hidden: false,
+          configPath: file,
+          line,
+        };
+        t.labels.push(l);
+        (st.stack[st.stack.length - 1] as MenuNode).items.push(l);
+        st.current = l;
+        return;
+      }
+      case 'kernel':
+      case 'linux':
+        if (!label) return this.note('malformed', file, line, `${kw} outside a label`);
+        label.kernel = arg0;
+        if (kw === 'kernel' && !kernelIsLinux(arg0)) label.other = arg0;
+        return;
+      case 'config':
+        if (!label) return this.note('malformed', file, line, 'config outside a label');
+        label.config = rest.split(/\s+/)[1]
+          ? { file: arg0, dir: rest.split(/\s+/)[1] as string }
+          : { file: arg0 };
+        return;
+      case 'initrd':
+        if (label) label.initrd.push(...rest.split(',').filter(Boolean));
+        return;
+      case 'append':
+        if (label) label.append = rest === '-' ? '' : rest;
+        else st.globalAppend = rest === '-' ? '' : rest;
+        return;
+      case 'default':
+        if (/\.c32$/i.test(arg0)) t.menuUi = true;
+        else t.defaultName = rest;
+        return;
+      case 'ui':
+        t.menuUi = true;
+        return;
+      case 'ontimeout':
+        t.onTimeout = rest;
+        return;
+      case 'timeout': {
+        const n = Number(arg0);
+        if (Number.isFinite(n)) t.timeout = n / 10; // tenths of a second
+        return;
+      }
+      case 'menu':
+        return this.menu(rest, t, st, file, line);
+    }
+    if (NOT_LINUX_KEYWORDS.has(kw)) {
+      if (label) label.other = arg0 || kw;
+      return;
+    }
+    if (!IGNORED.has(kw)) this.note('unsupported', file, line, kw, true);
+  }
+
+  private async menu(rest: string, t: Tree, st: State, file: string, line: number): Promise<void> {
+    const m = /^(\S+)(?:\s+(.*))?$/.exec(rest);
+    const sub = (m?.[1] ?? '').toLowerCase();
+    const arg = (m?.[2] ?? '').trim();
+    const top = st.stack[st.stack.length - 1] as MenuNode;
+    switch (sub) {
+      case 'label':
+        st.current.label = cleanTitle(arg);
+        return;
+      case 'title':
+        // A submenu's title; the main menu's title says nothing about entries.
+        if (st.current.kind === 'menu') st.current.title = cleanTitle(arg);
+        else if (top !== t.root) top.title = cleanTitle(arg);
+        return;
+      case 'default':
+        st.current.menuDefault = true;
+        return;
+      case 'hide':
+        if (st.current.kind === 'label') st.current.hidden = true;
+        return;
+      case 'begin': {
+        if (st.stack.length > 16) return this.note('too-deep', file, line, 'menus nested deeper than 16');
+        const node: MenuNode = { kind: 'menu', tag: arg, menuDefault: false, items: [] };
+        top.items.push(node);
+        st.stack.push(node);
+        st.current = node;
+        return;
+      }
+      case 'end':
+        if (st.stack.length > 1) st.stack.pop();
+        st.current = st.stack[st.stack.length - 1] as MenuNode;
+        return;
+      case 'include': {
+        const [f, tag] = arg.split(/\s+/);
+        if (!f) return;
+        if (tag) await this.menu(`begin ${tag}`, t, st, file, line);
+        await this.directive('include', f, t, st, file, line);
+        if (tag) await this.menu('end', t, st, file, line);
+        return;
+      }
+      case 'exit':
+      case 'goto':
+      case 'quit':
+        if (st.current.kind === 'label') st.current.other = `menu ${sub}`;
+        return;
+    }
+  }
+}
+
+interface State {
+  readonly stack: MenuNode[];
+  current: Label | MenuNode;
+  globalAppend: string;
+}
+
+/** The label a tree boots by default (see the file header). */
+function defaultLabel(t: Tree): Label | undefined {
+  const byName = (name: string | undefined): Label | undefined => {
+    if (!name) return undefined;
+    const n = name.split(/\s+/)[0] as string;
+    return (
+      t.labels.find((l) => l.name === n) ?? t.labels.find((l) => l.name.toLowerCase() === n.toLowerCase())
+    );
+  };
+  const menuDefault = (node: MenuNode): Label | undefined => {
+    const item = node.items.find((i) => i.menuDefault);
+    if (!item) return undefined;
+    return item.kind === 'label'
+      ? item
+      : (menuDefault(item) ?? item.items.find((i): i is Label => i.kind === 'label'));
+  };
+  let d = (t.menuUi ? menuDefault(t.root) : undefined) ?? byName(t.defaultName) ?? byName(t.onTimeout);
+  // whichsys.c32 picks a label by how it was booted: `-iso- label` for ISOLINUX.
+  if (d?.other && /(^|\/)whichsys\.c32$/i.test(d.other)) {
+    const m = /(?:^|\s)-iso-\s+(\S+)/.exec(d.append ?? d.globalAppend);
+    d = byName(m?.[1]) ?? d;
+  }
+  return d;
+}
+
+function titleOf(node: Label | MenuNode): string {
+  return node.kind === 'label' ? (node.label ?? node.name) : (node.label ?? node.title ?? node.tag);
+}
+
+/** A label's boot entry (undefined for a non-Linux or navigation label; those are noted). */
+function entryOf(
+  r: Reader,
+  l: Label,
+  group: string[],
+  cwd: string,
+  isDefault: boolean,
+): ConfigBootEntry | undefined {
+  if (l.other || l.config) {
+    if (!l.other?.startsWith('menu ') && !l.config)
+      r.note('not-linux', l.configPath, l.line, `"${titleOf(l)}": ${l.other}`);
+    return undefined;
+  }
+  if (!l.kernel) {
+    r.note('malformed', l.configPath, l.line, `"${titleOf(l)}": no kernel`);
+    return undefined;
+  }
+  const args: string[] = [];
+  const initrds = l.initrd.map((p) => r.resolve(cwd, p));
+  for (const a of (l.append ?? l.globalAppend).split(/\s+/).filter(Boolean)) {
+    if (/^initrd=/i.test(a))
+      initrds.push(
+        ...a
+          .slice(7)
+          .split(',')
+          .filter(Boolean)
+          .map((p) => r.resolve(cwd, p)),
+      );
+    else args.push(a);
+  }
+  return {
+    title: titleOf(l),
+    group,
+    kernel: r.resolve(cwd, l.kernel),
+    initrds: [...new Set(initrds)],
+    args: args.join(' '),
+    isDefault,
+    source: 'isolinux',
+    configPath: l.configPath,
+    loaderId: l.name,
+  };
+}
+
+/**
+ * The menu ISOLINUX would show from the configuration at `path` (its folder is the working directory).
+ * Undefined when the file cannot be read. Entries that do not boot Linux are left out (noted in the log).
+ */
 export async function readIsolinuxMenu(
-  _reader: ConfigReader,
-  _path: string,
-  _log: ConfigLog,
+  reader: ConfigReader,
+  path: string,
+  log: ConfigLog,
 ): Promise<LoaderMenu | undefined> {
-  return undefined;
+  const r = new Reader(reader, log);
+  const t = await r.tree(path, isoDir(path));
+  if (!t) return undefined;
+  const entries: ConfigBootEntry[] = [];
+  const dflt = defaultLabel(t);
+  const followConfig = async (l: Label, group: string[], isDefault: boolean): Promise<Tree | undefined> => {
+    if (!l.config) return undefined;
+    const file = r.resolve(t.cwd, l.config.file);
+    const cwd = l.config.dir ? r.resolve(t.cwd, l.config.dir) : isoDir(file);
+    const sub = await r.tree(file, cwd);
+    if (!sub) r.note('missing-file', l.configPath, l.line, file);
+    else collect(sub, sub.root, group, isDefault ? defaultLabel(sub) : undefined, false);
+    return sub;
+  };
+  const pending: { l: Label; group: string[] }[] = [];
+  const collect = (tree: Tree, node: MenuNode, group: string[], d: Label | undefined, top: boolean): void => {
+    for (const item of node.items) {
+      if (item.kind === 'menu') {
+        collect(tree, item, [...group, titleOf(item)], d, top);
+        continue;
+      }
+      if (item.hidden && item !== d) continue;
+      if (item.config && top) pending.push({ l: item, group: [...group, titleOf(item)] });
+      else if (item.config)
+        r.note('unsupported', item.configPath, item.line, `CONFIG nested more than one level`);
+      const e = entryOf(r, item, group, tree.cwd, item === d);
+      if (e && entries.length < MAX_ENTRIES) entries.push(e);
+    }
+  };
+  // A default that loads another configuration: that configuration is the menu.
+  if (dflt?.config) {
+    const sub = await followConfig(dflt, [], true);
+    if (sub) return { entries, ...(sub.timeout === undefined ? {} : { timeoutSeconds: sub.timeout }) };
+  }
+  collect(t, t.root, [], dflt, true);
+  for (const p of pending) await followConfig(p.l, p.group, false);
+  return { entries, ...(t.timeout === undefined ? {} : { timeoutSeconds: t.timeout }) };
 }
