@@ -3,9 +3,11 @@
  * (IPC) and the CLI's `serve --ui` (WebSocket). Every payload is validated with the contract's guards
  * before anything runs; failures come back as `{ ok: false, code, message }`, never as exceptions.
  */
-import { constants as fsConstants } from 'node:fs';
-import { access, copyFile, mkdir, readdir, stat, statfs } from 'node:fs/promises';
+import { access, mkdir, readdir, stat, statfs } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { isoEntryMetaKey } from './library-entries.js';
+import { importIntoLibrary } from './library-import.js';
+import { sharedIsoCache, type IsoAnalysisCache } from './library-iso-cache.js';
 import { sniffFile } from './library-sniff.js';
 import { NetbootLibrary } from './netboot-library.js';
 import {
@@ -14,6 +16,8 @@ import {
   validateRequest,
   type Channel,
   type ContractEvent,
+  type ImportProgress,
+  type LibraryEvent,
   type LibraryListing,
   type Req,
   type Res,
@@ -58,7 +62,14 @@ export interface UiApiOptions {
   readonly freeSpace?: (dir: string) => Promise<number>;
   /** Session report as JSON + HTML (issue 10); absent → 'not-supported'. */
   readonly exportReport?: () => Promise<{ json: string; html: string }>;
+  /** Where ISO analyses are kept (default: the process's shared cache, which the session's library uses too). */
+  readonly isoCache?: IsoAnalysisCache;
+  /** Import progress events at most this often per file (ms, default 250). */
+  readonly progressMs?: number;
 }
+
+/** How long a listing waits for ISO analyses it started, so small ISOs show analysed at once (ms). */
+const LIST_ANALYSIS_WAIT_MS = 1500;
 
 export interface UiApi {
   handle(channel: unknown, payload: unknown): Promise<Result<unknown>>;
@@ -100,6 +111,7 @@ const statfsFree = async (dir: string): Promise<number> => {
 export async function listLibrary(
   root: string,
   freeSpace: (dir: string) => Promise<number> = statfsFree,
+  isoCache: IsoAnalysisCache = sharedIsoCache,
 ): Promise<LibraryListing> {
   let dirents;
   try {
@@ -115,8 +127,11 @@ export async function listLibrary(
     files.push({ name: d.name, size: (await stat(join(root, d.name))).size });
   }
   files.sort((a, b) => a.name.localeCompare(b.name));
-  const library = new NetbootLibrary({ root });
-  const entries = await library.scan();
+  const library = new NetbootLibrary({ root, isoCache });
+  await library.scan();
+  // A big ISO's analysis goes on in the background; a `library-changed` event says when it is done.
+  const entries = await library.analysed(LIST_ANALYSIS_WAIT_MS);
+  library.close();
   const meta = library.metadata();
   const free = await freeSpace(root).catch(() => undefined);
   return {
@@ -132,6 +147,11 @@ export async function listLibrary(
 export function createUiApi(options: UiApiOptions): UiApi {
   const { session } = options;
   const freeSpace = options.freeSpace ?? statfsFree;
+  const isoCache = options.isoCache ?? sharedIsoCache;
+  const libraryListeners = new Set<(e: LibraryEvent) => void>();
+  const emit = (e: LibraryEvent): void => {
+    for (const l of libraryListeners) l(e);
+  };
 
   const handlers: { [C in Channel]: (req: Req<C>) => Promise<Res<C>> } = {
     'app.version': () => Promise.resolve({ contract: CONTRACT_VERSION, app: options.appVersion ?? '0.0.0' }),
@@ -154,19 +174,32 @@ export function createUiApi(options: UiApiOptions): UiApi {
       session.clientAction(mac, action.kind);
       return null;
     },
-    'library.list': ({ root }) => listLibrary(root, freeSpace),
-    'library.update': async ({ root, entry, title, cmdline, makeDefault }) => {
-      const library = new NetbootLibrary({ root });
-      const entries = await library.scan();
-      if (!entries.some((e) => e.id === entry))
+    'library.list': ({ root }) => listLibrary(root, freeSpace, isoCache),
+    'library.update': async ({ root, entry, bootEntry, title, cmdline, makeDefault }) => {
+      const library = new NetbootLibrary({ root, isoCache });
+      await library.scan();
+      const found = (await library.analysed(LIST_ANALYSIS_WAIT_MS)).find((e) => e.id === entry);
+      library.close();
+      if (!found)
         throw coded('unknown-entry', `"${entry}" is not in the netboot library (rescan the folder?).`);
+      // One boot entry of an ISO keeps its own settings, keyed `<entry id>#<boot entry id>`.
+      if (bootEntry !== undefined && !found.iso?.entries.some((b) => b.id === bootEntry))
+        throw coded(
+          'unknown-entry',
+          found.iso
+            ? `"${bootEntry}" is not a boot entry of ${entry}.`
+            : `${entry} is still being read: try again in a moment.`,
+        );
+      if (bootEntry !== undefined && makeDefault === true)
+        throw coded('invalid-payload', 'The default entry is a library entry, not one boot entry of an ISO.');
+      const key = bootEntry !== undefined ? isoEntryMetaKey(entry, bootEntry) : entry;
       if (title !== undefined || cmdline !== undefined) {
         // '' clears a user setting, so the generated title / no command line comes back. The library
         // merges patches, so a cleared field is passed as undefined (dropped when written as JSON).
-        const current = library.metadata().entries[entry] ?? {};
+        const current = library.metadata().entries[key] ?? {};
         const nextTitle = title !== undefined ? title.trim() : current.title;
         const nextCmdline = cmdline !== undefined ? cmdline.trim() : current.cmdline;
-        await library.setEntryMeta(entry, {
+        await library.setEntryMeta(key, {
           ...current,
           title: nextTitle || undefined,
           cmdline: nextCmdline || undefined,
@@ -175,9 +208,9 @@ export function createUiApi(options: UiApiOptions): UiApi {
       if (makeDefault === true) await library.setDefault(entry);
       // A running session has its own library instance (its watcher ignores the metadata folder).
       if (session.snapshot().state === 'running') await session.rescan?.();
-      return listLibrary(root, freeSpace);
+      return listLibrary(root, freeSpace, isoCache);
     },
-    'library.import': async ({ root, files }) => {
+    'library.import': async ({ root, files, link }) => {
       await mkdir(root, { recursive: true });
       const plan: { src: string; dst: string; name: string; size: number }[] = [];
       // Everything is checked before the first byte is copied: an import is all or nothing.
@@ -201,7 +234,7 @@ export function createUiApi(options: UiApiOptions): UiApi {
         if (plan.some((p) => p.dst === dst)) throw coded('duplicate', `"${f.name}" is dropped twice.`);
         plan.push({ src, dst, name: f.name, size: st.size });
       }
-      const need = plan.reduce((n, p) => n + p.size, 0);
+      const need = link === true ? 0 : plan.reduce((n, p) => n + p.size, 0);
       const free = await freeSpace(root);
       if (need > free) {
         throw coded(
@@ -210,19 +243,45 @@ export function createUiApi(options: UiApiOptions): UiApi {
         );
       }
       const copied: string[] = [];
-      for (const p of plan) {
+      const linked: string[] = [];
+      for (const [i, p] of plan.entries()) {
+        const started = Date.now();
+        const progress = (bytes: number, state: ImportProgress['state']): void =>
+          emit({
+            type: 'library-import',
+            progress: {
+              root,
+              name: p.name,
+              index: i + 1,
+              count: plan.length,
+              bytes,
+              total: p.size,
+              elapsedMs: Date.now() - started,
+              state,
+              ...(link === true ? { link: true as const } : {}),
+            },
+          });
+        progress(0, 'copying');
+        let last = 0;
         try {
-          // COPYFILE_EXCL: a duplicate never overwrites what is already in the library; the source
-          // is never moved or modified (the user's original stays where it was).
-          await copyFile(p.src, p.dst, fsConstants.COPYFILE_EXCL);
+          // Copied to a hidden name and renamed when whole, never over an existing file; the source is
+          // only read (library-import.ts). A link shares the source's bytes (same disk only).
+          const how = await importIntoLibrary(p.src, root, p.name, {
+            ...(link === true ? { link: true } : {}),
+            progressMs: options.progressMs ?? 250,
+            onProgress: ({ bytes }) => {
+              last = bytes;
+              if (bytes < p.size) progress(bytes, 'copying');
+            },
+          });
+          (how === 'linked' ? linked : copied).push(p.dst);
+          progress(p.size, 'done');
         } catch (error) {
-          if ((error as { code?: string }).code === 'EEXIST')
-            throw coded('duplicate', `"${p.name}" is already in the library.`);
+          progress(last, 'failed');
           throw error;
         }
-        copied.push(p.dst);
       }
-      return { copied };
+      return { copied, linked };
     },
     'dialog.pickFolder': () =>
       options.pickFolder
@@ -256,6 +315,16 @@ export function createUiApi(options: UiApiOptions): UiApi {
         return errorResult(error);
       }
     },
-    onEvent: (listener) => session.onEvent(listener),
+    onEvent: (listener) => {
+      libraryListeners.add(listener);
+      const offSession = session.onEvent(listener);
+      // An ISO analysis that finished after a listing: the page lists the folder again.
+      const offIso = isoCache.onSettled((path) => listener({ type: 'library-changed', path }));
+      return () => {
+        libraryListeners.delete(listener);
+        offSession();
+        offIso();
+      };
+    },
   };
 }

@@ -28,9 +28,11 @@ import type {
  * instead of half-working. 2: `ui.defaults` (the command line's starting mode and netboot folder).
  * 3: `session.start` takes `secureBoot` (auto | on | off) and `ui.defaults` may carry it; client records carry
  * `chain` / `chainReason`.
+ * 4: `library.import` links on request and answers what it linked, `library.update` edits one boot entry of
+ * an ISO (`bootEntry`), events `library-import` (copy progress) and `library-changed`.
  * test/unit/ipc-contract-golden.test.ts holds the channel list and the version together.
  */
-export const CONTRACT_VERSION = 3;
+export const CONTRACT_VERSION = 4;
 
 /** Upper bounds: a hostile peer must not make main allocate or loop without limit. */
 export const LIMITS = {
@@ -76,6 +78,11 @@ export interface LibraryUpdate {
   readonly root: string;
   /** Entry id (root-relative path). */
   readonly entry: string;
+  /**
+   * One boot entry of an ISO (`LibraryEntry.iso.entries[].id`): `cmdline` and `title` then apply to it,
+   * not to the ISO's row.
+   */
+  readonly bootEntry?: string;
   /** Title in the boot menu; '' restores the generated one. */
   readonly title?: string;
   /** Kernel command line (Linux entries); '' clears it. */
@@ -97,6 +104,35 @@ export interface UiDefaults {
   readonly secureBoot?: SecureBootMode;
 }
 
+/** What `library.import` is asked: the files, and whether to hard-link them instead of copying. */
+export interface LibraryImport {
+  readonly root: string;
+  readonly files: LibraryImportFile[];
+  /** Hard links (same disk only; else `cross-device`): nothing copied, the file shared with its source. */
+  readonly link?: boolean;
+}
+
+/** Progress of one file of a `library.import`, pushed as it copies (at most every 250 ms, then done). */
+export interface ImportProgress {
+  readonly root: string;
+  readonly name: string;
+  /** Position of this file in the import (1-based) and how many files it has. */
+  readonly index: number;
+  readonly count: number;
+  readonly bytes: number;
+  readonly total: number;
+  /** Since this file's copy began (ms): the UI's rate and time left. */
+  readonly elapsedMs: number;
+  readonly state: 'copying' | 'done' | 'failed';
+  readonly link?: true;
+}
+
+/** Library events pushed to the UI beside the session's. */
+export type LibraryEvent =
+  | { readonly type: 'library-import'; readonly progress: ImportProgress }
+  /** Something in the library at `path` changed on its own (an ISO analysis finished): list it again. */
+  | { readonly type: 'library-changed'; readonly path: string };
+
 /** Request and response of every channel. `void` requests carry `null`. */
 export interface Channels {
   'app.version': { req: null; res: { contract: number; app: string } };
@@ -108,7 +144,8 @@ export interface Channels {
   'session.stop': { req: null; res: SessionSnapshot };
   'client.action': { req: { mac: string; action: ClientAction }; res: null };
   'library.list': { req: { root: string }; res: LibraryListing };
-  'library.import': { req: { root: string; files: LibraryImportFile[] }; res: { copied: string[] } };
+  /** Copies (or links) dropped files into the folder; progress comes as `library-import` events. */
+  'library.import': { req: LibraryImport; res: { copied: string[]; linked: string[] } };
   /** Per-entry settings from the library view: title, kernel command line, default entry. */
   'library.update': { req: LibraryUpdate; res: LibraryListing };
   'dialog.pickFolder': { req: null; res: string | null };
@@ -124,7 +161,7 @@ export type Res<C extends Channel> = Channels[C]['res'];
 
 /** Main → renderer push channel. */
 export const EVENT_CHANNEL = 'pxe:event';
-export type ContractEvent = SessionEvent;
+export type ContractEvent = SessionEvent | LibraryEvent;
 
 /** IPC channel name for a contract channel (namespaced so nothing else collides). */
 export const ipcName = (c: Channel): string => `pxe:${c}`;
@@ -440,11 +477,13 @@ const isLine = (v: unknown, max: number): v is string =>
   typeof v === 'string' && v.length <= max && !/[\x00-\x1f\x7f]/.test(v);
 
 function checkLibraryUpdate(v: unknown): Check {
-  const bad = checkRecord(v, 'payload', ['root', 'entry', 'title', 'cmdline', 'makeDefault']);
+  const bad = checkRecord(v, 'payload', ['root', 'entry', 'bootEntry', 'title', 'cmdline', 'makeDefault']);
   if (bad) return bad;
   const p = v as Record<string, unknown>;
   if (!isAbsolutePath(p.root)) return 'root must be an absolute folder path without ".."';
   if (!isRelativePath(p.entry)) return 'entry must be a library entry id (a path inside the folder)';
+  if (p.bootEntry !== undefined && !(isLine(p.bootEntry, 200) && p.bootEntry !== ''))
+    return 'bootEntry: the id of one boot entry of the ISO';
   if (p.title !== undefined && !isLine(p.title, 100)) return 'title: one line, at most 100 characters';
   if (p.cmdline !== undefined && !isLine(p.cmdline, 2048))
     return 'cmdline: one line, at most 2048 characters';
@@ -453,10 +492,11 @@ function checkLibraryUpdate(v: unknown): Check {
 }
 
 function checkLibraryImport(v: unknown): Check {
-  const bad = checkRecord(v, 'payload', ['root', 'files']);
+  const bad = checkRecord(v, 'payload', ['root', 'files', 'link']);
   if (bad) return bad;
   const p = v as Record<string, unknown>;
   if (!isAbsolutePath(p.root)) return 'root must be an absolute folder path without ".."';
+  if (p.link !== undefined && typeof p.link !== 'boolean') return 'link must be boolean';
   if (!Array.isArray(p.files) || p.files.length === 0) return 'files must be a non-empty array';
   if (p.files.length > LIMITS.importFiles) return `files: at most ${LIMITS.importFiles} per import`;
   for (const f of p.files) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUiApi, type UiSession } from '../../app/core/ui-api.js';
+import type { ContractEvent } from '../../app/shared/ipc-contract.js';
 import type { SessionConfig, SessionEvent, SessionSnapshot } from '../../app/shared/session-types.js';
 
 function fakeSession() {
@@ -46,7 +47,7 @@ describe('ui-api (main-side handler)', () => {
   it('validates before calling the session and never throws', async () => {
     const { session, calls } = fakeSession();
     const api = createUiApi({ session, listInterfaces: () => Promise.resolve([]) });
-    const events: SessionEvent[] = [];
+    const events: ContractEvent[] = [];
     api.onEvent((e) => events.push(e));
     const hostile = [
       ['session.start', { mode: 'proxy', iface: 'eth0', root: '../../etc' }],
