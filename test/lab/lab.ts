@@ -60,6 +60,8 @@ export interface BootResult {
   readonly ok: boolean;
   readonly seconds: number;
   readonly fw?: string;
+  /** Secure Boot state the guest's /init read ('1' on, '0' off). */
+  readonly sb?: string;
   readonly cmdline?: string;
   readonly serial: string;
   /** `--json` lines of the PXE Desk CLI (empty for dnsmasq). */
@@ -88,11 +90,25 @@ export interface LabRun {
   ): Promise<void>;
   /** PID of the running PXE Desk CLI (the setpriv'd process itself: setpriv execs node). */
   serverPid(): number | undefined;
-  boot(fw: Firmware, timeoutMs?: number): Promise<BootResult>;
+  boot(fw: Firmware, timeoutMs?: number, options?: BootOptions): Promise<BootResult>;
   pcapPath(): string;
   /** Stop everything, keep artefacts when `failed`, remove the namespaces. */
   finish(failed: boolean): Promise<void>;
 }
+
+/** Firmware variants of a UEFI boot (issue 19: Secure Boot cases). */
+export interface BootOptions {
+  /**
+   * OVMF with Microsoft's keys enrolled and Secure Boot on (OVMF_CODE_4M.ms.fd + a private copy of
+   * OVMF_VARS_4M.ms.fd; q35 with SMM and the secure pflash, which the SMM build requires).
+   */
+  readonly secureBoot?: boolean;
+  /** Also stop waiting when the serial log matches this (e.g. GRUB's `grub>` prompt: it will not boot). */
+  readonly stopOn?: RegExp;
+}
+
+const OVMF_MS_CODE = '/usr/share/OVMF/OVMF_CODE_4M.ms.fd';
+const OVMF_MS_VARS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -298,7 +314,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         while (!up() && Date.now() < deadline) await sleep(50);
       }
     },
-    async boot(fw, timeoutMs = 120_000) {
+    async boot(fw, timeoutMs = 120_000, bootOptions = {}) {
       const serial = join(dir, 'serial.log');
       writeFileSync(serial, '');
       const qemu = [...qemuGuestArgs(serial), '-uuid', GUEST_UUID];
@@ -306,13 +322,15 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         qemu.push(...biosPxeNicArgs(GUEST_MAC));
       } else {
         // No option ROM: OVMF's own VirtioNetDxe + PxeBcDxe/HttpBootDxe is the client (arch 7 / 16).
+        const sb = bootOptions.secureBoot === true;
         const vars = join(dir, 'OVMF_VARS.fd');
-        copyFileSync(OVMF_VARS, vars);
+        copyFileSync(sb ? OVMF_MS_VARS : OVMF_VARS, vars);
+        if (sb) qemu.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
         qemu.push(
           '-machine',
-          'q35',
+          sb ? 'q35,smm=on' : 'q35',
           '-drive',
-          `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+          `if=pflash,format=raw,unit=0,readonly=on,file=${sb ? OVMF_MS_CODE : OVMF_CODE}`,
           '-drive',
           `if=pflash,format=raw,unit=1,file=${vars}`,
           '-device',
@@ -342,6 +360,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         if (child.exitCode !== null) break;
         // SeaBIOS after every boot device failed / OVMF back in its boot manager: no point waiting on
         if (text.includes('No bootable device') || text.includes('BdsDxe: No bootable option')) break;
+        if (bootOptions.stopOn?.test(text)) break;
         await sleep(200);
       }
       const seconds = (Date.now() - start) / 1000;
@@ -351,6 +370,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         ok: ok && marker !== undefined,
         seconds,
         fw: marker?.fw,
+        ...(marker?.sb !== undefined ? { sb: marker.sb } : {}),
         cmdline: marker?.cmdline,
         serial: text,
         events,

@@ -8,6 +8,7 @@
  */
 import type { ExclusionCode, FirmwareKind, RefusalCode } from '../../shared/events.js';
 import { firmwareLabel, firmwareOf } from '../../shared/firmware.js';
+import type { BootChain } from '../../shared/secure-boot.js';
 import { netbootClassOf } from './netboot-client.js';
 import type { PxeMenu } from './pxe-menu.js';
 
@@ -35,7 +36,23 @@ export interface BootConfig {
    * menu code is "badly broken": dnsmasq's `pxe_uefi_workaround`) and iPXE gets its script.
    */
   readonly pxeMenu?: PxeMenu;
+  /**
+   * The chain a UEFI x64 firmware request of this MAC is served (docs/secure-boot.md): 'signed' gives the
+   * shim instead of iPXE. Asked for firmware requests of 'uefi-x64' / 'uefi-x64-http' only, never for iPXE's
+   * own (iPXE runs, so it gets its script whatever the chain). The client model decides (`--secure-boot`).
+   */
+  readonly chainFor?: (mac: string, firmware: FirmwareKind) => BootChain;
+  /**
+   * The signed chain's first stage (default SIGNED_BOOT_FILE). Shim fetches its second stage, `grubx64.efi`,
+   * from the folder of this name on the same server, so both must sit side by side (docs/secure-boot.md).
+   */
+  readonly signedBootFile?: string;
 }
+
+/** Debian's shim (signed by Microsoft's UEFI CA), as `npm run bootfiles` stores it. */
+export const SIGNED_BOOT_FILE = 'shimx64.efi';
+/** What shim loads next from the same folder: its built-in DEFAULT_LOADER (rhboot/shim shim.h). */
+export const SIGNED_SECOND_STAGE = 'grubx64.efi';
 
 /** What the session excludes on its own (BootConfig.isBlocked): a block by the operator or a pause. */
 export interface OperatorExclusion {
@@ -81,6 +98,8 @@ export type BootPlan =
       readonly nextServer: string;
       /** Add 175.176 = 1 (iPXE: skip the proxy wait); full mode only. */
       readonly ipxeNoProxyWait: boolean;
+      /** Set when a firmware request is served the signed chain (shim → GRUB) instead of iPXE. */
+      readonly chain?: Extract<BootChain, 'signed'>;
       /**
        * Offer this menu instead of a file (BIOS PXE ROM, menu configured, no per-MAC override). The ROM
        * then asks for the chosen item on 4011 (decideBootItem).
@@ -243,7 +262,14 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
       arch,
     };
   }
-  const file = override ?? fileFor(firmware, config);
+  // The signed chain replaces iPXE for UEFI x64 firmware (PXE and HTTP boot); an operator's per-MAC or
+  // per-firmware boot file still wins (they chose it), as does iPXE itself (it runs: no Secure Boot).
+  const signed =
+    !override &&
+    !config.bootFiles?.[firmware] &&
+    (firmware === 'uefi-x64' || firmware === 'uefi-x64-http') &&
+    config.chainFor?.(mac, firmware) === 'signed';
+  const file = signed ? (config.signedBootFile ?? SIGNED_BOOT_FILE) : (override ?? fileFor(firmware, config));
   const needsUserFile = firmware === 'uefi-ia32' || firmware === 'uefi-arm64' || firmware.endsWith('-http');
   if (
     !file ||
@@ -263,11 +289,27 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
     return {
       kind: 'refuse',
       code: 'boot-file-missing',
-      reason: `boot file ${file} for ${firmwareLabel(firmware)} is missing`,
+      reason: signed
+        ? `boot file ${file} for ${firmwareLabel(firmware)} is missing: the signed chain for Secure Boot ` +
+          'needs shimx64.efi and grubx64.efi (npm run bootfiles, docs/secure-boot.md)'
+        : `boot file ${file} for ${firmwareLabel(firmware)} is missing`,
       firmware,
       arch,
     };
   }
+  if (signed && config.hasFile) {
+    const second = `${file.replace(/[^/]*$/, '')}${SIGNED_SECOND_STAGE}`;
+    if (!config.hasFile(second)) {
+      return {
+        kind: 'refuse',
+        code: 'boot-file-missing',
+        reason: `${second} is missing: shim loads it from beside ${file} (npm run bootfiles, docs/secure-boot.md)`,
+        firmware,
+        arch,
+      };
+    }
+  }
+  const chain = signed ? ({ chain: 'signed' } as const) : {};
   if (isHttpArch) {
     // UEFI HTTP boot takes an absolute URI (EDK2 HttpBootDxe resolves no relative path, and without a DNS
     // option a host name fails) and needs 60 = HTTPClient in the offer (UEFI specification, HTTP Boot).
@@ -281,6 +323,7 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
       vendorClass: 'HTTPClient',
       nextServer: config.serverAddress,
       ipxeNoProxyWait: false,
+      ...chain,
     };
   }
   return {
@@ -292,6 +335,7 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
     vendorClass: 'PXEClient',
     nextServer: config.tftpServer,
     ipxeNoProxyWait: false,
+    ...chain,
     ...(menu ? { menu } : {}),
   };
 }
