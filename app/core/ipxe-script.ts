@@ -4,6 +4,9 @@
  * server, not us, and UEFI firmware drops the port from Host (docs/protocol-notes.md §7, §8).
  */
 import type { NetbootLibrary } from './netboot-library.js';
+import { entriesFor, isoFirmwareOf } from './iso-boot/firmware.js';
+import { cmdline, Failures, isoBootLines, label, subTitle, urlFor } from './ipxe-lines.js';
+import type { IsoBootEntry } from '../shared/iso-boot-types.js';
 import type { BootArch, LibraryEntry, LibraryMetadata } from '../shared/library-types.js';
 
 export interface BootScriptClient {
@@ -59,33 +62,34 @@ export function parseScriptQuery(query: URLSearchParams): BootScriptClient | und
   return mac ? { mac, arch } : { arch };
 }
 
-/** Path segments percent-encoded for a URL; iPXE handles plain ASCII best. */
-function urlFor(base: string, rel: string): string {
-  return `${base}/${rel.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-/** iPXE menu/item text: keep printable ASCII, no characters iPXE's parser treats specially. */
-function label(text: string): string {
-  return text
-    .replace(/[^\x20-\x7e]/g, '?')
-    .replace(/[${}\\]/g, '_')
-    .slice(0, 70);
-}
-
-/** Kernel command lines come from the user; still strip what would break the line. */
-function cmdline(text: string): string {
-  return text.replace(/[\r\n\0]/g, ' ').replace(/\$\{/g, '$ {');
-}
-
 function entryIsCompatible(e: LibraryEntry, arch: BootArch): boolean {
   // A netboot tree's shim/GRUB cannot fetch their next stage when chained over HTTP (library-entries.ts).
   if (e.secondary === 'hidden') return false;
   if (e.kind === 'ipxe-script') return true;
-  return e.arch.includes(arch);
+  if (!e.arch.includes(arch)) return false;
+  // An analysed ISO is offered only where it has a route for this firmware (a BIOS-only ISO never to UEFI).
+  return e.iso ? entriesFor(e.iso, isoFirmwareOf(arch)).length > 0 : true;
 }
 
-/** Lines that boot one entry (without the menu). */
-export function bootLines(e: LibraryEntry, base: string, arch: BootArch): string[] {
+/** Where a failing line of an entry falls back to, and what the message calls it. */
+interface LineContext {
+  readonly failures: Failures;
+  readonly metadata?: LibraryMetadata;
+}
+
+/**
+ * Lines that boot one entry (without the menu). Every boot line (kernel, initrd, chain, sanboot, boot) jumps to
+ * a block of `ctx.failures` when it fails, which says so and returns to the menu. An analysed ISO boots `sub`,
+ * else its default entry for the client's firmware.
+ */
+export function bootLines(
+  e: LibraryEntry,
+  base: string,
+  arch: BootArch,
+  ctx: LineContext = { failures: new Failures() },
+  sub?: IsoBootEntry,
+): string[] {
+  const fail = (reason: string): string => ctx.failures.on(e.title, reason);
   switch (e.kind) {
     case 'linux': {
       const lines: string[] = [];
@@ -94,24 +98,39 @@ export function bootLines(e: LibraryEntry, base: string, arch: BootArch): string
       const parts = [`kernel ${urlFor(base, e.path)}`];
       if (initrdName && arch !== 'bios') parts.push(`initrd=${initrdName}`);
       if (e.cmdline) parts.push(cmdline(e.cmdline));
-      lines.push(parts.join(' '));
-      if (e.initrd) lines.push(`initrd ${urlFor(base, e.initrd)}`);
-      lines.push('boot');
+      lines.push(`${parts.join(' ')}${fail('kernel download')}`);
+      if (e.initrd) lines.push(`initrd ${urlFor(base, e.initrd)}${fail('initrd download')}`);
+      lines.push(`boot${fail('the kernel did not start')}`);
       return lines;
     }
     case 'efi':
     case 'nbp':
     case 'memtest': // iPXE starts memtest86+'s Linux-header image and its EFI build alike; no initrd
-      return [`chain ${urlFor(base, e.path)}`];
     case 'ipxe-script':
-      return [`chain ${urlFor(base, e.path)}`];
-    case 'iso':
-    case 'disk':
+      return [`chain ${urlFor(base, e.path)}${fail(`chain ${e.path.split('/').pop() ?? ''}`)}`];
+    case 'iso': {
+      const fw = isoFirmwareOf(arch);
+      const chosen = sub ?? (e.iso ? entriesFor(e.iso, fw)[0] : undefined);
+      if (chosen) {
+        return isoBootLines(chosen, {
+          base,
+          isoPath: e.path,
+          entryId: e.id,
+          fw,
+          failures: ctx.failures,
+          title: sub ? `${e.title}: ${subTitle(sub)}` : e.title,
+          ...(ctx.metadata ? { metadata: ctx.metadata } : {}),
+        });
+      }
+      // Not analysed (yet): the El Torito image the library matched to this firmware, as a disk.
       return [
-        // sanboot reads the image with ranged GETs (the server answers Accept-Ranges: bytes).
-        'echo Note: many Linux ISOs cannot boot via sanboot; add the kernel and initrd instead.',
-        `sanboot --no-describe ${urlFor(base, e.path)}`,
+        'echo Note: this ISO has not been analysed yet; trying it as a disk (sanboot).',
+        `sanboot --no-describe ${urlFor(base, e.path)}${fail('sanboot of the image')}`,
       ];
+    }
+    case 'disk':
+      // sanboot reads the image with ranged GETs (the server answers Accept-Ranges: bytes).
+      return [`sanboot --no-describe ${urlFor(base, e.path)}${fail('sanboot of the image')}`];
     case 'wim':
       return [
         'echo WIM images need wimboot and a Windows PE kernel; not booted directly.',
@@ -121,6 +140,30 @@ export function bootLines(e: LibraryEntry, base: string, arch: BootArch): string
   }
 }
 
+/** An ISO's entries for this firmware when it has more than its default (the "More options" submenu). */
+function isoMore(e: LibraryEntry, arch: BootArch): IsoBootEntry[] {
+  if (e.kind !== 'iso' || !e.iso) return [];
+  const list = entriesFor(e.iso, isoFirmwareOf(arch));
+  return list.length > 1 ? list : [];
+}
+
+/** A per-MAC override: an entry id, or `<entry id>#<IsoBootEntry id>` for one entry of an ISO. */
+function findForced(
+  compatible: readonly LibraryEntry[],
+  wanted: string,
+  arch: BootArch,
+): { e: LibraryEntry; sub?: IsoBootEntry } | undefined {
+  const whole = compatible.find((e) => e.id === wanted);
+  if (whole) return { e: whole };
+  const hash = wanted.lastIndexOf('#');
+  if (hash < 0) return undefined;
+  const e = compatible.find((x) => x.id === wanted.slice(0, hash) && x.iso);
+  const sub = e?.iso
+    ? entriesFor(e.iso, isoFirmwareOf(arch)).find((s) => s.id === wanted.slice(hash + 1))
+    : undefined;
+  return e && sub ? { e, sub } : undefined;
+}
+
 /** Builds the whole `#!ipxe` script for one client. */
 export function generateBootScript(opts: BootScriptOptions): string {
   const base = opts.baseUrl.replace(/\/+$/, '');
@@ -128,16 +171,10 @@ export function generateBootScript(opts: BootScriptOptions): string {
   const meta = opts.metadata;
   const compatible = opts.entries.filter((e) => entryIsCompatible(e, arch));
   const out = ['#!ipxe', `# PXE Desk menu for ${mac ?? 'unknown MAC'} (${arch})`];
-  const override = mac ? meta?.perMac[mac] : undefined;
-  const forced = override ? compatible.find((e) => e.id === override.entry) : undefined;
-  if (forced) {
-    out.push(`echo PXE Desk: booting ${label(forced.title)}${override?.once ? ' (once)' : ''}`);
-    out.push(...bootLines(forced, base, arch));
-    return `${out.join('\n')}\n`;
-  }
   if (compatible.length === 0) {
     out.push(
       `echo PXE Desk: no bootable entries for this machine (${arch}).`,
+      ...unbootableIsos(opts.entries, arch).map((t) => `echo ${t}`),
       'echo Add a kernel + initrd, an ISO or an EFI application to the netboot folder;',
       'echo the menu updates by itself. Retrying in 10 seconds.',
       'sleep 10',
@@ -145,27 +182,60 @@ export function generateBootScript(opts: BootScriptOptions): string {
     );
     return `${out.join('\n')}\n`;
   }
+  const failures = new Failures();
+  const lineCtx: LineContext = { failures, ...(meta ? { metadata: meta } : {}) };
+  const override = mac ? meta?.perMac[mac] : undefined;
+  const forced = override ? findForced(compatible, override.entry, arch) : undefined;
   // One bootable entry and no menu timeout chosen by the user: boot it at once, as dnsmasq or pixiecore
   // would; a one-line menu only costs every machine its countdown (measured in the lab: ~6 s per BIOS
-  // boot). iPXE's own Ctrl-B prompt still reaches the shell.
+  // boot). iPXE's own Ctrl-B prompt still reaches the shell. Either way the menu follows: a boot line that
+  // fails comes back to it.
   const only = compatible.length === 1 ? compatible[0] : undefined;
-  if (only && meta?.timeoutSeconds === undefined && opts.timeoutSeconds === undefined) {
+  if (forced) {
+    const what = forced.sub ? `${forced.e.title}: ${subTitle(forced.sub)}` : forced.e.title;
+    out.push(`echo PXE Desk: booting ${label(what)}${override?.once ? ' (once)' : ''}`);
+    out.push(...bootLines(forced.e, base, arch, lineCtx, forced.sub), 'goto menu');
+  } else if (only && meta?.timeoutSeconds === undefined && opts.timeoutSeconds === undefined) {
     out.push(`echo PXE Desk: booting ${label(only.title)} (the only entry)`);
-    out.push(...bootLines(only, base, arch));
-    return `${out.join('\n')}\n`;
+    out.push(...bootLines(only, base, arch, lineCtx), 'goto menu');
   }
   const timeout = meta?.timeoutSeconds ?? opts.timeoutSeconds ?? 10;
   const def = compatible.find((e) => e.id === meta?.defaultEntry) ?? compatible[0];
   const defIndex = compatible.indexOf(def as LibraryEntry);
   out.push(':menu', 'menu PXE Desk');
-  compatible.forEach((e, i) => out.push(`item e${i} ${label(e.title)}`));
+  compatible.forEach((e, i) => {
+    out.push(`item e${i} ${label(e.title)}`);
+    if (isoMore(e, arch).length > 0) out.push(`item e${i}m More options: ${label(e.title)}...`);
+  });
+  for (const t of unbootableIsos(opts.entries, arch)) out.push(`item --gap ${t}`);
   out.push('item --gap', 'item shell iPXE shell', 'item exit Exit (boot next device)');
   out.push(`choose --default e${defIndex} --timeout ${timeout * 1000} target || goto exit`, 'goto ${target}');
   compatible.forEach((e, i) => {
-    out.push('', `:e${i}`, ...bootLines(e, base, arch), 'goto menu');
+    out.push('', `:e${i}`, ...bootLines(e, base, arch, lineCtx), 'goto menu');
+    const more = isoMore(e, arch);
+    if (more.length === 0) return;
+    out.push('', `:e${i}m`, `menu ${label(e.title)}`);
+    more.forEach((s, j) =>
+      out.push(`item e${i}s${j} ${label(subTitle(s))}${s.isDefault ? ' (default)' : ''}`),
+    );
+    out.push('item --gap', 'item menu Back to the main menu');
+    out.push(`choose --default e${i}s0 target || goto menu`, 'goto ${target}');
+    more.forEach((s, j) => {
+      out.push('', `:e${i}s${j}`, ...bootLines(e, base, arch, lineCtx, s), 'goto menu');
+    });
   });
-  out.push('', ':shell', 'shell', 'goto menu', '', ':exit', 'exit');
+  out.push('', ':shell', 'shell', 'goto menu', '', ':exit', 'exit', ...failures.lines());
   return `${out.join('\n')}\n`;
+}
+
+/** Analysed ISOs that cannot boot on this firmware, as one line each: the technician sees why at the client. */
+function unbootableIsos(entries: readonly LibraryEntry[], arch: BootArch): string[] {
+  const fw = isoFirmwareOf(arch);
+  return entries
+    .filter(
+      (e) => e.kind === 'iso' && e.iso && e.secondary !== 'hidden' && entriesFor(e.iso, fw).length === 0,
+    )
+    .map((e) => label(`${e.title}: not bootable over the network on ${fw === 'bios' ? 'BIOS' : 'UEFI'}`));
 }
 
 export interface ScriptHandlerOptions {

@@ -82,13 +82,13 @@ describe('generateBootScript', () => {
       'goto ${target}',
       '',
       ':e0',
-      `kernel ${base}/deb/vmlinuz initrd=initrd.gz console=ttyS0`,
-      `initrd ${base}/deb/initrd.gz`,
-      'boot',
+      `kernel ${base}/deb/vmlinuz initrd=initrd.gz console=ttyS0 || goto failed_0`,
+      `initrd ${base}/deb/initrd.gz || goto failed_1`,
+      'boot || goto failed_2',
       'goto menu',
       '',
       ':e1',
-      `chain ${base}/a%20b.efi`,
+      `chain ${base}/a%20b.efi || goto failed_3`,
       'goto menu',
       '',
       ':shell',
@@ -98,40 +98,74 @@ describe('generateBootScript', () => {
       ':exit',
       'exit',
       '',
+      ':failed_0',
+      'echo PXE Desk: Debian failed to load (kernel download); back to the menu',
+      'goto back_to_menu',
+      '',
+      ':failed_1',
+      'echo PXE Desk: Debian failed to load (initrd download); back to the menu',
+      'goto back_to_menu',
+      '',
+      ':failed_2',
+      'echo PXE Desk: Debian failed to load (the kernel did not start); back to the menu',
+      'goto back_to_menu',
+      '',
+      ':failed_3',
+      'echo PXE Desk: A failed to load (chain a b.efi); back to the menu',
+      'goto back_to_menu',
+      '',
+      ':back_to_menu',
+      'sleep 5',
+      'goto menu',
+      '',
     ]);
   });
 
-  it('BIOS: no initrd= on the kernel line, ISO via sanboot with a note, titles sanitised', () => {
+  it('BIOS: no initrd= on the kernel line, an ISO not analysed yet via sanboot with a note, titles sanitised', () => {
     const lines = generateBootScript({
       baseUrl: base,
       entries: [kernel, iso, efi],
       client: { arch: 'bios' },
     }).split('\n');
-    expect(lines).toContain(`kernel ${base}/deb/vmlinuz console=ttyS0`);
+    expect(lines).toContain(`kernel ${base}/deb/vmlinuz console=ttyS0 || goto failed_0`);
     expect(lines).toContain('item e1 X __evil_');
-    expect(lines).toContain(`sanboot --no-describe ${base}/x.iso`);
-    expect(lines.some((l) => l.startsWith('echo Note: many Linux ISOs'))).toBe(true);
+    expect(lines).toContain(`sanboot --no-describe ${base}/x.iso || goto failed_3`);
+    expect(lines).toContain(
+      'echo PXE Desk: X __evil_ failed to load (sanboot of the image); back to the menu',
+    );
+    expect(lines.some((l) => l.startsWith('echo Note: this ISO has not been analysed yet'))).toBe(true);
     expect(lines.join('\n')).not.toContain('a%20b.efi'); // x64-only EFI app hidden from BIOS
     expect(lines).toContain('choose --default e0 --timeout 10000 target || goto exit');
   });
 
-  it('per-MAC override boots the entry directly', () => {
+  it('per-MAC override boots the entry directly; when it fails the menu follows', () => {
     const s = generateBootScript({
       baseUrl: base,
       entries: [kernel, efi],
       metadata: meta({ perMac: { '52:54:00:aa:bb:cc': { entry: 'a b.efi', once: true } } }),
       client: { mac: '52:54:00:aa:bb:cc', arch: 'uefi-x64' },
     });
-    expect(s).toBe(
-      `#!ipxe\n# PXE Desk menu for 52:54:00:aa:bb:cc (uefi-x64)\necho PXE Desk: booting A (once)\nchain ${base}/a%20b.efi\n`,
+    expect(
+      s.startsWith(
+        `#!ipxe\n# PXE Desk menu for 52:54:00:aa:bb:cc (uefi-x64)\necho PXE Desk: booting A (once)\nchain ${base}/a%20b.efi || goto failed_0\ngoto menu\n:menu\n`,
+      ),
+    ).toBe(true);
+    expect(s).toContain(
+      '\n:failed_0\necho PXE Desk: A failed to load (chain a b.efi); back to the menu\ngoto back_to_menu\n',
     );
+    expect(s).toContain('\n:back_to_menu\nsleep 5\ngoto menu\n');
+    expect(s).toContain('item e1 A\n');
   });
 
   it('one bootable entry and no timeout set: boots it at once, no menu countdown', () => {
     const s = generateBootScript({ baseUrl: base, entries: [kernel, efi], client: { arch: 'bios' } });
-    expect(s).toBe(
-      `#!ipxe\n# PXE Desk menu for unknown MAC (bios)\necho PXE Desk: booting Debian (the only entry)\nkernel ${base}/deb/vmlinuz console=ttyS0\ninitrd ${base}/deb/initrd.gz\nboot\n`,
-    );
+    expect(
+      s.startsWith(
+        `#!ipxe\n# PXE Desk menu for unknown MAC (bios)\necho PXE Desk: booting Debian (the only entry)\nkernel ${base}/deb/vmlinuz console=ttyS0 || goto failed_0\ninitrd ${base}/deb/initrd.gz || goto failed_1\nboot || goto failed_2\ngoto menu\n:menu\n`,
+      ),
+    ).toBe(true);
+    // No countdown before the boot; the menu is only where a failed boot lands.
+    expect(s.indexOf('choose ')).toBeGreaterThan(s.indexOf('boot || goto failed_2'));
     // A timeout the user set means they want to see the menu, even for one entry.
     const withMenu = generateBootScript({
       baseUrl: base,

@@ -373,7 +373,7 @@ export async function analyse(
     const list = [...k.entries, ...img.entries];
     if (list.length === 0) {
       none.push(fw);
-      if ('why' in img && img.why) why.push(`${FW_NAME[fw]}: not bootable over the network, ${img.why}`);
+      if ('why' in img && img.why) why.push(`${FW_NAME[fw]}: not bootable over the network, ${img.why}.`);
     }
     planned.push(...list);
   }

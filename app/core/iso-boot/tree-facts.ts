@@ -128,7 +128,7 @@ export function parseLabel(label: string): { distro?: string; version?: string }
     [/^ubuntu/i, 'Ubuntu'],
     [/^debian/i, 'Debian'],
     [/^arch/i, 'Arch Linux'],
-    [/^rescue|^sysrcd|^systemrescue/i, 'SystemRescue'],
+    [/^sysrcd|^systemrescue/i, 'SystemRescue'],
     [/^(rocky)/i, 'Rocky Linux'],
     [/^alma/i, 'AlmaLinux'],
     [/^centos/i, 'CentOS'],
@@ -206,21 +206,9 @@ export async function readTreeFacts(view: FsView, isoSize: number): Promise<Tree
     };
   };
 
-  // Windows installers: UDF with sources/boot.wim (Windows PE) or the install image.
-  if (
-    view.filesystem === 'udf' ||
-    (await p.isFile('sources/boot.wim')) ||
-    (await p.isFile('sources/install.wim')) ||
-    (await p.isFile('sources/install.esd'))
-  ) {
-    if (
-      (await p.isFile('sources/boot.wim')) ||
-      (await p.isFile('sources/install.wim')) ||
-      (await p.isFile('sources/install.esd')) ||
-      (await p.isFile('sources/install.swm'))
-    ) {
-      return { family: 'windows', distro: 'Windows', ...(label ? {} : {}), ...base };
-    }
+  // Windows installers: sources/boot.wim (Windows PE) or the install image, on UDF or ISO 9660 alike.
+  for (const f of ['sources/boot.wim', 'sources/install.wim', 'sources/install.esd', 'sources/install.swm']) {
+    if (await p.isFile(f)) return { family: 'windows', distro: 'Windows', ...base };
   }
 
   const casper = (await p.list('casper')).filter((e) => e.kind === 'file' && /\.squashfs$/i.test(e.name));
