@@ -24,6 +24,7 @@ import type { ImportOptions } from './library-import.js';
 import { type IsoAnalysisCache, sharedIsoCache } from './library-iso-cache.js';
 import type { FileVersion } from './library-iso-cache.js';
 import { sniffFile } from './library-sniff.js';
+import { readSignatures, withSignatures } from './library-signature.js';
 
 export interface NetbootLibraryOptions {
   readonly root: string;
@@ -175,6 +176,7 @@ export class NetbootLibrary {
       }
     };
     await walk('', 0);
+    await readSignatures(this.options.root, found); // kernels and EFI programs: headers only, cached
     this.found = found;
     // An analysis that settles later rebuilds the entries (and tells the listeners) without a rescan.
     this.offIso ??= this.isoCache.onSettled((full) => {
@@ -194,7 +196,11 @@ export class NetbootLibrary {
       const f = byRel.get(rel);
       return f ? this.isoCache.lookup(this.fullPath(rel), rel, f.version) : undefined;
     };
-    const entries = buildEntries(this.found, this.meta, isoState);
+    const entries = withSignatures(
+      this.options.root,
+      buildEntries(this.found, this.meta, isoState),
+      this.found,
+    );
     this.current = entries;
     for (const l of this.listeners) l(entries);
     return entries;

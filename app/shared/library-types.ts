@@ -3,6 +3,7 @@
  * Plain data (crosses IPC unchanged). Produced by app/core/netboot-library.ts.
  */
 import type { IsoInfo } from './iso-boot-types.js';
+import type { SignatureInfo } from './secure-boot.js';
 
 /** Boot platforms an entry can run on (iPXE's view of the client). */
 export type BootArch = 'bios' | 'uefi-x64' | 'uefi-ia32' | 'uefi-arm64';
@@ -49,6 +50,11 @@ export interface LibraryEntry {
   readonly secondary?: 'menu' | 'hidden';
   /** For people: what the entry is, why it is secondary or why it cannot boot. */
   readonly note?: string;
+  /**
+   * Kernels and EFI programs: whether the file carries an Authenticode signature and who signed it (issue
+   * 19, app/core/library-signature.ts); absent for other kinds or a file that could not be read.
+   */
+  readonly signature?: SignatureInfo;
 }
 
 /** User-editable per-entry settings stored in `<root>/.pxe-desk/library.json`. */
