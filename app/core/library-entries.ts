@@ -5,8 +5,10 @@
  * choice: the boot menu's default is the first entry that suits the client's firmware (ipxe-script.ts),
  * unless the user chose one.
  */
+import { isoEntryMetaKey } from '../shared/iso-boot-types.js';
 import type { IsoBootEntry, IsoInfo } from '../shared/iso-boot-types.js';
 import type { BootArch, LibraryEntry, LibraryEntryMeta, LibraryMetadata } from '../shared/library-types.js';
+import { isoBootArches } from './iso-boot/firmware.js';
 import type { SniffResult } from './library-sniff.js';
 
 export interface FoundFile {
@@ -61,11 +63,6 @@ export function pairInitrd(kernel: FoundFile, found: readonly FoundFile[]): Foun
   return suffix === '' || initrdSuffix(only.name) === '' ? only : undefined;
 }
 
-/** TEMPORARY until app/core/iso-boot/index.ts exports it: the metadata key of one boot entry of an ISO. */
-function isoEntryMetaKey(entryId: string, bootEntryId: string): string {
-  return `${entryId}#${bootEntryId}`;
-}
-
 /** A netboot tree's own boot loaders, by name (Debian's d-i netboot tree, Ubuntu's, syslinux's). */
 const SHIM = /^(shim|bootnet)[a-z0-9]*\.efi$/i;
 const GRUB = /^grub(net)?(x64|ia32|aa64)?\.efi$/i;
@@ -101,19 +98,6 @@ function treeLoader(
     secondary: 'menu',
     note: `${f.name} looks like a ${what}: chained by iPXE it may not find its next stage.`,
   };
-}
-
-/** The firmware an ISO's analysis can boot, as library arches (UEFI by the ISO's own loader's arch). */
-function isoArch(info: IsoInfo): BootArch[] {
-  const arch = new Set<BootArch>();
-  const loader = info.efiLoader?.path.toLowerCase() ?? '';
-  const uefi: BootArch = /aa64/.test(loader) ? 'uefi-arm64' : /ia32/.test(loader) ? 'uefi-ia32' : 'uefi-x64';
-  for (const e of info.entries) {
-    if (e.route === 'none') continue;
-    if (e.firmware.includes('bios')) arch.add('bios');
-    if (e.firmware.includes('uefi')) arch.add(uefi);
-  }
-  return (['bios', 'uefi-x64', 'uefi-ia32', 'uefi-arm64'] as const).filter((a) => arch.has(a));
 }
 
 /** The analysis with the user's per-entry command lines (and titles) applied; which entries were edited. */
@@ -186,7 +170,7 @@ export function buildEntries(
       const st = isoState(f.rel);
       if (st?.state === 'done') {
         const { info, edited } = withUserEdits(f.rel, st.info, meta);
-        arch = isoArch(info);
+        arch = isoBootArches(info);
         extra = {
           iso: info,
           ...(edited.length ? { isoEdited: edited } : {}),

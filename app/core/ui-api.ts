@@ -5,7 +5,7 @@
  */
 import { access, mkdir, readdir, stat, statfs } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { isoEntryMetaKey } from './library-entries.js';
+import { isoEntryMetaKey } from '../shared/iso-boot-types.js';
 import { importIntoLibrary } from './library-import.js';
 import { sharedIsoCache, type IsoAnalysisCache } from './library-iso-cache.js';
 import { sniffFile } from './library-sniff.js';

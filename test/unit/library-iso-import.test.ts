@@ -18,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isoEntryMetaKey } from '../../app/core/library-entries.js';
+import { isoEntryMetaKey } from '../../app/shared/iso-boot-types.js';
 import { importIntoLibrary } from '../../app/core/library-import.js';
 import { IsoAnalysisCache } from '../../app/core/library-iso-cache.js';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
