@@ -16,11 +16,16 @@ export function urlFor(base: string, rel: string): string {
   return `${base}/${rel.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-/** iPXE menu/item text: keep printable ASCII, no characters iPXE's parser treats specially. */
+/**
+ * iPXE menu/item text: keep printable ASCII, no characters iPXE's parser treats specially (`${…}` expansion,
+ * `\` escapes, and `||`/`&&`, which would end an `echo` and run the rest as a command).
+ */
 export function label(text: string): string {
   return text
     .replace(/[^\x20-\x7e]/g, '?')
     .replace(/[${}\\]/g, '_')
+    .replace(/\|{2,}/g, '|')
+    .replace(/&{2,}/g, '&')
     .slice(0, 70);
 }
 
@@ -126,11 +131,11 @@ export function isoBootLines(sub: IsoBootEntry, ctx: IsoLineContext): string[] {
       const parts = [`kernel ${inIso(sub.kernel)}`];
       if (ctx.fw === 'uefi') parts.push(...names.map((n) => `initrd=${n.name}`));
       if (args) parts.push(args);
-      const lines = [`${parts.join(' ')}${fail(`kernel ${sub.kernel.split('/').pop() ?? ''}`)}`];
+      const lines = [`${parts.join(' ')}${fail(`kernel ${sub.kernel}`)}`];
       initrds.forEach((p, i) => {
         const n = names[i]!;
         const opt = n.explicit ? `--name ${n.name} ` : '';
-        lines.push(`initrd ${opt}${inIso(p)}${fail(`initrd ${p.split('/').pop() ?? ''}`)}`);
+        lines.push(`initrd ${opt}${inIso(p)}${fail(`initrd ${p}`)}`);
       });
       lines.push(`boot${fail('the kernel did not start')}`);
       return lines;
