@@ -3,7 +3,8 @@
 //   - the iPXE network boot programs (undionly.kpxe, ipxe.efi, snponly.efi, ipxe.pxe) from Debian's `ipxe`;
 //   - the Secure Boot chain (docs/secure-boot.md): shimx64.efi from `shim-signed` (signed by Microsoft's UEFI
 //     CA) and grubx64.efi, the network GRUB `grubnetx64.efi.signed` from `grub-efi-amd64-signed` (signed by
-//     Debian), under the name shim loads next by default (shim.h DEFAULT_LOADER "\grubx64.efi").
+//     Debian), under the name shim loads next by default (shim.h DEFAULT_LOADER "\grubx64.efi");
+//   - memdisk from `syslinux-common`, for small BIOS images iPXE's sanboot cannot start (docs/iso-boot.md).
 // Every package version is pinned and every extracted file's sha256 is checked against PACKAGES below, so the
 // bytes served (and asserted by test/unit/authenticode*.test.ts) are exactly the recorded ones; apt itself has
 // already checked the .deb against Debian's signed Release file. They are never committed: `apt-get download`
@@ -89,6 +90,21 @@ const PACKAGES = [
         name: 'grubx64.efi',
         path: 'usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed',
         sha256: 'a376f239f40fc54aa63e343f3d2ab254c4a1ebcaec1a3fe5de0497aa640362d9',
+      },
+    ],
+  },
+  {
+    // memdisk (syslinux): BIOS clients boot small ISOs and floppy images that iPXE's sanboot cannot start
+    // (El Torito floppy emulation, e.g. memtest86+'s ISO) from RAM; docs/iso-boot.md.
+    name: 'syslinux-common',
+    arch: 'all',
+    version: '3:6.04~git20190206.bf6db5b4+dfsg1-3',
+    secureBoot: false,
+    files: [
+      {
+        name: 'memdisk',
+        path: 'usr/lib/syslinux/memdisk',
+        sha256: '86b1d121e43cb3256d1e70b93dc073038b1401b9eb25eb21a6a11e4ab9620351',
       },
     ],
   },
