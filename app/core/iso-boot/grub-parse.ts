@@ -51,6 +51,10 @@ type Token =
   | { readonly k: 'word'; readonly word: Word; readonly line: number }
   | { readonly k: 'sep' | '{' | '}'; readonly line: number };
 
+/** Deepest nesting of blocks (`{ }`, `if`, `for`) parsed; real configurations nest a handful. */
+export const MAX_NESTING = 64;
+
+const WORD_END = new Set([' ', '\t', '\r', '\n', '\f', '\v', ';', '{', '}']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 const SPECIAL_VAR = /^(?:[0-9]+|[?#*@])/;
 
@@ -96,33 +100,18 @@ export function lex(text: string, problems: ParseProblem[]): Token[] {
     const parts: WordPart[] = [];
     let plain = true;
     let lit = '';
-    const flush = (): void => {
+    const variable = (): boolean => {
+      const v = readVariable(text, i);
+      if (!v) return false;
       if (lit) parts.push({ text: lit });
       lit = '';
-    };
-    const variable = (): boolean => {
-      // At text[i] === '$': `${name}`, `$name`, `$1`, `$?`; anything else is a literal '$'.
-      const rest = text.slice(i + 1, i + 200);
-      if (rest[0] === '{') {
-        const end = rest.indexOf('}');
-        if (end > 0 && !/[\n]/.test(rest.slice(0, end))) {
-          flush();
-          parts.push({ name: rest.slice(1, end) });
-          i += end + 2;
-          return true;
-        }
-        return false;
-      }
-      const m = NAME.exec(rest) ?? SPECIAL_VAR.exec(rest);
-      if (!m) return false;
-      flush();
-      parts.push({ name: m[0] });
-      i += m[0].length + 1;
+      parts.push({ name: v.name });
+      i = v.next;
       return true;
     };
     while (i < n) {
       const d = text[i] as string;
-      if (/[ \t\r\n\f\v;{}]/.test(d)) break;
+      if (WORD_END.has(d)) break;
       if (d === '\\') {
         plain = false;
         if (text[i + 1] === '\n') {
@@ -183,10 +172,22 @@ export function lex(text: string, problems: ParseProblem[]): Token[] {
       lit += d;
       i++;
     }
-    flush();
+    if (lit) parts.push({ text: lit });
     out.push({ k: 'word', word: { parts, plain }, line: startLine });
   }
   return out;
+}
+
+/** At text[i] === '$': `${name}`, `$name`, `$1`, `$?` and where the text goes on; else a literal '$'. */
+function readVariable(text: string, i: number): { name: string; next: number } | undefined {
+  const rest = text.slice(i + 1, i + 200);
+  if (rest[0] === '{') {
+    const end = rest.indexOf('}');
+    if (end > 0 && !rest.slice(0, end).includes('\n')) return { name: rest.slice(1, end), next: i + end + 2 };
+    return undefined;
+  }
+  const m = NAME.exec(rest) ?? SPECIAL_VAR.exec(rest);
+  return m ? { name: m[0], next: i + m[0].length + 1 } : undefined;
 }
 
 /** Index of the `"` closing a double-quoted string starting at `from`, or -1. */
@@ -214,6 +215,7 @@ export function parseGrub(text: string, problems: ParseProblem[]): Stmt[] {
   const skipSeps = (): void => {
     while (peek()?.k === 'sep') at++;
   };
+  let depth = 0;
   const lineOf = (): number => peek()?.line ?? toks[toks.length - 1]?.line ?? 1;
 
   /** Words up to the end of the command (a `{` / `}` ends it too, and is not consumed). */
@@ -320,6 +322,20 @@ export function parseGrub(text: string, problems: ParseProblem[]): Stmt[] {
   /** Statements until one of `stop` starts a command (or `}` when `brace`), or the end. */
   function list(stop: string[], brace = false): Stmt[] {
     const out: Stmt[] = [];
+    if (++depth > MAX_NESTING) {
+      // Deeper than any real configuration: stop parsing here (the rest of the text is dropped).
+      if (at < toks.length)
+        problems.push({ line: lineOf(), detail: `blocks nested deeper than ${MAX_NESTING}` });
+      at = toks.length;
+    }
+    try {
+      return listBody(stop, brace, out);
+    } finally {
+      depth--;
+    }
+  }
+
+  function listBody(stop: string[], brace: boolean, out: Stmt[]): Stmt[] {
     for (;;) {
       skipSeps();
       const t = peek();

@@ -136,7 +136,10 @@ export class ConfigLog {
   readonly read: string[] = [];
   note(issue: ConfigIssue): void {
     // A garbage file could yield one issue per byte: the first few hundred say enough.
-    if (this.issues.length < 1000) this.issues.push(issue);
+    if (this.issues.length >= 1000) return;
+    // Garbage can make a "command" of a megabyte: the detail is for people, a line's worth is enough.
+    const d = issue.detail;
+    this.issues.push(d.length > 160 ? { ...issue, detail: `${d.slice(0, 157)}...` } : issue);
   }
 }
 
