@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseIsoFile, isoBootArches, WINDOWS_NOTE } from '../../app/core/iso-boot/index.js';
 import { tokenize } from '../../app/core/iso-boot/cmdline.js';
 import { GiB, ROOT_HEADROOM } from '../../app/core/iso-boot/summary.js';
+import type { BootMenus, ConfigBootEntry } from '../../app/core/iso-boot/types.js';
 import type { IsoBootEntry, IsoFirmware, IsoInfo } from '../../app/shared/iso-boot-types.js';
 import { ensureFixtures } from '../fixtures/fixtures.js';
 import {
@@ -230,5 +231,87 @@ describe.skipIf(!tools)('analyseIso per family', () => {
     const c = await analyse(cut);
     expect(c.family).toBeDefined();
     expect((await analyse(join(dir, 'absent.iso'))).note).toMatch(/could not be read/);
+  });
+});
+
+describe.skipIf(!tools)('analyseIso with the boot menus given', () => {
+  const entry = (
+    e: Partial<ConfigBootEntry> & Pick<ConfigBootEntry, 'title' | 'kernel'>,
+  ): ConfigBootEntry => ({
+    group: [],
+    initrds: ['casper/initrd'],
+    args: 'boot=casper quiet splash ---',
+    isDefault: false,
+    source: 'isolinux',
+    configPath: 'isolinux/isolinux.cfg',
+    ...e,
+  });
+
+  it('merges entries alike on both firmwares, keeps groups and non-default entries, drops what cannot start', async () => {
+    const path = masterIso(
+      dir,
+      'menus',
+      {
+        'casper/vmlinuz': fakeKernel(101, { bios: true, uefi: true }),
+        'casper/initrd': bytes(102, 5_000),
+        'casper/filesystem.squashfs': bytes(103, 50_000),
+        'boot/memtest86+x64.bin': fakeKernel(104, { bios: true, uefi: false }),
+      },
+      { label: 'Ubuntu 24.04' },
+    );
+    const live = entry({ title: 'Try Ubuntu', kernel: 'casper/vmlinuz', isDefault: true, loaderId: 'live' });
+    const menus: Record<IsoFirmware, BootMenus> = {
+      bios: {
+        firmware: 'bios',
+        loader: 'isolinux',
+        entries: [
+          live,
+          entry({
+            title: 'Safe graphics',
+            kernel: 'casper/vmlinuz',
+            group: ['Advanced'],
+            args: 'nomodeset ---',
+          }),
+          entry({ title: 'Memory test', kernel: 'boot/memtest86+x64.bin', initrds: [], args: '' }),
+          entry({ title: 'Broken', kernel: 'casper/vmlinuz-missing' }),
+        ],
+        configsRead: ['isolinux/isolinux.cfg'],
+        issues: [
+          { code: 'not-linux', source: 'isolinux', configPath: 'isolinux/isolinux.cfg', detail: 'hdt.c32' },
+        ],
+      },
+      uefi: {
+        firmware: 'uefi',
+        loader: 'grub',
+        entries: [
+          { ...live, source: 'grub', configPath: 'boot/grub/grub.cfg' },
+          entry({ title: 'Memory test', kernel: 'boot/memtest86+x64.bin', initrds: [], args: '' }),
+        ],
+        configsRead: ['boot/grub/grub.cfg'],
+        issues: [],
+      },
+    };
+    const info = await analyseIsoFile(path, 'menus.iso', { readMenus: async (_r, fw) => menus[fw] });
+    expect(info.family).toBe('casper');
+    const d = def(info, 'bios');
+    expect(d).toBe(def(info, 'uefi'));
+    expect(d.id).toBe('live');
+    expect(d.firmware).toEqual(['bios', 'uefi']);
+    const safe = info.entries.find((e) => e.title === 'Safe graphics');
+    expect(safe?.group).toEqual(['Advanced']);
+    expect(safe?.isDefault).toBe(false);
+    expect(args(safe?.cmdline).map.get('url')).toBe('{iso}');
+    expect(args(safe?.cmdline).words).toContain('nomodeset');
+    // memtest in a Linux menu: started as it is (no root rewrite), BIOS only (no EFI stub).
+    const mt = info.entries.filter((e) => e.title === 'Memory test');
+    expect(mt).toHaveLength(1);
+    expect(mt[0]?.route).toBe('kernel');
+    expect(mt[0]?.firmware).toEqual(['bios']);
+    expect(mt[0]?.cmdline).toBe('');
+    expect(info.entries.some((e) => e.title === 'Broken')).toBe(false);
+    expect(new Set(info.entries.map((e) => e.id)).size).toBe(info.entries.length);
+    expect(info.note).toMatch(/"Broken" \(its kernel casper\/vmlinuz-missing is not in the image\)/);
+    expect(info.note).toMatch(/UEFI: 1 menu entry left out: "Memory test" \(.*no EFI stub/);
+    expect(info.note).toMatch(/1 menu entry boots something other than Linux/);
   });
 });

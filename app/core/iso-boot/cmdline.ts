@@ -179,9 +179,12 @@ export function rewriteCmdline(family: IsoFamily, args: string, ctx: RewriteCont
   return joinArgs([...out, ...tail.filter((t) => isSeparator(t) || !dropMatches(t, ALWAYS_DROP))]);
 }
 
-/** The family's network root arguments present in a (possibly user-edited) command line, for the notes. */
+/** Whether a (possibly user-edited) command line still has the family's network root argument (UI warnings). */
 export function hasNetworkRoot(family: IsoFamily, cmdline: string): boolean {
-  const t = tokenize(cmdline);
+  // Only what the initramfs reads: arguments after `--`/`---` belong to the installed system or init.
+  const all = tokenize(cmdline);
+  const sep = all.findIndex(isSeparator);
+  const t = sep < 0 ? all : all.slice(0, sep);
   switch (family) {
     case 'casper':
       return (findArg(t, 'url') ?? '').includes(ISO_URL_TOKEN) || /^https?:/.test(findArg(t, 'url') ?? '');

@@ -9,7 +9,7 @@ import { analyse, type AnalyseOptions } from './analyse.js';
 
 export { WINDOWS_NOTE, type AnalyseOptions } from './analyse.js';
 export { isoEntryMetaKey } from '../../shared/iso-boot-types.js';
-export { rewriteCmdline, tokenize } from './cmdline.js';
+export { hasNetworkRoot, rewriteCmdline, tokenize } from './cmdline.js';
 export { isoBootArches, isoFirmwareOf } from './firmware.js';
 
 /** What analysing an image that does not read gives: not bootable, and why. */
