@@ -63,6 +63,8 @@ export interface BootResult {
   /** Secure Boot state the guest's /init read ('1' on, '0' off). */
   readonly sb?: string;
   readonly cmdline?: string;
+  /** BootOptions.until was met (the boot's own goal, when it has no PXE-LAB-BOOT-OK marker). */
+  readonly reached?: boolean;
   readonly serial: string;
   /** `--json` lines of the PXE Desk CLI (empty for dnsmasq). */
   readonly events: readonly Record<string, unknown>[];
@@ -105,6 +107,13 @@ export interface BootOptions {
   readonly secureBoot?: boolean;
   /** Also stop waiting when the serial log matches this (e.g. GRUB's `grub>` prompt: it will not boot). */
   readonly stopOn?: RegExp;
+  /** More QEMU arguments (e.g. `-monitor unix:…` to read the VGA text buffer of a guest without serial). */
+  readonly qemuArgs?: readonly string[];
+  /**
+   * The guest got where the case wants it (polled with the serial log so far, every 200 ms, e.g. memtest's
+   * screen read from the VGA text buffer): stop waiting, and BootResult.reached says so.
+   */
+  readonly until?: (serial: string) => boolean | Promise<boolean>;
 }
 
 const OVMF_MS_CODE = '/usr/share/OVMF/OVMF_CODE_4M.ms.fd';
@@ -346,11 +355,13 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
           );
         }
       }
+      if (bootOptions.qemuArgs) qemu.push(...bootOptions.qemuArgs);
       writeFileSync(join(dir, 'qemu.cmd'), qemu.join(' ') + '\n');
       const start = Date.now();
       const child = track('qemu', net.spawn('lan', 'qemu-system-x86_64', qemu), 'qemu.log');
       let text = '';
       let ok = false;
+      let reached = false;
       while (Date.now() - start < timeoutMs) {
         text = readFileSync(serial, 'latin1');
         if (text.includes(BOOT_MARKER) && /PXE-LAB-BOOT-OK[^\n]*\n/.test(text)) {
@@ -361,6 +372,10 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         // SeaBIOS after every boot device failed / OVMF back in its boot manager: no point waiting on
         if (text.includes('No bootable device') || text.includes('BdsDxe: No bootable option')) break;
         if (bootOptions.stopOn?.test(text)) break;
+        if (bootOptions.until && (await bootOptions.until(text))) {
+          reached = true;
+          break;
+        }
         await sleep(200);
       }
       const seconds = (Date.now() - start) / 1000;
@@ -372,6 +387,7 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         fw: marker?.fw,
         ...(marker?.sb !== undefined ? { sb: marker.sb } : {}),
         cmdline: marker?.cmdline,
+        ...(bootOptions.until ? { reached } : {}),
         serial: text,
         events,
         dir,
