@@ -18,10 +18,11 @@ import type { ClientRecord, Diagnosis, SessionMode } from '../../shared/session-
 import { diagnose, type DiagnosisOptions } from './diagnosis.js';
 import { ActivityOrder } from './activity-order.js';
 import { RowBatch } from './row-batch.js';
+import { findingsKey, rowView } from './row-view.js';
 import { foldDhcp, foldTransfer, newFacts, setLoopBroken, type ClientFacts } from './facts.js';
 import { loopRun } from './file-roles.js';
 import { applyDhcp, applyTransfer, markStalled, newRecord, type RecordDraft } from './timeline.js';
-import { chainAfterEvent, chainOnRequest, signedChainFirmware } from './secure-boot-chain.js';
+import { chainAfterEvent, chainOnRequest, initialChain, signedChainFirmware } from './secure-boot-chain.js';
 
 export interface ClientBookOptions extends Omit<DiagnosisOptions, 'mode'> {
   /** Session mode (the site-boot-file rule applies in proxy mode only); default 'files'. */
@@ -177,36 +178,27 @@ export class ClientBook {
       if (!overheard) foldDhcp(client.facts, e);
     }
     // Which chain (Secure Boot): a new UEFI x64 client starts on one; a refusal of iPXE moves it (auto).
-    if (!overheard && chainAfterEvent(client.facts, client.record, event, this.setting, this.maxEntries))
-      this.logSigned(mac);
+    const setting = this.rules.secureBoot ?? 'auto';
+    if (!overheard && chainAfterEvent(client.facts, client.record, event, setting, this.maxEntries))
+      this.options.logger?.info('signed chain from now on: its firmware did not run iPXE', { mac });
     this.changed(mac, client);
     return loop;
   }
 
   /**
-   * The chain for a firmware request of `mac` (the boot decision asks it for UEFI firmware requests only,
-   * never for iPXE's own: iPXE gets its script whatever the chain). `on`: every UEFI x64 client is signed;
-   * `off`: none; `auto`: iPXE until the firmware showed it refused it, and this very request (which reaches
-   * the client model only after the decision) can be the one that shows it.
+   * The chain for a firmware request of `mac` (never asked for iPXE's own requests), before the request's
+   * event arrives: in `auto` this very request may be the one that shows the refusal (secure-boot-chain.ts).
    */
   chainFor(rawMac: string, firmware: FirmwareKind): BootChain {
-    if (!signedChainFirmware(firmware) || this.setting === 'off') return 'ipxe';
-    if (this.setting === 'on') return 'signed';
+    const setting = this.rules.secureBoot ?? 'auto';
+    if (!signedChainFirmware(firmware) || setting !== 'auto') return initialChain(setting, firmware);
     const mac = rawMac.toLowerCase().replace(/-/g, ':');
     const client = this.clients.get(mac);
     if (client && chainOnRequest(client.facts, client.record, this.clock.now(), this.maxEntries)) {
-      this.logSigned(mac);
+      this.options.logger?.info('signed chain from now on: its firmware did not run iPXE', { mac });
       this.changed(mac, client);
     }
     return client?.facts.chain?.chain ?? 'ipxe';
-  }
-
-  private get setting(): SecureBootMode {
-    return this.rules.secureBoot ?? 'auto';
-  }
-
-  private logSigned(mac: string): void {
-    this.options.logger?.info('signed chain from now on: its firmware did not run iPXE', { mac });
   }
 
   macForIp(ip: string): string | undefined {
@@ -368,7 +360,7 @@ export class ClientBook {
         const where = markStalled(client.record, now, stallMs, this.maxEntries);
         if (where !== undefined) client.facts.stalled = { time: now, where };
         const stalled = where !== undefined;
-        const sig = signature(diagnose(client.facts, now, this.rules));
+        const sig = findingsKey(diagnose(client.facts, now, this.rules));
         if (stalled || sig !== client.findings) this.changed(mac, client);
       }
       if (left > 0) {
@@ -381,20 +373,13 @@ export class ClientBook {
 
   private view(mac: string, client: Client, now: number): ClientRecord {
     const found = diagnose(client.facts, now, this.rules);
-    client.findings = signature(found);
-    const r = client.record;
+    client.findings = findingsKey(found);
     const paused = this.paused.get(mac);
-    const override = mac.startsWith('ip:') ? undefined : this.options.bootOverride?.(mac);
-    return {
-      ...r,
-      timeline: [...r.timeline],
-      ...(found.length > 0 ? { diagnoses: found, diagnosis: found[0]!.text } : {}),
-      ...(this.blocked.has(mac) ? { blocked: true } : {}),
-      ...(paused && now < paused.until ? { paused: { ...paused } } : {}),
-      ...(override ? { bootOverride: override } : {}),
-      ...(client.facts.chain ? { chain: client.facts.chain.chain } : {}),
-      ...(client.facts.chain?.reason ? { chainReason: client.facts.chain.reason } : {}),
-    };
+    return rowView(client.record, client.facts, found, {
+      blocked: this.blocked.has(mac),
+      ...(paused && now < paused.until ? { paused } : {}),
+      ...(mac.startsWith('ip:') ? {} : { override: this.options.bootOverride?.(mac) }),
+    });
   }
 
   /** A row changed through an engine event or the tick: announced now, or with the next batch. */
@@ -431,8 +416,4 @@ export class ClientBook {
     const victim = this.activity.oldest(idle, EVICTION_SCAN);
     if (victim !== undefined && this.drop(victim)) this.evictions++;
   }
-}
-
-function signature(found: readonly Diagnosis[]): string {
-  return found.map((d) => `${d.code}\u0000${d.text}`).join('\u0001');
 }

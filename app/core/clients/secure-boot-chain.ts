@@ -57,6 +57,11 @@ export function baseName(fileOrUrl: string): string {
   return (path.split(/[/\\]/).at(-1) ?? path).toLowerCase();
 }
 
+/** The chain a firmware request gets before anything is known of the client: `on` signs every UEFI x64 one. */
+export function initialChain(mode: SecureBootMode, fw: FirmwareKind | undefined): BootChain {
+  return mode === 'on' && signedChainFirmware(fw) ? 'signed' : 'ipxe';
+}
+
 /**
  * The first firmware request of a UEFI x64 client: the chain it starts on under the setting (`on`: signed,
  * said once in its timeline; otherwise iPXE).
@@ -69,7 +74,7 @@ export function startChain(
   maxEntries: number,
 ): void {
   if (!signedChainFirmware(e.client.firmware)) return;
-  if (mode !== 'on') {
+  if (initialChain(mode, e.client.firmware) === 'ipxe') {
     f.chain = { chain: 'ipxe', time: e.time };
     return;
   }
