@@ -214,7 +214,14 @@ class Evaluator {
         this.note('too-many', file, s.line, `more than ${MAX_ENTRIES} menu entries`);
       return;
     }
-    const base = { title, ...(id === undefined ? {} : { id }), body: s.body, configPath: file, line: s.line };
+    const base = {
+      title,
+      ...(id === undefined ? {} : { id }),
+      body: s.body,
+      configPath: file,
+      line: s.line,
+      ctx,
+    };
     ctx.menu.push(s.t === 'entry' ? { kind: 'entry', ...base, args: rest } : { kind: 'submenu', ...base });
   }
 
@@ -339,10 +346,10 @@ class Evaluator {
         // A submenu's body runs in a new context when it is opened, without `default`; GRUB builds that
         // carry a distribution patch (Fedora) copy every variable, upstream only the exported ones — the
         // wider view is kept here.
-        const child = ctx.child(true);
+        const child = item.ctx.child(true);
         child.vars.delete('default');
         try {
-          await this.run(item.body, child, [item.title], item.configPath);
+          await this.run(item.body, child, ['', item.title], item.configPath);
         } catch (e) {
           if (!(e instanceof Stop) || e.why === 'budget') throw e;
         }
@@ -351,10 +358,11 @@ class Evaluator {
         continue;
       }
       const loaded: Loaded = { initrds: [] };
-      const scope = ctx.child(true);
+      const scope = item.ctx.child(true);
       scope.vars.set('chosen', item.title);
       try {
-        await this.run(item.body, scope, [item.title, ...item.args.slice(1)], item.configPath, loaded);
+        // GRUB runs the body with the menuentry's arguments as $1… (the title first).
+        await this.run(item.body, scope, ['', ...item.args], item.configPath, loaded);
       } catch (e) {
         if (!(e instanceof Stop) || e.why === 'budget') throw e;
       }

@@ -28,6 +28,8 @@ export type MenuItem =
       readonly body: readonly Stmt[];
       readonly configPath: string;
       readonly line: number;
+      /** The context it was defined in: its body runs there when the menu is shown. */
+      readonly ctx: Context;
       readonly args: readonly string[];
     }
   | {
@@ -37,6 +39,8 @@ export type MenuItem =
       readonly body: readonly Stmt[];
       readonly configPath: string;
       readonly line: number;
+      /** The context it was defined in: its body runs there when the menu is shown. */
+      readonly ctx: Context;
     };
 
 /** What a running menu entry body loaded. */
