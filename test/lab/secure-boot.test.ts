@@ -146,11 +146,11 @@ describe.skipIf(!enabled)('Secure Boot lab through PXE Desk (signed chain)', () 
             expect(r.sb).toBe(c.secureBoot ? '1' : '0');
             expect(r.cmdline).toContain(`pxelab=${c.name}`);
             if (c.setting === 'on') {
-              // The signed chain, in order: shim, its second stage from the same folder, the generated
-              // GRUB menu, the kernel and initrd; never iPXE.
-              const order = ['shimx64.efi', 'grubx64.efi', 'grub/grub.cfg', 'vmlinuz', 'initrd.gz'].map((f) =>
-                wire.indexOf(f),
-              );
+              // The signed chain, in order: shim, its second stage from the same folder (or, after HTTP
+              // boot, the RAM-disk image holding both), the generated GRUB menu, the kernel and initrd;
+              // never iPXE.
+              const first = c.fw === 'uefi-http' ? ['pxe-desk-signed.img'] : ['shimx64.efi', 'grubx64.efi'];
+              const order = [...first, 'grub/grub.cfg', 'vmlinuz', 'initrd.gz'].map((f) => wire.indexOf(f));
               expect(
                 order.every((i) => i >= 0),
                 `requests: ${wire.join(' ')}`,
@@ -162,7 +162,7 @@ describe.skipIf(!enabled)('Secure Boot lab through PXE Desk (signed chain)', () 
             if (c.fw === 'uefi-http') {
               const offers = offersFromServer(run.pcapPath(), SRV_IP);
               expect(offers).toMatch(/HTTPClient/);
-              expect(offers).toContain(`http://${SRV_IP}:8080/shimx64.efi`);
+              expect(offers).toContain(`http://${SRV_IP}:8080/pxe-desk-signed.img`);
             }
           } else {
             expect(r.ok, 'booted although it must not').toBe(false);

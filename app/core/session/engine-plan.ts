@@ -14,6 +14,7 @@ import type { Clock, Logger } from '../../shared/runtime.js';
 import { normalizeMac, parseVendorOptions, type ValidatedConfig } from '../config-validate.js';
 import { createGrubHandler } from '../grub-script.js';
 import { createScriptHandler, parseScriptQuery } from '../ipxe-script.js';
+import { SIGNED_BOOT_IMAGE, writeSignedBootImage } from '../signed-boot-image.js';
 import { NetbootLibrary } from '../netboot-library.js';
 import type { ClientBook } from '../clients/index.js';
 import type { EngineFactory } from './engine-factory.js';
@@ -136,12 +137,26 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
   } catch (error) {
     ctx.warn(`The netboot folder could not be scanned (${String(error)}): no generated boot menu.`);
   }
+  // The signed chain for UEFI HTTP boot clients: a RAM-disk image with shim, GRUB and a grub.cfg naming our
+  // TFTP server (signed-boot-image.ts; docs/secure-boot.md), written when the signed boot files exist.
+  let imageDir: string | undefined;
+  const signedFiles = fallbackDirs.find(
+    (d) => existsSync(join(d, 'shimx64.efi')) && existsSync(join(d, 'grubx64.efi')),
+  );
+  if (signedFiles && c.mode !== 'files') {
+    try {
+      imageDir = writeSignedBootImage(signedFiles, c.fileServer ?? v.address);
+    } catch (error) {
+      ctx.warn(`The signed chain's HTTP boot image could not be written (${String(error)}).`);
+    }
+  }
+  const httpDirs = imageDir ? [...fallbackDirs, imageDir] : fallbackDirs;
   const http = await factory.http({
     ...common,
     root: c.root,
     address: v.address,
     port: httpPort,
-    fallbackDirs,
+    fallbackDirs: httpDirs,
     macForIp: (ip: string) => book.macForIp(ip),
     ...(scripts ? { scripts } : {}),
   });
@@ -169,13 +184,14 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
     ...(c.allow ? { allow: c.allow.map((m) => normalizeMac(m) ?? m) } : {}),
     ...(c.deny ? { deny: c.deny.map((m) => normalizeMac(m) ?? m) } : {}),
     hasFile: cachedExists(
-      (name) => existsSync(join(c.root, name)) || fallbackDirs.some((d) => existsSync(join(d, name))),
+      (name) => existsSync(join(c.root, name)) || httpDirs.some((d) => existsSync(join(d, name))),
       clock,
     ),
     // Blocks and loop-breaker pauses live in the client model; the boot decision asks it per request.
     isBlocked: (mac: string) => book.exclusion(mac),
     // Secure Boot: which chain a UEFI x64 firmware request gets is the client model's per-MAC decision.
     chainFor: (mac: string, firmware: FirmwareKind) => book.chainFor(mac, firmware),
+    ...(imageDir ? { signedHttpBootFile: SIGNED_BOOT_IMAGE } : {}),
   };
   if (c.mode === 'proxy') {
     const proxy = await factory.proxy({

@@ -47,6 +47,12 @@ export interface BootConfig {
    * from the folder of this name on the same server, so both must sit side by side (docs/secure-boot.md).
    */
   readonly signedBootFile?: string;
+  /**
+   * What a UEFI HTTP boot client on the signed chain gets instead of the shim: a disk image holding shim, GRUB
+   * and a grub.cfg (app/core/signed-boot-image.ts), because GRUB started by HTTP boot has no network
+   * configuration of its own (docs/secure-boot.md). Without it HTTP boot clients get the shim's URL.
+   */
+  readonly signedHttpBootFile?: string;
 }
 
 /** Debian's shim (signed by Microsoft's UEFI CA), as `npm run bootfiles` stores it. */
@@ -269,7 +275,9 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
     !config.bootFiles?.[firmware] &&
     (firmware === 'uefi-x64' || firmware === 'uefi-x64-http') &&
     config.chainFor?.(mac, firmware) === 'signed';
-  const file = signed ? (config.signedBootFile ?? SIGNED_BOOT_FILE) : (override ?? fileFor(firmware, config));
+  const shim = config.signedBootFile ?? SIGNED_BOOT_FILE;
+  const signedFile = firmware === 'uefi-x64-http' ? (config.signedHttpBootFile ?? shim) : shim;
+  const file = signed ? signedFile : (override ?? fileFor(firmware, config));
   const needsUserFile = firmware === 'uefi-ia32' || firmware === 'uefi-arm64' || firmware.endsWith('-http');
   if (
     !file ||
@@ -297,7 +305,7 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
       arch,
     };
   }
-  if (signed && config.hasFile) {
+  if (signed && file === shim && config.hasFile) {
     const second = `${file.replace(/[^/]*$/, '')}${SIGNED_SECOND_STAGE}`;
     if (!config.hasFile(second)) {
       return {
