@@ -186,3 +186,20 @@ export function biosOnlyIso(dir: string, withKernel: boolean): string {
   }
   return masterIso(dir, withKernel ? 'biosk' : 'bios', files, { label: 'RESCUE', uefi: false });
 }
+
+/** Fedora/RHEL installer-style: images/install.img (Anaconda stage 2), kernel in images/pxeboot, .treeinfo. */
+export function anacondaIso(dir: string): string {
+  const label = 'Fedora-E-dvd-x86_64-39';
+  return masterIso(
+    dir,
+    'anaconda',
+    {
+      'images/pxeboot/vmlinuz': linuxKernel(91),
+      'images/pxeboot/initrd.img': bytes(92, 30_000),
+      'images/install.img': bytes(93, 120_000),
+      '.treeinfo': '[general]\nfamily = Fedora\nversion = 39\n[stage2]\nmainimage = images/install.img\n',
+      'EFI/BOOT/grub.cfg': `menuentry 'Install Fedora 39' {\n  linuxefi /images/pxeboot/vmlinuz inst.stage2=hd:LABEL=${label} quiet\n  initrdefi /images/pxeboot/initrd.img\n}\n`,
+    },
+    { label },
+  );
+}

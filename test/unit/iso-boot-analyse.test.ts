@@ -8,6 +8,7 @@ import type { BootMenus, ConfigBootEntry } from '../../app/core/iso-boot/types.j
 import type { IsoBootEntry, IsoFirmware, IsoInfo } from '../../app/shared/iso-boot-types.js';
 import { ensureFixtures } from '../fixtures/fixtures.js';
 import {
+  anacondaIso,
   archisoIso,
   biosOnlyIso,
   casperIso,
@@ -105,6 +106,24 @@ describe.skipIf(!tools)('analyseIso per family', () => {
       expect(a.words).toContain('rd.live.image');
       expect(e.cmdline).not.toMatch(/CDLABEL|rd\.live\.check/);
     }
+  });
+
+  it('Anaconda installer (dracut, no LiveOS): inst.stage2={iso} replaces the CD label, no live root', async () => {
+    const info = await analyse(anacondaIso(dir));
+    expect(info.family).toBe('dracut');
+    expect(info.distro).toBe('Fedora');
+    expect(info.version).toBe('39');
+    for (const fw of ['bios', 'uefi'] as const) {
+      const e = def(info, fw);
+      expect(e.route).toBe('kernel-root-http');
+      expect(e.kernel).toBe('images/pxeboot/vmlinuz');
+      const a = args(e.cmdline);
+      expect(a.map.get('inst.stage2')).toBe('{iso}');
+      expect(a.map.get('ip')).toBe('dhcp');
+      expect(a.map.has('root')).toBe(false);
+      expect(e.cmdline).not.toContain('hd:LABEL');
+    }
+    expect(info.ramBytes).toBe(120_000 + ROOT_HEADROOM);
   });
 
   it('archiso: archiso_http_srv={iso}/ archisobasedir=arch ip=dhcp, label/UUID search dropped, microcode first', async () => {

@@ -58,6 +58,14 @@ describe('rewriteCmdline', () => {
     expect(hasNetworkRoot('dracut', out)).toBe(true);
   });
 
+  it('dracut installer: inst.stage2 and inst.repo point at the ISO, no live root added', () => {
+    const out = rewriteCmdline('dracut', 'inst.stage2=hd:LABEL=Rocky-9-x86_64-dvd inst.repo=cdrom quiet', {
+      installer: true,
+    });
+    expect(out).toBe('inst.stage2={iso} inst.repo={iso} quiet ip=dhcp');
+    expect(hasNetworkRoot('dracut', out)).toBe(true);
+  });
+
   it('archiso: label/UUID/device search replaced by archiso_http_srv; an existing archisobasedir wins', () => {
     const out = rewriteCmdline(
       'archiso',

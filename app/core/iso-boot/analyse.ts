@@ -167,6 +167,7 @@ async function planKernels(
     const cmdline = rewriteCmdline(family, c.args, {
       ...(facts.family === 'live-boot' && facts.rootImage ? { squashfs: facts.rootImage } : {}),
       ...(facts.family === 'dracut' && facts.rootImage ? { liveImage: facts.rootImage } : {}),
+      ...(facts.installer ? { installer: true } : {}),
       ...(facts.archisoBaseDir ? { archisoBaseDir: facts.archisoBaseDir } : {}),
     });
     const id = (c as KernelCandidate & { loaderId?: string }).loaderId ?? c.title;

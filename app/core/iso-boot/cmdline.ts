@@ -65,6 +65,8 @@ export interface RewriteContext {
   readonly liveImage?: string;
   /** archiso: the base directory (`arch`, `sysresccd`). */
   readonly archisoBaseDir?: string;
+  /** dracut: an Anaconda installer image (stage 2 `images/install.img`, no live root). */
+  readonly installer?: boolean;
 }
 
 interface Rule {
@@ -110,9 +112,24 @@ function rules(family: IsoFamily, ctx: RewriteContext): Rule | undefined {
       };
     }
     case 'dracut': {
+      const img = ctx.liveImage ?? 'LiveOS/squashfs.img';
+      // Anaconda installers (inst.stage2=hd:LABEL=…): their stage 2 from a URL is the ISO's tree itself,
+      // which anaconda's dracut module reads as `<URL>/.treeinfo` or `<URL>/images/install.img`; `inst.repo`
+      // of a DVD the same. No live root here.
+      if (ctx.installer) {
+        return {
+          drop: ['inst.stage2', 'stage2', 'inst.repo', 'repo', 'rd.live.check', 'check', 'ip'],
+          add: (t) => [
+            `inst.stage2=${ISO_URL_TOKEN}`,
+            ...(t.some((x) => ['inst.repo', 'repo'].includes(argKey(x)))
+              ? [`inst.repo=${ISO_URL_TOKEN}`]
+              : []),
+            'ip=dhcp',
+          ],
+        };
+      }
       // dracut dmsquash-live + livenet: `root=live:<URL>` downloads the image (livenetroot); the network comes
       // up from `ip=dhcp`. `rd.live.check` would checksum a CD that is not there.
-      const img = ctx.liveImage ?? 'LiveOS/squashfs.img';
       return {
         drop: ['root', 'rd.live.check', 'check', 'inst.stage2', 'rd.live.dir', 'rd.live.squashimg'],
         add: (t) => [
@@ -191,7 +208,10 @@ export function hasNetworkRoot(family: IsoFamily, cmdline: string): boolean {
     case 'live-boot':
       return findArg(t, 'fetch') !== undefined;
     case 'dracut':
-      return /^live:(https?:|\{iso\})/.test(findArg(t, 'root') ?? '');
+      return (
+        /^live:(https?:|\{iso\})/.test(findArg(t, 'root') ?? '') ||
+        /^(https?:|\{iso\})/.test(findArg(t, 'inst.stage2') ?? '')
+      );
     case 'archiso':
       return findArg(t, 'archiso_http_srv') !== undefined;
     default:

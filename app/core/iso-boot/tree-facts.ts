@@ -20,6 +20,8 @@ export interface TreeFacts {
   /** Bytes of the root image(s) a route downloads into RAM (live-boot, dracut, archiso). */
   readonly rootBytes?: number;
   readonly archisoBaseDir?: string;
+  /** dracut family: an Anaconda installer (stage 2 `images/install.img`) rather than a live image. */
+  readonly installer?: boolean;
   readonly efiLoader?: { readonly path: string; readonly secondStage?: string };
   /** memtest: its BIOS program (.bin with the 16-bit boot protocol) and UEFI program, paths in the ISO. */
   readonly memtest?: { readonly bios?: string; readonly uefi?: string };
@@ -104,7 +106,7 @@ export function parseDiskInfo(text: string): { distro?: string; version?: string
 /** INI-ish `.treeinfo` ([general]/[release] name|family + version). */
 export function parseTreeinfo(text: string): { distro?: string; version?: string } {
   const get = (section: string, key: string): string | undefined => {
-    const re = new RegExp(`^\\[${section}\\][^\\[]*?^${key}\\s*=\\s*(.+)$`, 'ms');
+    const re = new RegExp(`^\\[${section}\\][^\\[]*?^${key}[ \\t]*=[ \\t]*([^\\r\\n]+)`, 'm');
     return re.exec(text)?.[1]?.trim();
   };
   const distro = get('release', 'name') ?? get('general', 'family') ?? get('general', 'name');
@@ -247,6 +249,18 @@ export async function readTreeFacts(view: FsView, isoSize: number): Promise<Tree
       family: 'dracut',
       rootImage: `${(await p.spell('LiveOS')) ?? 'LiveOS'}/${liveOs.name}`,
       rootBytes: liveOs.size,
+      ...base,
+    });
+  }
+
+  // Anaconda installers (Fedora netinst/Server, RHEL, Rocky, Alma DVDs): dracut + stage 2 image, no LiveOS.
+  const stage2 = await p.spell('images/install.img');
+  if (stage2 && (await p.isFile(stage2))) {
+    return withId({
+      family: 'dracut',
+      installer: true,
+      rootImage: stage2,
+      rootBytes: (await p.stat(stage2))?.size ?? 0,
       ...base,
     });
   }

@@ -95,7 +95,9 @@ export async function knownPaths(
       for (const d of ['isolinux', 'images/pxeboot', 'boot/x86_64/loader']) {
         const k = await firstFile(probe, [`${d}/vmlinuz`, `${d}/linux`]);
         const i = await firstFile(probe, [`${d}/initrd.img`, `${d}/initrd`]);
-        if (k && i) return one(k, [i], `root=live:CDLABEL=${label} rd.live.image`, `${name} live`);
+        if (!k || !i) continue;
+        if (facts.installer) return one(k, [i], `inst.stage2=hd:LABEL=${label}`, `Install ${name}`);
+        return one(k, [i], `root=live:CDLABEL=${label} rd.live.image`, `${name} live`);
       }
       return [];
     }
