@@ -94,7 +94,9 @@ export async function sniffFile(fullPath: string, name: string): Promise<SniffRe
     const { bytesRead } = await fh.read(head, 0, 4096, 0);
     const h = head.subarray(0, bytesRead);
     const byHeader = sniffHeader(h, name);
-    if (byHeader.kind !== 'unknown') return byHeader;
+    // A GPT header at 512 is also what every isohybrid live ISO carries (xorriso -isohybrid-gpt-basdat:
+    // Ubuntu, Debian live, Fedora, Arch): look for ISO 9660 before calling it a disk.
+    if (byHeader.kind !== 'unknown' && byHeader.kind !== 'disk') return byHeader;
     const pvd = Buffer.alloc(2048 * 2);
     const r = await fh.read(pvd, 0, pvd.length, 16 * 2048);
     if (r.bytesRead < 2048 || pvd.toString('latin1', 1, 6) !== 'CD001') {

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { peArch, sniffHeader } from '../../app/core/library-sniff.js';
+import { peArch, sniffFile, sniffHeader } from '../../app/core/library-sniff.js';
 import { parseMetadata } from '../../app/core/netboot-library.js';
 
 /** Minimal PE header: "MZ", e_lfanew at 0x3c → "PE\0\0" + machine. */
@@ -56,6 +59,27 @@ describe('sniffHeader', () => {
     const gpt = Buffer.concat([mbr, Buffer.from('EFI PART'), Buffer.alloc(100)]);
     expect(sniffHeader(gpt, 'disk.raw')).toEqual({ kind: 'disk', arch: ['bios', 'uefi-x64'] });
     expect(sniffHeader(Buffer.from('hello'), 'readme').kind).toBe('unknown');
+  });
+});
+
+describe('sniffFile', () => {
+  it('takes an isohybrid ISO (MBR + GPT header + ISO 9660) for an ISO, a GPT image without CD001 for a disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pxd-sniff-'));
+    try {
+      const gpt = Buffer.alloc(40 * 2048);
+      gpt[510] = 0x55;
+      gpt[511] = 0xaa;
+      gpt.write('EFI PART', 512, 'latin1');
+      writeFileSync(join(dir, 'disk.img'), gpt);
+      expect((await sniffFile(join(dir, 'disk.img'), 'disk.img')).kind).toBe('disk');
+      const hybrid = Buffer.from(gpt);
+      hybrid[16 * 2048] = 1;
+      hybrid.write('CD001', 16 * 2048 + 1, 'latin1');
+      writeFileSync(join(dir, 'live.iso'), hybrid);
+      expect((await sniffFile(join(dir, 'live.iso'), 'live.iso')).kind).toBe('iso');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
