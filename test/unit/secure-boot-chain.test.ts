@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClientBook } from '../../app/core/clients/index.js';
 import type { DhcpEvent, FirmwareKind, TransferEvent } from '../../app/shared/events.js';
-import { signedChainWords, type SecureBootMode } from '../../app/shared/secure-boot.js';
+import { signedChainWords, type SecureBootMode, type SignatureInfo } from '../../app/shared/secure-boot.js';
 
 const MAC = '52:54:00:5b:00:01';
 const IP = '10.0.0.50';
@@ -288,5 +288,55 @@ describe('auto, where the firmware gives up', () => {
     // No other finding claims a stall of a file that arrived whole.
     expect(book.diagnoses(MAC).map((x) => x.code)).toEqual(['secure-boot']);
     expect(book.row(MAC)!.diagnosis).toBe(d!.text);
+  });
+});
+
+describe('an unsigned kernel under the signed chain', () => {
+  const signatures: Record<string, SignatureInfo> = {
+    'custom/vmlinuz': { signed: false, signers: [] },
+    'debian/vmlinuz': {
+      signed: true,
+      signers: ['Debian Secure Boot Signer 2022 - linux'],
+      issuers: ['Debian Secure Boot CA'],
+    },
+  };
+  function signedChainFetches(secureBoot: SecureBootMode, kernel: string) {
+    let t = 0;
+    const book = new ClientBook({
+      clock: { now: () => t },
+      mode: 'proxy',
+      secureBoot,
+      signatureOf: (file) => signatures[file],
+    });
+    if (secureBoot === 'auto') {
+      pxeDownloadsSnponly(book, (ms) => (t = ms));
+      t = 72_000;
+    }
+    firmwareAsks(book, t, HTTP, shimUrl);
+    book.ingest(dhcp('request', t + 50, HTTP, { ip: IP, server: '10.0.0.2' }));
+    for (const [i, file] of ['shimx64.efi', 'grubx64.efi', 'grub/grub.cfg', kernel].entries()) {
+      tid++;
+      book.ingest(tx('http', 'start', t + 100 * (i + 1), file, 0));
+      book.ingest(tx('http', 'done', t + 100 * (i + 1) + 50, file, 1000, { detail: { status: 200 } }));
+    }
+    return book.diagnoses(MAC).filter((d) => d.code === 'secure-boot');
+  }
+
+  it('after a refused iPXE (Secure Boot known on): an error that names the file and why', () => {
+    const [d, more] = signedChainFetches('auto', 'custom/vmlinuz');
+    expect(more).toBeUndefined();
+    expect(d).toMatchObject({ severity: 'error' });
+    expect(d!.text).toBe(
+      'custom/vmlinuz is not signed: this machine has Secure Boot on, so the signed chain (shim → GRUB) will not start it',
+    );
+  });
+
+  it('with the setting on (the machine may have Secure Boot off): a warning', () => {
+    expect(signedChainFetches('on', 'custom/vmlinuz')[0]).toMatchObject({ severity: 'warning' });
+  });
+
+  it('a Debian-signed kernel: no finding', () => {
+    expect(signedChainFetches('auto', 'debian/vmlinuz')).toEqual([]);
+    expect(signedChainFetches('on', 'debian/vmlinuz')).toEqual([]);
   });
 });

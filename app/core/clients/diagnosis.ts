@@ -11,7 +11,7 @@
  */
 import type { ExclusionCode, RefusalCode, TransferFailureCode } from '../../shared/events.js';
 import { firmwareLabel } from '../../shared/firmware.js';
-import type { SecureBootMode } from '../../shared/secure-boot.js';
+import type { SecureBootMode, SignatureInfo } from '../../shared/secure-boot.js';
 import type { Diagnosis, DiagnosisCode, SessionMode } from '../../shared/session-types.js';
 import type { ClientFacts, Refusal } from './facts.js';
 import { fileRole, loopRun, DEFAULT_LOOP_WINDOW_MS, type LoopRule } from './file-roles.js';
@@ -20,6 +20,8 @@ export interface DiagnosisOptions extends LoopRule {
   readonly mode: SessionMode;
   /** The Secure Boot setting (the fix of an unrun iPXE depends on it); default 'auto'. */
   readonly secureBoot?: SecureBootMode;
+  /** The library's signature of a served file (root-relative path), for kernels under the signed chain. */
+  readonly signatureOf?: (file: string) => SignatureInfo | undefined;
   /** After another server's offer, how long the client has to come to us before "site-boot-file" (ms, default 10 000). */
   readonly siteGraceMs?: number;
   /** A finished chainloader with no request after it for this long is "no-next-step" (ms, default 30 000). */
@@ -291,6 +293,8 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
   const lastDownload = f.downloads.at(-1);
   const unrun = unrunIpxe(f, now, nextStep);
   if (unrun) out.push(unrunFinding(unrun.file, unrun.time, o.secureBoot ?? 'auto'));
+  const unsigned = unsignedOnSignedChain(f, o);
+  if (unsigned) out.push(unsigned);
   // A chainloader arrived but nothing followed: it did not start.
   if (
     !unrun &&
@@ -338,6 +342,33 @@ function unrunIpxe(
   if (!u || f.chain?.chain === 'signed' || f.transfers.size > 0 || now - u.time < nextStep) return undefined;
   if ((f.lastActivityWithUs ?? 0) > u.time || (f.lastDiscover ?? 0) > u.time) return undefined;
   return f.downloads.at(-1)?.file === u.file ? u : undefined;
+}
+
+/**
+ * The signed chain fetched a kernel (or EFI program) that carries no valid signature: shim's verifier
+ * refuses it under Secure Boot (GRUB prints "bad shim signature"). Certain when the firmware already
+ * refused iPXE (Secure Boot is on), likely otherwise (`on` is also served to PCs without Secure Boot).
+ */
+function unsignedOnSignedChain(f: ClientFacts, o: DiagnosisOptions): Diagnosis | undefined {
+  if (f.chain?.chain !== 'signed' || !o.signatureOf) return undefined;
+  for (let i = f.downloads.length - 1; i >= 0; i--) {
+    const d = f.downloads[i]!;
+    if (d.partial || fileRole(d.file) !== 'payload') continue;
+    const sig = o.signatureOf(d.file);
+    if (!sig || (sig.signed && !sig.damaged)) continue;
+    const sure = f.chain.reason === 'refused-unsigned';
+    const what = sig.damaged ? 'has a damaged signature' : 'is not signed';
+    return {
+      code: 'secure-boot',
+      severity: sure ? 'error' : 'warning',
+      time: d.time,
+      text: sure
+        ? `${d.file} ${what}: this machine has Secure Boot on, so the signed chain (shim → GRUB) will not start it`
+        : `${d.file} ${what}: if this machine has Secure Boot on, the signed chain (shim → GRUB) will not start it`,
+      fix: 'Boot a kernel signed by its distribution (Debian, Ubuntu, Fedora and SUSE sign theirs), or switch Secure Boot off in this machine’s firmware settings.',
+    };
+  }
+  return undefined;
 }
 
 function unrunFinding(file: string, time: number, setting: SecureBootMode): Diagnosis {

@@ -121,6 +121,8 @@ export class SessionController {
       bootingServers: () =>
         new Map((this.probe?.servers ?? []).filter(sendsBootOptions).map((s) => [s.serverId, s.bootFile])),
       bootOverride: (mac) => this.library?.metadata().perMac[mac],
+      // Kernels the signed chain fetched: signed or not (library-signature.ts), for the Secure Boot finding.
+      signatureOf: (file) => this.library?.entries().find((e) => e.path === file)?.signature,
     });
     this.book.onChange((client) => this.emit({ type: 'client', client }));
   }
