@@ -17,21 +17,41 @@ export function urlFor(base: string, rel: string): string {
 }
 
 /**
- * iPXE menu/item text: keep printable ASCII, no characters iPXE's parser treats specially (`${…}` expansion,
- * `\` escapes, and `||`/`&&`, which would end an `echo` and run the rest as a command).
+ * iPXE splits a script line into words and ends a command at a word `||`, `&&` or `;`, and at a word starting
+ * with `#` (a comment; iPXE core/exec.c command_terminator). Such words are made harmless in text.
  */
-export function label(text: string): string {
+function defuse(text: string): string {
   return text
-    .replace(/[^\x20-\x7e]/g, '?')
-    .replace(/[${}\\]/g, '_')
-    .replace(/\|{2,}/g, '|')
-    .replace(/&{2,}/g, '&')
-    .slice(0, 70);
+    .split(' ')
+    .map((w) => (w === ';' ? ',' : w.startsWith('#') ? `_${w.slice(1)}` : w))
+    .join(' ');
 }
 
-/** Kernel command lines come from the user; still strip what would break the line. */
+/**
+ * iPXE menu/item text: keep printable ASCII, no characters iPXE's parser treats specially (`${…}` expansion,
+ * `\` escapes, command separators and comments, which would end an `echo` and run the rest as a command).
+ */
+export function label(text: string): string {
+  return defuse(
+    text
+      .replace(/[^\x20-\x7e]/g, '?')
+      .replace(/[${}\\]/g, '_')
+      .replace(/\|{2,}/g, '|')
+      .replace(/&{2,}/g, '&'),
+  ).slice(0, 70);
+}
+
+/**
+ * Kernel command lines come from the user and the ISO; still strip what would break the line: newlines,
+ * `${` expansion, and words iPXE reads as command separators or a comment (meaningless to a kernel anyway).
+ */
 export function cmdline(text: string): string {
-  return text.replace(/[\r\n\0]/g, ' ').replace(/\$\{/g, '$ {');
+  return text
+    .replace(/[\r\n\0\t]/g, ' ')
+    .replace(/\$\{/g, '$ {')
+    .split(' ')
+    .filter((w) => !(w === '||' || w === '&&' || w === ';' || w.startsWith('#')))
+    .join(' ');
 }
 
 /** Seconds a failure message stays on screen before the menu returns. */

@@ -268,6 +268,19 @@ describe('generateBootScript: analysed ISOs', () => {
     expectFallbacks(lines);
   });
 
+  it('titles and command lines cannot end an iPXE command early (; || && and # words)', () => {
+    const e = isoEntry(
+      'x.iso',
+      info('other', [
+        kernelEntry({ id: 'k', route: 'kernel', cmdline: 'quiet ; reboot || shell && x #comment ok' }),
+      ]),
+      'Disc #1 ; tools',
+    );
+    const lines = script([e], 'bios');
+    expect(lines).toContain('item e0 Disc _1 , tools');
+    expect(lines).toContain(`kernel ${base}/x.iso/live/vmlinuz quiet reboot shell x ok || goto failed_0`);
+  });
+
   it('a per-MAC override may name one ISO entry (<id>#<sub>) and still falls back to the menu', () => {
     const e = isoEntry(
       'u.iso',
