@@ -124,6 +124,9 @@ describe.skipIf(!tools)('analyseIso per family', () => {
       expect(e.cmdline).not.toContain('hd:LABEL');
     }
     expect(info.ramBytes).toBe(120_000 + ROOT_HEADROOM);
+    expect(info.routeSummary).toMatch(
+      /^installer kernel and initrd from the ISO, its stage 2 streamed over HTTP/,
+    );
   });
 
   it('archiso: archiso_http_srv={iso}/ archisobasedir=arch ip=dhcp, label/UUID search dropped, microcode first', async () => {

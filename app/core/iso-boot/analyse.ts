@@ -415,7 +415,7 @@ export async function analyse(
   const note = [...why, ...(familyNote ? [familyNote] : []), ...notes].join(' ');
   return {
     ...common,
-    routeSummary: routeSummary(defaults, facts.family, ramOf),
+    routeSummary: routeSummary(defaults, facts.family, ramOf, facts.installer === true),
     ...(rams.length > 0 ? { ramBytes: Math.max(...rams) } : {}),
     entries,
     ...(note ? { note } : {}),

@@ -34,7 +34,7 @@ export function ramFor(
   }
 }
 
-function words(e: IsoBootEntry, family: IsoFamily, ram: number | undefined): string {
+function words(e: IsoBootEntry, family: IsoFamily, ram: number | undefined, installer: boolean): string {
   const files = e.initrds && e.initrds.length > 0 ? 'kernel and initrd' : 'kernel';
   switch (e.route) {
     case 'kernel-iso-ram':
@@ -43,6 +43,11 @@ function words(e: IsoBootEntry, family: IsoFamily, ram: number | undefined): str
         (ram ? ` (needs ${formatBytes(ram)}: the ISO plus 1 GiB)` : '')
       );
     case 'kernel-root-http':
+      if (installer)
+        return (
+          `installer ${files} from the ISO, its stage 2 streamed over HTTP` +
+          (ram ? ` into RAM (needs ${formatBytes(ram)})` : '')
+        );
       return (
         `${files} from the ISO, root streamed over HTTP` +
         (ram ? ` into RAM (needs ${formatBytes(ram)})` : '')
@@ -67,11 +72,12 @@ export function routeSummary(
   defaults: Partial<Record<IsoFirmware, IsoBootEntry>>,
   family: IsoFamily,
   ramOf: (e: IsoBootEntry) => number | undefined,
+  installer = false,
 ): string {
   const b = defaults.bios;
   const u = defaults.uefi;
-  const wb = b ? words(b, family, ramOf(b)) : undefined;
-  const wu = u ? words(u, family, ramOf(u)) : undefined;
+  const wb = b ? words(b, family, ramOf(b), installer) : undefined;
+  const wu = u ? words(u, family, ramOf(u), installer) : undefined;
   if (wb !== undefined && wb === wu) return wb;
   return (
     [wb && `BIOS: ${wb}`, wu && `UEFI: ${wu}`].filter(Boolean).join('; ') || 'not bootable over the network'
