@@ -65,7 +65,8 @@ export function renderClient(c: ClientRecord): string {
   const progress = t ? `${bar(t.bytes, t.size)} ${human(t.bytes)}${t.size ? `/${human(t.size)}` : ''}` : '';
   const rate = t?.rate ? ` ${human(t.rate)}B/s` : '';
   const why = c.diagnoses?.[0]; // the headline finding, as in the plain lines (serve.ts)
-  return `${c.mac.padEnd(17)} ${(c.ip ?? '').padEnd(15)} ${c.stage.padEnd(11)} ${file.padEnd(24)} ${progress}${rate}${why ? `\n    ${why.text}` : ''}${why?.fix ? `\n    fix: ${why.fix}` : ''}`;
+  const signed = c.chain === 'signed' ? ' [Secure Boot: signed chain]' : '';
+  return `${c.mac.padEnd(17)} ${(c.ip ?? '').padEnd(15)} ${c.stage.padEnd(11)} ${file.padEnd(24)} ${progress}${rate}${signed}${why ? `\n    ${why.text}` : ''}${why?.fix ? `\n    fix: ${why.fix}` : ''}`;
 }
 
 export class LiveView {

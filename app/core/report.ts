@@ -7,6 +7,7 @@
  */
 import { probeInterface } from './probe.js';
 import { firmwareLabel } from '../shared/firmware.js';
+import { signedChainWords, type SecureBootMode } from '../shared/secure-boot.js';
 import type { LogRecord } from '../shared/runtime.js';
 import type { ClientRecord, NicInfo, ProbeResult, SessionSnapshot } from '../shared/session-types.js';
 
@@ -18,6 +19,8 @@ export interface SessionReport {
   readonly appVersion?: string;
   readonly state: SessionSnapshot['state'];
   readonly mode?: string;
+  /** The session's Secure Boot setting (absent before a session was configured). */
+  readonly secureBoot?: SecureBootMode;
   readonly iface?: string;
   readonly address?: string;
   readonly nic?: NicInfo;
@@ -47,7 +50,7 @@ export function buildReport(input: ReportInput, now: number, appVersion?: string
     generatedAt: new Date(now).toISOString(),
     ...(appVersion ? { appVersion } : {}),
     state: s.state,
-    ...(s.config ? { mode: s.config.mode } : {}),
+    ...(s.config ? { mode: s.config.mode, secureBoot: s.config.secureBoot ?? 'auto' } : {}),
     ...(s.config?.iface ? { iface: s.config.iface } : {}),
     ...(s.config?.address
       ? { address: s.config.address }
@@ -138,6 +141,10 @@ function clientSection(c: ClientRecord): string {
     c.blocked ? 'blocked by the operator' : '',
     c.paused ? `paused until ${new Date(c.paused.until).toISOString()}: ${c.paused.reason}` : '',
     c.bootOverride ? `boots ${c.bootOverride.entry}${c.bootOverride.once ? ' once' : ''} (no menu)` : '',
+    // Secure Boot (issue 19): the chain this machine was served, and why the signed one.
+    c.chain === 'signed'
+      ? `Secure Boot: signed chain (shim → GRUB)${c.chainReason ? `: ${signedChainWords(c.chainReason)}` : ''}`
+      : '',
   ].filter(Boolean);
   return `<section class="client"><h3>${e(c.mac)} <span class="stage">${e(c.stage)}</span></h3>
 ${state.length ? `<p class="warn">${e(state.join(' · '))}</p>` : ''}
@@ -159,6 +166,7 @@ export function reportHtml(r: SessionReport): string {
     ['PXE Desk', r.appVersion ?? ''],
     ['State', r.state],
     ['Mode', r.mode ?? ''],
+    ['Secure Boot', r.secureBoot ?? ''],
     ['Interface', nic],
     ['Address', r.address ?? ''],
     ['Started', r.startedAt ?? ''],

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs, serveHelp, UsageError } from '../../app/cli/args.js';
 import { buildConfig, ignoredOptions, mergeArgs } from '../../app/cli/config-from-args.js';
+import { renderClient } from '../../app/cli/live-view.js';
 import { uiDefaults } from '../../app/cli/ui-server.js';
+import { buildReport, renderReport } from '../../app/core/report.js';
 import { ConfigError, validateConfig } from '../../app/core/config-validate.js';
 import { validateRequest } from '../../app/shared/ipc-contract.js';
 import { SECURE_BOOT_HELP, SECURE_BOOT_MODES } from '../../app/shared/secure-boot.js';
@@ -109,5 +111,47 @@ describe('the UI contract carries the setting', () => {
       expect(
         validateRequest('session.start', { mode: 'proxy', iface: 'eth0', root: '/srv', secureBoot: bad }),
       ).toMatchObject({ ok: false, message: expect.stringMatching(/secureBoot must be auto, on or off/) });
+  });
+});
+
+describe('the report and the terminal list the chain', () => {
+  const client = {
+    mac: '52:54:00:5b:00:01',
+    stage: 'offered' as const,
+    firstSeen: 0,
+    lastSeen: 0,
+    timeline: [],
+    firmware: 'uefi-x64-http' as const,
+    chain: 'signed' as const,
+    chainReason: 'refused-unsigned' as const,
+  };
+  const snapshot = {
+    state: 'running' as const,
+    config: { mode: 'proxy' as const, iface: 'eth0', root: '/srv', secureBoot: 'auto' as const },
+    clients: [
+      client,
+      { ...client, mac: '52:54:00:5b:00:02', chain: 'ipxe' as const, chainReason: undefined },
+    ],
+    warnings: [],
+  };
+
+  it('the report names the setting and, per machine, the signed chain and why', () => {
+    const r = buildReport({ snapshot, log: [] }, 0);
+    expect(r.secureBoot).toBe('auto');
+    expect(r.clients[0]).toMatchObject({ chain: 'signed', chainReason: 'refused-unsigned' });
+    const { html } = renderReport({ snapshot, log: [] }, 0);
+    expect(html).toContain('Secure Boot: signed chain (shim → GRUB): its firmware did not run iPXE');
+    expect(html.match(/Secure Boot: signed chain/g)).toHaveLength(1);
+    expect(
+      buildReport(
+        { snapshot: { ...snapshot, config: { ...snapshot.config, secureBoot: undefined } }, log: [] },
+        0,
+      ).secureBoot,
+    ).toBe('auto');
+  });
+
+  it('the live view marks a machine on the signed chain', () => {
+    expect(renderClient(client)).toContain('[Secure Boot: signed chain]');
+    expect(renderClient({ ...client, chain: 'ipxe' })).not.toContain('Secure Boot');
   });
 });
