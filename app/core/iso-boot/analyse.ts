@@ -10,8 +10,9 @@ import type { IsoImage } from '../../engines/iso/index.js';
 import type { IsoBootEntry, IsoFamily, IsoFirmware, IsoInfo, IsoRoute } from '../../shared/iso-boot-types.js';
 import { readBootMenus } from './boot-menus.js';
 import { rewriteCmdline } from './cmdline.js';
-import { findBootImageFile } from './image-file.js';
-import { MEMDISK_MAX, ramFor, routeSummary } from './summary.js';
+import { planImage } from './image-route.js';
+import { mergeEntries, type Planned } from './merge.js';
+import { ramFor, routeSummary } from './summary.js';
 import { readTreeFacts, TreeProbe, type TreeFacts } from './tree-facts.js';
 import { configReaderOf, type BootMenus, type ConfigReader } from './types.js';
 import { kernelKind, knownPaths, type KernelCandidate } from './well-known.js';
@@ -27,19 +28,6 @@ export interface AnalyseOptions {
   readonly readMenus?: (reader: ConfigReader, firmware: IsoFirmware) => Promise<BootMenus>;
 }
 
-/** One entry for one firmware, before entries alike on both firmwares are merged. */
-interface Planned {
-  readonly fw: IsoFirmware;
-  readonly title: string;
-  readonly group: readonly string[];
-  readonly route: IsoRoute;
-  readonly kernel?: string;
-  readonly initrds?: readonly string[];
-  readonly cmdline?: string;
-  readonly isDefault: boolean;
-  readonly idHint: string;
-}
-
 const MEMTEST_KERNEL = /memtest|mt86/i;
 
 function kernelRoute(family: IsoFamily, kernel: string): IsoRoute {
@@ -47,16 +35,6 @@ function kernelRoute(family: IsoFamily, kernel: string): IsoRoute {
   if (family === 'casper') return 'kernel-iso-ram';
   if (family === 'live-boot' || family === 'dracut' || family === 'archiso') return 'kernel-root-http';
   return 'kernel';
-}
-
-function slug(s: string): string {
-  return (
-    s
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 48) || 'entry'
-  );
 }
 
 /** Kernel and initrds as the tree spells them, the kernel startable on `fw`; else why not. */
@@ -184,119 +162,6 @@ async function planKernels(
     };
   });
   return { entries, notes };
-}
-
-/** sanboot / memdisk / none for a firmware without a kernel route (and sanboot as the "other" alternative). */
-async function planImage(
-  image: IsoImage,
-  fw: IsoFirmware,
-  isoSize: number,
-  hasKernel: boolean,
-): Promise<{ entries: Planned[]; memdiskBytes?: number; why?: string }> {
-  const et = image.elTorito;
-  const base = { fw, group: [] as string[] };
-  if (fw === 'uefi') {
-    if (et?.uefiImage)
-      return {
-        entries: [
-          {
-            ...base,
-            title: 'Boot the whole image (sanboot)',
-            route: 'sanboot',
-            isDefault: !hasKernel,
-            idHint: 'sanboot',
-          },
-        ],
-      };
-    return { entries: [], why: 'it has no UEFI boot image (El Torito) and no Linux kernel with an EFI stub' };
-  }
-  const bios = et?.bios;
-  if (!bios) return { entries: [], why: 'it has no BIOS boot image (El Torito) and no Linux kernel' };
-  const out: Planned[] = [];
-  let memdiskBytes: number | undefined;
-  // iPXE's int13 El Torito support starts no-emulation images only; memdisk emulates floppies and disks.
-  if (bios.media === 'no-emulation')
-    out.push({
-      ...base,
-      title: 'Boot the whole image (sanboot)',
-      route: 'sanboot',
-      isDefault: !hasKernel,
-      idHint: 'sanboot',
-    });
-  if (bios.media.startsWith('floppy') || bios.media === 'hard-disk') {
-    const file = await findBootImageFile(image, bios.image.offset);
-    if (file) {
-      memdiskBytes = bios.image.length;
-      out.push({
-        ...base,
-        title: 'Boot image in RAM (memdisk)',
-        route: 'memdisk',
-        initrds: [file],
-        cmdline: bios.media === 'hard-disk' ? 'harddisk' : 'floppy',
-        isDefault: !hasKernel,
-        idHint: 'memdisk',
-      });
-      return { entries: out, memdiskBytes };
-    }
-  }
-  if (isoSize < MEMDISK_MAX) {
-    memdiskBytes = isoSize;
-    out.push({
-      ...base,
-      title: 'Whole image in RAM (memdisk)',
-      route: 'memdisk',
-      initrds: [],
-      cmdline: 'iso raw',
-      isDefault: !hasKernel && out.length === 0,
-      idHint: 'memdisk',
-    });
-  }
-  if (out.length === 0)
-    return {
-      entries: [],
-      why: `its BIOS boot image is ${bios.media} emulation, which iPXE's sanboot cannot start, and at ${Math.round(isoSize / 1048576)} MiB it is too large for memdisk`,
-    };
-  return { entries: out, ...(memdiskBytes !== undefined ? { memdiskBytes } : {}) };
-}
-
-function same(a: Planned, b: Planned): boolean {
-  return (
-    a.title === b.title &&
-    a.route === b.route &&
-    a.kernel === b.kernel &&
-    a.cmdline === b.cmdline &&
-    a.isDefault === b.isDefault &&
-    (a.initrds ?? []).join('\n') === (b.initrds ?? []).join('\n') &&
-    a.group.join('\n') === b.group.join('\n')
-  );
-}
-
-/** Entries alike on both firmwares become one; ids are stable slugs, unique within the ISO. */
-function mergeEntries(planned: readonly Planned[]): IsoBootEntry[] {
-  const merged: { p: Planned; fws: IsoFirmware[] }[] = [];
-  for (const p of planned) {
-    const hit = merged.find((m) => same(m.p, p) && !m.fws.includes(p.fw));
-    if (hit) hit.fws.push(p.fw);
-    else merged.push({ p, fws: [p.fw] });
-  }
-  const used = new Set<string>();
-  return merged.map(({ p, fws }) => {
-    const base = slug(p.idHint);
-    let id = base;
-    for (let n = 2; used.has(id); n++) id = `${base}-${n}`;
-    used.add(id);
-    return {
-      id,
-      title: p.title,
-      firmware: fws,
-      route: p.route,
-      ...(p.kernel !== undefined ? { kernel: p.kernel } : {}),
-      ...(p.initrds !== undefined ? { initrds: p.initrds } : {}),
-      ...(p.cmdline !== undefined ? { cmdline: p.cmdline } : {}),
-      isDefault: p.isDefault,
-      ...(p.group.length > 0 ? { group: p.group } : {}),
-    };
-  });
 }
 
 const FAMILY_NOTES: Partial<Record<IsoFamily, string>> = {
