@@ -43,6 +43,18 @@ describe('rewriteCmdline', () => {
       'boot=live components locales="en_US.UTF-8 de_DE.UTF-8" fetch={iso}/live/filesystem.squashfs',
     );
     expect(hasNetworkRoot('live-boot', 'boot=live components')).toBe(false);
+    // Clonezilla/GParted: an empty ip= goes, a real one stays; quoted ocs_ values untouched.
+    expect(
+      rewriteCmdline(
+        'live-boot',
+        'boot=live union=overlay ocs_live_run="ocs-live-general" ip= net.ifnames=0',
+      ),
+    ).toBe(
+      'boot=live union=overlay ocs_live_run="ocs-live-general" net.ifnames=0 fetch={iso}/live/filesystem.squashfs',
+    );
+    expect(rewriteCmdline('live-boot', 'boot=live ip=eth0:10.0.0.5:255.0.0.0')).toContain(
+      'ip=eth0:10.0.0.5:255.0.0.0',
+    );
   });
 
   it('dracut: root=live:CDLABEL replaced in place, rd.live.check dropped, rd.live.image kept once', () => {

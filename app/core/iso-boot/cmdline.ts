@@ -76,9 +76,12 @@ interface Rule {
   readonly add: (tokens: readonly string[]) => string[];
 }
 
+/** `key` drops every `key=…` (and a bare `key`), `prefix*` every key starting so, `key=` only an empty `key=`. */
 function dropMatches(token: string, drop: readonly string[]): boolean {
   const key = argKey(token);
-  return drop.some((d) => (d.endsWith('*') ? key.startsWith(d.slice(0, -1)) : key === d));
+  return drop.some((d) =>
+    d.endsWith('*') ? key.startsWith(d.slice(0, -1)) : d.endsWith('=') ? token === d : key === d,
+  );
 }
 
 /** Arguments never kept from an ISO's own loader: the generator adds its own initrd= names (UEFI). */
@@ -101,10 +104,11 @@ function rules(family: IsoFamily, ctx: RewriteContext): Rule | undefined {
         ],
       };
     case 'live-boot': {
-      // live-boot: `fetch=` downloads the squashfs (9990-main.sh do_httpmount) after its own DHCP.
+      // live-boot: `fetch=` downloads the squashfs (9990-main.sh do_httpmount) after its own DHCP. An empty
+      // `ip=` (Clonezilla, GParted) asks live-boot for the medium's network settings instead: dropped.
       const sq = ctx.squashfs ?? 'live/filesystem.squashfs';
       return {
-        drop: ['fetch', 'httpfs', 'findiso', 'live-media', 'live-media-path', 'iso-scan/filename'],
+        drop: ['fetch', 'httpfs', 'findiso', 'live-media', 'live-media-path', 'iso-scan/filename', 'ip='],
         add: (t) => [
           ...(findArg(t, 'boot') === undefined ? ['boot=live'] : []),
           `fetch=${ISO_URL_TOKEN}/${sq}`,
