@@ -84,7 +84,8 @@ export type RefusalCode =
   | 'local-boot' // the client chose the menu's local-boot item (boot server type 0)
   | 'unknown-menu-item' // boot-server request for a type we do not offer
   | 'no-recent-discover' // 4011 request without an architecture, and no DISCOVER of this MAC remembered
-  | 'pool-exhausted'; // full DHCP mode: no free address in the pool
+  | 'pool-exhausted' // full DHCP mode: no free address in the pool
+  | 'signed-chain-http-boot'; // proxy mode, signed chain over PXE: unanswered so the firmware tries UEFI HTTP boot
 
 /** Refusals the operator asked for (lists, block, the loop breaker's pause), not a problem to fix. */
 export type ExclusionCode = 'deny-list' | 'not-in-allow-list' | 'blocked' | 'paused';

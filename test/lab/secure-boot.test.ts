@@ -56,6 +56,16 @@ const SB_CASES: readonly SbCase[] = [
   { name: 'sb-dhcp', mode: 'dhcp', fw: 'uefi', secureBoot: true, setting: 'on', boots: true },
   // Proxy mode: UEFI HTTP boot of the shim (GRUB then fetches over HTTP from the URL's server).
   { name: 'sb-proxy-http', mode: 'proxy', fw: 'uefi-http', secureBoot: true, setting: 'on', boots: true },
+  // Proxy mode, PXE first (OVMF's default order): PXE is left unanswered, the firmware's HTTP boot is served.
+  {
+    name: 'sb-proxy-pxe',
+    mode: 'proxy',
+    fw: 'uefi',
+    secureBoot: true,
+    setting: 'on',
+    boots: true,
+    timeoutMs: 240_000,
+  },
   { name: 'nosb-dhcp-on', mode: 'dhcp', fw: 'uefi', secureBoot: false, setting: 'on', boots: true },
   {
     name: 'sb-dhcp-off',
@@ -149,7 +159,8 @@ describe.skipIf(!enabled)('Secure Boot lab through PXE Desk (signed chain)', () 
               // The signed chain, in order: shim, its second stage from the same folder (or, after HTTP
               // boot, the RAM-disk image holding both), the generated GRUB menu, the kernel and initrd;
               // never iPXE.
-              const first = c.fw === 'uefi-http' ? ['pxe-desk-signed.img'] : ['shimx64.efi', 'grubx64.efi'];
+              const viaImage = c.fw === 'uefi-http' || c.mode === 'proxy';
+              const first = viaImage ? ['pxe-desk-signed.img'] : ['shimx64.efi', 'grubx64.efi'];
               const order = [...first, 'grub/grub.cfg', 'vmlinuz', 'initrd.gz'].map((f) => wire.indexOf(f));
               expect(
                 order.every((i) => i >= 0),

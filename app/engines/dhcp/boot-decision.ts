@@ -275,6 +275,20 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
     !config.bootFiles?.[firmware] &&
     (firmware === 'uefi-x64' || firmware === 'uefi-x64-http') &&
     config.chainFor?.(mac, firmware) === 'signed';
+  if (signed && firmware === 'uefi-x64' && config.mode === 'proxy' && config.signedHttpBootFile) {
+    // Debian's GRUB 2.06 takes its TFTP server from the firmware's DHCPACK (the site server's), never from
+    // our proxy offer, and stops at `grub>` (docs/secure-boot.md, lab). Left unanswered, the firmware goes on
+    // to UEFI HTTP boot, whose signed chain (a RAM-disk image) configures GRUB's network itself.
+    return {
+      kind: 'refuse',
+      code: 'signed-chain-http-boot',
+      reason:
+        'signed chain in proxy mode: not answered over PXE (its GRUB would ask the site DHCP server for files); ' +
+        'waiting for the firmware to try UEFI HTTP boot',
+      firmware,
+      arch,
+    };
+  }
   const shim = config.signedBootFile ?? SIGNED_BOOT_FILE;
   const signedFile = firmware === 'uefi-x64-http' ? (config.signedHttpBootFile ?? shim) : shim;
   const file = signed ? signedFile : (override ?? fileFor(firmware, config));
