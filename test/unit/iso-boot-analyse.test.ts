@@ -337,3 +337,41 @@ describe.skipIf(!tools)('analyseIso with the boot menus given', () => {
     expect(info.note).toMatch(/1 menu entry boots something other than Linux/);
   });
 });
+
+describe.skipIf(!tools)('analyseIso on mutated images', () => {
+  it('never throws, always one route per firmware, bounded time (300 seeded mutations of the metadata)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { openIso, memorySource } = await import('../../app/engines/iso/index.js');
+    const { analyseIso } = await import('../../app/core/iso-boot/index.js');
+    const { rng, mutate } = await import('../helpers/fuzz.js');
+    const images = [readFileSync(dracutIso(dir)), readFileSync(liveBootIso(dir))];
+    const r = rng(18);
+    let analysed = 0;
+    for (let i = 0; i < 300; i++) {
+      const img = images[i % images.length]!;
+      // Volume descriptors, path tables, directories, the boot catalog and configs sit in the first sectors.
+      const head = mutate(r, img.subarray(0, 160 * 2048), 8);
+      const bytesMutated = Buffer.concat([
+        head,
+        head.length < 160 * 2048 ? Buffer.alloc(0) : img.subarray(160 * 2048),
+      ]);
+      let image;
+      try {
+        image = await openIso(memorySource(bytesMutated));
+      } catch {
+        continue; // the reader's typed error: the library shows "could not be read"
+      }
+      const t0 = Date.now();
+      const info = await analyseIso(image, { path: 'm.iso', size: bytesMutated.length });
+      expect(Date.now() - t0).toBeLessThan(2000);
+      for (const fw of ['bios', 'uefi'] as const) {
+        expect(
+          info.entries.filter((e) => e.isDefault && e.firmware.includes(fw)),
+          `seed ${i} ${fw}`,
+        ).toHaveLength(1);
+      }
+      analysed++;
+    }
+    expect(analysed).toBeGreaterThan(100);
+  });
+});
