@@ -22,6 +22,17 @@ export const fmtElapsed = (ms: number): string => {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 };
 
+/**
+ * A transfer's rate and time left from bytes of total and the time since it began ("42 MB/s, 1m05s left");
+ * '' until a rate can be told (the first half second says nothing).
+ */
+export function rateAndEta(bytes: number, total: number, elapsedMs: number): string {
+  if (elapsedMs < 500 || bytes <= 0) return '';
+  const rate = (bytes / elapsedMs) * 1000;
+  const left = total > bytes ? ((total - bytes) / rate) * 1000 : 0;
+  return `${fmtBytes(rate)}/s, ${fmtElapsed(left)} left`;
+}
+
 export const toInt = (ip: string): number | undefined => {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip.trim());
   if (!m) return undefined;

@@ -3,7 +3,7 @@
  * files (uploaded first in the browser UI, by path in Electron). Errors and notices go to the session
  * store's banners.
  */
-import type { LibraryListing } from '../../app/shared/ipc-contract.js';
+import type { LibraryEvent, LibraryListing } from '../../app/shared/ipc-contract.js';
 import { pxe } from './client.js';
 import { NOT_BOOTABLE_NAME, fmtBytes } from './format.js';
 import type { SessionStore } from './session-store.svelte.js';
@@ -11,17 +11,27 @@ import { uploadFile } from './upload.js';
 
 export const EMPTY_LISTING: LibraryListing = { exists: false, files: [], entries: [], perMac: {} };
 
-export interface UploadProgress {
+/**
+ * A file on its way into the folder: uploaded by the browser UI first (phase 'upload'), then copied or
+ * linked by main (`library-import` events). Bytes of total and the time since it began give rate and ETA.
+ */
+export interface TransferProgress {
+  phase: 'upload' | 'copy' | 'link';
   name: string;
-  fraction: number;
   index: number;
   count: number;
+  bytes: number;
+  total: number;
+  elapsedMs: number;
 }
 
 export class LibraryStore {
   root = $state('');
   listing = $state.raw<LibraryListing>(EMPTY_LISTING);
-  upload = $state<UploadProgress | undefined>();
+  transfer = $state<TransferProgress | undefined>();
+  /** Link instead of copy (Electron only: the file is on this computer; same disk only). */
+  link = $state(false);
+  private changedTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Library files that are not the main file of an entry nor a paired initrd: they cannot boot. */
   strayFiles = $derived(
@@ -31,7 +41,10 @@ export class LibraryStore {
         !/\.ipxe$/.test(f.name),
     ),
   );
-  defaultId = $derived(this.listing.defaultEntry ?? this.listing.entries[0]?.id);
+  /** The menu's default: the user's, else the first entry (the library lists a technician's choice first). */
+  defaultId = $derived(
+    this.listing.defaultEntry ?? this.listing.entries.find((e) => e.secondary !== 'hidden')?.id,
+  );
 
   private readonly session: SessionStore;
 
@@ -59,9 +72,35 @@ export class LibraryStore {
     }
   }
 
+  /** Library events: copy progress of an import into this folder, and changes found on their own. */
+  onEvent(e: LibraryEvent): void {
+    if (e.type === 'library-import') {
+      const p = e.progress;
+      if (p.root !== this.root) return;
+      this.transfer =
+        p.state === 'copying'
+          ? {
+              phase: p.link ? 'link' : 'copy',
+              name: p.name,
+              index: p.index,
+              count: p.count,
+              bytes: p.bytes,
+              total: p.total,
+              elapsedMs: p.elapsedMs,
+            }
+          : undefined;
+      return;
+    }
+    // An ISO analysis finished: list the folder again (once for a burst of them).
+    const root = this.root.replace(/[\\/]+$/, '');
+    if (!root || !(e.path.startsWith(`${root}/`) || e.path.startsWith(`${root}\\`))) return;
+    clearTimeout(this.changedTimer);
+    this.changedTimer = setTimeout(() => void this.refresh(), 200);
+  }
+
   async updateEntry(
     entry: string,
-    change: { title?: string; cmdline?: string; makeDefault?: boolean },
+    change: { title?: string; cmdline?: string; makeDefault?: boolean; bootEntry?: string },
   ): Promise<void> {
     const r = await pxe.invoke('library.update', { root: this.root, entry, ...change });
     if (!r.ok) {
@@ -70,9 +109,10 @@ export class LibraryStore {
     }
     this.session.error = '';
     this.listing = r.value;
+    const what = change.bootEntry !== undefined ? `the boot entry "${change.bootEntry}" of ${entry}` : entry;
     this.session.notice = change.makeDefault
       ? `${entry} is now the default entry of the boot menu.`
-      : `Saved the settings of ${entry}${this.session.running ? ': the next boot menu uses them' : ''}.`;
+      : `Saved the settings of ${what}${this.session.running ? ': the next boot menu uses them' : ''}.`;
   }
 
   async pickFolder(): Promise<void> {
@@ -92,7 +132,7 @@ export class LibraryStore {
       return `${dup.map((f) => f.name).join(', ')} ${dup.length > 1 ? 'are' : 'is'} already in the library: nothing copied (rename the file to add another version).`;
     const need = files.reduce((n, f) => n + f.size, 0);
     const free = this.listing.freeBytes;
-    if (free !== undefined && need > free)
+    if (free !== undefined && need > free && !this.linking())
       return `Not enough disk space: ${fmtBytes(need)} needed, ${fmtBytes(free)} free in ${this.root}.`;
     return undefined;
   }
@@ -107,6 +147,7 @@ export class LibraryStore {
       return;
     }
     const root = this.root;
+    const link = this.linking();
     const sources: { source: string; name: string }[] = [];
     try {
       for (const [index, f] of files.entries()) {
@@ -116,21 +157,38 @@ export class LibraryStore {
           sources.push({ source: path, name: f.name });
           continue;
         }
-        const at = { name: f.name, index: index + 1, count: files.length };
-        this.upload = { ...at, fraction: 0 };
-        const source = await uploadFile(f, (fraction) => (this.upload = { ...at, fraction }));
+        const at = { phase: 'upload' as const, name: f.name, index: index + 1, count: files.length };
+        const started = Date.now();
+        this.transfer = { ...at, bytes: 0, total: f.size, elapsedMs: 0 };
+        const source = await uploadFile(f, (fraction) => {
+          this.transfer = {
+            ...at,
+            bytes: Math.round(fraction * f.size),
+            total: f.size,
+            elapsedMs: Date.now() - started,
+          };
+        });
         sources.push({ source, name: f.name });
       }
-      if (this.upload) this.upload = { ...this.upload, fraction: 1 };
-      const r = await pxe.invoke('library.import', { root, files: sources });
-      if (r.ok)
-        s.notice = `Copied ${r.value.copied.length} file(s) into the library: ${files.map((f) => f.name).join(', ')}.`;
-      else s.error = r.message;
+      // Main copies now and reports it (library-import events); the rest of the page stays usable.
+      const r = await pxe.invoke('library.import', { root, files: sources, ...(link ? { link: true } : {}) });
+      if (r.ok) {
+        const { copied, linked } = r.value;
+        const names = files.map((f) => f.name).join(', ');
+        s.notice = linked.length
+          ? `Linked ${linked.length} file(s) into the library (no copy; they share their bytes with the originals): ${names}.`
+          : `Copied ${copied.length} file(s) into the library: ${names}.`;
+      } else s.error = r.message;
     } catch (e) {
       s.error = e instanceof Error ? e.message : String(e);
     } finally {
-      this.upload = undefined;
+      this.transfer = undefined;
     }
     await this.refresh();
+  }
+
+  /** Links only where the page has the files' real paths (the desktop app) and the user chose it. */
+  linking(): boolean {
+    return this.link && pxe.pathForFile !== undefined;
   }
 }

@@ -322,6 +322,7 @@ export class SessionStore {
           this.snapshot = { ...this.snapshot, warnings: [...this.snapshot.warnings, e.message] };
       } else if (e.type === 'probe' && e.result.iface === this.iface && !this.probe?.running)
         this.probe = { iface: this.iface, running: false, result: e.result };
+      else if (e.type === 'library-import' || e.type === 'library-changed') this.library.onEvent(e);
     });
     const timer = setInterval(() => (this.now = Date.now()), 1000);
     // Cards come and go (cable plugged, address from DHCP, VPN up): re-read them while the page is shown.
