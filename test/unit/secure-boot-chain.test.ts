@@ -340,3 +340,36 @@ describe('an unsigned kernel under the signed chain', () => {
     expect(signedChainFetches('on', 'debian/vmlinuz')).toEqual([]);
   });
 });
+
+describe('proxy mode leaves a signed-chain PXE request unanswered for UEFI HTTP boot', () => {
+  const refused = (time: number): DhcpEvent =>
+    dhcp('refusal', time, PXE, {
+      refusal: 'signed-chain-http-boot',
+      reason:
+        'signed chain in proxy mode: not answered over PXE; waiting for the firmware to try UEFI HTTP boot',
+    });
+
+  it('news while HTTP boot may still come, gone when it comes, a problem with a fix when it does not', () => {
+    const { book, at } = setup('on');
+    at(0);
+    expect(book.chainFor(MAC, 'uefi-x64')).toBe('signed');
+    book.ingest(dhcp('discover', 0, PXE));
+    book.ingest(refused(0));
+    at(30_000);
+    book.tick();
+    let [d, ...rest] = book.diagnoses(MAC);
+    expect(rest).toEqual([]);
+    expect(d).toMatchObject({ code: 'secure-boot', severity: 'info' });
+    expect(d!.text).toMatch(/waiting for the firmware to try UEFI HTTP boot/);
+    expect(book.diagnoses(MAC).some((x) => x.code === 'refused')).toBe(false);
+    // No HTTP boot within two minutes: an error that says what to enable.
+    at(125_000);
+    [d] = book.diagnoses(MAC);
+    expect(d).toMatchObject({ code: 'secure-boot', severity: 'error' });
+    expect(d!.fix).toMatch(/Enable UEFI HTTP boot/);
+    // The HTTPClient DISCOVER comes after all: answered with the signed chain, nothing left to say.
+    at(130_000);
+    expect(firmwareAsks(book, 130_000, HTTP, shimUrl)).toBe('signed');
+    expect(book.diagnoses(MAC)).toEqual([]);
+  });
+});

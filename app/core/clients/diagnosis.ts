@@ -12,6 +12,7 @@
 import type { ExclusionCode, RefusalCode, TransferFailureCode } from '../../shared/events.js';
 import { firmwareLabel } from '../../shared/firmware.js';
 import type { SecureBootMode, SignatureInfo } from '../../shared/secure-boot.js';
+import { secureBootFindings, unrunIpxe } from './secure-boot-findings.js';
 import type { Diagnosis, DiagnosisCode, SessionMode } from '../../shared/session-types.js';
 import type { ClientFacts, Refusal } from './facts.js';
 import { fileRole, loopRun, DEFAULT_LOOP_WINDOW_MS, type LoopRule } from './file-roles.js';
@@ -163,7 +164,9 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
   }
 
   // Missing architecture: refused because the library has no file for this firmware.
-  const refusal = f.refusal && !f.loopBroken ? refusalKind(f.refusal) : undefined;
+  // (The signed chain's deliberate silence over PXE in proxy mode is a Secure Boot finding, not a refusal.)
+  const sbWait = f.refusal?.code === 'signed-chain-http-boot';
+  const refusal = f.refusal && !f.loopBroken && !sbWait ? refusalKind(f.refusal) : undefined;
   if (f.refusal && refusal) {
     const { firmware, arch } = f.refusal;
     if (refusal === 'missing-arch') {
@@ -289,12 +292,10 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
       });
   }
 
-  // The iPXE binary arrived whole and the UEFI x64 firmware never ran it: Secure Boot refused it.
+  // Secure Boot (secure-boot-findings.ts): iPXE downloaded and never run, the signed chain's findings.
   const lastDownload = f.downloads.at(-1);
   const unrun = unrunIpxe(f, now, nextStep);
-  if (unrun) out.push(unrunFinding(unrun.file, unrun.time, o.secureBoot ?? 'auto'));
-  const unsigned = unsignedOnSignedChain(f, o);
-  if (unsigned) out.push(unsigned);
+  out.push(...secureBootFindings(f, now, o, unrun));
   // A chainloader arrived but nothing followed: it did not start.
   if (
     !unrun &&
@@ -326,63 +327,6 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
   return out.sort(
     (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || rank(a.code) - rank(b.code),
   );
-}
-
-/**
- * The iPXE binary downloaded whole by UEFI x64 firmware on the iPXE chain with nothing after it (no iPXE
- * request, no new firmware request, no other file) for `nextStep`: the client model's Secure Boot signal
- * (secure-boot-chain.ts) that never got its retry.
- */
-function unrunIpxe(
-  f: ClientFacts,
-  now: number,
-  nextStep: number,
-): { file: string; time: number } | undefined {
-  const u = f.unrun;
-  if (!u || f.chain?.chain === 'signed' || f.transfers.size > 0 || now - u.time < nextStep) return undefined;
-  if ((f.lastActivityWithUs ?? 0) > u.time || (f.lastDiscover ?? 0) > u.time) return undefined;
-  return f.downloads.at(-1)?.file === u.file ? u : undefined;
-}
-
-/**
- * The signed chain fetched a kernel (or EFI program) that carries no valid signature: shim's verifier
- * refuses it under Secure Boot (GRUB prints "bad shim signature"). Certain when the firmware already
- * refused iPXE (Secure Boot is on), likely otherwise (`on` is also served to PCs without Secure Boot).
- */
-function unsignedOnSignedChain(f: ClientFacts, o: DiagnosisOptions): Diagnosis | undefined {
-  if (f.chain?.chain !== 'signed' || !o.signatureOf) return undefined;
-  for (let i = f.downloads.length - 1; i >= 0; i--) {
-    const d = f.downloads[i]!;
-    if (d.partial || fileRole(d.file) !== 'payload') continue;
-    const sig = o.signatureOf(d.file);
-    if (!sig || (sig.signed && !sig.damaged)) continue;
-    const sure = f.chain.reason === 'refused-unsigned';
-    const what = sig.damaged ? 'has a damaged signature' : 'is not signed';
-    return {
-      code: 'secure-boot',
-      severity: sure ? 'error' : 'warning',
-      time: d.time,
-      text: sure
-        ? `${d.file} ${what}: this machine has Secure Boot on, so the signed chain (shim → GRUB) will not start it`
-        : `${d.file} ${what}: if this machine has Secure Boot on, the signed chain (shim → GRUB) will not start it`,
-      fix: 'Boot a kernel signed by its distribution (Debian, Ubuntu, Fedora and SUSE sign theirs), or switch Secure Boot off in this machine’s firmware settings.',
-    };
-  }
-  return undefined;
-}
-
-function unrunFinding(file: string, time: number, setting: SecureBootMode): Diagnosis {
-  const name = file.split('/').at(-1) ?? file;
-  return {
-    code: 'secure-boot',
-    severity: 'error',
-    time,
-    text: `Downloaded ${name} and never ran it: Secure Boot is probably on; set Secure Boot to on`,
-    fix:
-      setting === 'off'
-        ? 'Set Secure Boot to On (or Auto) in PXE Desk and boot the machine again: it then gets the signed chain shim → GRUB, which Secure Boot runs. Or switch Secure Boot off in its firmware settings.'
-        : 'Set Secure Boot to On in PXE Desk and boot the machine again: in Auto a machine moves to the signed chain shim → GRUB only when its firmware tries again, and this one gave up. Or switch Secure Boot off in its firmware settings.',
-  };
 }
 
 const ORDER: readonly DiagnosisCode[] = [
