@@ -271,7 +271,10 @@ export function createScriptHandler(
       ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
     });
     const ov = client.mac ? metadata.perMac[client.mac] : undefined;
-    if (client.mac && ov?.once && library.entries().some((e) => e.id === ov.entry)) {
+    // `<ISO id>#<entry id>` names one entry of an ISO: the ISO must still be there.
+    const target =
+      ov && !library.entries().some((e) => e.id === ov.entry) ? ov.entry.replace(/#[^#]*$/, '') : ov?.entry;
+    if (client.mac && ov?.once && library.entries().some((e) => e.id === target)) {
       await library.setMacOverride(client.mac, undefined);
       options.onBootOnce?.(client.mac, ov.entry);
     }

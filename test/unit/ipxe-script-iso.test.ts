@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseIsoFile, isoBootArches, isoEntryMetaKey } from '../../app/core/iso-boot/index.js';
-import { generateBootScript } from '../../app/core/ipxe-script.js';
+import { createScriptHandler, generateBootScript } from '../../app/core/ipxe-script.js';
+import type { NetbootLibrary } from '../../app/core/netboot-library.js';
 import type { IsoBootEntry, IsoInfo } from '../../app/shared/iso-boot-types.js';
 import type { BootArch, LibraryEntry, LibraryMetadata } from '../../app/shared/library-types.js';
 import { casperIso, liveBootIso } from '../helpers/iso-families.js';
@@ -298,6 +299,41 @@ describe('generateBootScript: analysed ISOs', () => {
     ]);
     expect(lines).toContain(':menu');
     expectFallbacks(lines);
+  });
+
+  it('a boot-once override of one ISO entry is cleared after it was served', async () => {
+    const e = isoEntry(
+      'u.iso',
+      info('live-boot', [
+        kernelEntry({ id: 'live', cmdline: 'a' }),
+        kernelEntry({ id: 'toram', title: 'To RAM', isDefault: false, cmdline: 'toram' }),
+      ]),
+    );
+    let m = meta({ perMac: { '52:54:00:aa:bb:cc': { entry: 'u.iso#toram', once: true } } });
+    const cleared: string[] = [];
+    const lib = {
+      entries: () => [e],
+      metadata: () => m,
+      setMacOverride: async (mac: string) => {
+        cleared.push(mac);
+        m = meta({});
+      },
+    } as unknown as NetbootLibrary;
+    const handler = createScriptHandler(lib, { baseUrl: base });
+    const first = await handler(
+      'boot.ipxe',
+      new URLSearchParams('mac=52:54:00:aa:bb:cc&arch=bios'),
+      '10.0.0.9',
+    );
+    expect(first).toContain('booting u.iso: To RAM (once)');
+    expect(cleared).toEqual(['52:54:00:aa:bb:cc']);
+    const next = await handler(
+      'boot.ipxe',
+      new URLSearchParams('mac=52:54:00:aa:bb:cc&arch=bios'),
+      '10.0.0.9',
+    );
+    expect(next).not.toContain('(once)');
+    expect(next).toContain('booting u.iso (the only entry)');
   });
 
   it('a Windows ISO (route none) is not a menu entry; with nothing else the retry script says why', () => {
