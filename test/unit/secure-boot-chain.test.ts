@@ -6,7 +6,8 @@
  * HTTP boot DISCOVER (vendor class HTTPClient, arch 16) from the same MAC.
  */
 import { describe, expect, it } from 'vitest';
-import { ClientBook } from '../../app/core/clients/index.js';
+import { ClientBook, fileRole } from '../../app/core/clients/index.js';
+import { SIGNED_BOOT_IMAGE } from '../../app/core/signed-boot-image.js';
 import type { DhcpEvent, FirmwareKind, TransferEvent } from '../../app/shared/events.js';
 import { signedChainWords, type SecureBootMode, type SignatureInfo } from '../../app/shared/secure-boot.js';
 
@@ -371,5 +372,23 @@ describe('proxy mode leaves a signed-chain PXE request unanswered for UEFI HTTP 
     at(130_000);
     expect(firmwareAsks(book, 130_000, HTTP, shimUrl)).toBe('signed');
     expect(book.diagnoses(MAC)).toEqual([]);
+  });
+});
+
+describe('the signed chain’s UEFI HTTP boot image is a step, not the end of a boot', () => {
+  it('its arrival does not mark the machine booted; the kernel after it does', () => {
+    const { book, at } = setup('on');
+    at(0);
+    firmwareAsks(book, 0, HTTP, () => `http://10.0.0.1:8080/${SIGNED_BOOT_IMAGE}`);
+    book.ingest(dhcp('request', 50, HTTP, { ip: IP, server: '10.0.0.2' }));
+    tid++;
+    book.ingest(tx('http', 'start', 100, SIGNED_BOOT_IMAGE, 0));
+    book.ingest(tx('http', 'done', 900, SIGNED_BOOT_IMAGE, 5_000_000, { detail: { status: 200 } }));
+    expect(fileRole(SIGNED_BOOT_IMAGE)).toBe('loader');
+    expect(book.row(MAC)!.stage).not.toBe('booted');
+    tid++;
+    book.ingest(tx('tftp', 'start', 5000, 'debian/vmlinuz', 0));
+    book.ingest(tx('tftp', 'done', 6000, 'debian/vmlinuz', 8_000_000));
+    expect(book.row(MAC)!.stage).toBe('booted');
   });
 });

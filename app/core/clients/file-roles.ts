@@ -3,6 +3,7 @@
  * by the loop breaker, the boot-loop and no-next-step diagnoses and the timeline's "booted" stage (they
  * used to carry three different file patterns).
  */
+import { SIGNED_BOOT_IMAGE } from '../signed-boot-image.js';
 
 /**
  * - `script`: an iPXE script or boot-loader config (boot.ipxe, *.ipxe, pxelinux/GRUB *.cfg, *.txt menus):
@@ -18,7 +19,8 @@ const LOADER = /\.(kpxe|pxe|efi|0|com|n12|krn)$/i;
 
 export function fileRole(file: string): FileRole {
   if (SCRIPT.test(file)) return 'script';
-  if (LOADER.test(file)) return 'loader';
+  // The signed chain's UEFI HTTP boot image (shim → GRUB on a RAM disk) fetches its menu and kernel itself.
+  if (LOADER.test(file) || file.split('/').at(-1) === SIGNED_BOOT_IMAGE) return 'loader';
   return 'payload';
 }
 
