@@ -29,6 +29,8 @@ export interface IsoCacheOptions {
 
 interface Item {
   state: IsoState;
+  /** When it was queued (ms): a listing waits for fresh analyses, not for one long under way. */
+  readonly queuedAt: number;
   readonly fullPath: string;
   readonly rel: string;
   readonly settled: Promise<void>;
@@ -66,17 +68,28 @@ export class IsoAnalysisCache {
     }
     let settle = (): void => {};
     const settled = new Promise<void>((r) => (settle = r));
-    this.items.set(key, { state: { state: 'pending' }, fullPath, rel, settled, settle });
+    this.items.set(key, {
+      state: { state: 'pending' },
+      queuedAt: Date.now(),
+      fullPath,
+      rel,
+      settled,
+      settle,
+    });
     this.evict();
     this.queue.push(key);
     this.pump();
     return { state: 'pending' };
   }
 
-  /** Resolves when every pending analysis of these paths settled, or after `ms` (whichever first). */
+  /**
+   * Resolves when the pending analyses of these paths that were queued less than `ms` ago settled, or after
+   * `ms` (whichever first): a listing waits a moment for a small ISO, never again for a big one under way.
+   */
   async settled(fullPaths: readonly string[], ms: number): Promise<void> {
+    const now = Date.now();
     const waits = [...this.items.values()]
-      .filter((i) => i.state.state === 'pending' && fullPaths.includes(i.fullPath))
+      .filter((i) => i.state.state === 'pending' && now - i.queuedAt < ms && fullPaths.includes(i.fullPath))
       .map((i) => i.settled);
     if (waits.length === 0) return;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -58,8 +58,10 @@ function call(page: Page, channel: string, payload: unknown): Promise<{ ok: bool
   return page.evaluate(
     ([c, p]) =>
       new Promise<{ ok: boolean; value?: unknown }>((ok, fail) => {
-        const token = new URLSearchParams(location.search).get('token') ?? '';
-        const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
+        // Runs in the page (this file is type-checked without the DOM library).
+        const loc = (globalThis as unknown as { location: { search: string; host: string } }).location;
+        const token = new URLSearchParams(loc.search).get('token') ?? '';
+        const ws = new WebSocket(`ws://${loc.host}/ws?token=${encodeURIComponent(token)}`);
         ws.onerror = () => fail(new Error('WebSocket failed'));
         ws.onopen = () => ws.send(JSON.stringify({ id: 1, channel: c, payload: p }));
         ws.onmessage = (m) => {
