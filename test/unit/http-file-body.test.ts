@@ -4,8 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BufferPool, sendFileBody } from '../../app/engines/http/file-body.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BufferPool, POOL_TRIM_MS, sendFileBody } from '../../app/engines/http/file-body.js';
 import type { FileBody, FileBodyListener } from '../../app/engines/http/file-body.js';
 import type { ByteRange } from '../../app/engines/http/http-range.js';
 
@@ -158,5 +158,28 @@ describe('sendFileBody (reused read buffers)', () => {
     expect(events).not.toContain('done');
     await until(() => pool.inUse() === 0);
     await srv.close();
+  });
+});
+
+describe('BufferPool', () => {
+  it('keeps up to its budget idle while transfers keep coming, and only `keep` once they stop', () => {
+    vi.useFakeTimers();
+    try {
+      const pool = new BufferPool(1024, 2, 8);
+      const first = Array.from({ length: 6 }, () => pool.take(true) as Buffer);
+      for (const b of first) pool.give(b);
+      expect(pool.idle()).toBe(6);
+      // A burst of short transfers (Range requests) reuses them: no new allocation.
+      const again = Array.from({ length: 6 }, () => pool.take(true) as Buffer);
+      expect(again.every((b) => first.includes(b))).toBe(true);
+      for (const b of again) pool.give(b);
+      vi.advanceTimersByTime(POOL_TRIM_MS); // a take happened since the timer started: kept
+      expect(pool.idle()).toBe(6);
+      vi.advanceTimersByTime(POOL_TRIM_MS); // none since: back to `keep`
+      expect(pool.idle()).toBe(2);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -193,6 +193,15 @@ export async function resolveParts(
 ): Promise<Confined> {
   if (parts.length === 0) return refuse('empty', 'empty file name');
   const requested = parts.join('/');
+  // A file inside an image asked for again (Range reads): one stat instead of the walk (iso-members.ts).
+  const recentKey =
+    options.isos && parts.length > 1
+      ? `${options.caseInsensitive ? 'i' : 's'}\0${dirs.join('\0')}\0\0${requested}`
+      : undefined;
+  if (recentKey !== undefined) {
+    const recalled = await options.isos?.recall(recentKey);
+    if (recalled) return recalled;
+  }
   for (const dir of dirs) {
     let realDir: string;
     try {
@@ -210,6 +219,7 @@ export async function resolveParts(
         if (!options.isos || parts.length < 2) continue;
         const inImage = await resolveInImage(realDir, parts, options.isos, options.caseInsensitive ?? false);
         if (inImage === undefined) continue;
+        if (inImage.ok && recentKey !== undefined) options.isos.remember(recentKey, inImage);
         return inImage;
       }
       try {

@@ -16,9 +16,17 @@
  * match first, `;1` and trailing `.` ignored, symlinks followed with `..` stopping at the image root),
  * resolved here one component at a time so the member's own path is known: a symlink that leads into
  * a hidden name is refused like one on disk.
+ *
+ * Whole resolutions are remembered too (`recall`/`remember`, at most RECENT_MS): a client reading a
+ * live root by thousands of Range requests costs at most one stat of the image per RECHECK_MS (shared
+ * by the requests meanwhile) instead of the realpath walk of every prefix per request (bench/).
+ * The stat catches a rewritten image within RECHECK_MS; a swapped folder or symlink in the path is seen once
+ * the entry is older than RECENT_MS (one request then resolves anew while the others go on with the
+ * entry, so 50 clients do not all walk the path at the same moment). The HTTP data path borrows the
+ * image's open descriptor (`borrow`) instead of opening and closing the image per Range request.
  */
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../../shared/runtime.js';
 import { silentLogger } from '../../shared/runtime.js';
 import {
@@ -29,6 +37,7 @@ import {
   type IsoImage,
   type IsoSource,
 } from '../iso/index.js';
+import type { ConfinedFile } from './confine.js';
 import { ExtentMap } from './extent-map.js';
 
 /** A member found: what the data paths read. */
@@ -76,6 +85,23 @@ export interface IsoMembersOptions {
   /** Lookups remembered per image (default 4096). */
   readonly maxLookups?: number;
   readonly logger?: Logger;
+  /** Milliseconds now (tests); default Date.now. */
+  readonly now?: () => number;
+}
+
+/** How long a whole resolution through an image is reused. */
+export const RECENT_MS = 1000;
+/** How long one stat of the image vouches for it (requests in between share it). */
+export const RECHECK_MS = 10;
+const MAX_RECENT = 4096;
+
+interface Recent {
+  readonly file: ConfinedFile;
+  readonly at: number;
+  refreshing: boolean;
+  /** When a stat last found the image unchanged, and the stat in flight. */
+  checked: number;
+  checking?: Promise<boolean> | undefined;
 }
 
 type ImageState =
@@ -95,6 +121,8 @@ interface Entry {
   users: number;
   evicted: boolean;
   closed: boolean;
+  /** The state once `state` has settled (borrow() is synchronous). */
+  settled?: ImageState;
 }
 
 /** ECMA-119 §8.1 / ECMA-167 2/9.1: the first volume descriptor (ISO 9660) or the volume recognition
@@ -120,11 +148,61 @@ export class IsoMembers {
   private readonly log: Logger;
   private closing = false;
   private stats = { opened: 0, badImages: 0, lookups: 0 };
+  private readonly recent = new Map<string, Recent>();
+  private readonly now: () => number;
 
   constructor(options: IsoMembersOptions = {}) {
     this.maxImages = Math.max(1, options.maxImages ?? 8);
     this.maxLookups = Math.max(16, options.maxLookups ?? 4096);
     this.log = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * A resolution `remember`ed under `key` less than RECENT_MS ago whose image is still the same file
+   * version (one stat); undefined otherwise.
+   */
+  async recall(key: string): Promise<ConfinedFile | undefined> {
+    const hit = this.recent.get(key);
+    if (!hit) return undefined;
+    const age = this.now() - hit.at;
+    if (age >= 2 * RECENT_MS) {
+      this.recent.delete(key); // its refresh did not come back (the name is refused now)
+      return undefined;
+    }
+    if (age >= RECENT_MS && !hit.refreshing) {
+      hit.refreshing = true; // this caller resolves anew and remember()s; the others go on meanwhile
+      return undefined;
+    }
+    if (this.now() - hit.checked < RECHECK_MS) return hit.file;
+    if (!hit.checking) {
+      const was = hit.file.info;
+      hit.checking = stat(hit.file.path).then(
+        (st) =>
+          st.isFile() &&
+          st.dev === was.dev &&
+          st.ino === was.ino &&
+          st.size === was.size &&
+          st.mtimeMs === was.mtimeMs,
+        () => false,
+      );
+      void hit.checking.then((same) => {
+        hit.checking = undefined;
+        if (same) hit.checked = this.now();
+        else if (this.recent.get(key) === hit) this.recent.delete(key);
+      });
+    }
+    return (await hit.checking) ? hit.file : undefined;
+  }
+
+  remember(key: string, file: ConfinedFile): void {
+    if (this.recent.size >= MAX_RECENT) {
+      const oldest = this.recent.keys().next();
+      if (!oldest.done) this.recent.delete(oldest.value);
+    }
+    this.recent.delete(key);
+    const now = this.now();
+    this.recent.set(key, { file, at: now, refreshing: false, checked: now });
   }
 
   /** Images open now, images opened so far, images that did not read, lookups done (not remembered). */
@@ -166,9 +244,32 @@ export class IsoMembers {
     }
   }
 
+  /**
+   * The open descriptor of the image version `id` at `path`, for reading a member's data; the image
+   * stays open until `release` (called once, after the last read has completed). undefined when the
+   * image is not open now (the caller opens the file itself).
+   */
+  borrow(id: ImageIdentity): { fd: number; release(): void } | undefined {
+    const entry = this.entries.get(`${id.dev}:${id.ino}:${id.size}:${id.mtimeMs}`);
+    const state = entry?.settled;
+    if (!entry || entry.closed || entry.evicted || state?.kind !== 'image') return undefined;
+    entry.users++;
+    let released = false;
+    return {
+      fd: state.handle.fd,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.users--;
+        if (entry.evicted) this.closeEntry(entry);
+      },
+    };
+  }
+
   /** Closes every image (the engine stops); lookups in flight finish first, later ones open anew. */
   async close(): Promise<void> {
     this.closing = true;
+    this.recent.clear();
     const all = [...this.entries.values()];
     this.entries.clear();
     this.byPath.clear();
@@ -200,6 +301,7 @@ export class IsoMembers {
       evicted: this.closing,
       closed: false,
     };
+    void entry.state.then((s) => (entry.settled = s));
     if (!this.closing) {
       this.entries.set(key, entry);
       this.byPath.set(path, entry);

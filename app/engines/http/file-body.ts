@@ -16,14 +16,23 @@ import type { ByteRange } from './http-range.js';
 /** Buffers one transfer holds: one being read while the other is written (double buffering). */
 const BUFFERS_PER_TRANSFER = 2;
 
+/** A pool unused this long gives back the buffers it holds beyond `keep`. */
+export const POOL_TRIM_MS = 5000;
+
 /**
  * Read buffers for every transfer of one server. Each transfer always gets its first buffer (so it makes
  * progress); a second only while fewer than `budget` buffers are out, so hundreds of concurrent downloads
- * hold one buffer each rather than two. Up to `keep` idle buffers are kept for the next transfers.
+ * hold one buffer each rather than two. While transfers keep coming, up to `budget` idle buffers are
+ * kept for the next ones; after POOL_TRIM_MS without a take, only `keep`. Why: 50 clients reading an
+ * image by 1 MiB Range requests (sanboot, a live root) start a transfer per request, and a pool of 8
+ * allocated and freed a 2 MiB buffer for most of them (mmap, page faults and GC: a quarter of the
+ * server's CPU, bench/iso-http-bench.sh).
  */
 export class BufferPool {
   private readonly free: Buffer[] = [];
   private out = 0;
+  private takes = 0;
+  private trim: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly size: number,
@@ -35,12 +44,30 @@ export class BufferPool {
   take(first: boolean): Buffer | undefined {
     if (!first && this.out >= this.budget) return undefined;
     this.out++;
+    this.takes++;
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
   }
 
   give(buffer: Buffer): void {
     this.out--;
-    if (this.free.length < this.keep) this.free.push(buffer);
+    if (this.free.length < Math.max(this.keep, this.budget)) this.free.push(buffer);
+    if (this.free.length > this.keep && !this.trim) {
+      let seen = this.takes;
+      this.trim = setInterval(() => {
+        if (this.takes === seen) this.free.length = Math.min(this.free.length, this.keep);
+        seen = this.takes;
+        if (this.free.length <= this.keep) {
+          clearInterval(this.trim);
+          this.trim = undefined;
+        }
+      }, POOL_TRIM_MS);
+      this.trim.unref(); // never keeps a stopping process alive
+    }
+  }
+
+  /** Idle buffers held now (tests). */
+  idle(): number {
+    return this.free.length;
   }
 
   /** A buffer left to the GC (its write never completed): no longer counted as out. */
@@ -65,6 +92,11 @@ export interface FileBody {
    * `path` (the image). A read never crosses an extent's end; sparse extents send zeros.
    */
   readonly extents?: ExtentMap | undefined;
+  /**
+   * An already open descriptor of `path` to read from instead of opening it (the ISO image kept
+   * open by files/iso-members.ts); `release` replaces the close, with the same timing.
+   */
+  readonly borrowed?: { readonly fd: number; release(): void } | undefined;
 }
 
 export interface FileBodyListener {
@@ -103,7 +135,8 @@ export function sendFileBody(
   // socket's) before the threadpool's read(2) runs. The read's callback closes it instead.
   const closeFd = (): void => {
     if (fd >= 0 && !reading) {
-      close(fd, () => undefined);
+      if (body.borrowed) body.borrowed.release();
+      else close(fd, () => undefined);
       fd = -1;
     }
   };
@@ -185,18 +218,23 @@ export function sendFileBody(
     pump();
   };
 
-  open(body.path, 'r', (err, opened) => {
-    if (err) {
-      fail(err);
-      return;
-    }
-    if (stopped) {
-      close(opened, () => undefined);
-      return;
-    }
-    fd = opened;
-    pump();
-  });
+  if (body.borrowed) {
+    fd = body.borrowed.fd;
+    process.nextTick(pump);
+  } else {
+    open(body.path, 'r', (err, opened) => {
+      if (err) {
+        fail(err);
+        return;
+      }
+      if (stopped) {
+        close(opened, () => undefined);
+        return;
+      }
+      fd = opened;
+      pump();
+    });
+  }
   // The response closed (finished or not): buffers still in a write are forgotten, the rest reused.
   return () => {
     release();

@@ -388,7 +388,10 @@ export class HttpBootServer implements Engine<TransferEvent> {
       });
     };
     const extents = file.member?.extents;
-    const stop = sendFileBody(res, { path: file.path, ranges, multipart, extents }, this.buffers, {
+    // The image's descriptor stays open between Range requests (iso-members.ts): no open/close each.
+    const borrowed = file.member ? this.isos.borrow(file.info) : undefined;
+    const body = { path: file.path, ranges, multipart, extents, borrowed };
+    const stop = sendFileBody(res, body, this.buffers, {
       bytes: (n) => {
         sent = n;
         const now = this.clock.now();
