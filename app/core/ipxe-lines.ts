@@ -10,6 +10,7 @@ import {
   type IsoFirmware,
 } from '../shared/iso-boot-types.js';
 import type { LibraryMetadata } from '../shared/library-types.js';
+import { formatBytes } from './iso-boot/summary.js';
 
 /** Path segments percent-encoded for a URL; iPXE handles plain ASCII best. */
 export function urlFor(base: string, rel: string): string {
@@ -123,6 +124,22 @@ export interface IsoLineContext {
   readonly failures: Failures;
   /** Title in failure messages. */
   readonly title: string;
+  /** RAM the route needs (IsoInfo.ramBytes, for the default entry): said on screen before the download. */
+  readonly ramBytes?: number;
+}
+
+/** What a client about to load an image into RAM is told: the usual cause when a small machine fails. */
+function ramLine(route: IsoBootEntry['route'], ramBytes: number | undefined): string[] {
+  if (ramBytes === undefined) return [];
+  const what =
+    route === 'kernel-iso-ram'
+      ? 'the whole ISO is loaded into RAM'
+      : route === 'kernel-root-http'
+        ? 'the root file system is loaded into RAM'
+        : route === 'memdisk'
+          ? 'the image is loaded into RAM'
+          : undefined;
+  return what ? [`echo PXE Desk: ${what}; this machine needs ${formatBytes(ramBytes)} of RAM`] : [];
 }
 
 /** The command line the client gets: the user's edit (library metadata) or the analysis', `{iso}` filled in. */
@@ -138,6 +155,7 @@ export function isoBootLines(sub: IsoBootEntry, ctx: IsoLineContext): string[] {
   const inIso = (p: string): string => urlFor(ctx.base, `${ctx.isoPath}/${p}`);
   const fail = (reason: string): string => ctx.failures.on(ctx.title, reason);
   const args = isoCmdline(sub, ctx);
+  const ram = ramLine(sub.route, ctx.ramBytes);
   switch (sub.route) {
     case 'kernel':
     case 'kernel-iso-ram':
@@ -151,7 +169,7 @@ export function isoBootLines(sub: IsoBootEntry, ctx: IsoLineContext): string[] {
       const parts = [`kernel ${inIso(sub.kernel)}`];
       if (ctx.fw === 'uefi') parts.push(...names.map((n) => `initrd=${n.name}`));
       if (args) parts.push(args);
-      const lines = [`${parts.join(' ')}${fail(`kernel ${sub.kernel}`)}`];
+      const lines = [...ram, `${parts.join(' ')}${fail(`kernel ${sub.kernel}`)}`];
       initrds.forEach((p, i) => {
         const n = names[i]!;
         const opt = n.explicit ? `--name ${n.name} ` : '';
@@ -167,6 +185,7 @@ export function isoBootLines(sub: IsoBootEntry, ctx: IsoLineContext): string[] {
       // memdisk comes from the boot-file cache (scripts/fetch-bootfiles.mjs), served beside the library.
       const image = sub.initrds && sub.initrds.length > 0 ? inIso(sub.initrds[0]!) : iso;
       return [
+        ...ram,
         `kernel ${ctx.base}/memdisk${args ? ` ${args}` : ''}${fail('memdisk not found in the boot files')}`,
         `initrd ${image}${fail('the image did not load into RAM')}`,
         `boot${fail('memdisk did not start')}`,

@@ -120,6 +120,8 @@ export function bootLines(
           failures: ctx.failures,
           title: sub ? `${e.title}: ${subTitle(sub)}` : e.title,
           ...(ctx.metadata ? { metadata: ctx.metadata } : {}),
+          // The analysis' RAM figure is the default entries'; another entry may differ.
+          ...(e.iso?.ramBytes !== undefined && chosen.isDefault ? { ramBytes: e.iso.ramBytes } : {}),
         });
       }
       // Not analysed (yet): the El Torito image the library matched to this firmware, as a disk.

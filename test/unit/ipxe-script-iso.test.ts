@@ -282,6 +282,30 @@ describe('generateBootScript: analysed ISOs', () => {
     expect(lines).toContain(`kernel ${base}/x.iso/live/vmlinuz quiet reboot shell x ok || goto failed_0`);
   });
 
+  it('says how much RAM the default route needs before loading the ISO into RAM', () => {
+    const e = isoEntry('u.iso', {
+      ...info('casper', [
+        kernelEntry({ id: 'try', route: 'kernel-iso-ram', cmdline: 'url={iso}' }),
+        kernelEntry({
+          id: 'safe',
+          isDefault: false,
+          route: 'kernel-iso-ram',
+          cmdline: 'nomodeset url={iso}',
+        }),
+      ]),
+      ramBytes: 7_100_000_000,
+    });
+    const lines = script([e], 'uefi-x64');
+    const k = lines.indexOf(
+      `kernel ${base}/u.iso/live/vmlinuz initrd=initrd.img url=${base}/u.iso || goto failed_0`,
+    );
+    expect(lines[k - 1]).toBe(
+      'echo PXE Desk: the whole ISO is loaded into RAM; this machine needs 7.1 GB of RAM',
+    );
+    // The figure is the default's: another entry is not given one it may not need.
+    expect(lines.filter((l) => l.includes('needs 7.1 GB'))).toHaveLength(2); // e0 and its submenu copy (e0s0)
+  });
+
   it('a per-MAC override may name one ISO entry (<id>#<sub>) and still falls back to the menu', () => {
     const e = isoEntry(
       'u.iso',
