@@ -124,6 +124,8 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
         book.touch(mac);
       },
       onRefused: (mac, entry) => logger.warn('GRUB refused a kernel (Secure Boot)', { mac, entry }),
+      // The library's Authenticode facts (library-signature.ts): the menu marks unsigned kernels.
+      signatureOf: (entry) => entry.signature,
     });
     const grubMenu = grub;
     // The boot-script request carries the client's MAC: learn its IP here so the downloads that
