@@ -247,6 +247,7 @@ describe.skipIf(!tools)('files inside ISO images', () => {
       expect(warned[0]!.fields?.['code']).toMatch(/^(truncated|extent-out-of-range)$/);
       expect(await status('isos/corrupt.iso/casper/vmlinuz')).toBe(404);
       expect(logs.filter((r) => r.message.startsWith('ISO image cannot be read'))).toHaveLength(2);
+      expect(server.isoImages().badImages).toBe(2);
       expect(sha256((await curl('-f', url(port, 'isos/rr.iso/casper/initrd'))).stdout)).toBe(
         rr.get('casper/initrd'),
       );

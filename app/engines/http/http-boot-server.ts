@@ -89,6 +89,11 @@ export class HttpBootServer implements Engine<TransferEvent> {
     return { ...this.stats };
   }
 
+  /** ISO images behind files served from inside them: open now, opened, unreadable, lookups. */
+  isoImages(): ReturnType<IsoMembers['counters']> {
+    return this.isos.counters();
+  }
+
   onEvent(listener: (event: TransferEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

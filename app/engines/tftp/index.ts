@@ -243,6 +243,11 @@ export class TftpServer implements Engine<TransferEvent>, TransferHost {
     return { ...this.stats };
   }
 
+  /** ISO images behind files served from inside them: open now, opened, unreadable, lookups. */
+  isoImages(): ReturnType<IsoMembers['counters']> {
+    return this.isos.counters();
+  }
+
   release(transfer: TransferInfo): void {
     this.registry.release(transfer);
     if (transfer instanceof Transfer) this.local.delete(transfer);
