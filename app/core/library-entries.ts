@@ -147,16 +147,37 @@ function rank(e: LibraryEntry): number {
   }
 }
 
-/** All entries of one scan, in the technician's order (pure). */
+/**
+ * The initrd of `kernel`: the one its tree's boot configuration names (the last of a list: microcode
+ * archives come first), when that file is here; else the naming rule (pairInitrd).
+ */
+function initrdOf(
+  kernel: FoundFile,
+  found: readonly FoundFile[],
+  byConfig: ReadonlyMap<string, readonly string[]>,
+): string | undefined {
+  const named = byConfig.get(kernel.rel);
+  if (named) {
+    const here = named.filter((rel) => found.some((f) => f.rel === rel && f.sniff.kind !== 'linux-kernel'));
+    if (here.length) return here.at(-1);
+  }
+  return pairInitrd(kernel, found)?.rel;
+}
+
+/**
+ * All entries of one scan, in the technician's order (pure). `byConfig`: kernel → initrds as the folder's own
+ * boot configurations pair them (library-tree-config.ts).
+ */
 export function buildEntries(
   found: readonly FoundFile[],
   meta: LibraryMetadata,
   isoState: (rel: string) => IsoState | undefined,
+  byConfig: ReadonlyMap<string, readonly string[]> = new Map(),
 ): LibraryEntry[] {
   const out: LibraryEntry[] = [];
   const kernels = found
     .filter((f) => f.sniff.kind === 'linux-kernel')
-    .map((k) => ({ rel: k.rel, initrd: pairInitrd(k, found)?.rel }));
+    .map((k) => ({ rel: k.rel, initrd: initrdOf(k, found, byConfig) }));
   for (const f of found) {
     const user: LibraryEntryMeta = meta.entries[f.rel] ?? {};
     if (user.hidden) continue;

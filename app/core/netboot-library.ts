@@ -25,6 +25,7 @@ import { type IsoAnalysisCache, sharedIsoCache } from './library-iso-cache.js';
 import type { FileVersion } from './library-iso-cache.js';
 import { sniffFile } from './library-sniff.js';
 import { readSignatures, withSignatures } from './library-signature.js';
+import { readTreePairs, type TreePairs } from './library-tree-config.js';
 
 export interface NetbootLibraryOptions {
   readonly root: string;
@@ -62,6 +63,7 @@ export class NetbootLibrary {
   private scanning: Promise<readonly LibraryEntry[]> | undefined;
   private rescanQueued = false;
   private found: readonly Found[] = [];
+  private treePairs: TreePairs = new Map();
   private readonly isoCache: IsoAnalysisCache;
   private offIso: (() => void) | undefined;
 
@@ -144,6 +146,8 @@ export class NetbootLibrary {
   private async doScan(): Promise<readonly LibraryEntry[]> {
     this.meta = await this.readMeta();
     const found: Found[] = [];
+    // A netboot tree's own boot configurations (symlinked ones too: d-i links pxelinux.cfg/ at its top).
+    const configs: string[] = [];
     const maxDepth = this.options.maxDepth ?? 4;
     const maxFiles = this.options.maxFiles ?? 5000;
     let examined = 0;
@@ -158,6 +162,12 @@ export class NetbootLibrary {
       for (const d of names) {
         if (d.name.startsWith('.') || examined >= maxFiles) continue;
         const rel = dirRel ? `${dirRel}/${d.name}` : d.name;
+        if (d.name === 'pxelinux.cfg' && d.isSymbolicLink()) configs.push(`${rel}/default`);
+        if (
+          (d.name === 'default' && /(^|\/)pxelinux\.cfg$/.test(dirRel)) ||
+          (d.name === 'grub.cfg' && /(^|\/)grub$/.test(dirRel))
+        )
+          configs.push(rel);
         if (d.isDirectory()) {
           if (depth < maxDepth) await walk(rel, depth + 1);
           continue;
@@ -177,6 +187,7 @@ export class NetbootLibrary {
     };
     await walk('', 0);
     await readSignatures(this.options.root, found); // kernels and EFI programs: headers only, cached
+    this.treePairs = await readTreePairs(this.options.root, configs);
     this.found = found;
     // An analysis that settles later rebuilds the entries (and tells the listeners) without a rescan.
     this.offIso ??= this.isoCache.onSettled((full) => {
@@ -198,7 +209,7 @@ export class NetbootLibrary {
     };
     const entries = withSignatures(
       this.options.root,
-      buildEntries(this.found, this.meta, isoState),
+      buildEntries(this.found, this.meta, isoState, this.treePairs),
       this.found,
     );
     this.current = entries;

@@ -12,6 +12,7 @@ import { generateBootScript } from '../../app/core/ipxe-script.js';
 import { pairInitrd } from '../../app/core/library-entries.js';
 import type { FoundFile } from '../../app/core/library-entries.js';
 import { IsoAnalysisCache } from '../../app/core/library-iso-cache.js';
+import { readTreePairs } from '../../app/core/library-tree-config.js';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
 import type { BootArch, LibraryEntry } from '../../app/shared/library-types.js';
 import { FIXTURES_DIR, ensureFixtures } from '../fixtures/fixtures.js';
@@ -172,6 +173,46 @@ describe('initrd pairing', () => {
       const entries = await new NetbootLibrary({ root: dir, isoCache: noIso }).scan();
       expect(entries.find((e) => e.id === 'x/vmlinuz-a')?.initrd).toBe('x/initrd.img-a');
       expect(entries.find((e) => e.id === 'x/vmlinuz-b')?.initrd).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the tree's own boot configuration pairs kernel and initrd", () => {
+  it("reads d-i's pxelinux.cfg/default (through its symlinks) and its GRUB config", async () => {
+    const di = diTree();
+    const viaPxelinux = await readTreePairs(di, ['pxelinux.cfg/default']);
+    expect(viaPxelinux.get('debian-installer/amd64/linux')).toEqual(['debian-installer/amd64/initrd.gz']);
+    const viaGrub = await readTreePairs(di, ['debian-installer/amd64/grub/grub.cfg']);
+    expect(viaGrub.get('debian-installer/amd64/linux')).toEqual(['debian-installer/amd64/initrd.gz']);
+  }, 300_000);
+
+  it('pairs files in different folders that no naming rule would (pxelinux and GRUB trees)', async () => {
+    const fx = ensureFixtures();
+    const dir = mkdtempSync(path.join(tmpdir(), 'pxe-tree-'));
+    try {
+      for (const d of ['kernels', 'images', 'pxelinux.cfg', 'k', 'i', 'boot/grub', 'other'])
+        mkdirSync(path.join(dir, d), { recursive: true });
+      copyFileSync(fx.vmlinuz, path.join(dir, 'kernels', 'bzImage'));
+      copyFileSync(fx.initrd, path.join(dir, 'images', 'rootfs.cpio.gz'));
+      writeFileSync(
+        path.join(dir, 'pxelinux.cfg', 'default'),
+        'default x\nlabel x\n  kernel kernels/bzImage\n  append initrd=images/rootfs.cpio.gz console=ttyS0\n',
+      );
+      copyFileSync(fx.vmlinuz, path.join(dir, 'k', 'vmlinuz-rescue'));
+      copyFileSync(fx.initrd, path.join(dir, 'i', 'ucode.img'));
+      copyFileSync(fx.initrd, path.join(dir, 'i', 'initramfs-rescue-final.img'));
+      writeFileSync(
+        path.join(dir, 'boot', 'grub', 'grub.cfg'),
+        'menuentry "Rescue" {\n  linux /k/vmlinuz-rescue quiet\n  initrd /i/ucode.img /i/initramfs-rescue-final.img\n}\n',
+      );
+      // A kernel no configuration names keeps the naming rule (no initrd beside it: none).
+      copyFileSync(fx.vmlinuz, path.join(dir, 'other', 'vmlinuz'));
+      const entries = await new NetbootLibrary({ root: dir, isoCache: noIso }).scan();
+      expect(entries.find((e) => e.id === 'kernels/bzImage')?.initrd).toBe('images/rootfs.cpio.gz');
+      expect(entries.find((e) => e.id === 'k/vmlinuz-rescue')?.initrd).toBe('i/initramfs-rescue-final.img');
+      expect(entries.find((e) => e.id === 'other/vmlinuz')?.initrd).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
