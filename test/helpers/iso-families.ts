@@ -203,3 +203,22 @@ export function anacondaIso(dir: string): string {
     { label },
   );
 }
+
+/** Manjaro-style (miso): manjaro/x86_64/*.sfs layers, kernel + initramfs in boot/, GRUB with misolabel. */
+export function misoIso(dir: string): string {
+  const args = 'misobasedir=manjaro misolabel=MANJARO_KDE_2302 quiet systemd.show_status=1 driver=free';
+  return masterIso(
+    dir,
+    'miso',
+    {
+      'boot/vmlinuz-x86_64': linuxKernel(111),
+      'boot/initramfs-x86_64.img': bytes(112, 20_000),
+      'boot/intel_ucode.img': bytes(113, 2_000),
+      'manjaro/x86_64/rootfs.sfs': bytes(114, 40_000),
+      'manjaro/x86_64/desktopfs.sfs': bytes(115, 60_000),
+      'manjaro/.miso': '',
+      'boot/grub/grub.cfg': `menuentry "Boot with open source drivers" {\n  linux /boot/vmlinuz-x86_64 ${args}\n  initrd /boot/intel_ucode.img /boot/initramfs-x86_64.img\n}\n`,
+    },
+    { label: 'MANJARO_KDE_2302' },
+  );
+}

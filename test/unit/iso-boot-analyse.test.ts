@@ -16,6 +16,7 @@ import {
   dracutIso,
   liveBootIso,
   masterIso,
+  misoIso,
   fakeKernel,
 } from '../helpers/iso-families.js';
 import { bytes, haveTools, tempDir, udfIso } from '../helpers/iso-images.js';
@@ -169,6 +170,25 @@ describe.skipIf(!tools)('analyseIso per family', () => {
     expect(a.map.get('archisobasedir')).toBe('sysresccd');
     expect(a.map.get('archiso_http_srv')).toBe('{iso}/');
     expect(a.map.has('archisolabel')).toBe(false);
+  });
+
+  it('Manjaro (miso): miso_http_srv={iso}/ misobasedir=manjaro ip=dhcp, the label search dropped', async () => {
+    const info = await analyse(misoIso(dir));
+    expect(info.family).toBe('archiso');
+    expect(info.distro).toBe('Manjaro');
+    for (const fw of ['bios', 'uefi'] as const) {
+      const e = def(info, fw);
+      expect(e.route).toBe('kernel-root-http');
+      expect(e.kernel).toBe('boot/vmlinuz-x86_64');
+      expect(e.initrds).toEqual(['boot/intel_ucode.img', 'boot/initramfs-x86_64.img']);
+      const a = args(e.cmdline);
+      expect(a.map.get('miso_http_srv')).toBe('{iso}/');
+      expect(a.map.get('misobasedir')).toBe('manjaro');
+      expect(a.map.get('ip')).toBe('dhcp');
+      expect(a.map.has('misolabel')).toBe(false);
+      expect(a.map.has('archiso_http_srv')).toBe(false);
+    }
+    expect(info.ramBytes).toBe(100_000 + ROOT_HEADROOM);
   });
 
   it('Debian installer ISO: kernel route, and a note that it will look for its CD', async () => {

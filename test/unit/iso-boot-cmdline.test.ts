@@ -90,6 +90,12 @@ describe('rewriteCmdline', () => {
     );
   });
 
+  it('miso (Manjaro): its own names for the same hooks', () => {
+    expect(rewriteCmdline('archiso', 'misobasedir=manjaro misolabel=MANJARO_KDE quiet', { miso: true })).toBe(
+      'misobasedir=manjaro quiet miso_http_srv={iso}/ ip=dhcp',
+    );
+  });
+
   it('other families keep their arguments, less initrd= (the menu names initrds itself)', () => {
     expect(rewriteCmdline('debian-installer', 'initrd=/install.amd/initrd.gz vga=788 --- quiet')).toBe(
       'vga=788 --- quiet',

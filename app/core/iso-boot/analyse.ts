@@ -146,6 +146,7 @@ async function planKernels(
       ...(facts.family === 'live-boot' && facts.rootImage ? { squashfs: facts.rootImage } : {}),
       ...(facts.family === 'dracut' && facts.rootImage ? { liveImage: facts.rootImage } : {}),
       ...(facts.installer ? { installer: true } : {}),
+      ...(facts.miso ? { miso: true } : {}),
       ...(facts.archisoBaseDir ? { archisoBaseDir: facts.archisoBaseDir } : {}),
     });
     const id = (c as KernelCandidate & { loaderId?: string }).loaderId ?? c.title;

@@ -67,6 +67,8 @@ export interface RewriteContext {
   readonly archisoBaseDir?: string;
   /** dracut: an Anaconda installer image (stage 2 `images/install.img`, no live root). */
   readonly installer?: boolean;
+  /** archiso family: Manjaro's miso hooks (`misobasedir`, `miso_http_srv`). */
+  readonly miso?: boolean;
 }
 
 interface Rule {
@@ -144,6 +146,18 @@ function rules(family: IsoFamily, ctx: RewriteContext): Rule | undefined {
       };
     }
     case 'archiso': {
+      // Manjaro's miso (a fork of archiso) has the same hooks under its own names: miso_pxe_http fetches
+      // <misobasedir>/x86_64/*.sfs below `miso_http_srv`.
+      if (ctx.miso) {
+        return {
+          drop: ['misolabel', 'misodevice', 'miso_http_srv', 'misobasedir', 'ip'],
+          add: (t) => [
+            `misobasedir=${findArg(t, 'misobasedir') ?? ctx.archisoBaseDir ?? 'manjaro'}`,
+            `miso_http_srv=${ISO_URL_TOKEN}/`,
+            'ip=dhcp',
+          ],
+        };
+      }
       // archiso's archiso_pxe_http hook: `archiso_http_srv=<URL>/` + `archisobasedir` fetch
       // <basedir>/x86_64/airootfs.sfs; the label/UUID/device search arguments are for a local medium.
       return {
@@ -217,7 +231,7 @@ export function hasNetworkRoot(family: IsoFamily, cmdline: string): boolean {
         /^(https?:|\{iso\})/.test(findArg(t, 'inst.stage2') ?? '')
       );
     case 'archiso':
-      return findArg(t, 'archiso_http_srv') !== undefined;
+      return findArg(t, 'archiso_http_srv') !== undefined || findArg(t, 'miso_http_srv') !== undefined;
     default:
       return true;
   }

@@ -22,6 +22,8 @@ export interface TreeFacts {
   readonly archisoBaseDir?: string;
   /** dracut family: an Anaconda installer (stage 2 `images/install.img`) rather than a live image. */
   readonly installer?: boolean;
+  /** archiso family: Manjaro's miso hooks rather than archiso's. */
+  readonly miso?: boolean;
   readonly efiLoader?: { readonly path: string; readonly secondStage?: string };
   /** memtest: its BIOS program (.bin with the 16-bit boot protocol) and UEFI program, paths in the ISO. */
   readonly memtest?: { readonly bios?: string; readonly uefi?: string };
@@ -137,6 +139,7 @@ export function parseLabel(label: string): { distro?: string; version?: string }
     [/^kali/i, 'Kali Linux'],
     [/^linux ?mint/i, 'Linux Mint'],
     [/^mt86|memtest/i, 'memtest86+'],
+    [/^manjaro/i, 'Manjaro'],
   ];
   const hit = known.find(([re]) => re.test(label));
   if (!hit) return {};
@@ -280,6 +283,26 @@ export async function readTreeFacts(view: FsView, isoSize: number): Promise<Tree
       archisoBaseDir: spelled,
       rootImage: `${spelled}/x86_64/airootfs.sfs`,
       rootBytes,
+      ...base,
+    });
+  }
+
+  // Manjaro-like (miso): <basedir>/x86_64/*.sfs beside a `.miso` marker or Manjaro's own name.
+  for (const d of await p.list('')) {
+    if (d.kind !== 'directory' || /^(boot|efi|isolinux|syslinux)$/i.test(d.name)) continue;
+    const layers = (await p.list(`${d.name}/x86_64`)).filter(
+      (e) => e.kind === 'file' && /\.sfs$/i.test(e.name),
+    );
+    if (layers.length === 0) continue;
+    const isMiso = (await p.isFile(`${d.name}/.miso`)) || /manjaro/i.test(`${d.name} ${label}`);
+    if (!isMiso) continue;
+    take({ distro: 'Manjaro' });
+    return withId({
+      family: 'archiso',
+      miso: true,
+      archisoBaseDir: d.name,
+      rootImage: `${d.name}/x86_64/${layers[0]?.name ?? 'rootfs.sfs'}`,
+      rootBytes: layers.reduce((n, e) => n + e.size, 0),
       ...base,
     });
   }

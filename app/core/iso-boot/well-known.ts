@@ -103,6 +103,13 @@ export async function knownPaths(
     }
     case 'archiso': {
       const base = facts.archisoBaseDir ?? 'arch';
+      if (facts.miso) {
+        // Manjaro: boot/vmlinuz-x86_64, boot/initramfs-x86_64.img, microcode beside them.
+        const k = (await pick(probe, 'boot', /^vmlinuz/i))[0];
+        const i = (await pick(probe, 'boot', /^initramfs.*\.img$/i))[0];
+        const ucode = await pick(probe, 'boot', /ucode\.img$/i);
+        return one(k, [...ucode, i], `misobasedir=${base} misolabel=${label}`, `${name}`);
+      }
       const dir = `${base}/boot/x86_64`;
       const k = (await pick(probe, dir, /^vmlinuz/i))[0];
       const main = (await pick(probe, dir, /\.img$/i)).filter((x) => !/ucode/i.test(x));
