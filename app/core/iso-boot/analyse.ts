@@ -65,7 +65,7 @@ async function validate(
   return { ok: { ...c, kernel, initrds } };
 }
 
-async function menuCandidates(menus: BootMenus): Promise<KernelCandidate[]> {
+function menuCandidates(menus: BootMenus): KernelCandidate[] {
   return menus.entries.slice(0, MAX_ENTRIES).map((e) => ({
     title: e.title,
     kernel: e.kernel,
@@ -120,11 +120,11 @@ async function planKernels(
         false,
       );
   } else {
-    list = await accept(await menuCandidates(menus[fw]), false);
+    list = await accept(menuCandidates(menus[fw]), false);
     if (list.length === 0) {
       // A BIOS-only isolinux menu still tells UEFI what to start when its kernel has an EFI stub (and back).
       const other = fw === 'bios' ? 'uefi' : 'bios';
-      const borrowed = await accept(await menuCandidates(menus[other]), true);
+      const borrowed = await accept(menuCandidates(menus[other]), true);
       if (borrowed.length > 0) {
         list = borrowed;
         notes.push(
@@ -149,7 +149,7 @@ async function planKernels(
       ...(facts.miso ? { miso: true } : {}),
       ...(facts.archisoBaseDir ? { archisoBaseDir: facts.archisoBaseDir } : {}),
     });
-    const id = (c as KernelCandidate & { loaderId?: string }).loaderId ?? c.title;
+    const id = c.loaderId ?? c.title;
     return {
       fw,
       title: c.title,

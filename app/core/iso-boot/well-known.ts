@@ -15,6 +15,8 @@ export interface KernelCandidate {
   readonly group: readonly string[];
   /** Where it came from, for the notes: the loader's config, or the family's known paths. */
   readonly origin: 'menu' | 'known-paths';
+  /** The loader's own id of the entry (isolinux label, GRUB --id): the stable IsoBootEntry id. */
+  readonly loaderId?: string;
 }
 
 /** What a kernel file can be started as. 'unknown': neither header (a stub in a test, a non-Linux program). */
