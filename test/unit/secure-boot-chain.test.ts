@@ -392,3 +392,45 @@ describe('the signed chain’s UEFI HTTP boot image is a step, not the end of a 
     expect(book.row(MAC)!.stage).toBe('booted');
   });
 });
+
+describe('what a running program does is no refusal', () => {
+  it('an unmarked DHCP request right after the download (an NBP asking itself) ends the signal', () => {
+    const { book, at } = setup('auto');
+    pxeDownloadsSnponly(book, at);
+    at(2000); // 0.6 s after the download: the program's own DISCOVER, without iPXE's markers
+    expect(book.chainFor(MAC, 'uefi-x64')).toBe('ipxe');
+    book.ingest(dhcp('discover', 2000, PXE));
+    at(80_000);
+    expect(firmwareAsks(book, 80_000, HTTP, shimUrl)).toBe('ipxe');
+    expect(book.row(MAC)).toMatchObject({ chain: 'ipxe' });
+  });
+
+  it('a firmware that fetches the same file twice at once has made one attempt', () => {
+    const { book, at } = setup('auto');
+    pxeDownloadsSnponly(book, at);
+    tid++;
+    book.ingest(tx('tftp', 'start', 1500, 'snponly.efi', 0));
+    book.ingest(tx('tftp', 'done', 1600, 'snponly.efi', 174_080));
+    expect(book.row(MAC)).toMatchObject({ chain: 'ipxe' });
+  });
+});
+
+describe('setting off: a firmware that keeps fetching iPXE without running it', () => {
+  it('the boot loop is named for what it is (Secure Boot), not a missing iPXE user class', () => {
+    const { book, at } = setup('off');
+    pxeDownloadsSnponly(book, at);
+    for (const t0 of [20_000, 40_000]) {
+      at(t0);
+      expect(firmwareAsks(book, t0, PXE, () => 'snponly.efi')).toBe('ipxe');
+      tid++;
+      book.ingest(tx('tftp', 'start', t0 + 500, 'snponly.efi', 0));
+      book.ingest(tx('tftp', 'done', t0 + 900, 'snponly.efi', 174_080));
+    }
+    const loop = book.diagnoses(MAC).find((d) => d.code === 'boot-loop')!;
+    expect(loop.text).toMatch(
+      /^Downloaded snponly\.efi 3 times in 40 s and never ran it — its firmware refuses it/,
+    );
+    expect(loop.text).not.toMatch(/user class/);
+    expect(loop.fix).toMatch(/^Set Secure Boot to On \(or Auto\)/);
+  });
+});

@@ -12,7 +12,7 @@
 import type { ExclusionCode, RefusalCode, TransferFailureCode } from '../../shared/events.js';
 import { firmwareLabel } from '../../shared/firmware.js';
 import type { SecureBootMode, SignatureInfo } from '../../shared/secure-boot.js';
-import { secureBootFindings, unrunIpxe } from './secure-boot-findings.js';
+import { secureBootFindings, unrunIpxe, unrunLoop } from './secure-boot-findings.js';
 import type { Diagnosis, DiagnosisCode, SessionMode } from '../../shared/session-types.js';
 import type { ClientFacts, Refusal } from './facts.js';
 import { fileRole, loopRun, DEFAULT_LOOP_WINDOW_MS, type LoopRule } from './file-roles.js';
@@ -149,6 +149,11 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
     if (!run) continue;
     const { last, count } = run;
     const chain = fileRole(file) === 'loader';
+    // The firmware fetching the iPXE binary again and again without ever running it: Secure Boot.
+    if (chain && f.unrun?.file === file && f.unrun.count >= 2) {
+      out.push(unrunLoop(file, count, last - run.first, last));
+      break;
+    }
     out.push({
       code: 'boot-loop',
       severity: 'error',

@@ -40,6 +40,15 @@ export interface UnrunDownload {
   readonly count: number;
 }
 
+/**
+ * How long after the download a request must come to be the firmware's retry. A program that ran and does
+ * DHCP itself asks within a second or two (iPXE in well under one); without iPXE's markers (user class
+ * "iPXE", option 175) such a request is an NBP's own — a boot loop, the loop breaker's business — not a
+ * refusal. A firmware that refused the image first goes through its other boot options (OVMF: PXE over
+ * IPv6, ~64 s) before it asks again.
+ */
+export const RETRY_GAP_MS = 3000;
+
 /** The iPXE names PXE Desk hands UEFI x64 by default, for a client whose offer we did not see. */
 const IPXE_EFI = new Set(['snponly.efi', 'ipxe.efi']);
 
@@ -95,6 +104,9 @@ export function foldChainDhcp(f: ClientFacts, e: DhcpEvent): void {
     delete f.unrun; // iPXE runs: whatever was downloaded was started
     return;
   }
+  // A request right after the download is the program's own: it ran (RETRY_GAP_MS).
+  const asks = e.type === 'discover' || e.type === 'request' || e.type === 'pxe-request';
+  if (asks && f.unrun && e.time - f.unrun.time < RETRY_GAP_MS) delete f.unrun;
   if ((e.type === 'offer' || e.type === 'ack' || e.type === 'pxe-ack') && e.bootFile)
     if (signedChainFirmware(e.client.firmware)) f.nbp = baseName(e.bootFile);
 }
@@ -113,7 +125,10 @@ export function foldChainTransfer(f: ClientFacts, e: TransferEvent): void {
   if (f.chain?.chain === 'signed' || !signedChainFirmware(f.firmware)) return;
   const name = baseName(e.file);
   if (f.nbp ? name !== f.nbp : !IPXE_EFI.has(name)) return;
-  f.unrun = { file: e.file, time: e.time, count: f.unrun?.file === e.file ? f.unrun.count + 1 : 1 };
+  const again = f.unrun?.file === e.file;
+  // The same file again at once (a firmware that fetches twice) is one attempt, not a retry.
+  if (again && e.time - f.unrun!.time < RETRY_GAP_MS) return;
+  f.unrun = { file: e.file, time: e.time, count: again ? f.unrun!.count + 1 : 1 };
 }
 
 /**
@@ -130,7 +145,7 @@ function refusalShown(f: ClientFacts, e: DhcpEvent | TransferEvent): boolean {
     (d.type === 'discover' || d.type === 'pxe-request') &&
     !d.client.ipxe &&
     signedChainFirmware(d.client.firmware) &&
-    d.time >= unrun.time
+    d.time - unrun.time >= RETRY_GAP_MS
   );
 }
 
@@ -165,7 +180,7 @@ export function chainOnRequest(
   now: number,
   maxEntries: number,
 ): boolean {
-  if (!f.unrun || f.chain?.chain === 'signed' || now < f.unrun.time) return false;
+  if (!f.unrun || f.chain?.chain === 'signed' || now - f.unrun.time < RETRY_GAP_MS) return false;
   moveToSigned(f, record, now, maxEntries);
   return true;
 }

@@ -48,6 +48,17 @@ export function secureBootFindings(
   return out;
 }
 
+/** The boot-loop finding when the looping file is an iPXE binary its firmware never ran (setting off). */
+export function unrunLoop(file: string, count: number, spanMs: number, time: number): Diagnosis {
+  return {
+    code: 'boot-loop',
+    severity: 'error',
+    time,
+    text: `Downloaded ${file} ${count} times in ${Math.round(spanMs / 1000)} s and never ran it — its firmware refuses it and tries again: Secure Boot is probably on; set Secure Boot to on`,
+    fix: 'Set Secure Boot to On (or Auto) in PXE Desk and boot the machine again: it then gets the signed chain shim → GRUB, which Secure Boot runs. Or switch Secure Boot off in its firmware settings.',
+  };
+}
+
 function unrunFinding(file: string, time: number, setting: SecureBootMode): Diagnosis {
   const name = file.split('/').at(-1) ?? file;
   return {
