@@ -105,7 +105,7 @@ function pxeDownloadsSnponly(book: ClientBook, at: (ms: number) => void) {
 const shimUrl = (chain: string) =>
   `http://10.0.0.1:8080/${chain === 'signed' ? 'shimx64.efi' : 'snponly.efi'}`;
 
-describe('Secure Boot auto: the chain per MAC', () => {
+describe('Secure Boot auto: the chain per MAC (U9)', () => {
   it('snponly.efi whole → no iPXE DISCOVER → HTTPClient DISCOVER 72 s later: signed from that request on, in plain words', () => {
     const { book, at } = setup(); // default: auto
     expect(pxeDownloadsSnponly(book, at)).toBe('ipxe');
