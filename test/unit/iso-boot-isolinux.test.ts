@@ -98,7 +98,6 @@ describe('Debian live style isolinux (include live.cfg, menu begin utilities)', 
       'isolinux/stdmenu.cfg',
       'isolinux/live.cfg',
       'isolinux/install.cfg',
-      'isolinux/stdmenu.cfg',
       'isolinux/utilities.cfg',
     ]);
     expect(m.log.issues.filter((i) => i.code === 'not-linux').map((i) => i.detail)).toEqual([

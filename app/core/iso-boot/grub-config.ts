@@ -61,6 +61,7 @@ class Evaluator {
   private readonly functions = new Map<string, readonly Stmt[]>();
   private readonly reading: string[] = [];
   private readonly noted = new Set<string>();
+  private readonly parsed = new Map<string, readonly Stmt[]>();
 
   constructor(
     private readonly reader: ConfigReader,
@@ -76,7 +77,7 @@ class Evaluator {
     once = false,
   ): void {
     if (once) {
-      const key = `${code}:${detail}`;
+      const key = `${code}:${detail.slice(0, 160)}`;
       if (this.noted.has(key)) return;
       this.noted.add(key);
     }
@@ -131,9 +132,14 @@ class Evaluator {
       if (from !== undefined) this.note('missing-file', from, line, p);
       return false;
     }
-    const problems: { line: number; detail: string }[] = [];
-    const stmts = parseGrub(text, problems);
-    for (const pr of problems.slice(0, 20)) this.note('malformed', p, pr.line, pr.detail);
+    let stmts = this.parsed.get(p.toLowerCase());
+    if (!stmts) {
+      // Parsed (and its syntax problems noted) once, however often it is sourced.
+      const problems: { line: number; detail: string }[] = [];
+      stmts = parseGrub(text, problems);
+      for (const pr of problems.slice(0, 20)) this.note('malformed', p, pr.line, pr.detail);
+      this.parsed.set(p.toLowerCase(), stmts);
+    }
     this.reading.push(p);
     try {
       await this.run(stmts, ctx, pos, p);
@@ -297,7 +303,11 @@ class Evaluator {
       return true;
     }
     if (INITRD.has(cmd)) {
-      if (loaded) loaded.initrds = args.filter((a) => !a.startsWith('--')).map(grubPath);
+      if (loaded)
+        loaded.initrds = args
+          .filter((a) => !a.startsWith('--'))
+          .map(grubPath)
+          .filter(Boolean);
       return true;
     }
     if (NOT_LINUX.has(cmd)) {

@@ -104,8 +104,9 @@ class Reader {
     once = false,
   ): void {
     if (once) {
-      if (this.noted.has(`${code}:${detail}`)) return;
-      this.noted.add(`${code}:${detail}`);
+      const key = `${code}:${detail.slice(0, 160)}`;
+      if (this.noted.has(key)) return;
+      this.noted.add(key);
     }
     this.log.note({ code, source: 'isolinux', configPath, ...(line === undefined ? {} : { line }), detail });
   }
@@ -342,7 +343,8 @@ function entryOf(
       r.note('not-linux', l.configPath, l.line, `"${titleOf(l)}": ${l.other}`);
     return undefined;
   }
-  if (!l.kernel) {
+  const kernel = l.kernel === undefined ? '' : r.resolve(cwd, l.kernel);
+  if (!kernel) {
     r.note('malformed', l.configPath, l.line, `"${titleOf(l)}": no kernel`);
     return undefined;
   }
@@ -362,8 +364,8 @@ function entryOf(
   return {
     title: titleOf(l),
     group,
-    kernel: r.resolve(cwd, l.kernel),
-    initrds: [...new Set(initrds)],
+    kernel,
+    initrds: [...new Set(initrds.filter(Boolean))],
     args: args.join(' '),
     isDefault,
     source: 'isolinux',

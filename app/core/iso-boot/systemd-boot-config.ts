@@ -175,7 +175,7 @@ export async function readSystemdBootMenu(
     const arch = first(e, 'architecture')?.toLowerCase();
     if (arch !== undefined && arch !== 'x64') continue; // shown only on that architecture's firmware
     const title = first(e, 'title') || first(e, 'version') || e.id.replace(/\.conf$/i, '');
-    const linux = first(e, 'linux');
+    const linux = isoPath(first(e, 'linux') ?? '');
     if (!linux) {
       const efi = first(e, 'efi');
       log.note({
@@ -189,8 +189,8 @@ export async function readSystemdBootMenu(
     entries.push({
       title,
       group: [],
-      kernel: isoPath(linux),
-      initrds: (e.keys.get('initrd') ?? []).filter(Boolean).map(isoPath),
+      kernel: linux,
+      initrds: (e.keys.get('initrd') ?? []).map(isoPath).filter(Boolean),
       args: (e.keys.get('options') ?? []).join(' ').replace(/\s+/g, ' ').trim(),
       isDefault: false,
       source: 'systemd-boot',

@@ -109,8 +109,13 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 export const MAX_INCLUDE_DEPTH = 8;
 /** Most entries kept per configuration tree. */
 export const MAX_ENTRIES = 500;
-/** Most commands evaluated per configuration tree (bounds pathological loops of includes and blocks). */
-export const MAX_STEPS = 200_000;
+/** Most commands evaluated per GRUB configuration tree (bounds loops of functions, includes and blocks). */
+export const MAX_STEPS = 20_000;
+/**
+ * Most text parsed in one readBootMenus run, re-reads included: a file that includes another twice, which
+ * includes a third twice, … would otherwise multiply the work by 2^depth.
+ */
+export const MAX_TOTAL_BYTES = 8 * 1024 * 1024;
 
 /** Normalise a path inside the ISO: '/'-separated, no leading '/', no '.' or empty components, '..' applied. */
 export function isoPath(path: string): string {
@@ -130,10 +135,15 @@ export function isoDir(path: string): string {
   return i < 0 ? '' : p.slice(0, i);
 }
 
-/** Collects issues and the files read; shared by one readBootMenus run. */
+/** Collects issues and the files read; shared by one readBootMenus run (it also caches their text). */
 export class ConfigLog {
   readonly issues: ConfigIssue[] = [];
+  /** Each configuration file read, once, in first-read order. */
   readonly read: string[] = [];
+  /** Text per lower-cased path (undefined: absent or refused), so a file included often is read once. */
+  readonly cache = new Map<string, string | undefined>();
+  /** Characters handed to the parsers so far (MAX_TOTAL_BYTES). */
+  parsed = 0;
   note(issue: ConfigIssue): void {
     // A garbage file could yield one issue per byte: the first few hundred say enough.
     if (this.issues.length >= 1000) return;
@@ -144,8 +154,8 @@ export class ConfigLog {
 }
 
 /**
- * Read one configuration file, never throwing: undefined when absent, unreadable or too large (noted).
- * Records the path in `log.read` when the text was read.
+ * Read one configuration file, never throwing: undefined when absent, unreadable or too large (noted), or
+ * when the run has parsed MAX_TOTAL_BYTES already (noted). Records the path in `log.read` the first time.
  */
 export async function readConfig(
   reader: ConfigReader,
@@ -154,18 +164,36 @@ export async function readConfig(
   log: ConfigLog,
 ): Promise<string | undefined> {
   const p = isoPath(path);
+  const key = p.toLowerCase();
   let text: string | undefined;
-  try {
-    text = await reader.readText(p, MAX_CONFIG_BYTES + 1);
-  } catch {
-    text = undefined;
+  if (log.cache.has(key)) text = log.cache.get(key);
+  else {
+    try {
+      text = await reader.readText(p, MAX_CONFIG_BYTES + 1);
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined && text.length > MAX_CONFIG_BYTES) {
+      log.note({ code: 'too-large', source, configPath: p, detail: `larger than ${MAX_CONFIG_BYTES} bytes` });
+      text = undefined;
+    }
+    log.cache.set(key, text);
+    if (text !== undefined) log.read.push(p);
   }
   if (text === undefined) return undefined;
-  if (text.length > MAX_CONFIG_BYTES) {
-    log.note({ code: 'too-large', source, configPath: p, detail: `larger than ${MAX_CONFIG_BYTES} bytes` });
+  if (log.parsed + text.length > MAX_TOTAL_BYTES) {
+    if (log.parsed <= MAX_TOTAL_BYTES) {
+      log.note({
+        code: 'too-many',
+        source,
+        configPath: p,
+        detail: `more than ${MAX_TOTAL_BYTES} bytes parsed`,
+      });
+      log.parsed = MAX_TOTAL_BYTES + 1;
+    }
     return undefined;
   }
-  log.read.push(p);
+  log.parsed += text.length;
   return text;
 }
 
