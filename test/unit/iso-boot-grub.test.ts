@@ -293,6 +293,103 @@ describe('Debian live style grub.cfg (source, submenu with its own source)', () 
   });
 });
 
+const DEBIAN_INSTALLER = `if [ x$feature_default_font_path = xy ] ; then
+   font=unicode
+else
+   font=$prefix/font.pf2
+fi
+
+if loadfont $font ; then
+  set gfxmode=800x600
+  insmod efi_gop
+  insmod gfxterm
+  terminal_output gfxterm
+fi
+insmod play
+play 960 440 1 0 4 440 1
+if [ \${iso_path} ] ; then
+set loopback="findiso=\${iso_path}"
+export loopback
+fi
+
+menuentry --hotkey=g 'Graphical install' {
+    set background_color=black
+    linux    /install.amd/vmlinuz vga=788 \${loopback} --- quiet
+    initrd   /install.amd/gtk/initrd.gz
+}
+menuentry --hotkey=i 'Install' {
+    set background_color=black
+    linux    /install.amd/vmlinuz vga=788 \${loopback} --- quiet
+    initrd   /install.amd/initrd.gz
+}
+submenu --hotkey=a 'Advanced options ...' {
+    set menu_color_normal=cyan/blue
+    menuentry '... Graphical expert install' {
+        linux    /install.amd/vmlinuz priority=low vga=788 \${loopback} ---
+        initrd   /install.amd/gtk/initrd.gz
+    }
+}
+`;
+
+const CLONEZILLA = `set default="0"
+set timeout="30"
+if [ "\${grub_platform}" = "efi" -a "\${grub_cpu}" = "x86_64" ]; then
+  set linux_cmd=linuxefi
+  set initrd_cmd=initrdefi
+else
+  set linux_cmd=linux
+  set initrd_cmd=initrd
+fi
+export linux_cmd initrd_cmd
+
+menuentry "Clonezilla live (VGA 800x600)" --id live-default {
+  search --no-floppy --set=root -f /live/vmlinuz
+  $linux_cmd /live/vmlinuz boot=live union=overlay username=user config components quiet noswap edd=on nomodeset locales= keyboard-layouts= ocs_live_run="ocs-live-general" vga=788 ip= net.ifnames=0 nosplash i915.blacklist=yes radeonhd.blacklist=yes nouveau.blacklist=yes vmwgfx.enable_fbdev=1
+  $initrd_cmd /live/initrd.img
+}
+`;
+
+describe('Debian installer and Clonezilla style grub.cfg', () => {
+  it('options before the title (--hotkey=g), an empty [ ] test, variables set only when booted from an ISO file', async () => {
+    const m = await menu({ 'boot/grub/grub.cfg': DEBIAN_INSTALLER });
+    expect(m.entries.map((e) => [e.title, e.group, e.kernel, e.initrds, e.args, e.isDefault])).toEqual([
+      [
+        'Graphical install',
+        [],
+        'install.amd/vmlinuz',
+        ['install.amd/gtk/initrd.gz'],
+        'vga=788 --- quiet',
+        true,
+      ],
+      ['Install', [], 'install.amd/vmlinuz', ['install.amd/initrd.gz'], 'vga=788 --- quiet', false],
+      [
+        '... Graphical expert install',
+        ['Advanced options ...'],
+        'install.amd/vmlinuz',
+        ['install.amd/gtk/initrd.gz'],
+        'priority=low vga=788 ---',
+        false,
+      ],
+    ]);
+    expect(m.log.issues).toEqual([]);
+  });
+
+  it('the loader command itself in a variable ($linux_cmd, $initrd_cmd) and search -f', async () => {
+    for (const fw of ['bios', 'uefi'] as const) {
+      const m = await menu({ 'boot/grub/grub.cfg': CLONEZILLA, 'live/vmlinuz': 'k' }, fw);
+      expect(m.entries).toHaveLength(1);
+      expect(m.entries[0]).toMatchObject({
+        kernel: 'live/vmlinuz',
+        initrds: ['live/initrd.img'],
+        loaderId: 'live-default',
+      });
+      expect(m.entries[0]?.args).toMatch(
+        /^boot=live union=overlay .* ocs_live_run=ocs-live-general vga=788 ip= /,
+      );
+    }
+  });
+});
+
 describe('GRUB script language', () => {
   it('quoting: single, double with escapes, backslashes, braces inside strings and titles', async () => {
     const m = await menu({
