@@ -43,6 +43,9 @@ export interface GrubMenuOptions {
   readonly signatureOf?: (entry: LibraryEntry) => SignatureInfo | undefined;
 }
 
+/** After a refused kernel the menu waits for the technician instead of counting down (or booting at once). */
+const REFUSED_WAIT = ['if [ "$pxedesk_refused" = 1 ]; then set timeout=-1; fi'];
+
 /** A menu line's title in single quotes (GRUB: no escapes inside '…', so a quote closes, escapes, reopens). */
 function quote(text: string): string {
   const clean = text.replace(/[^\x20-\x7e]/g, '?').slice(0, 70);
@@ -94,6 +97,10 @@ function kernelLines(
     `  echo ${quote(`PXE Desk: the kernel ${kernel} was refused (not signed for Secure Boot?)`)}`,
     `  cat $prefix/refused/${word(id)}`,
     '  sleep 10',
+    // Back to the menu, which now waits for a key (REFUSED_WAIT): booting the same kernel again would only
+    // be refused again, downloading it each time.
+    '  set pxedesk_refused=1',
+    '  export pxedesk_refused',
     '  configfile $prefix/grub.cfg',
     'fi',
   );
@@ -178,6 +185,7 @@ export function generateGrubMenu(opts: GrubMenuOptions): string {
   if (forced) {
     out.push(
       'set timeout=0',
+      ...REFUSED_WAIT,
       `echo ${quote(`PXE Desk: booting ${forced.item.title}${override?.once ? ' (once)' : ''}`)}`,
       ...menuentry(forced, 0),
     );
@@ -203,7 +211,7 @@ export function generateGrubMenu(opts: GrubMenuOptions): string {
     0,
     all.findIndex((x) => x.entry.id === meta?.defaultEntry),
   );
-  out.push(`set timeout=${timeout}`, `set default=e${defIndex}`);
+  out.push(`set timeout=${timeout}`, ...REFUSED_WAIT, `set default=e${defIndex}`);
   all.forEach((x, i) => out.push(...menuentry(x, i)));
   return `${out.join('\n')}\n`;
 }

@@ -54,6 +54,8 @@ interface SbCase {
 
 const SB_CASES: readonly SbCase[] = [
   { name: 'sb-dhcp', mode: 'dhcp', fw: 'uefi', secureBoot: true, setting: 'on', boots: true },
+  // Full mode, HTTP boot: the RAM-disk image; GRUB's net_bootp gets its address from PXE Desk itself.
+  { name: 'sb-dhcp-http', mode: 'dhcp', fw: 'uefi-http', secureBoot: true, setting: 'on', boots: true },
   // Proxy mode: UEFI HTTP boot of the shim (GRUB then fetches over HTTP from the URL's server).
   { name: 'sb-proxy-http', mode: 'proxy', fw: 'uefi-http', secureBoot: true, setting: 'on', boots: true },
   // Proxy mode, PXE first (OVMF's default order): PXE is left unanswered, the firmware's HTTP boot is served.
@@ -66,6 +68,16 @@ const SB_CASES: readonly SbCase[] = [
     boots: true,
     timeoutMs: 240_000,
   },
+  // auto: iPXE first; refused by Secure Boot, the firmware's own HTTP boot retry is switched to the signed chain.
+  {
+    name: 'sb-proxy-auto',
+    mode: 'proxy',
+    fw: 'uefi',
+    secureBoot: true,
+    setting: 'auto',
+    boots: true,
+    timeoutMs: 240_000,
+  },
   { name: 'nosb-dhcp-on', mode: 'dhcp', fw: 'uefi', secureBoot: false, setting: 'on', boots: true },
   {
     name: 'sb-dhcp-off',
@@ -74,7 +86,8 @@ const SB_CASES: readonly SbCase[] = [
     secureBoot: true,
     setting: 'off',
     boots: false,
-    timeoutMs: 45_000,
+    // The diagnosis waits for the next-step window (30 s) after the download.
+    timeoutMs: 80_000,
   },
   {
     name: 'sb-dhcp-unsigned',
@@ -155,6 +168,13 @@ describe.skipIf(!enabled)('Secure Boot lab through PXE Desk (signed chain)', () 
             expect(r.fw).toBe('uefi');
             expect(r.sb).toBe(c.secureBoot ? '1' : '0');
             expect(r.cmdline).toContain(`pxelab=${c.name}`);
+            if (c.setting === 'auto') {
+              // iPXE went out first and never ran (no boot.ipxe); the signed chain followed.
+              expect(wire.indexOf('snponly.efi'), `requests: ${wire.join(' ')}`).toBeGreaterThanOrEqual(0);
+              expect(wire.indexOf('snponly.efi')).toBeLessThan(wire.indexOf('pxe-desk-signed.img'));
+              expect(wire.some((f) => f.startsWith('boot.ipxe'))).toBe(false);
+              expect(lastClient(r.events, GUEST_MAC)?.chain).toBe('signed');
+            }
             if (c.setting === 'on') {
               // The signed chain, in order: shim, its second stage from the same folder (or, after HTTP
               // boot, the RAM-disk image holding both), the generated GRUB menu, the kernel and initrd;
@@ -189,6 +209,10 @@ describe.skipIf(!enabled)('Secure Boot lab through PXE Desk (signed chain)', () 
               expect(wire).toContain('vmlinuz');
               expect(wire).not.toContain('initrd.gz');
               expect(wire).toContain('grub/refused/vmlinuz');
+              // Then the menu waits for a key: the refused kernel is not fetched again and again.
+              expect(wire.filter((f) => f === 'vmlinuz')).toHaveLength(1);
+              const client = lastClient(r.events, GUEST_MAC);
+              expect(JSON.stringify(client?.diagnoses ?? '')).toMatch(/vmlinuz is not signed/);
             }
           }
           failed = false;

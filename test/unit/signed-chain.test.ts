@@ -199,6 +199,9 @@ describe('generated GRUB menu', () => {
     expect(text).toContain("menuentry 'Debian kernel (unsigned: refused under Secure Boot)'");
     expect(text).toContain("menuentry 'B' --id e1");
     expect(text).toContain('cat $prefix/refused/vmlinuz');
+    // After a refusal the menu waits for a key instead of booting the refused kernel again.
+    expect(text).toContain('export pxedesk_refused');
+    expect(text).toContain('if [ "$pxedesk_refused" = 1 ]; then set timeout=-1; fi');
   });
   it('ISO entries boot their kernel from inside the image, {iso} replaced by its URL', () => {
     const text = generateGrubMenu({
