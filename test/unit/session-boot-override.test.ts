@@ -3,13 +3,15 @@
  * override is what the very next boot.ipxe?mac= of that machine gets, "once" means once, and the
  * errors say what to do.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionController } from '../../app/core/session/index.js';
 import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
 import { fakeEngines } from '../helpers/fake-engine.js';
+import { casperIso } from '../helpers/iso-families.js';
+import { analyseIsoFile } from '../../app/core/iso-boot/index.js';
 
 type Scripts = (path: string, query: URLSearchParams, clientIp: string) => Promise<string | undefined>;
 
@@ -39,7 +41,7 @@ async function running() {
   const scripts = engine('http')!.opts.scripts as Scripts;
   const menuFor = (mac: string) =>
     scripts('boot.ipxe', new URLSearchParams(`mac=${mac}&arch=bios`), '10.0.0.5') as Promise<string>;
-  return { session, menuFor, engine };
+  return { session, menuFor, engine, root };
 }
 
 describe('SessionController per-MAC boot overrides', () => {
@@ -90,6 +92,27 @@ describe('SessionController per-MAC boot overrides', () => {
     expect(rows.at(-1)?.mac).toBe(mac);
     expect(rows.at(-1)?.bootOverride).toBeUndefined();
     await session.stop();
+  });
+
+  it('an override may name one boot entry of an ISO (<ISO id>#<entry id>); an entry the ISO lacks is refused', async () => {
+    const { session, menuFor, root } = await running();
+    copyFileSync(casperIso(mkdtempSync(join(tmpdir(), 'pxe-override-iso-'))), join(root, 'ubuntu.iso'));
+    await session.rescan();
+    // The ids the library gives the ISO's boot entries come from the same analysis.
+    const iso = await analyseIsoFile(join(root, 'ubuntu.iso'), 'ubuntu.iso');
+    const safe = iso.entries.find((b) => !b.isDefault && b.firmware.includes('bios'));
+    expect(safe, 'the casper ISO has a second BIOS entry').toBeDefined();
+    const mac = '52:54:00:00:00:03';
+    // The analysis runs beside the scan: wait until the menu offers the ISO's other entries.
+    for (let i = 0; i < 100 && !(await menuFor(mac)).includes('safe graphics'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await session.setBootOverride(mac, { entry: `ubuntu.iso#${safe!.id}` });
+    const script = await menuFor(mac);
+    expect(script).toMatch(/^echo PXE Desk: booting .*safe graphics/m);
+    expect(script).toContain('nomodeset');
+    await expect(session.setBootOverride(mac, { entry: 'ubuntu.iso#no-such-entry' })).rejects.toMatchObject({
+      code: 'unknown-entry',
+    });
   });
 
   it('refuses unknown entries, bad MACs and a stopped session with a message that says what to do', async () => {

@@ -13,7 +13,7 @@
 import { statSync } from 'node:fs';
 import type { Channel, DatagramTransport, TransportError } from '../../shared/datagram-transport.js';
 import type { Engine } from '../../shared/engine.js';
-import type { MacOverride } from '../../shared/library-types.js';
+import type { LibraryEntry, MacOverride } from '../../shared/library-types.js';
 import {
   loggerFrom,
   silentLogger,
@@ -67,6 +67,18 @@ function recordingLogger(inner: Logger, source: string, keep: (r: LogRecord) => 
 }
 
 export type ClientAction = 'forget' | 'block' | 'unblock';
+
+/**
+ * Whether an override names something the menu can boot: a library entry, or one boot entry of an ISO as
+ * `<ISO entry id>#<boot entry id>` (isoEntryMetaKey; the menu generator reads the same form).
+ */
+function namesLibraryEntry(entries: readonly LibraryEntry[], wanted: string): boolean {
+  if (entries.some((e) => e.id === wanted)) return true;
+  const hash = wanted.lastIndexOf('#');
+  if (hash < 0) return false;
+  const iso = entries.find((e) => e.id === wanted.slice(0, hash))?.iso;
+  return iso?.entries.some((b) => b.id === wanted.slice(hash + 1)) ?? false;
+}
 
 export class SessionController {
   private state: SessionState = 'idle';
@@ -174,7 +186,7 @@ export class SessionController {
     const library = this.library;
     if (this.state !== 'running' || !library)
       throw new ConfigError('not-running', 'Start the session first: boot entries are served by it.');
-    if (override && !library.entries().some((e) => e.id === override.entry))
+    if (override && !namesLibraryEntry(library.entries(), override.entry))
       throw new ConfigError('unknown-entry', `"${override.entry}" is not in the netboot library.`);
     await library.setMacOverride(m, override);
     this.book.touch(m); // the row shows the override (a reload too: it comes from the library)
