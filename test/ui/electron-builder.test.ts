@@ -31,7 +31,9 @@ describe.skipIf(process.platform !== 'linux')('electron-builder --linux dir (stu
         stdio: 'inherit',
       });
     }
-    if (['undionly.kpxe', 'shimx64.efi', 'grubx64.efi'].some((f) => !existsSync(join(bootfiles, f)))) {
+    if (
+      ['undionly.kpxe', 'shimx64.efi', 'grubx64.efi', 'memdisk'].some((f) => !existsSync(join(bootfiles, f)))
+    ) {
       execFileSync(process.execPath, [join(repo, 'scripts', 'fetch-bootfiles.mjs')], {
         cwd: repo,
         stdio: 'inherit',
@@ -66,8 +68,8 @@ describe.skipIf(process.platform !== 'linux')('electron-builder --linux dir (stu
     expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-helper'))).toBe(true);
     // The native TFTP data path ships beside it (defaultNativeTftpPath looks there in a packaged app).
     expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-tftp'))).toBe(true);
-    // The Secure Boot pair ships beside iPXE (docs/secure-boot.md).
-    for (const f of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi', 'shimx64.efi', 'grubx64.efi'])
+    // The Secure Boot pair and memdisk ship beside iPXE (docs/secure-boot.md, docs/iso-boot.md).
+    for (const f of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi', 'shimx64.efi', 'grubx64.efi', 'memdisk'])
       expect(existsSync(join(res, 'bootfiles', f))).toBe(true);
     expect(existsSync(join(out, 'linux-unpacked', 'pxe-desk'))).toBe(true);
   }, 180_000);
