@@ -170,9 +170,12 @@ describe.skipIf(!tools)('files inside ISO images', () => {
       expect(sha256((await curl('-f', url(port, 'isos/multi.iso/big.bin'))).stdout)).toBe(
         multi.get('BIG.BIN'),
       );
+      const before = events.length;
       expect(sha256((await curl('-f', url(port, 'isos/rr.iso/CASPER/VMLINUZ'))).stdout)).toBe(
         rr.get('casper/vmlinuz'),
       );
+      // Events name the member by the image's path and its own, whatever case was asked.
+      expect(events.slice(before).find((e) => e.type === 'done')?.file).toBe('isos/rr.iso/casper/vmlinuz');
       expect(sha256((await curl('-f', url(port, 'isos/rr.iso/ubuntu/ubuntu/boot/kernel'))).stdout)).toBe(
         rr.get('casper/vmlinuz'),
       );

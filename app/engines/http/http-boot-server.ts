@@ -368,7 +368,9 @@ export class HttpBootServer implements Engine<TransferEvent> {
     multipart: { heads: Buffer[]; tail: Buffer } | undefined,
     total: number,
   ): void {
-    const base = this.baseEvent(req, file.requested, clientIp, total);
+    // A file inside an ISO image is named by its image's path and its own (`isos/x.iso/casper/vmlinuz`),
+    // whatever case the client used, so every Range read of one member is the same file to the model.
+    const base = this.baseEvent(req, file.member ? file.relative : file.requested, clientIp, total);
     const started = this.clock.now();
     let sent = 0;
     let lastProgress = started;
