@@ -30,43 +30,16 @@ import {
   type ConfigReader,
   type LoaderMenu,
 } from './types.js';
-
-interface Label {
-  readonly kind: 'label';
-  readonly name: string;
-  /** MENU LABEL, hotkey markers removed. */
-  label?: string;
-  kernel?: string;
-  /** Not Linux: what boots instead (a module name or keyword). */
-  other?: string;
-  initrd: string[];
-  append?: string;
-  globalAppend: string;
-  menuDefault: boolean;
-  hidden: boolean;
-  config?: { file: string; dir?: string };
-  readonly configPath: string;
-  readonly line: number;
-}
-
-interface MenuNode {
-  readonly kind: 'menu';
-  readonly tag: string;
-  label?: string;
-  title?: string;
-  menuDefault: boolean;
-  readonly items: (Label | MenuNode)[];
-}
-
-interface Tree {
-  readonly root: MenuNode;
-  readonly labels: Label[];
-  defaultName?: string;
-  onTimeout?: string;
-  menuUi: boolean;
-  timeout?: number;
-  readonly cwd: string;
-}
+import {
+  cleanTitle,
+  defaultLabel,
+  kernelIsLinux,
+  titleOf,
+  type Label,
+  type MenuNode,
+  type State,
+  type Tree,
+} from './isolinux-tree.js';
 
 const NOT_LINUX_KEYWORDS = new Set(['com32', 'comboot', 'boot', 'bss', 'pxe', 'fdimage', 'localboot']);
 /** Directives with nothing for the menu's entries (display, keyboard, prompts, PXELINUX network facts). */
@@ -76,16 +49,6 @@ const IGNORED = new Set(
     'serial console font kbdmap path totaltimeout onerror ipappend sysappend nohalt'
   ).split(' '),
 );
-
-/** Syslinux wiki "Config": the kernel's file type decides what KERNEL runs. */
-function kernelIsLinux(file: string): boolean {
-  return !/\.(c32|0|bin|bs|bss|com|cbt)$/i.test(file);
-}
-
-/** The menu label as shown: `^` marks the hotkey (syslinux wiki "Menu", MENU LABEL). */
-function cleanTitle(s: string): string {
-  return s.replace(/\^/g, '').trim();
-}
 
 class Reader {
   private readonly reading: string[] = [];
@@ -293,41 +256,6 @@ class Reader {
         return;
     }
   }
-}
-
-interface State {
-  readonly stack: MenuNode[];
-  current: Label | MenuNode;
-  globalAppend: string;
-}
-
-/** The label a tree boots by default (see the file header). */
-function defaultLabel(t: Tree): Label | undefined {
-  const byName = (name: string | undefined): Label | undefined => {
-    if (!name) return undefined;
-    const n = name.split(/\s+/)[0] as string;
-    return (
-      t.labels.find((l) => l.name === n) ?? t.labels.find((l) => l.name.toLowerCase() === n.toLowerCase())
-    );
-  };
-  const menuDefault = (node: MenuNode): Label | undefined => {
-    const item = node.items.find((i) => i.menuDefault);
-    if (!item) return undefined;
-    return item.kind === 'label'
-      ? item
-      : (menuDefault(item) ?? item.items.find((i): i is Label => i.kind === 'label'));
-  };
-  let d = (t.menuUi ? menuDefault(t.root) : undefined) ?? byName(t.defaultName) ?? byName(t.onTimeout);
-  // whichsys.c32 picks a label by how it was booted: `-iso- label` for ISOLINUX.
-  if (d?.other && /(^|\/)whichsys\.c32$/i.test(d.other)) {
-    const m = /(?:^|\s)-iso-\s+(\S+)/.exec(d.append ?? d.globalAppend);
-    d = byName(m?.[1]) ?? d;
-  }
-  return d;
-}
-
-function titleOf(node: Label | MenuNode): string {
-  return node.kind === 'label' ? (node.label ?? node.name) : (node.label ?? node.title ?? node.tag);
 }
 
 /** A label's boot entry (undefined for a non-Linux or navigation label; those are noted). */
