@@ -37,6 +37,7 @@ import {
   type LoaderMenu,
 } from './types.js';
 import { grubTest } from './grub-test.js';
+import { collectMenu } from './grub-menu.js';
 import {
   Context,
   defaultParts,
@@ -44,13 +45,11 @@ import {
   grubPath,
   INITRD,
   LINUX,
-  menuIndex,
   NOT_LINUX,
   QUIET,
   searchArgs,
   Stop,
   type Loaded,
-  type MenuItem,
 } from './grub-env.js';
 
 export { grubPath } from './grub-env.js';
@@ -340,65 +339,6 @@ class Evaluator {
     ctx.vars.set(varName, 'cd0');
     return true;
   }
-
-  /** Run each entry body (and submenu body) of a menu, depth first, into boot entries. */
-  async collect(
-    ctx: Context,
-    group: string[],
-    out: ConfigBootEntry[],
-    dflt: readonly string[] | undefined,
-  ): Promise<void> {
-    const at = dflt === undefined ? -1 : menuIndex(ctx.menu, dflt[0] ?? '');
-    for (let i = 0; i < ctx.menu.length; i++) {
-      const item = ctx.menu[i] as MenuItem;
-      const isDef = i === at && dflt !== undefined;
-      if (item.kind === 'submenu') {
-        // A submenu's body runs in a new context when it is opened, without `default`; GRUB builds that
-        // carry a distribution patch (Fedora) copy every variable, upstream only the exported ones — the
-        // wider view is kept here.
-        const child = item.ctx.child(true);
-        child.vars.delete('default');
-        try {
-          await this.run(item.body, child, ['', item.title], item.configPath);
-        } catch (e) {
-          if (!(e instanceof Stop) || e.why === 'budget') throw e;
-        }
-        const sub = !isDef ? undefined : dflt.length > 1 ? dflt.slice(1) : defaultParts(child);
-        await this.collect(child, [...group, item.title], out, sub);
-        continue;
-      }
-      const loaded: Loaded = { initrds: [] };
-      const scope = item.ctx.child(true);
-      scope.vars.set('chosen', item.title);
-      try {
-        // GRUB runs the body with the menuentry's arguments as $1… (the title first).
-        await this.run(item.body, scope, ['', ...item.args], item.configPath, loaded);
-      } catch (e) {
-        if (!(e instanceof Stop) || e.why === 'budget') throw e;
-      }
-      if (!loaded.kernel) {
-        const why = loaded.other ? `boots with ${loaded.other}` : 'no linux command';
-        this.note(
-          loaded.other ? 'not-linux' : 'malformed',
-          item.configPath,
-          undefined,
-          `"${item.title}": ${why}`,
-        );
-        continue;
-      }
-      out.push({
-        title: item.title,
-        group: [...group],
-        kernel: loaded.kernel,
-        initrds: loaded.initrds,
-        args: loaded.args ?? '',
-        isDefault: isDef && dflt.length <= 1,
-        source: 'grub',
-        configPath: item.configPath,
-        ...(item.id === undefined ? {} : { loaderId: item.id }),
-      });
-    }
-  }
 }
 
 /**
@@ -423,7 +363,7 @@ export async function readGrubMenu(
   if (!ok) return undefined;
   const entries: ConfigBootEntry[] = [];
   try {
-    await ev.collect(ctx, [], entries, defaultParts(ctx));
+    await collectMenu(ev, ctx, [], entries, defaultParts(ctx));
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
     ev.note('too-many', isoPath(path), undefined, `more than ${MAX_STEPS} steps`);
