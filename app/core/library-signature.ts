@@ -11,9 +11,12 @@
  * (docs/secure-boot.md): "signed by X" means the file carries a signature naming X.
  */
 import path from 'node:path';
-import type { PeInspection } from '../engines/pe/authenticode.js';
+import { openFileSource } from '../engines/iso/file-source.js';
+import { openIso } from '../engines/iso/open-iso.js';
+import { inspectPe, type ByteSource, type PeInspection } from '../engines/pe/authenticode.js';
 import { inspectPeFile } from '../engines/pe/inspect-file.js';
 import { PeError } from '../engines/pe/pe-error.js';
+import type { IsoInfo } from '../shared/iso-boot-types.js';
 import type { LibraryEntry } from '../shared/library-types.js';
 import type { SignatureInfo } from '../shared/secure-boot.js';
 import type { FileVersion } from './library-iso-cache.js';
@@ -60,25 +63,99 @@ export interface SignatureCacheOptions {
   readonly maxItems?: number;
 }
 
+/**
+ * The paths inside an ISO whose signatures decide what boots under Secure Boot: the kernels of its UEFI
+ * entries and its own EFI loader chain (shim, GRUB).
+ */
+export function isoSignedPaths(iso: IsoInfo): string[] {
+  const kernels = iso.entries.filter((e) => e.firmware.includes('uefi')).map((e) => e.kernel);
+  return unique([...kernels, iso.efiLoader?.path, iso.efiLoader?.secondStage]);
+}
+
 export class SignatureCache {
-  private readonly items = new Map<string, SignatureInfo | undefined>();
+  /** By file version (and path inside an ISO); null: read, but no claim can be made (unreadable). */
+  private readonly items = new Map<string, SignatureInfo | null>();
   private readonly reading = new Map<string, Promise<void>>();
 
   constructor(private readonly options: SignatureCacheOptions = {}) {}
 
-  private static key(fullPath: string, v: FileVersion): string {
-    return `${fullPath}\0${v.size}\0${v.mtimeMs}\0${v.ino}`;
+  private static key(fullPath: string, v: FileVersion, inner = ''): string {
+    return `${fullPath}\0${v.size}\0${v.mtimeMs}\0${v.ino}\0${inner}`;
   }
 
-  /** The signature of this file version when read (undefined: not read yet, or unreadable). */
-  lookup(fullPath: string, v: FileVersion): SignatureInfo | undefined {
-    const key = SignatureCache.key(fullPath, v);
+  /** The signature of this file version (or of `inner` inside this ISO) when read; undefined otherwise. */
+  lookup(fullPath: string, v: FileVersion, inner?: string): SignatureInfo | undefined {
+    return this.hit(SignatureCache.key(fullPath, v, inner))?.info;
+  }
+
+  /** Whether this file version (or `inner` inside it) was read, with or without a result. */
+  known(fullPath: string, v: FileVersion, inner?: string): boolean {
+    return this.items.has(SignatureCache.key(fullPath, v, inner));
+  }
+
+  private hit(key: string): { info: SignatureInfo | undefined } | undefined {
     const hit = this.items.get(key);
-    if (hit !== undefined) {
-      this.items.delete(key); // recently used stays: Map order is the eviction order
-      this.items.set(key, hit);
+    if (hit === undefined) return undefined;
+    this.items.delete(key); // recently used stays: Map order is the eviction order
+    this.items.set(key, hit);
+    return { info: hit ?? undefined };
+  }
+
+  private store(key: string, info: SignatureInfo | undefined): void {
+    this.items.set(key, info ?? null);
+    const max = this.options.maxItems ?? 1024;
+    while (this.items.size > max) this.items.delete(this.items.keys().next().value!);
+  }
+
+  /**
+   * Reads the signatures of `inner` paths inside this ISO version not read yet, through the ISO reader
+   * (in place: nothing is extracted). True when it read anything. Never throws.
+   */
+  async readIso(isoPath: string, v: FileVersion, inner: readonly string[]): Promise<boolean> {
+    const todo = inner.filter((p) => {
+      const key = SignatureCache.key(isoPath, v, p);
+      return !this.items.has(key) && !this.reading.has(key);
+    });
+    if (todo.length === 0) return false;
+    const pending = this.inspectInIso(isoPath, todo).then((found) => {
+      for (const p of todo) {
+        const key = SignatureCache.key(isoPath, v, p);
+        this.reading.delete(key);
+        this.store(key, found.get(p));
+      }
+    });
+    for (const p of todo) this.reading.set(SignatureCache.key(isoPath, v, p), pending);
+    await pending;
+    return true;
+  }
+
+  private async inspectInIso(isoPath: string, inner: readonly string[]): Promise<Map<string, SignatureInfo>> {
+    const out = new Map<string, SignatureInfo>();
+    let src;
+    try {
+      src = await openFileSource(isoPath);
+    } catch {
+      return out;
     }
-    return hit;
+    try {
+      const image = await openIso(src);
+      for (const p of inner) {
+        const info = await this.guarded(async () => {
+          const { size } = await image.stat(p);
+          const member: ByteSource = {
+            size,
+            read: (offset, length) => image.readFile(p, { offset, length }),
+          };
+          return inspectPe(member);
+        });
+        if (info) out.set(p, info);
+      }
+    } catch {
+      // Not an image the reader opens: no claim about its files.
+    } finally {
+      await src.close();
+    }
+    return out;
   }
 
   /** Reads the file versions not read yet (several at once share one read each). Never throws. */
@@ -91,20 +168,18 @@ export class SignatureCache {
     if (this.items.has(key)) return Promise.resolve();
     let pending = this.reading.get(key);
     if (!pending) {
-      pending = this.inspect(fullPath).then((info) => {
+      pending = this.guarded(() => (this.options.inspect ?? inspectPeFile)(fullPath)).then((info) => {
         this.reading.delete(key);
-        this.items.set(key, info);
-        const max = this.options.maxItems ?? 1024;
-        while (this.items.size > max) this.items.delete(this.items.keys().next().value!);
+        this.store(key, info);
       });
       this.reading.set(key, pending);
     }
     return pending;
   }
 
-  private async inspect(fullPath: string): Promise<SignatureInfo | undefined> {
+  private async guarded(inspect: () => Promise<PeInspection>): Promise<SignatureInfo | undefined> {
     try {
-      return signatureInfo(await (this.options.inspect ?? inspectPeFile)(fullPath));
+      return signatureInfo(await inspect());
     } catch (e) {
       if (!(e instanceof PeError) || e.code === 'io') return undefined; // unreadable now: no claim either way
       // "MZ" without a valid PE header is no PE image: nothing a signature could be read from.
@@ -131,17 +206,46 @@ export async function readSignatures(
   );
 }
 
-/** The entries with `signature` set on kernels and EFI programs whose signature has been read. */
+export interface WithSignaturesOptions {
+  readonly cache?: SignatureCache;
+  /**
+   * Called when signatures inside ISOs (read in the background, once the ISO analysis named its kernels)
+   * have been read: the library rebuilds its entries. Without it, ISOs get only what is already known.
+   */
+  readonly onRead?: () => void;
+}
+
+/**
+ * The entries with `signature` on kernels and EFI programs, and `isoSignatures` on analysed ISOs (their UEFI
+ * kernels and own EFI loaders), as far as read.
+ */
 export function withSignatures(
   root: string,
   entries: readonly LibraryEntry[],
   found: readonly SignedFileRef[],
-  cache: SignatureCache = sharedSignatureCache,
+  options: WithSignaturesOptions = {},
 ): LibraryEntry[] {
+  const cache = options.cache ?? sharedSignatureCache;
   const byRel = new Map(found.map((f) => [f.rel, f]));
   return entries.map((e) => {
-    const f = SIGNED_KINDS.has(e.kind) ? byRel.get(e.path) : undefined;
-    const signature = f ? cache.lookup(path.join(root, f.rel), f.version) : undefined;
-    return signature ? { ...e, signature } : e;
+    const f = byRel.get(e.path);
+    if (!f) return e;
+    const full = path.join(root, f.rel);
+    if (SIGNED_KINDS.has(e.kind)) {
+      const signature = cache.lookup(full, f.version);
+      return signature ? { ...e, signature } : e;
+    }
+    if (e.kind !== 'iso' || !e.iso) return e;
+    const inner = isoSignedPaths(e.iso);
+    if (options.onRead && inner.some((p) => !cache.known(full, f.version, p))) {
+      const onRead = options.onRead;
+      void cache.readIso(full, f.version, inner).then((read) => read && onRead());
+    }
+    const isoSignatures: Record<string, SignatureInfo> = {};
+    for (const p of inner) {
+      const sig = cache.lookup(full, f.version, p);
+      if (sig) isoSignatures[p] = sig;
+    }
+    return Object.keys(isoSignatures).length > 0 ? { ...e, isoSignatures } : e;
   });
 }

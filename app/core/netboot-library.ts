@@ -207,10 +207,12 @@ export class NetbootLibrary {
       const f = byRel.get(rel);
       return f ? this.isoCache.lookup(this.fullPath(rel), rel, f.version) : undefined;
     };
+    // Signatures inside analysed ISOs are read in the background; a rebuild follows when they are in.
     const entries = withSignatures(
       this.options.root,
       buildEntries(this.found, this.meta, isoState, this.treePairs),
       this.found,
+      { onRead: () => this.rebuild() },
     );
     this.current = entries;
     for (const l of this.listeners) l(entries);

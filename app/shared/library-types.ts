@@ -55,6 +55,11 @@ export interface LibraryEntry {
    * 19, app/core/library-signature.ts); absent for other kinds or a file that could not be read.
    */
   readonly signature?: SignatureInfo;
+  /**
+   * ISOs (once analysed): the signatures of the kernels of its UEFI entries and of its own EFI loader chain
+   * (`iso.efiLoader`), by path inside the ISO, as far as read (issue 19).
+   */
+  readonly isoSignatures?: Readonly<Record<string, SignatureInfo>>;
 }
 
 /** User-editable per-entry settings stored in `<root>/.pxe-desk/library.json`. */

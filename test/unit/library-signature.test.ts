@@ -18,11 +18,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inspectPeFile } from '../../app/engines/pe/inspect-file.js';
-import { SignatureCache, signatureInfo } from '../../app/core/library-signature.js';
+import {
+  isoSignedPaths,
+  SignatureCache,
+  signatureInfo,
+  withSignatures,
+} from '../../app/core/library-signature.js';
+import type { IsoBootEntry, IsoInfo } from '../../app/shared/iso-boot-types.js';
+import type { LibraryEntry } from '../../app/shared/library-types.js';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
 import { signatureWords } from '../../app/shared/secure-boot.js';
 import { ensureFixtures } from '../fixtures/fixtures.js';
-import { onCi } from '../helpers/tools.js';
+import { rockRidgeJolietIso } from '../helpers/iso-images.js';
+import { haveTools, onCi } from '../helpers/tools.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const bootfiles = process.env.PXE_DESK_BOOTFILES ?? join(repo, '.cache', 'bootfiles');
@@ -152,5 +160,84 @@ describe('library entries carry the signature', () => {
     } finally {
       library.close();
     }
+  }, 300_000);
+});
+
+describe.skipIf(!haveBootfiles || !haveTools('xorriso'))('signatures inside an ISO (read in place)', () => {
+  /** An image as distributions ship them: a signed kernel, their own shim and GRUB, an unsigned tool. */
+  function distroIso(): { path: string; iso: IsoInfo } {
+    const dir = join(work, 'iso');
+    mkdirSync(dir, { recursive: true });
+    const built = rockRidgeJolietIso(dir, {
+      'casper/vmlinuz': readFileSync(kernel()),
+      'EFI/BOOT/BOOTX64.EFI': readFileSync(join(bootfiles, 'shimx64.efi')),
+      'EFI/BOOT/grubx64.efi': readFileSync(join(bootfiles, 'grubx64.efi')),
+      'tools/snponly.efi': readFileSync(join(bootfiles, 'snponly.efi')),
+    });
+    const entry = (id: string, kernelPath: string, firmware: ('bios' | 'uefi')[]) => ({
+      id,
+      title: id,
+      firmware,
+      route: 'kernel-initrd' as IsoBootEntry['route'],
+      kernel: kernelPath,
+      isDefault: false,
+    });
+    const iso: IsoInfo = {
+      family: 'casper',
+      elTorito: { bios: false, uefi: true },
+      routeSummary: 'test',
+      entries: [
+        entry('uefi-0', 'casper/vmlinuz', ['uefi']),
+        entry('uefi-1', 'tools/snponly.efi', ['uefi']),
+        entry('bios-0', 'boot/memtest', ['bios']),
+        entry('uefi-gone', 'casper/missing', ['uefi']),
+      ],
+      efiLoader: { path: 'EFI/BOOT/BOOTX64.EFI', secondStage: 'EFI/BOOT/grubx64.efi' },
+    };
+    return { path: built.path, iso };
+  }
+
+  it('the UEFI kernels and the ISO’s own loaders, by path inside the image; BIOS-only and missing files make no claim', async () => {
+    const { path, iso } = distroIso();
+    expect(isoSignedPaths(iso)).toEqual([
+      'casper/vmlinuz',
+      'tools/snponly.efi',
+      'casper/missing',
+      'EFI/BOOT/BOOTX64.EFI',
+      'EFI/BOOT/grubx64.efi',
+    ]);
+    const root = join(path, '..');
+    const found = [{ rel: 'rrj.iso', sniff: { kind: 'iso' }, version: version(path) }];
+    const isoEntry: LibraryEntry = {
+      id: 'rrj.iso',
+      kind: 'iso',
+      title: 'test',
+      path: 'rrj.iso',
+      arch: ['uefi-x64'],
+      size: 1,
+      iso,
+    };
+    const cache = new SignatureCache();
+    let reads = 0;
+    let ready!: () => void;
+    const read = new Promise<void>((r) => (ready = r));
+    const first = withSignatures(root, [isoEntry], found, { cache, onRead: () => (reads++, ready()) });
+    expect(first[0]?.isoSignatures).toBeUndefined(); // read in the background
+    await read;
+    const [after] = withSignatures(root, [isoEntry], found, { cache, onRead: () => reads++ });
+    expect(after?.isoSignatures?.['casper/vmlinuz']).toMatchObject({
+      signed: true,
+      issuers: ['Debian Secure Boot CA'],
+    });
+    expect(after?.isoSignatures?.['EFI/BOOT/BOOTX64.EFI']?.issuers).toEqual([
+      'Microsoft Corporation UEFI CA 2011',
+      'Microsoft UEFI CA 2023',
+    ]);
+    expect(after?.isoSignatures?.['EFI/BOOT/grubx64.efi']?.issuers).toEqual(['Debian Secure Boot CA']);
+    expect(after?.isoSignatures?.['tools/snponly.efi']).toEqual({ signed: false, signers: [] });
+    expect(Object.keys(after?.isoSignatures ?? {})).not.toContain('casper/missing');
+    expect(Object.keys(after?.isoSignatures ?? {})).not.toContain('boot/memtest');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reads).toBe(1); // everything is known now: no second read, no rebuild loop
   }, 300_000);
 });
