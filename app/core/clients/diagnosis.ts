@@ -317,7 +317,7 @@ export function diagnose(f: ClientFacts, now: number, o: DiagnosisOptions): Diag
       severity: 'warning',
       time: lastDownload.time,
       text: `Got ${lastDownload.file} but asked for nothing after it within ${seconds(nextStep)} — the boot loader did not start or could not get an address`,
-      fix: "Look at the machine's screen: Secure Boot rejects unsigned iPXE (turn it off or use a signed shim), and a wrong-architecture file fails silently; check the NIC driver (try ipxe.efi instead of snponly.efi).",
+      fix: "Look at the machine's screen: Secure Boot rejects unsigned iPXE (set Secure Boot to On in PXE Desk for the signed chain, or switch it off in the firmware), and a wrong-architecture file fails silently; check the NIC driver (try ipxe.efi instead of snponly.efi).",
     });
   }
   // The boot stopped moving and no rule above explains why: say where it stopped.
