@@ -89,6 +89,22 @@ describe('which configuration each firmware reads', () => {
     }
   });
 
+  it('the BIOS El Torito boot file decides: GRUB eltorito.img over a leftover isolinux.cfg; isolinux.bin its own folder first', async () => {
+    const r = filesReader({
+      'isolinux/isolinux.cfg': ISOLINUX,
+      'boot/grub/grub.cfg': GRUB_BOTH,
+      'boot/isolinux/isolinux.cfg': 'label other\n kernel /other\n',
+    });
+    expect((await readBootMenus(r, 'bios')).entries[0]?.kernel).toBe('other'); // boot/isolinux is searched first
+    const grub = await readBootMenus(r, 'bios', { biosBootFile: '/boot/grub/i386-pc/eltorito.img' });
+    expect(grub.entries[0]).toMatchObject({ source: 'grub', title: 'Live (bios)' });
+    const iso = await readBootMenus(r, 'bios', { biosBootFile: 'isolinux/isolinux.bin' });
+    expect(iso.entries[0]).toMatchObject({ source: 'isolinux', title: 'Live (isolinux)' });
+    expect(iso.configsRead).toEqual(['isolinux/isolinux.cfg']);
+    // UEFI ignores a BIOS hint.
+    expect((await readBootMenus(r, 'uefi', { biosBootFile: 'isolinux/isolinux.bin' })).loader).toBe('grub');
+  });
+
   it('exactly one default whenever there are entries (the loader named none: the first)', async () => {
     const r = filesReader({
       'isolinux/isolinux.cfg': 'UI menu.c32\nlabel a\n kernel /a\nlabel b\n kernel /b\n',

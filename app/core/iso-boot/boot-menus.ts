@@ -20,6 +20,7 @@ import { readSystemdBootMenu } from './systemd-boot-config.js';
 import {
   ConfigLog,
   existsSafe,
+  isoDir,
   isoPath,
   listSafe,
   type BootMenus,
@@ -61,7 +62,41 @@ async function efiGrubConfigs(reader: ConfigReader): Promise<string[]> {
   return out;
 }
 
-async function candidates(reader: ConfigReader, firmware: IsoFirmware): Promise<Candidate[]> {
+/** What the caller may know of the image beyond its files. */
+export interface BootMenuHints {
+  /**
+   * The file the BIOS El Torito entry starts (path inside the ISO), when known: `…/isolinux.bin` means
+   * ISOLINUX, which looks in its own folder first (syslinux wiki "ISOLINUX"); GRUB's `…/i386-pc/eltorito.img`
+   * means GRUB reads `grub.cfg` in the folder above — a leftover isolinux.cfg is then not what boots.
+   */
+  readonly biosBootFile?: string;
+}
+
+/** BIOS configurations in the order the El Torito boot file's loader reads them. */
+function biosCandidates(hints: BootMenuHints): Candidate[] {
+  const isolinux = ISOLINUX_CONFIGS.map((path) => ({ kind: 'isolinux', path }) as const);
+  const grub = [...GRUB_PREFIX_CONFIGS, GRUB_LOOPBACK].map((path) => ({ kind: 'grub', path }) as const);
+  const boot = hints.biosBootFile === undefined ? '' : isoPath(hints.biosBootFile);
+  const name = boot.split('/').pop()?.toLowerCase() ?? '';
+  if (/^(isolinux|syslinux)\.bin$/.test(name)) {
+    const dir = isoDir(boot);
+    const own = ['isolinux.cfg', 'syslinux.cfg'].map(
+      (f) => ({ kind: 'isolinux', path: dir ? `${dir}/${f}` : f }) as const,
+    );
+    return [...own, ...isolinux, ...grub];
+  }
+  if (name === 'eltorito.img' || /(^|\/)i386-pc\//i.test(boot)) {
+    const grubDir = isoDir(isoDir(boot));
+    return [{ kind: 'grub', path: `${grubDir}/grub.cfg` }, ...grub, ...isolinux];
+  }
+  return [...isolinux, ...grub];
+}
+
+async function candidates(
+  reader: ConfigReader,
+  firmware: IsoFirmware,
+  hints: BootMenuHints,
+): Promise<Candidate[]> {
   if (firmware === 'uefi') {
     return [
       ...(await efiGrubConfigs(reader)).map((path) => ({ kind: 'grub', path }) as const),
@@ -70,11 +105,7 @@ async function candidates(reader: ConfigReader, firmware: IsoFirmware): Promise<
       { kind: 'grub', path: GRUB_LOOPBACK },
     ];
   }
-  return [
-    ...ISOLINUX_CONFIGS.map((path) => ({ kind: 'isolinux', path }) as const),
-    ...GRUB_PREFIX_CONFIGS.map((path) => ({ kind: 'grub', path }) as const),
-    { kind: 'grub', path: GRUB_LOOPBACK },
-  ];
+  return biosCandidates(hints);
 }
 
 /** Exactly one default when there are entries: the loader's own, else the first (what every loader does). */
@@ -86,12 +117,22 @@ function oneDefault(entries: readonly ConfigBootEntry[]): ConfigBootEntry[] {
 
 /**
  * The boot menu of the image for `firmware`: Linux entries of the first configuration (in the firmware
- * loader's search order) that has any, with exactly one `isDefault`, every configuration file read, and what
- * was skipped. Never throws on garbage configurations; an image without one gives no entries.
+ * loader's search order; `hints.biosBootFile` puts its loader's configuration first on BIOS) that has
+ * any, with exactly one `isDefault`, every configuration file read, and what was skipped. Never throws on
+ * garbage configurations; an image without one gives no entries.
  */
-export async function readBootMenus(reader: ConfigReader, firmware: IsoFirmware): Promise<BootMenus> {
+export async function readBootMenus(
+  reader: ConfigReader,
+  firmware: IsoFirmware,
+  hints: BootMenuHints = {},
+): Promise<BootMenus> {
   const log = new ConfigLog();
-  for (const c of await candidates(reader, firmware)) {
+  const tried = new Set<string>();
+  for (const c of await candidates(reader, firmware, hints)) {
+    // A hint can name a configuration the usual list names again: read each once.
+    const key = c.kind === 'systemd-boot' ? c.kind : `${c.kind}:${isoPath(c.path).toLowerCase()}`;
+    if (tried.has(key)) continue;
+    tried.add(key);
     let menu: LoaderMenu | undefined;
     let kind: ConfigSourceKind;
     if (c.kind === 'systemd-boot') {
