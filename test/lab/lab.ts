@@ -264,8 +264,9 @@ export async function createLabRun(caseName: string): Promise<LabRun> {
         startDnsmasqReference(mode, common);
       } else {
         // The built CLI (bin/pxe-desk.js) when dist/ is at least as new as the sources, else the same
-        // main() from source through tsx (a stale dist/ would test old code).
-        const fresh = builtCliIsFresh();
+        // main() from source through tsx (a stale dist/ would test old code). LAB_CLI=dist keeps the built
+        // CLI anyway: in a working tree shared with unfinished edits, the last good build is the one to test.
+        const fresh = process.env.LAB_CLI === 'dist' || builtCliIsFresh();
         const cli = fresh
           ? [join(REPO, 'bin', 'pxe-desk.js')]
           : ['--import', 'tsx', join(REPO, 'test', 'lab', 'run-cli.ts')];
