@@ -36,7 +36,8 @@ const HTTP = {
   vendorClass: 'HTTPClient:Arch:00016:UNDI:003001',
   netboot: true,
 };
-const IPXE = { ...PXE, userClass: 'iPXE', ipxe: true };
+/** iPXE's DISCOVER as the engines report it: its user class, but no `ipxe` flag (only answers carry one). */
+const IPXE = { ...PXE, userClass: 'iPXE' };
 
 const dhcp = (
   type: DhcpEvent['type'],
@@ -146,7 +147,9 @@ describe('Secure Boot auto: the chain per MAC (U9)', () => {
     pxeDownloadsSnponly(book, at);
     at(1700);
     book.ingest(dhcp('discover', 1700, IPXE));
-    book.ingest(dhcp('offer', 1701, IPXE, { bootFile: 'http://10.0.0.1:8080/boot.ipxe?mac=' + MAC }));
+    book.ingest(
+      dhcp('offer', 1701, { ...IPXE, ipxe: true }, { bootFile: 'http://10.0.0.1:8080/boot.ipxe?mac=' + MAC }),
+    );
     at(45_000);
     book.tick();
     expect(book.diagnoses(MAC).some((d) => d.code === 'secure-boot')).toBe(false);
@@ -197,15 +200,40 @@ describe('Secure Boot auto: the chain per MAC (U9)', () => {
     expect(book.chainFor(MAC, 'uefi-x64')).toBe('signed');
   });
 
-  it('without the boot decision asking (chainFor), the firmware request itself moves the row', () => {
+  it('only the boot decision tells a firmware request from iPXE’s: events alone never move the row', () => {
     const { book, at } = setup('auto');
     pxeDownloadsSnponly(book, at);
     at(72_000);
-    book.ingest(dhcp('discover', 72_000, HTTP));
-    expect(book.row(MAC)).toMatchObject({ chain: 'signed', chainReason: 'refused-unsigned' });
+    book.ingest(dhcp('discover', 72_000, HTTP)); // no chainFor asked: the DISCOVER event carries no iPXE flag
+    expect(book.row(MAC)).toMatchObject({ chain: 'ipxe' });
+    expect(book.chainFor(MAC, 'uefi-x64-http')).toBe('signed'); // the decision's own question
     expect(book.row(MAC)!.timeline.filter((l) => /switched to the signed chain/.test(l.text))).toHaveLength(
       1,
     );
+  });
+
+  it('a slow iPXE (its DISCOVER 5 s after the download, full DHCP mode: no iPXE flag on any event) is no refusal', () => {
+    const { book, at } = setup('auto');
+    pxeDownloadsSnponly(book, at);
+    at(6400);
+    book.ingest({ ...dhcp('discover', 6400, IPXE), engine: 'dhcp' });
+    book.ingest({
+      ...dhcp('offer', 6401, PXE, { bootFile: 'http://10.0.0.1:8080/boot.ipxe?mac=' + MAC }),
+      engine: 'dhcp',
+    });
+    at(80_000);
+    expect(firmwareAsks(book, 80_000, HTTP, shimUrl)).toBe('ipxe');
+    // The same with a custom user class: our answer naming the boot script says iPXE asked.
+    const other = setup('auto');
+    pxeDownloadsSnponly(other.book, other.at);
+    other.at(6400);
+    other.book.ingest({ ...dhcp('discover', 6400, { ...PXE, userClass: 'MyiPXE' }), engine: 'dhcp' });
+    other.book.ingest({
+      ...dhcp('offer', 6401, PXE, { bootFile: 'http://10.0.0.1:8080/boot.ipxe?mac=' + MAC }),
+      engine: 'dhcp',
+    });
+    other.at(80_000);
+    expect(firmwareAsks(other.book, 80_000, HTTP, shimUrl)).toBe('ipxe');
   });
 
   it('HTTP boot of snponly.efi (the offer names a URL) is watched the same way; a range answer is no download', () => {

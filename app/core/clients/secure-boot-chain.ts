@@ -22,6 +22,7 @@ import {
   type SignedChainReason,
 } from '../../shared/secure-boot.js';
 import type { ClientFacts } from './facts.js';
+import { fileRole } from './file-roles.js';
 import { noteLine, type RecordDraft } from './timeline.js';
 
 /** The chain a client is on, since when and why (the row's `chain` / `chainReason`). */
@@ -98,9 +99,20 @@ export function moveToSigned(f: ClientFacts, record: RecordDraft, time: number, 
   noteLine(record, time, signedChainWords('refused-unsigned'), maxEntries);
 }
 
+/**
+ * Whether a DHCP event is iPXE's: the engines mark it where the boot decision ran (proxy offers, 4011
+ * answers), but a DISCOVER's identity and full mode's events carry no such flag — there iPXE shows by its
+ * user class (RFC 3004 option 77, "iPXE") or by our answer naming its boot script.
+ */
+export function fromIpxe(e: DhcpEvent): boolean {
+  if (e.client.ipxe === true || e.client.userClass === 'iPXE') return true;
+  const answer = e.type === 'offer' || e.type === 'ack' || e.type === 'pxe-ack';
+  return answer && e.bootFile !== undefined && fileRole(e.bootFile) === 'script';
+}
+
 /** A DHCP event: iPXE running clears the signal; our offer to the firmware names the binary to watch. */
 export function foldChainDhcp(f: ClientFacts, e: DhcpEvent): void {
-  if (e.client.ipxe) {
+  if (fromIpxe(e)) {
     delete f.unrun; // iPXE runs: whatever was downloaded was started
     return;
   }
@@ -132,26 +144,11 @@ export function foldChainTransfer(f: ClientFacts, e: TransferEvent): void {
 }
 
 /**
- * Whether this event shows that the firmware refused the binary it downloaded: a new request of the
- * firmware itself (not iPXE's) after the whole download, or the same binary downloaded whole again.
- * Read after the event was folded.
- */
-function refusalShown(f: ClientFacts, e: DhcpEvent | TransferEvent): boolean {
-  const unrun = f.unrun;
-  if (!unrun || f.chain?.chain === 'signed') return false;
-  if (e.engine === 'tftp' || e.engine === 'http') return unrun.count >= 2;
-  const d = e as DhcpEvent;
-  return (
-    (d.type === 'discover' || d.type === 'pxe-request') &&
-    !d.client.ipxe &&
-    signedChainFirmware(d.client.firmware) &&
-    d.time - unrun.time >= RETRY_GAP_MS
-  );
-}
-
-/**
  * After an engine event was folded into the facts: a new UEFI x64 client starts on its chain, and in
- * `auto` a client whose event shows the refusal moves to the signed chain. True when it moved.
+ * `auto` a client that downloaded the same iPXE binary whole again without running it moves to the signed
+ * chain. (A new firmware request is the other signal; only the boot decision knows a request is the
+ * firmware's and not iPXE's — events do not always say — so that one is chainFor's, chainOnRequest.)
+ * True when it moved.
  */
 export function chainAfterEvent(
   f: ClientFacts,
@@ -162,9 +159,10 @@ export function chainAfterEvent(
 ): boolean {
   if (e.engine !== 'tftp' && e.engine !== 'http') {
     const d = e as DhcpEvent;
-    if (!f.chain && !d.client.ipxe) startChain(f, record, d, mode, maxEntries);
+    if (!f.chain && !fromIpxe(d)) startChain(f, record, d, mode, maxEntries);
+    return false;
   }
-  if (mode !== 'auto' || !refusalShown(f, e)) return false;
+  if (mode !== 'auto' || !f.unrun || f.unrun.count < 2 || f.chain?.chain === 'signed') return false;
   moveToSigned(f, record, e.time, maxEntries);
   return true;
 }
