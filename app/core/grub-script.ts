@@ -139,6 +139,8 @@ function isoEntryLines(e: LibraryEntry, b: IsoBootEntry, isoUrl: string): string
 }
 
 function itemsOf(e: LibraryEntry, opts: GrubMenuOptions): GrubItem[] {
+  // A tree's own shim/GRUB and the like are left out of boot menus (LibraryEntry.secondary, netboot-library.ts).
+  if (e.secondary === 'hidden') return [];
   if (!e.arch.includes('uefi-x64') && e.kind !== 'iso') return [];
   switch (e.kind) {
     case 'linux':

@@ -7,7 +7,7 @@
  * controls (`--secure-boot off` under Secure Boot, an unsigned kernel under the signed chain) and plain OVMF
  * with `on`. `LAB_CASE=sb-dhcp,...` selects cases; each prints a lab-bench line (time to marker).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
@@ -50,6 +50,8 @@ interface SbCase {
   /** Expected to reach the marker. */
   readonly boots: boolean;
   readonly timeoutMs?: number;
+  /** Two entries and a boot-once per-MAC entry for the guest: the GRUB menu is the client's own. */
+  readonly perMac?: boolean;
 }
 
 const SB_CASES: readonly SbCase[] = [
@@ -57,7 +59,15 @@ const SB_CASES: readonly SbCase[] = [
   // Full mode, HTTP boot: the RAM-disk image; GRUB's net_bootp gets its address from PXE Desk itself.
   { name: 'sb-dhcp-http', mode: 'dhcp', fw: 'uefi-http', secureBoot: true, setting: 'on', boots: true },
   // Proxy mode: UEFI HTTP boot of the shim (GRUB then fetches over HTTP from the URL's server).
-  { name: 'sb-proxy-http', mode: 'proxy', fw: 'uefi-http', secureBoot: true, setting: 'on', boots: true },
+  {
+    name: 'sb-proxy-http',
+    mode: 'proxy',
+    fw: 'uefi-http',
+    secureBoot: true,
+    setting: 'on',
+    boots: true,
+    perMac: true,
+  },
   // Proxy mode, PXE first (OVMF's default order): PXE is left unanswered, the firmware's HTTP boot is served.
   {
     name: 'sb-proxy-pxe',
@@ -148,9 +158,25 @@ describe.skipIf(!enabled)('Secure Boot lab through PXE Desk (signed chain)', () 
           expect(pe.signed).toBe(!c.unsignedKernel);
           if (!c.unsignedKernel)
             expect(pe.signers.map((s) => s.issuer.commonName).join(',')).toMatch(/Debian Secure Boot CA/);
+          let tag = `pxelab=${c.name}`;
+          let kernelName = 'vmlinuz';
+          if (c.perMac) {
+            mkdirSync(join(run.root, 'other'));
+            copyFileSync(kernel, join(run.root, 'other', 'vmlinuz'));
+            copyFileSync(join(run.root, 'initrd.gz'), join(run.root, 'other', 'initrd.gz'));
+          }
           const lib = new NetbootLibrary({ root: run.root });
           expect((await lib.scan()).map((e) => e.id)).toContain('vmlinuz');
-          await lib.setEntryMeta('vmlinuz', { cmdline: `${KERNEL_ARGS} pxelab=${c.name}` });
+          await lib.setEntryMeta('vmlinuz', { cmdline: `${KERNEL_ARGS} ${tag}` });
+          if (c.perMac) {
+            // A menu of two whose default is the first; this machine boots the other one, once.
+            tag = `pxelab=${c.name}-permac`;
+            kernelName = 'other/vmlinuz';
+            await lib.setEntryMeta('other/vmlinuz', { cmdline: `${KERNEL_ARGS} ${tag}` });
+            await lib.setDefault('vmlinuz', 30);
+            await lib.setMacOverride(GUEST_MAC, { entry: 'other/vmlinuz', once: true });
+          }
+          lib.close();
 
           await run.startServer('pxe-desk', c.mode, ['--secure-boot', c.setting]);
           const r = await run.boot(c.fw, c.timeoutMs ?? 150_000, {
@@ -167,7 +193,14 @@ describe.skipIf(!enabled)('Secure Boot lab through PXE Desk (signed chain)', () 
             );
             expect(r.fw).toBe('uefi');
             expect(r.sb).toBe(c.secureBoot ? '1' : '0');
-            expect(r.cmdline).toContain(`pxelab=${c.name}`);
+            expect(r.cmdline).toContain(tag);
+            if (c.perMac) {
+              // Served once, then cleared: the next boot gets the menu again.
+              const after = new NetbootLibrary({ root: run.root });
+              await after.scan();
+              expect(after.metadata().perMac[GUEST_MAC]).toBeUndefined();
+              after.close();
+            }
             if (c.setting === 'auto') {
               // iPXE went out first and never ran (no boot.ipxe); the signed chain followed.
               expect(wire.indexOf('snponly.efi'), `requests: ${wire.join(' ')}`).toBeGreaterThanOrEqual(0);
@@ -181,7 +214,8 @@ describe.skipIf(!enabled)('Secure Boot lab through PXE Desk (signed chain)', () 
               // never iPXE.
               const viaImage = c.fw === 'uefi-http' || c.mode === 'proxy';
               const first = viaImage ? ['pxe-desk-signed.img'] : ['shimx64.efi', 'grubx64.efi'];
-              const order = [...first, 'grub/grub.cfg', 'vmlinuz', 'initrd.gz'].map((f) => wire.indexOf(f));
+              const initrdName = kernelName.replace(/vmlinuz$/, 'initrd.gz');
+              const order = [...first, 'grub/grub.cfg', kernelName, initrdName].map((f) => wire.indexOf(f));
               expect(
                 order.every((i) => i >= 0),
                 `requests: ${wire.join(' ')}`,

@@ -167,6 +167,7 @@ describe('generated GRUB menu', () => {
         entry({ id: 'x.kpxe', kind: 'nbp', path: 'x.kpxe', arch: ['bios'] }),
         entry({ id: 'm.ipxe', kind: 'ipxe-script', path: 'm.ipxe' }),
         entry({ id: 'tool.efi', kind: 'efi', path: 'tool.efi', title: 'Tool' }),
+        entry({ id: 'd/shimx64.efi', kind: 'efi', path: 'd/shimx64.efi', secondary: 'hidden' }),
       ],
       metadata: meta({ defaultEntry: 'b/vmlinuz', timeoutSeconds: 7 }),
     });
@@ -174,7 +175,7 @@ describe('generated GRUB menu', () => {
     expect(text).toContain('set default=e1');
     expect(text).toContain(`menuentry 'Tom'\\''s kernel' --id e0 {`);
     expect(text).toContain('chainloader /tool.efi');
-    expect(text).not.toMatch(/x\.kpxe|m\.ipxe/);
+    expect(text).not.toMatch(/x\.kpxe|m\.ipxe|shimx64/);
   });
   it('per-MAC entry and unknown MAC: the forced entry only; without a MAC, GRUB asks by its own MAC', () => {
     const entries = [entry({ id: 'a', path: 'a' }), entry({ id: 'b', path: 'b', title: 'B' })];
