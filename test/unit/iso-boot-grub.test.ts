@@ -430,6 +430,17 @@ menuentry t { linux /k $p $e $f $n $g $v }`;
     expect((await menu(files, 'bios')).entries[0]?.args).toBe('pc yes no ok yes newer');
   });
 
+  it('regexp matches and sets variables from groups (GRUB manual "regexp")', async () => {
+    const m = await menu({
+      'boot/grub/grub.cfg': `set f=/casper/vmlinuz-6.8.0-31-generic
+if regexp --set 1:ver --set=0:whole --set dflt 'vmlinuz-([0-9.]+)-' "$f"; then set ok=yes; fi
+if regexp 'nope' "$f"; then set bad=yes; fi
+if regexp '(' x; then set bad=yes; fi
+menuentry t { linux /k v=$ver w=$whole d=$dflt ok=$ok bad=$bad }`,
+    });
+    expect(m.entries[0]?.args).toBe('v=6.8.0 w=vmlinuz-6.8.0- d=6.8.0 ok=yes bad=');
+  });
+
   it('entry bodies see the variables as the whole file left them; an entry’s own set stays in it', async () => {
     const m = await menu({
       'boot/grub/grub.cfg': `set opts=early

@@ -8,9 +8,9 @@
  * - `set`/`unset`/`export`, `name=value`, `${var}`/`$var`; `$grub_platform` is "pc" (BIOS) or "efi" (UEFI),
  *   `$grub_cpu` "i386"/"x86_64", `$root` "cd0", `$prefix` "(cd0)/<folder of the config>" (GRUB manual
  *   "Special environment variables"). `search … --set[=var]` sets var (default root) to the ISO itself.
- * - `if`/`elif`/`else` over `[`/`test` (strings, numbers, `-e -f -d -s` against the image), `true`, `false`,
- *   `search --file` (existence), `cpuid -l` (true: the clients are x86-64), `keystatus` (false: nobody holds
- *   a key), other commands true; `for … in`; `function` definitions and calls.
+ * - `if`/`elif`/`else` over `[`/`test` (strings, numbers, `-e -f -d -s` against the image), `regexp`,
+ *   `true`, `false`, `search --file` (existence), `cpuid -l` (true: the clients are x86-64), `keystatus`
+ *   (false: nobody holds a key), other commands true; `for … in`; `function` definitions and calls.
  * - `menuentry` (options `--class --users --hotkey --id --unrestricted`) and `submenu`: bodies run when the
  *   menu is shown, i.e. after the whole file (GRUB manual "menuentry": the body runs when the entry is
  *   selected), with the variables as the file left them; a submenu body runs in a new context.
@@ -47,6 +47,7 @@ import {
   LINUX,
   NOT_LINUX,
   QUIET,
+  regexpCommand,
   searchArgs,
   Stop,
   type Loaded,
@@ -269,6 +270,11 @@ class Evaluator {
     if (cmd === '!') return !(await this.command(args, ctx, pos, file, line, loaded));
     if (cmd === 'search' || cmd === 'search.file' || cmd === 'search.fs_label' || cmd === 'search.fs_uuid') {
       return this.search(cmd, args, ctx);
+    }
+    if (cmd === 'regexp') {
+      const { ok, sets } = regexpCommand(args);
+      for (const [k, v] of sets) ctx.vars.set(k, v);
+      return ok;
     }
     if (cmd === 'cpuid') return true;
     if (cmd === 'keystatus') return false;

@@ -129,3 +129,35 @@ export function searchArgs(cmd: string, args: readonly string[]): { varName: str
   }
   return byFile && terms[0] !== undefined ? { varName, file: terms[0] } : { varName };
 }
+
+/**
+ * `regexp [--set [N:]var]… regexp string` (GRUB manual "regexp": POSIX extended expressions, which a
+ * JavaScript RegExp reads alike for what configurations use): whether it matches, and the variables set
+ * to its Nth group (without N: the first group; 0: the whole match). A pattern JavaScript cannot compile
+ * does not match.
+ */
+export function regexpCommand(args: readonly string[]): { ok: boolean; sets: [string, string][] } {
+  const wanted: [string, number][] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const spec = a === '--set' || a === '-s' ? args[++i] : a.startsWith('--set=') ? a.slice(6) : undefined;
+    if (spec === undefined) {
+      rest.push(a);
+      continue;
+    }
+    const m = /^(?:(\d+):)?(.+)$/.exec(spec);
+    if (m) wanted.push([m[2] as string, Number(m[1] ?? 1)]);
+  }
+  const [pattern, subject] = rest;
+  if (pattern === undefined || subject === undefined) return { ok: false, sets: [] };
+  let match: RegExpExecArray | null;
+  try {
+    match = new RegExp(pattern).exec(subject);
+  } catch {
+    return { ok: false, sets: [] };
+  }
+  if (!match) return { ok: false, sets: [] };
+  const found = match;
+  return { ok: true, sets: wanted.map(([name, n]) => [name, found[n] ?? ''] as [string, string]) };
+}
