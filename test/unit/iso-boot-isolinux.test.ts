@@ -338,6 +338,26 @@ label empty
     expect(m.log.issues.some((i) => i.code === 'malformed' && i.detail.includes('Nothing here'))).toBe(true);
   });
 
+  it('DEFAULT naming no label is a command line of its own: the first entry, and the default', async () => {
+    const m = await menu({
+      'isolinux/isolinux.cfg':
+        'APPEND quiet\nDEFAULT vmlinuz initrd=initrd.gz root=/dev/ram0\nLABEL rescue\n KERNEL vmlinuz\n',
+    });
+    expect(m.entries.map((e) => [e.title, e.kernel, e.initrds, e.args, e.isDefault, e.configPath])).toEqual([
+      [
+        'vmlinuz',
+        'isolinux/vmlinuz',
+        ['isolinux/initrd.gz'],
+        'root=/dev/ram0',
+        true,
+        'isolinux/isolinux.cfg',
+      ],
+      ['rescue', 'isolinux/vmlinuz', [], 'quiet', false, 'isolinux/isolinux.cfg'],
+    ]);
+    const mod = await menu({ 'isolinux/isolinux.cfg': 'DEFAULT hdt.c32\nLABEL a\n KERNEL /a\n' });
+    expect(mod.entries.map((e) => e.title)).toEqual(['a']);
+  });
+
   it('MENU INCLUDE with a tag is a submenu; MENU DEFAULT on a submenu descends into it', async () => {
     const m = await menu({
       'isolinux/isolinux.cfg': `UI vesamenu.c32

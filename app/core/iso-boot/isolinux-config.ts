@@ -13,8 +13,9 @@
  *   TITLE, else its tag.
  * - The default: with a menu (`UI x.c32` or `DEFAULT x.c32`) the `MENU DEFAULT` entry, else the label
  *   `DEFAULT` (or `ONTIMEOUT`) names, else the first; a default that runs `whichsys.c32` follows its
- *   `-iso-` label (syslinux wiki "Whichsys.c32"). `CONFIG file [dir]` labels load another configuration:
- *   followed one level (the default one replaces the menu, the others become groups).
+ *   `-iso-` label (syslinux wiki "Whichsys.c32"); a `DEFAULT kernel options` naming no label is an entry
+ *   of its own. `CONFIG file [dir]` labels load another configuration: followed one level (the default one
+ *   replaces the menu, the others become groups).
  * - Paths are relative to the working directory — the folder of the configuration ISOLINUX started with, or
  *   the one `CONFIG` names — unless absolute.
  */
@@ -83,7 +84,9 @@ class Reader {
     const root: MenuNode = { kind: 'menu', tag: '', menuDefault: false, items: [] };
     const t: Tree = { root, labels: [], menuUi: false, cwd };
     const st: State = { stack: [root], current: root, globalAppend: '' };
-    return (await this.file(path, t, st)) ? t : undefined;
+    if (!(await this.file(path, t, st))) return undefined;
+    commandLineDefault(t, st);
+    return t;
   }
 
   private async file(
@@ -186,7 +189,10 @@ class Reader {
         return;
       case 'default':
         if (/\.c32$/i.test(arg0)) t.menuUi = true;
-        else t.defaultName = rest;
+        else {
+          t.defaultName = rest;
+          t.defaultAt = { file, line };
+        }
         return;
       case 'ui':
         t.menuUi = true;
@@ -256,6 +262,32 @@ class Reader {
         return;
     }
   }
+}
+
+/**
+ * `DEFAULT kernel options` naming no label is a command line (syslinux wiki "Config", DEFAULT): boot that
+ * kernel with those options (and the global APPEND when there are none). It becomes the first entry.
+ */
+function commandLineDefault(t: Tree, st: State): void {
+  const [kernel, ...opts] = (t.defaultName ?? '').split(/\s+/).filter(Boolean);
+  if (!kernel || /\.c32$/i.test(kernel)) return;
+  const lower = kernel.toLowerCase();
+  if (t.labels.some((l) => l.name.toLowerCase() === lower)) return;
+  const l: Label = {
+    kind: 'label',
+    name: kernel,
+    kernel,
+    initrd: [],
+    globalAppend: st.globalAppend,
+    ...(opts.length ? { append: opts.join(' ') } : {}),
+    menuDefault: false,
+    hidden: false,
+    configPath: t.defaultAt?.file ?? '',
+    line: t.defaultAt?.line ?? 0,
+  };
+  if (!kernelIsLinux(kernel)) l.other = kernel;
+  t.labels.unshift(l);
+  t.root.items.unshift(l);
 }
 
 /** A label's boot entry (undefined for a non-Linux or navigation label; those are noted). */

@@ -37,6 +37,8 @@ export interface Tree {
   readonly root: MenuNode;
   readonly labels: Label[];
   defaultName?: string;
+  /** Where DEFAULT was set (a DEFAULT naming no label is a command line of its own). */
+  defaultAt?: { readonly file: string; readonly line: number };
   onTimeout?: string;
   menuUi: boolean;
   timeout?: number;
