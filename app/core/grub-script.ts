@@ -82,22 +82,36 @@ function kernelLines(
   cmdline: string | undefined,
   signature: SignatureInfo | undefined,
 ): string[] {
+  const after = initrds.length ? [`initrd ${initrds.map(path).join(' ')}`] : [];
+  return guarded(id, kernel, `linux ${path(kernel)}${args(cmdline)}`, after, signature);
+}
+
+/**
+ * `load` (linux or chainloader: GRUB has shim verify the file as it loads it), then `after`; a refusal
+ * (shim_lock: "bad shim signature") fetches the refusal name so the server sees it, and the menu returns
+ * after a pause instead of GRUB's "press any key".
+ */
+function guarded(
+  id: string,
+  file: string,
+  load: string,
+  after: readonly string[],
+  signature: SignatureInfo | undefined,
+): string[] {
   const lines: string[] = [];
   if (signature && (!signature.signed || signature.damaged)) {
     lines.push(
-      `echo ${quote(`PXE Desk: ${kernel} is not signed; Secure Boot refuses it (shim verifies every kernel).`)}`,
+      `echo ${quote(`PXE Desk: ${file} is not signed; Secure Boot refuses it (shim verifies it).`)}`,
     );
   }
-  // A refused kernel (shim_lock: "bad shim signature") fetches the refusal name so the server sees it, and
-  // the menu returns after a pause instead of GRUB's silent "press any key".
   lines.push(
-    `if linux ${path(kernel)}${args(cmdline)}; then`,
-    ...(initrds.length ? [`  initrd ${initrds.map(path).join(' ')}`] : []),
+    `if ${load}; then`,
+    ...after.map((l) => `  ${l}`),
     'else',
-    `  echo ${quote(`PXE Desk: the kernel ${kernel} was refused (not signed for Secure Boot?)`)}`,
+    `  echo ${quote(`PXE Desk: ${file} was refused (not signed for Secure Boot?)`)}`,
     `  cat $prefix/refused/${word(id)}`,
     '  sleep 10',
-    // Back to the menu, which now waits for a key (REFUSED_WAIT): booting the same kernel again would only
+    // Back to the menu, which now waits for a key (REFUSED_WAIT): booting the same file again would only
     // be refused again, downloading it each time.
     '  set pxedesk_refused=1',
     '  export pxedesk_refused',
@@ -134,7 +148,13 @@ function isoEntryLines(e: LibraryEntry, b: IsoBootEntry, isoUrl: string): string
     );
   }
   if (b.route === 'chain-efi' && e.iso?.efiLoader)
-    return [`chainloader ${path(inside(e.iso.efiLoader.path))}`];
+    return guarded(
+      `${e.id}#${b.id}`,
+      inside(e.iso.efiLoader.path),
+      `chainloader ${path(inside(e.iso.efiLoader.path))}`,
+      [],
+      undefined,
+    );
   return undefined;
 }
 
@@ -154,7 +174,13 @@ function itemsOf(e: LibraryEntry, opts: GrubMenuOptions): GrubItem[] {
     case 'efi':
     case 'memtest':
       return /\.efi$/i.test(e.path)
-        ? [{ id: e.id, title: e.title, lines: [`chainloader ${path(e.path)}`] }]
+        ? [
+            {
+              id: e.id,
+              title: e.title,
+              lines: guarded(e.id, e.path, `chainloader ${path(e.path)}`, [], opts.signatureOf?.(e)),
+            },
+          ]
         : [];
     case 'iso':
       return isoItems(e, opts.baseUrl);
@@ -163,9 +189,9 @@ function itemsOf(e: LibraryEntry, opts: GrubMenuOptions): GrubItem[] {
   }
 }
 
-/** A title marked when Secure Boot will refuse its kernel. */
+/** A title marked when Secure Boot will refuse its kernel or EFI program. */
 function titleOf(item: GrubItem, e: LibraryEntry, opts: GrubMenuOptions): string {
-  const sig = e.kind === 'linux' ? opts.signatureOf?.(e) : undefined;
+  const sig = e.kind === 'iso' ? undefined : opts.signatureOf?.(e);
   return sig && (!sig.signed || sig.damaged)
     ? `${item.title} (unsigned: refused under Secure Boot)`
     : item.title;

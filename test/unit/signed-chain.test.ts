@@ -174,7 +174,7 @@ describe('generated GRUB menu', () => {
     expect(text).toContain('set timeout=7');
     expect(text).toContain('set default=e1');
     expect(text).toContain(`menuentry 'Tom'\\''s kernel' --id e0 {`);
-    expect(text).toContain('chainloader /tool.efi');
+    expect(text).toContain('if chainloader /tool.efi; then');
     expect(text).not.toMatch(/x\.kpxe|m\.ipxe|shimx64/);
   });
   it('per-MAC entry and unknown MAC: the forced entry only; without a MAC, GRUB asks by its own MAC', () => {
