@@ -398,9 +398,12 @@ menuentry 'it'\\''s "quoted" {x}' {
   linux /k one\\ two "\${word}" 'lit $word' "esc \\$word \\"q\\""
 }
 menuentry "dbl 'single' inside" --class x { linux /k2 ; initrd /i1 /i2 }
+menuentry $"Translated" { linux /k3 }
+set icon=os
+menuentry glued --class $icon{ linux /k4 }
 `,
     });
-    expect(titles(m.entries)).toEqual([`it's "quoted" {x}`, "dbl 'single' inside"]);
+    expect(titles(m.entries)).toEqual([`it's "quoted" {x}`, "dbl 'single' inside", 'Translated', 'glued']);
     expect(m.entries[0]?.args).toBe('one two a { b } c lit $word esc $word "q"');
     expect(m.entries[1]?.initrds).toEqual(['i1', 'i2']);
   });

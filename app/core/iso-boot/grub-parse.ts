@@ -2,8 +2,9 @@
  * GRUB 2 script text → syntax tree (GRUB manual, "Shell-like scripting"): words with '…' (no expansion),
  * "…" (with `$var` / `${var}` expansion, `\` escaping `$ " \` and newline) and unquoted parts (`\` escapes
  * any character, `\`-newline joins lines); `#` starting a word comments to the end of the line; `;` and
- * newlines end commands; `{` `}` delimit blocks. Reserved words (`if then elif else fi`, `for while until
- * do done`, `function`, `menuentry`, `submenu`) count only as a command's first, unquoted word.
+ * newlines end commands; `{` `}` delimit blocks; `$"…"` (a string GRUB translates) is read as `"…"`.
+ * Reserved words (`if then elif else fi`, `for while until do done`, `function`, `menuentry`, `submenu`)
+ * count only as a command's first, unquoted word.
  *
  * Never throws: an unterminated quote is taken literally, a missing `fi` / `}` / `done` ends at the end of
  * the text, a stray `}` is dropped; each is reported in `problems`.
@@ -167,6 +168,11 @@ export function lex(text: string, problems: ParseProblem[]): Token[] {
       }
       if (d === '$' && variable()) {
         plain = false;
+        continue;
+      }
+      if (d === '$' && text[i + 1] === '"') {
+        // $"…" is a string GRUB translates (gettext); untranslated it is the string itself.
+        i++;
         continue;
       }
       lit += d;
