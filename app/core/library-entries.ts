@@ -139,7 +139,8 @@ function rank(e: LibraryEntry): number {
     case 'linux':
       return e.initrd ? 0 : 2;
     case 'iso':
-      return e.arch.length > 0 ? 1 : 5;
+      // memtest86+'s own ISO is a memory test like its .bin/.efi, not what a technician boots first.
+      return e.arch.length === 0 ? 5 : e.iso?.family === 'memtest' ? 4 : 1;
     case 'memtest':
       return 4;
     default:

@@ -90,11 +90,15 @@ describe('memtest86+ beside the installer kernel', () => {
     const fx = ensureFixtures();
     const di = diTree();
     dir = mkdtempSync(path.join(tmpdir(), 'pxe-memtest-'));
-    for (const f of ['memtest86+x64.bin', 'memtest86+x64.efi'])
+    for (const f of ['memtest86+x64.bin', 'memtest86+x64.efi', 'memtest86+x64.iso'])
       copyFileSync(path.join(fx.memtestDir, f), path.join(dir, f));
     copyFileSync(path.join(di, 'debian-installer/amd64/linux'), path.join(dir, 'linux'));
     copyFileSync(path.join(di, 'debian-installer/amd64/initrd.gz'), path.join(dir, 'initrd.gz'));
-    entries = await new NetbootLibrary({ root: dir, isoCache: noIso }).scan();
+    // The real ISO analysis: memtest86+'s own ISO is recognised as memtest too.
+    const lib = new NetbootLibrary({ root: dir, isoCache: new IsoAnalysisCache() });
+    await lib.scan();
+    entries = await lib.analysed(30_000);
+    lib.close();
   }, 300_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -115,9 +119,16 @@ describe('memtest86+ beside the installer kernel', () => {
       timeoutSeconds: 5,
     });
     expect(script).toMatch(/chain http:\/\/h:1\/memtest86%2Bx64\.bin/);
-    expect(script.match(/^initrd /gm)).toHaveLength(1);
+    // The installer's initrd goes with the installer kernel only.
+    expect(script.match(/^initrd \S+\/initrd\.gz\b/gm)).toHaveLength(1);
+    expect(script).not.toMatch(/memtest86%2Bx64\.bin[^\n]*\n(initrd|kernel) /);
     expect(menuDefault(entries, 'bios')).toBe('linux');
     expect(menuDefault(entries, 'uefi-x64')).toBe('linux');
+    const iso = entries.find((e) => e.path === 'memtest86+x64.iso');
+    expect(iso?.iso?.family).toBe('memtest');
+    expect(iso?.title).toMatch(/^memtest86\+ 6\.\d+ \(memtest86\+x64\.iso\)$/);
+    expect(iso?.arch).toEqual(['bios', 'uefi-x64']);
+    expect(entries.at(-1)?.id).toBe('memtest86+x64.iso'); // after the kernel, beside the other memtests
   });
 });
 
