@@ -462,3 +462,35 @@ describe('setting off: a firmware that keeps fetching iPXE without running it', 
     expect(loop.fix).toMatch(/^Set Secure Boot to On \(or Auto\)/);
   });
 });
+
+describe('GRUB on the signed chain says it refused a kernel (grub/refused/<entry>)', () => {
+  it('the timeline and an error say so; the refusal marker is not a boot', () => {
+    const { book, at } = setup('on');
+    at(0);
+    firmwareAsks(book, 0, PXE, () => 'shimx64.efi');
+    book.ingest(dhcp('request', 50, PXE, { ip: IP, server: '10.0.0.2' }));
+    for (const [i, file] of ['shimx64.efi', 'grubx64.efi', '/grub/grub.cfg', 'custom/vmlinuz'].entries()) {
+      tid++;
+      book.ingest(tx('tftp', 'start', 100 * (i + 1), file, 0));
+      book.ingest(tx('tftp', 'done', 100 * (i + 1) + 50, file, 1000));
+    }
+    at(4000);
+    book.kernelRefused(MAC.toUpperCase(), 'custom/vmlinuz'); // the GRUB handler's callback
+    tid++;
+    book.ingest(tx('tftp', 'start', 4001, '/grub/refused/custom/vmlinuz', 0));
+    book.ingest(tx('tftp', 'done', 4002, '/grub/refused/custom/vmlinuz', 84));
+    expect(fileRole('/grub/refused/custom/vmlinuz')).toBe('script');
+    const row = book.row(MAC)!;
+    expect(row.stage).toBe('failed');
+    expect(row.timeline.map((l) => l.text)).toContain('GRUB on the signed chain refused custom/vmlinuz');
+    const d = book.diagnoses(MAC).filter((x) => x.code === 'secure-boot');
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ severity: 'error' });
+    expect(d[0]!.text).toMatch(
+      /^GRUB on the signed chain refused custom\/vmlinuz: Secure Boot starts only kernels signed/,
+    );
+    book.kernelRefused(undefined, 'x'); // an address PXE Desk cannot name: nothing to attach it to
+    book.kernelRefused('52:54:00:00:00:77', 'x');
+    expect(book.row('52:54:00:00:00:77')).toBeUndefined();
+  });
+});

@@ -8,6 +8,10 @@
  * Memory is bounded for a flood of new MACs: at most `maxClients` records; a new client evicts the
  * least recently active one without an open transfer (counted in `evicted`, shown in the snapshot),
  * and at most `maxEntries` timeline lines per client.
+ *
+ * Over ~400 lines on purpose: it is the one place the per-client state is changed (records, addresses,
+ * blocks, pauses, the Secure Boot chain); what can be pure lives beside it (timeline.ts, facts.ts,
+ * diagnosis.ts, row-view.ts, row-batch.ts, activity-order.ts, secure-boot-chain.ts).
  */
 import type { OperatorExclusion } from '../../engines/dhcp/boot-decision.js';
 import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../../shared/events.js';
@@ -21,7 +25,8 @@ import { RowBatch } from './row-batch.js';
 import { findingsKey, rowView } from './row-view.js';
 import { foldDhcp, foldTransfer, newFacts, setLoopBroken, type ClientFacts } from './facts.js';
 import { loopRun } from './file-roles.js';
-import { applyDhcp, applyTransfer, markStalled, newRecord, type RecordDraft } from './timeline.js';
+import { kernelRefusedWords } from './secure-boot-findings.js';
+import { applyDhcp, applyTransfer, markStalled, newRecord, noteLine, type RecordDraft } from './timeline.js';
 import { chainAfterEvent, chainOnRequest, initialChain, signedChainFirmware } from './secure-boot-chain.js';
 
 export interface ClientBookOptions extends Omit<DiagnosisOptions, 'mode'> {
@@ -199,6 +204,17 @@ export class ClientBook {
       this.changed(mac, client);
     }
     return client?.facts.chain?.chain ?? 'ipxe';
+  }
+
+  /** The signed chain's GRUB refused a library entry's kernel (it fetched grub/refused/<entry>: grub-script.ts). */
+  kernelRefused(mac: string | undefined, entry: string): void {
+    const key = mac?.toLowerCase() ?? '';
+    const client = this.clients.get(key);
+    if (!client) return;
+    client.facts.kernelRefused = { entry, time: this.clock.now() };
+    client.record.stage = 'failed'; // its kernel arrived ('booted') but did not start
+    noteLine(client.record, this.clock.now(), kernelRefusedWords(entry), this.maxEntries);
+    this.changed(key, client);
   }
 
   macForIp(ip: string): string | undefined {

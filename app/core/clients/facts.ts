@@ -89,6 +89,8 @@ export interface ClientFacts {
   nbp?: string;
   /** The iPXE binary its firmware downloaded whole and has not been seen running since (Secure Boot signal). */
   unrun?: UnrunDownload;
+  /** The signed chain's GRUB said it refused this library entry's kernel (shim_lock: not signed). */
+  kernelRefused?: { entry: string; time: number };
 }
 
 const MAX_LIST = 32;

@@ -3,6 +3,7 @@
  * by the loop breaker, the boot-loop and no-next-step diagnoses and the timeline's "booted" stage (they
  * used to carry three different file patterns).
  */
+import { GRUB_REFUSED_DIR } from '../grub-script.js';
 import { SIGNED_BOOT_IMAGE } from '../signed-boot-image.js';
 
 /**
@@ -19,9 +20,15 @@ const LOADER = /\.(kpxe|pxe|efi|0|com|n12|krn)$/i;
 
 export function fileRole(file: string): FileRole {
   if (SCRIPT.test(file)) return 'script';
+  if (isRefusalMarker(file)) return 'script';
   // The signed chain's UEFI HTTP boot image (shim → GRUB on a RAM disk) fetches its menu and kernel itself.
   if (LOADER.test(file) || file.split('/').at(-1) === SIGNED_BOOT_IMAGE) return 'loader';
   return 'payload';
+}
+
+/** The signed chain's GRUB fetches grub/refused/<entry> to say that kernel was refused: a message, not a boot. */
+export function isRefusalMarker(file: string): boolean {
+  return file.replace(/^\/+/, '').startsWith(`${GRUB_REFUSED_DIR}/`);
 }
 
 export interface LoopRule {

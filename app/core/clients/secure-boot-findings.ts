@@ -41,11 +41,25 @@ export function secureBootFindings(
 ): Diagnosis[] {
   const out: Diagnosis[] = [];
   if (unrun) out.push(unrunFinding(unrun.file, unrun.time, o.secureBoot ?? 'auto'));
-  const unsigned = unsignedOnSignedChain(f, o);
+  const refused = f.kernelRefused;
+  if (refused && f.chain?.chain === 'signed')
+    out.push({
+      code: 'secure-boot',
+      severity: 'error',
+      time: refused.time,
+      text: `${kernelRefusedWords(refused.entry)}: Secure Boot starts only kernels signed by a key the firmware or shim trusts`,
+      fix: 'Boot a kernel signed by its distribution (Debian, Ubuntu, Fedora and SUSE sign theirs), or switch Secure Boot off in this machine’s firmware settings.',
+    });
+  const unsigned = refused ? undefined : unsignedOnSignedChain(f, o);
   if (unsigned) out.push(unsigned);
   const wait = httpBootWait(f, now);
   if (wait) out.push(wait);
   return out;
+}
+
+/** The timeline's words when the signed chain's GRUB refused a kernel (also the finding's start). */
+export function kernelRefusedWords(entry: string): string {
+  return `GRUB on the signed chain refused ${entry}`;
 }
 
 /** The boot-loop finding when the looping file is an iPXE binary its firmware never ran (setting off). */

@@ -7,7 +7,7 @@
 import type { DhcpEvent, TransferEvent } from '../../shared/events.js';
 import { firmwareLabel } from '../../shared/firmware.js';
 import type { ClientRecord, ClientStage, TimelineEntry } from '../../shared/session-types.js';
-import { fileRole } from './file-roles.js';
+import { fileRole, isRefusalMarker } from './file-roles.js';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type RecordDraft = Mutable<ClientRecord>;
@@ -125,7 +125,8 @@ export function applyTransfer(
       // EDK2 asks for tsize and aborts (test-catalogue U6): a size question, not a finished download.
       const probe = event.detail?.probe === true;
       const final = !probe && fileRole(event.file) === 'payload';
-      client.stage = final ? 'booted' : stage;
+      // GRUB on the signed chain fetching its refusal marker: the kernel before it did not start.
+      client.stage = final ? 'booted' : isRefusalMarker(event.file) ? 'failed' : stage;
       push(
         client,
         {

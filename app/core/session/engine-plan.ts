@@ -123,7 +123,10 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
         logger.info(`${mac} booted ${entry} once; the menu is back`);
         book.touch(mac);
       },
-      onRefused: (mac, entry) => logger.warn('GRUB refused a kernel (Secure Boot)', { mac, entry }),
+      onRefused: (mac, entry) => {
+        logger.warn('GRUB refused a kernel (Secure Boot)', { mac, entry });
+        book.kernelRefused(mac, entry); // the row's timeline and diagnosis say so
+      },
       // The library's Authenticode facts (library-signature.ts): the menu marks unsigned kernels.
       signatureOf: (entry) => entry.signature,
     });
@@ -145,7 +148,7 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
   const signedFiles = fallbackDirs.find(
     (d) => existsSync(join(d, 'shimx64.efi')) && existsSync(join(d, 'grubx64.efi')),
   );
-  if (signedFiles && c.mode !== 'files') {
+  if (signedFiles && c.mode !== 'files' && c.secureBoot !== 'off') {
     try {
       imageDir = writeSignedBootImage(signedFiles, c.fileServer ?? v.address);
     } catch (error) {
