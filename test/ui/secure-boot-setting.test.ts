@@ -123,6 +123,9 @@ describe.skipIf(!haveNetns() || !haveTools('chromium') || !existsSync(join(bootf
         .poll(() => page.getByTestId('state').textContent(), { timeout: 10_000 })
         .toContain('running');
       expect(await select.isDisabled()).toBe(true);
+      // For the CI artefacts (artifacts/ui/), as the other UI tests do.
+      mkdirSync(join(repo, 'artifacts', 'ui'), { recursive: true });
+      await page.screenshot({ path: join(repo, 'artifacts', 'ui', 'secure-boot-setting.png') });
       expect(await errorText(page)).toBe('');
       expect(errors).toEqual([]);
       await page.close();
