@@ -4,11 +4,12 @@
  * at most `maxImages` open (descriptors really closed on eviction and on close()), lookups remembered,
  * a broken image parsed once.
  */
-import { copyFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExtentMap } from '../../app/engines/files/extent-map.js';
-import { IsoMembers } from '../../app/engines/files/iso-members.js';
+import { IsoMembers, RECENT_MS, RECHECK_MS } from '../../app/engines/files/iso-members.js';
+import type { ConfinedFile } from '../../app/engines/files/confine.js';
 import { haveTools, mkisofsIso, tempDir } from '../helpers/iso-images.js';
 
 const fds = (): number => readdirSync('/proc/self/fd').length;
@@ -101,6 +102,39 @@ describe.skipIf(!haveTools('genisoimage'))('IsoMembers', () => {
       ok: false,
       refusal: 'not-an-image',
     });
+    await isos.close();
+  });
+
+  it('reuses a remembered resolution while the image is unchanged, walks again after RECENT_MS, drops it when the image changes', async () => {
+    let now = 1_000_000;
+    const isos = new IsoMembers({ now: () => now });
+    const p = paths[1]!;
+    const found = await isos.find(p, statSync(p), ['a.txt']);
+    if (!found.ok) throw new Error('a.txt not found');
+    const file: ConfinedFile = {
+      ok: true,
+      path: p,
+      info: statSync(p),
+      relative: 'copy1.iso/a.txt',
+      requested: 'copy1.iso/a.txt',
+      member: found.member,
+    };
+    isos.remember('k', file);
+    expect(await isos.recall('k')).toBe(file);
+    now += RECHECK_MS;
+    expect(await isos.recall('k')).toBe(file); // a stat found it unchanged
+    now += RECENT_MS;
+    expect(await isos.recall('k')).toBeUndefined(); // this caller walks the name again...
+    expect(await isos.recall('k')).toBe(file); // ...the others go on meanwhile
+    isos.remember('k', file);
+    const t = new Date(Date.now() + 60_000);
+    utimesSync(p, t, t); // rewritten (another mtime): seen at the next stat
+    now += RECHECK_MS;
+    expect(await isos.recall('k')).toBeUndefined();
+    expect(await isos.recall('k')).toBeUndefined();
+    isos.remember('k', { ...file, info: statSync(p) });
+    isos.forget('k');
+    expect(await isos.recall('k')).toBeUndefined();
     await isos.close();
   });
 });

@@ -202,6 +202,21 @@ export async function resolveParts(
     const recalled = await options.isos?.recall(recentKey);
     if (recalled) return recalled;
   }
+  const result = await resolveInDirs(parts, dirs, options, requested);
+  if (recentKey !== undefined) {
+    // Remembered only while the name still leads into an image; any other answer ends the reuse.
+    if (result.ok && result.member) options.isos?.remember(recentKey, result);
+    else options.isos?.forget(recentKey);
+  }
+  return result;
+}
+
+async function resolveInDirs(
+  parts: readonly string[],
+  dirs: readonly string[],
+  options: ResolveOptions,
+  requested: string,
+): Promise<Confined> {
   for (const dir of dirs) {
     let realDir: string;
     try {
@@ -219,7 +234,6 @@ export async function resolveParts(
         if (!options.isos || parts.length < 2) continue;
         const inImage = await resolveInImage(realDir, parts, options.isos, options.caseInsensitive ?? false);
         if (inImage === undefined) continue;
-        if (inImage.ok && recentKey !== undefined) options.isos.remember(recentKey, inImage);
         return inImage;
       }
       try {

@@ -143,6 +143,10 @@ export class IsoMembers {
     return (await hit.checking) ? hit.file : undefined;
   }
 
+  forget(key: string): void {
+    this.recent.delete(key);
+  }
+
   remember(key: string, file: ConfinedFile): void {
     if (this.recent.size >= MAX_RECENT) {
       const oldest = this.recent.keys().next();
