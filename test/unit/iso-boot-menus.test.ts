@@ -3,12 +3,18 @@
  * exactly one default, and real images (grub-mkrescue, genisoimage) read through the ISO reader's FsView.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configReaderOf, readBootMenus, type BootMenus } from '../../app/core/iso-boot/boot-menus.js';
+import {
+  configReaderOf,
+  overlayReader,
+  readBootMenus,
+  type BootMenus,
+} from '../../app/core/iso-boot/boot-menus.js';
 import type { ConfigReader } from '../../app/core/iso-boot/types.js';
 import { openFileSource, type FileSource } from '../../app/engines/iso/file-source.js';
-import { openIso } from '../../app/engines/iso/index.js';
+import { memorySource, openFat, openIso } from '../../app/engines/iso/index.js';
 import { filesReader } from '../helpers/config-files.js';
 import { haveTools, mkisofsIso, tempDir, writeTree } from '../helpers/iso-images.js';
 
@@ -210,6 +216,30 @@ source /boot/grub/extra.cfg
       const sd = await readBootMenus(await open(joliet.path), 'uefi');
       expect(sd.entries.map((e) => [e.title, e.loaderId, e.configPath])).toEqual([
         ['From loader', 'Arch-Linux', 'loader/entries/Arch-Linux.conf'],
+      ]);
+    },
+  );
+  it.skipIf(!haveTools('mformat', 'mmd', 'mcopy'))(
+    'overlayReader: loader entries kept only in the El Torito FAT image are found beside the ISO tree',
+    async () => {
+      const img = join(tmp.dir, 'esp.img');
+      const conf = join(tmp.dir, 'arch.conf');
+      writeFileSync(conf, 'title Arch from the ESP\nlinux /arch/vmlinuz\ninitrd /arch/initramfs.img\n');
+      execFileSync('mformat', ['-C', '-f', '1440', '-v', 'ARCHISO_EFI', '-i', img, '::']);
+      execFileSync('mmd', ['-i', img, '::/loader', '::/loader/entries']);
+      execFileSync('mcopy', ['-i', img, conf, '::/loader/entries/01-archiso-x86_64-linux.conf']);
+      const fat = configReaderOf(await openFat(memorySource(readFileSync(img))));
+      const isoTree = filesReader({ 'arch/vmlinuz': 'k', 'boot/syslinux/syslinux.cfg': ISOLINUX });
+      expect((await readBootMenus(isoTree, 'uefi')).entries).toEqual([]);
+      const both = await readBootMenus(overlayReader(isoTree, fat), 'uefi');
+      expect(both.entries.map((e) => [e.source, e.title, e.kernel, e.initrds, e.loaderId])).toEqual([
+        [
+          'systemd-boot',
+          'Arch from the ESP',
+          'arch/vmlinuz',
+          ['arch/initramfs.img'],
+          '01-archiso-x86_64-linux',
+        ],
       ]);
     },
   );

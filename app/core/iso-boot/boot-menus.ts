@@ -31,7 +31,7 @@ import {
 } from './types.js';
 
 export type { BootMenus, ConfigBootEntry, ConfigReader, ConfigIssue, ConfigSourceKind } from './types.js';
-export { configReaderOf } from './types.js';
+export { configReaderOf, overlayReader } from './types.js';
 
 /** isolinux/syslinux configuration files, in ISOLINUX's search order (syslinux wiki "ISOLINUX"). */
 export const ISOLINUX_CONFIGS = [

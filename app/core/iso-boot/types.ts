@@ -250,3 +250,32 @@ export function configReaderOf(view: FsView): ConfigReader {
     },
   };
 }
+
+/**
+ * Several file systems read as one, the first that has a file winning: e.g. the ISO 9660 tree, then the
+ * El Torito UEFI image's FAT (`openFat`), where some images keep `EFI/BOOT/grub.cfg` or `loader/` only.
+ */
+export function overlayReader(...readers: ConfigReader[]): ConfigReader {
+  return {
+    async readText(path, maxBytes) {
+      for (const r of readers) {
+        const t = await r.readText(path, maxBytes).catch(() => undefined);
+        if (t !== undefined) return t;
+      }
+      return undefined;
+    },
+    async exists(path) {
+      for (const r of readers) if (await r.exists(path).catch(() => false)) return true;
+      return false;
+    },
+    async list(dir) {
+      const names = new Map<string, string>();
+      for (const r of readers) {
+        for (const n of (await r.list?.(dir).catch(() => [])) ?? []) {
+          if (!names.has(n.toLowerCase())) names.set(n.toLowerCase(), n);
+        }
+      }
+      return [...names.values()];
+    },
+  };
+}
