@@ -289,7 +289,7 @@ describe('isolinux directives', () => {
     });
   });
 
-  it('global APPEND applies to labels without their own; APPEND - clears it; INITRD and initrd= combine', async () => {
+  it('global APPEND applies to labels without their own; APPEND - clears it; the last INITRD and initrd= combine', async () => {
     const m = await menu({
       'isolinux/isolinux.cfg': `APPEND root=/dev/ram0 quiet
 label a
@@ -299,6 +299,7 @@ label b
   append -
 label c
   linux /k
+  initrd /replaced
   initrd /i1
   append initrd=/i2 x=1
 `,

@@ -181,7 +181,8 @@ class Reader {
           : { file: arg0 };
         return;
       case 'initrd':
-        if (label) label.initrd.push(...rest.split(',').filter(Boolean));
+        // Like KERNEL and APPEND, a later INITRD line replaces the earlier one.
+        if (label) label.initrd = rest.split(',').filter(Boolean);
         return;
       case 'append':
         if (label) label.append = rest === '-' ? '' : rest;

@@ -12,6 +12,7 @@ export interface Label {
   kernel?: string;
   /** Not Linux: what boots instead (a module name or keyword). */
   other?: string;
+  /** INITRD's comma-separated list. */
   initrd: string[];
   append?: string;
   globalAppend: string;
