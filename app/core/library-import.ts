@@ -23,6 +23,11 @@ export interface CopyProgress {
 export interface ImportOptions {
   /** Hard link instead of copy (same file system only; else an error with code 'cross-device'). */
   readonly link?: boolean;
+  /**
+   * Hard link when the file system allows it, else copy: for a source that is PXE Desk's own (a browser
+   * upload in its temp folder), so a 4 GB ISO is not written twice on the same disk.
+   */
+  readonly preferLink?: boolean;
   /** Called at most every `progressMs` while copying, and once with bytes === total at the end. */
   readonly onProgress?: (p: CopyProgress) => void;
   readonly progressMs?: number;
@@ -75,6 +80,16 @@ export async function importIntoLibrary(
     )
   )
     throw coded('duplicate', `"${name}" is already in the library.`);
+  if (options.preferLink && !options.link) {
+    try {
+      await link(source, dest);
+      options.onProgress?.({ bytes: st.size, total: st.size });
+      return 'linked';
+    } catch (e) {
+      if (errCode(e) === 'EEXIST') throw coded('duplicate', `"${name}" is already in the library.`);
+      // Another disk or no links there: copy.
+    }
+  }
   if (options.link) {
     try {
       await link(source, dest);

@@ -212,7 +212,7 @@ export function createUiApi(options: UiApiOptions): UiApi {
     },
     'library.import': async ({ root, files, link }) => {
       await mkdir(root, { recursive: true });
-      const plan: { src: string; dst: string; name: string; size: number }[] = [];
+      const plan: { src: string; dst: string; name: string; size: number; upload: boolean }[] = [];
       // Everything is checked before the first byte is copied: an import is all or nothing.
       for (const f of files) {
         const src = (options.resolveSource ?? ((s: string) => s))(f.source);
@@ -232,7 +232,8 @@ export function createUiApi(options: UiApiOptions): UiApi {
         }
         if (await exists(dst)) throw coded('duplicate', `"${f.name}" is already in the library.`);
         if (plan.some((p) => p.dst === dst)) throw coded('duplicate', `"${f.name}" is dropped twice.`);
-        plan.push({ src, dst, name: f.name, size: st.size });
+        // A source the server had to resolve is an upload id: the bytes are PXE Desk's own temp copy.
+        plan.push({ src, dst, name: f.name, size: st.size, upload: src !== f.source });
       }
       const need = link === true ? 0 : plan.reduce((n, p) => n + p.size, 0);
       const free = await freeSpace(root);
@@ -268,13 +269,16 @@ export function createUiApi(options: UiApiOptions): UiApi {
           // only read (library-import.ts). A link shares the source's bytes (same disk only).
           const how = await importIntoLibrary(p.src, root, p.name, {
             ...(link === true ? { link: true } : {}),
+            // An upload is linked where it can be (no second copy of its bytes on the same disk).
+            ...(p.upload ? { preferLink: true } : {}),
             progressMs: options.progressMs ?? 250,
             onProgress: ({ bytes }) => {
               last = bytes;
               if (bytes < p.size) progress(bytes, 'copying');
             },
           });
-          (how === 'linked' ? linked : copied).push(p.dst);
+          // For the user an upload was copied (their file stays theirs), however its temp copy got here.
+          (how === 'linked' && !p.upload ? linked : copied).push(p.dst);
           progress(p.size, 'done');
         } catch (error) {
           progress(last, 'failed');

@@ -300,4 +300,41 @@ describe('import into the library', () => {
     });
     expect(linked).toEqual({ ok: true, value: { copied: [], linked: [path.join(root, 'vmlinuz-linked')] } });
   });
+
+  it("links an upload (PXE Desk's own temp copy) instead of writing its bytes twice; a user's file is copied", async () => {
+    const root = tmp();
+    const uploads = tmp('pxe-uploads-');
+    const up = path.join(uploads, 'vmlinuz');
+    const data = Buffer.alloc(64 * 1024);
+    data.write('HdrS', 0x202, 'latin1');
+    writeFileSync(up, data);
+    const own = path.join(tmp(), 'vmlinuz-own');
+    writeFileSync(own, data);
+    const session: UiSession = {
+      start: () => Promise.reject(new Error('no')),
+      stop: () => Promise.reject(new Error('no')),
+      snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
+      onEvent: () => () => undefined,
+      clientAction: () => undefined,
+    };
+    const api = createUiApi({
+      session,
+      listInterfaces: () => Promise.resolve([]),
+      // As the ui-server: upload ids resolve to its temp folder; anything else passes as it is.
+      resolveSource: (s) => (s === '/upload/1' ? up : s),
+    });
+    const r = await api.handle('library.import', {
+      root,
+      files: [
+        { source: '/upload/1', name: 'vmlinuz' },
+        { source: own, name: 'vmlinuz-own' },
+      ],
+    });
+    expect(r).toEqual({
+      ok: true,
+      value: { copied: [path.join(root, 'vmlinuz'), path.join(root, 'vmlinuz-own')], linked: [] },
+    });
+    expect(statSync(path.join(root, 'vmlinuz')).ino).toBe(statSync(up).ino);
+    expect(statSync(path.join(root, 'vmlinuz-own')).ino).not.toBe(statSync(own).ino);
+  });
 });
