@@ -111,6 +111,17 @@ describe('which configuration each firmware reads', () => {
     expect((await readBootMenus(r, 'uefi', { biosBootFile: 'isolinux/isolinux.bin' })).loader).toBe('grub');
   });
 
+  it('CRLF line ends (configurations edited on Windows) read the same as LF', async () => {
+    const crlf = (t: string): string => t.replace(/\n/g, '\r\n');
+    const files = { 'boot/grub/grub.cfg': GRUB_BOTH, 'isolinux/isolinux.cfg': ISOLINUX, ...SDBOOT };
+    const dos = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, crlf(v)]));
+    for (const fw of ['bios', 'uefi'] as const) {
+      const lf = await readBootMenus(filesReader(files), fw);
+      expect(lf.entries.length, fw).toBeGreaterThan(0);
+      expect(await readBootMenus(filesReader(dos), fw), fw).toEqual(lf);
+    }
+  });
+
   it('exactly one default whenever there are entries (the loader named none: the first)', async () => {
     const r = filesReader({
       'isolinux/isolinux.cfg': 'UI menu.c32\nlabel a\n kernel /a\nlabel b\n kernel /b\n',
