@@ -195,6 +195,42 @@ describe.skipIf(!haveTools('xorriso', 'mformat'))('library.update for one boot e
   });
 });
 
+describe.skipIf(!haveTools('xorriso', 'mformat'))('library.list and a long ISO analysis', () => {
+  it('answers without it (the row says it is being read), then tells the page to list again', async () => {
+    const root = tmp();
+    writeFileSync(path.join(root, 'slow.iso'), readFileSync(biosUefiIso(tmp()).path));
+    const gate = deferred<void>();
+    const isoCache = new IsoAnalysisCache({
+      analyse: async () => {
+        await gate.promise;
+        return uefiOnly('x');
+      },
+    });
+    const session: UiSession = {
+      start: () => Promise.reject(new Error('no')),
+      stop: () => Promise.reject(new Error('no')),
+      snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
+      onEvent: () => () => undefined,
+      clientAction: () => undefined,
+    };
+    const api = createUiApi({ session, listInterfaces: () => Promise.resolve([]), isoCache });
+    const events: ContractEvent[] = [];
+    api.onEvent((e) => events.push(e));
+    const started = Date.now();
+    const first = await api.handle('library.list', { root });
+    expect(Date.now() - started).toBeLessThan(5000); // waited at most its 1.5 s, never for the analysis
+    expect(first.ok && isoEntry((first.value as { entries: LibraryEntry[] }).entries)?.analysing).toBe(true);
+    gate.resolve();
+    await expect
+      .poll(() => events.find((e) => e.type === 'library-changed'))
+      .toEqual({ type: 'library-changed', path: path.join(root, 'slow.iso') });
+    const again = await api.handle('library.list', { root });
+    expect(again.ok && isoEntry((again.value as { entries: LibraryEntry[] }).entries)?.iso?.distro).toBe(
+      'Debian',
+    );
+  });
+});
+
 describe('import into the library', () => {
   it('reports progress, stays hidden until whole, never moves the source', async () => {
     const root = tmp();
