@@ -289,6 +289,12 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
       'bad-secure-boot',
       `Secure Boot setting "${String(config.secureBoot)}" is not one of ${SECURE_BOOT_MODES.join(', ')}: use auto (machines that refuse iPXE get the signed chain), on (every UEFI PC gets it) or off (never) — --secure-boot auto, or "secureBoot": "auto" in the config file.`,
     );
+  // The operator's own UEFI x64 boot file wins over the signed chain (the boot decision serves it as chosen).
+  const ownUefi = (['uefi-x64', 'uefi-x64-http'] as const).find((fw) => config.bootFiles?.[fw]);
+  if (ownUefi && config.mode !== 'files' && config.secureBoot !== 'off')
+    warnings.push(
+      `--boot-file ${ownUefi}=${config.bootFiles![ownUefi]!} is served instead of the signed chain: a PC with Secure Boot on runs it only if it is signed (Secure Boot setting ${config.secureBoot ?? 'auto'}).`,
+    );
   if (config.pxeMenu) {
     const problems = pxeMenuProblems(config.pxeMenu);
     if (problems.length > 0) fail('bad-pxe-menu', `${problems.join('; ')}.`);

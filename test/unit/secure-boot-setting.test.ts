@@ -155,3 +155,15 @@ describe('the report and the terminal list the chain', () => {
     expect(renderClient({ ...client, chain: 'ipxe' })).not.toContain('Secure Boot');
   });
 });
+
+describe('an own UEFI boot file and the signed chain', () => {
+  it('the session warns that the operator’s UEFI x64 file is served instead of the signed chain', () => {
+    const base: SessionConfig = { mode: 'proxy', iface: 'eth0', root: '/srv' };
+    const own = { ...base, bootFiles: { 'uefi-x64': 'my/loader.efi' } };
+    expect(validateConfig(own, ctx).warnings.join('\n')).toMatch(
+      /--boot-file uefi-x64=my\/loader\.efi is served instead of the signed chain: .* \(Secure Boot setting auto\)/,
+    );
+    expect(validateConfig({ ...own, secureBoot: 'off' }, ctx).warnings).toEqual([]);
+    expect(validateConfig({ ...base, bootFiles: { bios: 'x.kpxe' } }, ctx).warnings).toEqual([]);
+  });
+});
