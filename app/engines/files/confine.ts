@@ -202,13 +202,16 @@ export async function resolveParts(
     const recalled = await options.isos?.recall(recentKey);
     if (recalled) return recalled;
   }
-  const result = await resolveInDirs(parts, dirs, options, requested);
-  if (recentKey !== undefined) {
+  if (recentKey === undefined || !options.isos) return resolveInDirs(parts, dirs, options, requested);
+  const isos = options.isos;
+  // 50 clients starting on one image at once walk its name once, not 50 times.
+  return isos.once(recentKey, async () => {
+    const result = await resolveInDirs(parts, dirs, options, requested);
     // Remembered only while the name still leads into an image; any other answer ends the reuse.
-    if (result.ok && result.member) options.isos?.remember(recentKey, result);
-    else options.isos?.forget(recentKey);
-  }
-  return result;
+    if (result.ok && result.member) isos.remember(recentKey, result);
+    else isos.forget(recentKey);
+    return result;
+  });
 }
 
 async function resolveInDirs(

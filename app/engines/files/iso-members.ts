@@ -29,7 +29,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../../shared/runtime.js';
 import { silentLogger } from '../../shared/runtime.js';
 import { IsoError, openIso, type IsoErrorCode, type IsoImage, type IsoSource } from '../iso/index.js';
-import type { ConfinedFile } from './confine.js';
+import type { ConfinedFile, Refused } from './confine.js';
 import { hasSignature, locate, type MemberLookup } from './iso-lookup.js';
 
 export type { IsoMember, MemberLookup, MemberRefusal } from './iso-lookup.js';
@@ -97,6 +97,7 @@ export class IsoMembers {
   private closing = false;
   private stats = { opened: 0, badImages: 0, lookups: 0 };
   private readonly recent = new Map<string, Recent>();
+  private readonly resolving = new Map<string, Promise<ConfinedFile | Refused>>();
   private readonly now: () => number;
 
   constructor(options: IsoMembersOptions = {}) {
@@ -141,6 +142,16 @@ export class IsoMembers {
       });
     }
     return (await hit.checking) ? hit.file : undefined;
+  }
+
+  /** `resolve()` for `key`, shared by the callers that ask while it is in flight. */
+  once(key: string, resolve: () => Promise<ConfinedFile | Refused>): Promise<ConfinedFile | Refused> {
+    let pending = this.resolving.get(key);
+    if (!pending) {
+      pending = resolve().finally(() => this.resolving.delete(key));
+      this.resolving.set(key, pending);
+    }
+    return pending;
   }
 
   forget(key: string): void {
