@@ -21,7 +21,7 @@ import { CommandSignals } from './signals.js';
 import { createSyslogSink, type SyslogSink } from './syslog.js';
 
 /** One plain line (or a few) per event, for stdout that is not a terminal. */
-function formatEvent(e: SessionEvent): string | undefined {
+export function formatEvent(e: SessionEvent): string | undefined {
   const ts = new Date().toISOString().slice(11, 19);
   switch (e.type) {
     case 'state': {
@@ -40,7 +40,8 @@ function formatEvent(e: SessionEvent): string | undefined {
       const c = e.client;
       const last = c.timeline.at(-1);
       const why = c.diagnoses?.[0];
-      return `${ts} ${c.mac}${c.ip ? ` ${c.ip}` : ''} [${c.stage}] ${last?.text ?? ''}${why ? `\n${ts}   diagnosis: ${why.text}${why.fix ? ` (fix: ${why.fix})` : ''}` : ''}`;
+      const signed = c.chain === 'signed' ? ' [Secure Boot: signed chain]' : '';
+      return `${ts} ${c.mac}${c.ip ? ` ${c.ip}` : ''} [${c.stage}]${signed} ${last?.text ?? ''}${why ? `\n${ts}   diagnosis: ${why.text}${why.fix ? ` (fix: ${why.fix})` : ''}` : ''}`;
     }
     case 'warning':
       return `${ts} warning: ${e.message}`;

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs, serveHelp, UsageError } from '../../app/cli/args.js';
 import { buildConfig, ignoredOptions, mergeArgs } from '../../app/cli/config-from-args.js';
 import { renderClient } from '../../app/cli/live-view.js';
+import { formatEvent } from '../../app/cli/serve.js';
 import { uiDefaults } from '../../app/cli/ui-server.js';
 import { buildReport, renderReport } from '../../app/core/report.js';
 import { ConfigError, validateConfig } from '../../app/core/config-validate.js';
@@ -150,9 +151,15 @@ describe('the report and the terminal list the chain', () => {
     ).toBe('auto');
   });
 
-  it('the live view marks a machine on the signed chain', () => {
+  it('the live view and the plain lines mark a machine on the signed chain', () => {
     expect(renderClient(client)).toContain('[Secure Boot: signed chain]');
     expect(renderClient({ ...client, chain: 'ipxe' })).not.toContain('Secure Boot');
+    expect(formatEvent({ type: 'client', client })).toMatch(
+      /52:54:00:5b:00:01 \[offered\] \[Secure Boot: signed chain\]/,
+    );
+    expect(formatEvent({ type: 'client', client: { ...client, chain: 'ipxe' } })).not.toContain(
+      'Secure Boot',
+    );
   });
 });
 
