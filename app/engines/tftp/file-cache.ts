@@ -208,7 +208,13 @@ export class FileCache {
       return { ok: false, reason: `cannot open (${errnoOf(error) ?? 'error'})` };
     }
     const map = extents ? new ExtentMap(extents) : undefined;
-    if (map && extents?.some((e) => !e.sparse && e.offset + e.length > info.size)) {
+    const outside = (e: Extent): boolean =>
+      !Number.isSafeInteger(e.offset) ||
+      !Number.isSafeInteger(e.length) ||
+      e.offset < 0 ||
+      e.length < 0 ||
+      (!e.sparse && e.offset + e.length > info.size);
+    if (map && extents?.some(outside)) {
       await handle.close();
       return { ok: false, reason: 'member extents outside the image' };
     }
