@@ -25,12 +25,18 @@ import type { ClientFacts } from './facts.js';
 import { fileRole } from './file-roles.js';
 import { noteLine, type RecordDraft } from './timeline.js';
 
-/** The chain a client is on, since when and why (the row's `chain` / `chainReason`). */
+/** The chain a client is on, why, and since when it is on the signed one (the row's `chain` / `chainReason`). */
 export interface ChainState {
   readonly chain: BootChain;
   readonly reason?: SignedChainReason;
-  readonly time: number;
+  readonly time?: number;
 }
+
+/**
+ * The state of every client on iPXE: one shared frozen object, not one per client (a flood of 20 000 new
+ * MACs/s keeps each record's objects alive for a while; facts.ts shares its empty lists the same way).
+ */
+const ON_IPXE: ChainState = Object.freeze({ chain: 'ipxe' });
 
 /** The boot file the firmware downloaded whole and has not been seen running since. */
 export interface UnrunDownload {
@@ -85,7 +91,7 @@ export function startChain(
 ): void {
   if (!signedChainFirmware(e.client.firmware)) return;
   if (initialChain(mode, e.client.firmware) === 'ipxe') {
-    f.chain = { chain: 'ipxe', time: e.time };
+    f.chain = ON_IPXE;
     return;
   }
   f.chain = { chain: 'signed', reason: 'setting-on', time: e.time };
