@@ -180,7 +180,9 @@ describe('PyPXE JSON', () => {
       iface: 'enp3s0',
       root: '/srv/netboot',
       dhcp: { rangeStart: '10.0.0.100', rangeEnd: '10.0.0.200', prefixLength: 24, leaseTimeSeconds: 3600 },
-      bootFiles: { bios: 'undionly.kpxe', 'uefi-x64': 'snponly.efi' },
+      bootFiles: { bios: 'undionly.kpxe' },
+      // A UEFI x64 boot file of one's own would be served instead of the signed chain: the example sets none.
+      secureBoot: 'auto',
     });
   });
 
