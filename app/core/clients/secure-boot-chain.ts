@@ -6,11 +6,12 @@
  * The signal, as seen with OVMF, Microsoft's keys enrolled and Secure Boot on: the firmware fetches
  * snponly.efi over TFTP *whole*, LoadImage() fails with EFI_SECURITY_VIOLATION / "Access Denied" (UEFI 2.10
  * §32.5: an image whose signature is not in db is not started), and no iPXE DHCP request follows — a started
- * iPXE sends its own DISCOVER (user class "iPXE", RFC 3004) in well under a second. The firmware then tries
+ * iPXE sends its own DISCOVER (user class "iPXE", RFC 3004) within seconds (2.7 s in the lab). The firmware then tries
  * PXE over IPv6 (~64 s, invisible to us) and UEFI HTTP boot: a DISCOVER with vendor class HTTPClient (arch
  * 16, RFC 4578 / IANA processor architecture types) from the same MAC, ~72 s after the first. So: a MAC that
  * downloaded the iPXE binary whole and then, with no iPXE request in between, asks again as firmware (a new
- * PXE or HTTPClient DISCOVER, a 4011 request, or the same download again) refused it.
+ * PXE or HTTPClient DISCOVER, a 4011 request: the boot decision's chainFor; or the same download again)
+ * refused it.
  *
  * Pure functions over a client's facts; the client model (client-book.ts) calls them and writes the timeline.
  */
