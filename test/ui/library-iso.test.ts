@@ -99,6 +99,9 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'xorriso', 'genisoimage',
       copyFileSync(liveBootIso(build), join(root, 'isos', 'debian-live.iso'));
       copyFileSync(udfIso(build, 'win', true).path, join(root, 'isos', 'windows.iso'));
       copyFileSync(join(ensureFixtures().memtestDir, 'memtest86+x64.iso'), join(root, 'memtest86+x64.iso'));
+      // Debian's installer netboot tree as a technician unpacks it (hard links: no 50 MB copy).
+      const di = join(ensureFixtures().dir, 'di-netboot');
+      if (existsSync(di)) execFileSync('cp', ['-al', di, join(root, 'd-i')]);
       // A 4 GiB ISO as a technician downloads one: a real image padded to 4 GiB (sparse here; the copy
       // still moves 4 GiB).
       copyFileSync(join(root, 'isos', 'debian-live.iso'), join(local, 'big.iso'));
@@ -166,6 +169,17 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'xorriso', 'genisoimage',
       expect(await mt.getByTestId('iso-distro').textContent()).toMatch(/^memtest86\+ 6\./);
       expect(await mt.getByTestId('iso-entry').count()).toBe(2);
       await shot(page, 'iso-rows');
+      // The d-i tree: its kernel + initrd is the default; its shim says why it is not in the boot menu.
+      if (existsSync(join(root, 'd-i'))) {
+        const byPath = (p: string) => page.locator(`li[data-testid="entry"]:has(span.file[title="${p}"])`);
+        const kernel = byPath('d-i/debian-installer/amd64/linux');
+        expect(await kernel.locator('.tag', { hasText: 'default' }).count()).toBe(1);
+        expect(await kernel.textContent()).toContain('+ d-i/debian-installer/amd64/initrd.gz');
+        const shim = byPath('d-i/debian-installer/amd64/bootnetx64.efi');
+        expect(await shim.getByTestId('entry-note').textContent()).toMatch(/not in the boot menu.*shim/s);
+        await shim.scrollIntoViewIfNeeded();
+        await shot(page, 'di-tree');
+      }
 
       // Edit the command line of the second entry only.
       const second = entries.filter({ hasText: 'Live system (to RAM)' });
