@@ -1,4 +1,6 @@
-/** An in-memory ConfigReader for the boot-config tests: ISO paths → text, looked up case-insensitively. */
+/** ConfigReaders for the boot-config tests: in memory (ISO paths → text, case-insensitive) and over a folder. */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ConfigReader } from '../../app/core/iso-boot/types.js';
 
 export function filesReader(files: Record<string, string>): ConfigReader & { reads: string[] } {
@@ -30,6 +32,36 @@ export function filesReader(files: Record<string, string>): ConfigReader & { rea
           names.add(p[p.length - 2] as string);
       }
       return [...names];
+    },
+  };
+}
+
+/** A ConfigReader over a folder on disk (a netboot tree as unpacked), exact-case like a TFTP root. */
+export function dirReader(base: string): ConfigReader {
+  const at = (p: string): string => join(base, ...p.split('/').filter(Boolean));
+  return {
+    async readText(path, maxBytes) {
+      try {
+        const b = await readFile(at(path));
+        return b.subarray(0, maxBytes).toString('utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    async exists(path) {
+      try {
+        await stat(at(path));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async list(dir) {
+      try {
+        return await readdir(at(dir));
+      } catch {
+        return [];
+      }
     },
   };
 }

@@ -11,9 +11,10 @@ import { filesReader } from '../helpers/config-files.js';
 async function menu(
   files: Record<string, string>,
   path = 'isolinux/isolinux.cfg',
+  cwd?: string,
 ): Promise<LoaderMenu & { log: ConfigLog }> {
   const log = new ConfigLog();
-  const m = await readIsolinuxMenu(filesReader(files), path, log);
+  const m = await readIsolinuxMenu(filesReader(files), path, log, cwd);
   expect(m, 'menu read').toBeDefined();
   return { ...(m as LoaderMenu), log };
 }
@@ -357,6 +358,60 @@ label empty
     ]);
     const mod = await menu({ 'isolinux/isolinux.cfg': 'DEFAULT hdt.c32\nLABEL a\n KERNEL /a\n' });
     expect(mod.entries.map((e) => e.title)).toEqual(['a']);
+  });
+
+  it('a later DEFAULT x.c32 replaces an earlier DEFAULT label; a submenu MENU DEFAULT stays in its submenu', async () => {
+    const m = await menu({
+      'isolinux/isolinux.cfg': `include menu.cfg
+default vesamenu.c32
+`,
+      'isolinux/menu.cfg': `label install
+  kernel /linux
+menu begin dark
+  label installdark
+  default installdark
+    menu default
+    kernel /linux
+    append theme=dark
+menu end
+`,
+    });
+    expect(m.entries.map((e) => [e.title, e.isDefault])).toEqual([
+      ['install', false],
+      ['installdark', false],
+    ]);
+  });
+
+  it('CONFIG keeps the working directory unless it names one; a help screen repeating the menu adds nothing', async () => {
+    const m = await menu(
+      {
+        'pxelinux.cfg/default': `include boot-screens/menu.cfg
+default boot-screens/vesamenu.c32
+`,
+        'boot-screens/menu.cfg': `label install
+  kernel d-i/linux
+  append initrd=d-i/initrd.gz --- quiet
+label help
+  menu label ^Help
+  config boot-screens/prompt.cfg
+label help2
+  config boot-screens/prompt.cfg
+label elsewhere
+  menu label Other tree
+  config /other/other.cfg /other
+`,
+        'boot-screens/prompt.cfg':
+          'include boot-screens/menu.cfg\nlabel extra\n kernel d-i/linux\n append extra=1\n',
+        'other/other.cfg': 'label o\n kernel vmlinuz\n',
+      },
+      'pxelinux.cfg/default',
+      '', // PXELINUX: the folder of pxelinux.0
+    );
+    expect(m.entries.map((e) => [e.group.join('>'), e.title, e.kernel, e.initrds])).toEqual([
+      ['', 'install', 'd-i/linux', ['d-i/initrd.gz']],
+      ['Help', 'extra', 'd-i/linux', []],
+      ['Other tree', 'o', 'other/vmlinuz', []],
+    ]);
   });
 
   it('MENU INCLUDE with a tag is a submenu; MENU DEFAULT on a submenu descends into it', async () => {

@@ -12,10 +12,13 @@ import {
   readBootMenus,
   type BootMenus,
 } from '../../app/core/iso-boot/boot-menus.js';
-import type { ConfigReader } from '../../app/core/iso-boot/types.js';
+import { readGrubMenu } from '../../app/core/iso-boot/grub-config.js';
+import { readIsolinuxMenu } from '../../app/core/iso-boot/isolinux-config.js';
+import { ConfigLog, type ConfigReader } from '../../app/core/iso-boot/types.js';
 import { openFileSource, type FileSource } from '../../app/engines/iso/file-source.js';
 import { memorySource, openFat, openIso } from '../../app/engines/iso/index.js';
-import { filesReader } from '../helpers/config-files.js';
+import { ensureFixtures } from '../fixtures/fixtures.js';
+import { dirReader, filesReader } from '../helpers/config-files.js';
 import { haveTools, mkisofsIso, tempDir, writeTree } from '../helpers/iso-images.js';
 
 const summary = (m: BootMenus): [string, string, string, boolean][] =>
@@ -254,4 +257,67 @@ source /boot/grub/extra.cfg
       ]);
     },
   );
+});
+
+/** Every kernel and initrd an entry names is a file of the tree it was read from. */
+async function filesExist(
+  reader: ConfigReader,
+  m: { entries: readonly { kernel: string; initrds: readonly string[] }[] },
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const e of m.entries)
+    for (const p of [e.kernel, ...e.initrds]) if (!(await reader.exists(p))) missing.push(p);
+  return missing;
+}
+
+describe("Debian's own configurations (debian-installer-12-netboot-amd64 as unpacked, test/fixtures)", () => {
+  const fx = ensureFixtures();
+
+  it('PXELINUX menu (pxelinux.cfg/default, working directory the tree root): Install first, submenus grouped', async () => {
+    const reader = dirReader(fx.diNetbootDir);
+    const log = new ConfigLog();
+    const m = await readIsolinuxMenu(reader, 'pxelinux.cfg/default', log, '');
+    expect(m?.entries[0]).toMatchObject({
+      title: 'Install',
+      group: [],
+      kernel: 'debian-installer/amd64/linux',
+      initrds: ['debian-installer/amd64/initrd.gz'],
+      args: 'vga=788 --- quiet',
+    });
+    const groups = new Set(m?.entries.map((e) => e.group.join(' > ')));
+    expect(groups.has('Advanced options')).toBe(true);
+    // DEFAULT vesamenu.c32 comes last and replaces drk.cfg's DEFAULT installdark: no label is the default
+    // (the menu starts on its first entry, which readBootMenus marks).
+    expect(m?.entries.filter((e) => e.isDefault)).toEqual([]);
+    expect(await filesExist(reader, m as NonNullable<typeof m>)).toEqual([]);
+    // The text flavour lacks the gtk/speech menus its menu.cfg includes: noted, not fatal.
+    expect(log.issues.some((i) => i.code === 'missing-file' && i.detail.endsWith('gtk.cfg'))).toBe(true);
+  });
+
+  it('GRUB menu (debian-installer/amd64/grub/grub.cfg) on both firmwares: no issue, every file present', async () => {
+    const reader = dirReader(fx.diNetbootDir);
+    for (const fw of ['bios', 'uefi'] as const) {
+      const log = new ConfigLog();
+      const m = await readGrubMenu(reader, 'debian-installer/amd64/grub/grub.cfg', fw, log);
+      expect(log.issues, fw).toEqual([]);
+      expect(m?.entries[0], fw).toMatchObject({
+        title: 'Install',
+        isDefault: true,
+        args: 'vga=788 --- quiet',
+      });
+      expect(
+        m?.entries.filter((e) => e.isDefault),
+        fw,
+      ).toHaveLength(1);
+      expect(m?.entries.length, fw).toBeGreaterThan(10);
+      expect(await filesExist(reader, m as NonNullable<typeof m>), fw).toEqual([]);
+    }
+  });
+
+  it('the PyPXE-style pxelinux folder: its MENU DEFAULT label under menu.c32', async () => {
+    const m = await readIsolinuxMenu(dirReader(fx.pxelinuxDir), 'pxelinux.cfg/default', new ConfigLog(), '');
+    expect(m?.entries.map((e) => [e.title, e.kernel, e.initrds, e.isDefault])).toEqual([
+      ['Fixture kernel (PXE-LAB)', 'vmlinuz', ['initrd.gz'], true],
+    ]);
+  });
 });

@@ -189,8 +189,13 @@ class Reader {
         else st.globalAppend = rest === '-' ? '' : rest;
         return;
       case 'default':
-        if (/\.c32$/i.test(arg0)) t.menuUi = true;
-        else {
+        // One DEFAULT holds: a later `DEFAULT vesamenu.c32` replaces an earlier label (Debian's menus set
+        // both, the module last), so the menu's own MENU DEFAULT or first entry decides.
+        if (/\.c32$/i.test(arg0)) {
+          t.menuUi = true;
+          t.defaultName = undefined;
+          t.defaultAt = undefined;
+        } else {
           t.defaultName = rest;
           t.defaultAt = { file, line };
         }
@@ -336,33 +341,49 @@ function entryOf(
 }
 
 /**
- * The menu ISOLINUX would show from the configuration at `path` (its folder is the working directory).
- * Undefined when the file cannot be read. Entries that do not boot Linux are left out (noted in the log).
+ * The menu ISOLINUX would show from the configuration at `path`. The working directory is the config's
+ * folder, or `cwd`: PXELINUX reads `pxelinux.cfg/default` with the folder of pxelinux.0 as its working
+ * directory (syslinux wiki "PXELINUX"), so a netboot tree is read with `cwd` ''. Undefined when the file
+ * cannot be read. Entries that do not boot Linux are left out (noted in the log).
  */
 export async function readIsolinuxMenu(
   reader: ConfigReader,
   path: string,
   log: ConfigLog,
+  cwd: string = isoDir(path),
 ): Promise<LoaderMenu | undefined> {
   const r = new Reader(reader, log);
-  const t = await r.tree(path, isoDir(path));
+  const t = await r.tree(path, isoPath(cwd));
   if (!t) return undefined;
   const entries: ConfigBootEntry[] = [];
   const dflt = defaultLabel(t);
+  const followed = new Set<string>();
   const followConfig = async (l: Label, group: string[], isDefault: boolean): Promise<Tree | undefined> => {
     if (!l.config) return undefined;
+    // CONFIG keeps the working directory unless it names a new one (syslinux wiki "Config", CONFIG).
     const file = r.resolve(t.cwd, l.config.file);
-    const cwd = l.config.dir ? r.resolve(t.cwd, l.config.dir) : isoDir(file);
+    if (followed.has(file.toLowerCase())) return undefined; // two labels loading one file: read it once
+    followed.add(file.toLowerCase());
+    const cwd = l.config.dir ? r.resolve(t.cwd, l.config.dir) : t.cwd;
     const sub = await r.tree(file, cwd);
     if (!sub) r.note('missing-file', l.configPath, l.line, file);
-    else collect(sub, sub.root, group, isDefault ? defaultLabel(sub) : undefined, false);
+    else collect(sub, sub.root, group, isDefault ? defaultLabel(sub) : undefined, false, !isDefault);
     return sub;
   };
   const pending: { l: Label; group: string[] }[] = [];
-  const collect = (tree: Tree, node: MenuNode, group: string[], d: Label | undefined, top: boolean): void => {
+  const same = (a: ConfigBootEntry, b: ConfigBootEntry): boolean =>
+    a.kernel === b.kernel && a.args === b.args && a.initrds.join(',') === b.initrds.join(',');
+  const collect = (
+    tree: Tree,
+    node: MenuNode,
+    group: string[],
+    d: Label | undefined,
+    top: boolean,
+    dedupe = false,
+  ): void => {
     for (const item of node.items) {
       if (item.kind === 'menu') {
-        collect(tree, item, [...group, titleOf(item)], d, top);
+        collect(tree, item, [...group, titleOf(item)], d, top, dedupe);
         continue;
       }
       if (item.hidden && item !== d) continue;
@@ -370,6 +391,8 @@ export async function readIsolinuxMenu(
       else if (item.config)
         r.note('unsupported', item.configPath, item.line, `CONFIG nested more than one level`);
       const e = entryOf(r, item, group, tree.cwd, item === d);
+      // A CONFIG'd help or prompt screen often includes the main menu again: its copies add nothing.
+      if (e && dedupe && entries.some((x) => same(x, e))) continue;
       if (e && entries.length < MAX_ENTRIES) entries.push(e);
     }
   };

@@ -144,12 +144,18 @@ export class ConfigLog {
   readonly cache = new Map<string, string | undefined>();
   /** Characters handed to the parsers so far (MAX_TOTAL_BYTES). */
   parsed = 0;
+  private readonly seen = new Set<string>();
   note(issue: ConfigIssue): void {
     // A garbage file could yield one issue per byte: the first few hundred say enough.
     if (this.issues.length >= 1000) return;
     // Garbage can make a "command" of a megabyte: the detail is for people, a line's worth is enough.
     const d = issue.detail;
-    this.issues.push(d.length > 160 ? { ...issue, detail: `${d.slice(0, 157)}...` } : issue);
+    const kept = d.length > 160 ? { ...issue, detail: `${d.slice(0, 157)}...` } : issue;
+    // A file included from several places says the same thing each time: once is enough.
+    const key = `${kept.code}\u0000${kept.source}\u0000${kept.configPath}\u0000${kept.line ?? ''}\u0000${kept.detail}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.issues.push(kept);
   }
 }
 
