@@ -74,7 +74,7 @@ export const NOT_LINUX = words(
 export const QUIET = words(
   'insmod rmmod loadfont font terminal_output terminal_input terminal gfxmode background_image ' +
     'background_color echo sleep play clear serial load_env save_env set_background videoinfo loopback ' +
-    'probe ls boot hiddenentry cat gettext lsefi smbios',
+    'probe ls boot hiddenentry cat gettext lsefi smbios grub_platform',
 );
 
 /** GRUB manual "default": a number, a menu entry id or title, or a "N>M" path of them through submenus. */
