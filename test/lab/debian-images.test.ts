@@ -12,7 +12,7 @@
  *    `-i pxelinux.0` boots a BIOS client through the pxelinux menu to the kernel.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
@@ -131,13 +131,19 @@ async function prepare(run: LabRun, c: ImageCase): Promise<{ options: BootOption
         const kernel = entries.find((e) => e.path === 'debian-installer/amd64/linux');
         expect(kernel, `entries: ${entries.map((e) => `${e.path} (${e.kind})`).join(', ')}`).toBeDefined();
         expect(kernel!.initrd).toBe('debian-installer/amd64/initrd.gz');
+        // console=ttyS0: d-i's text frontend on the serial port (what it asks, if anything, is in the log)
         const own = kernel!.cmdline ?? '--- quiet';
-        await lib.setEntryMeta(kernel!.id, { cmdline: `auto=true priority=critical ${own}` });
+        await lib.setEntryMeta(kernel!.id, {
+          cmdline: `auto=true priority=critical console=ttyS0,115200 ${own}`,
+        });
       } finally {
         lib.close();
       }
       const pcap = run.pcapPath();
-      return { options: { until: throttled(3000, () => diRequests(pcap) > 0) }, extra: [] };
+      return {
+        options: { qemuArgs: monitorArgs(monitor), until: throttled(3000, () => diRequests(pcap) > 0) },
+        extra: [],
+      };
     }
     case 'pxelinux':
       cpSync(fx.pxelinuxDir, root, { recursive: true });
@@ -148,36 +154,44 @@ async function prepare(run: LabRun, c: ImageCase): Promise<{ options: BootOption
 
 describe.skipIf(!enabled)('Debian images through PXE Desk (proxy mode)', () => {
   for (const c of IMAGE_CASES) {
-    it.skipIf(!selected(c.name))(`${c.name} reaches its goal`, async () => {
-      const run = await createLabRun(c.name);
-      let failed = true;
-      let seconds = 0;
-      let result = 'fail';
-      try {
-        const { options, extra } = await prepare(run, c);
-        await run.startServer('pxe-desk', 'proxy', extra);
-        const r = await run.boot(c.fw, c.kind === 'di-netboot' ? 420_000 : 240_000, options);
-        seconds = r.seconds;
-        const files = readdirSync(run.root).join(', ');
-        if (c.kind === 'pxelinux') {
-          expect(r.serial).toContain('PXE-LAB pxelinux menu');
-          expect(r.ok, `no kernel marker; folder: ${files}`).toBe(true);
-          expect(r.cmdline).toContain('pxelab=pxelinux-menu');
-        } else {
-          expect(r.reached, `goal not reached (${c.kind}); folder: ${files}`).toBe(true);
+    const bootTimeout = c.kind === 'di-netboot' ? 600_000 : 240_000;
+    it.skipIf(!selected(c.name))(
+      `${c.name} reaches its goal`,
+      { timeout: bootTimeout + 120_000 },
+      async () => {
+        const run = await createLabRun(c.name);
+        let failed = true;
+        let seconds = 0;
+        let result = 'fail';
+        try {
+          const { options, extra } = await prepare(run, c);
+          await run.startServer('pxe-desk', 'proxy', extra);
+          const r = await run.boot(c.fw, bootTimeout, options);
+          seconds = r.seconds;
+          const files = readdirSync(run.root).join(', ');
+          if (c.kind === 'pxelinux') {
+            expect(r.serial).toContain('PXE-LAB pxelinux menu');
+            expect(r.ok, `no kernel marker; folder: ${files}`).toBe(true);
+            expect(r.cmdline).toContain('pxelab=pxelinux-menu');
+          } else {
+            expect(r.reached, `goal not reached (${c.kind}); folder: ${files}`).toBe(true);
+          }
+          expect(clientProblems(r.events, run.pcapPath())).toEqual([]);
+          benchLine(c.name, 'pxe-desk', r.seconds);
+          result = 'ok';
+          failed = false;
+        } finally {
+          tableLine({ case: c.name, server: 'pxe-desk', fw: c.fw, time: `${seconds.toFixed(1)}s`, result });
+          // What the guest's screen showed, kept with the artefacts of a failed case (PPM).
+          const monitor = join(run.dir, 'monitor.sock');
+          if (failed && existsSync(monitor)) {
+            await monitorCommand(monitor, `screendump "${join(run.dir, 'screen.ppm')}"`).catch(() => '');
+            const text = await vgaText(monitor, join(run.dir, 'vga.bin'));
+            if (text) writeFileSync(join(run.dir, 'vga.txt'), text);
+          }
+          await run.finish(failed);
         }
-        expect(clientProblems(r.events, run.pcapPath())).toEqual([]);
-        benchLine(c.name, 'pxe-desk', r.seconds);
-        result = 'ok';
-        failed = false;
-      } finally {
-        tableLine({ case: c.name, server: 'pxe-desk', fw: c.fw, time: `${seconds.toFixed(1)}s`, result });
-        // What the guest's screen showed, kept with the artefacts of a failed case (PPM).
-        const monitor = join(run.dir, 'monitor.sock');
-        if (failed && existsSync(monitor))
-          await monitorCommand(monitor, `screendump "${join(run.dir, 'screen.ppm')}"`).catch(() => '');
-        await run.finish(failed);
-      }
-    });
+      },
+    );
   }
 });

@@ -93,7 +93,7 @@ describe.skipIf(!enabled || !viaPxeDesk)('ISO boot through PXE Desk (proxy mode)
     const goal = c.dropRoot
       ? 'without its root argument the payload says FAIL'
       : "the ISO's default entry finds its root over HTTP";
-    it.skipIf(!selected(c.name))(`${c.name}: ${goal}`, async () => {
+    it.skipIf(!selected(c.name))(`${c.name}: ${goal}`, { timeout: BOOT_TIMEOUT + 120_000 }, async () => {
       const run = await createLabRun(c.name);
       let failed = true;
       let route = '?';
@@ -199,7 +199,7 @@ function referenceScript(run: LabRun, iso: FamilyIso): void {
 
 describe.skipIf(!enabled || !reference)('ISO boot reference (dnsmasq + extracted files)', () => {
   for (const c of ISO_CASES.filter((k) => !k.dropRoot)) {
-    it.skipIf(!selected(c.name))(`${c.name} (reference)`, async () => {
+    it.skipIf(!selected(c.name))(`${c.name} (reference)`, { timeout: BOOT_TIMEOUT + 120_000 }, async () => {
       const run = await createLabRun(`ref-${c.name}`);
       let failed = true;
       try {
