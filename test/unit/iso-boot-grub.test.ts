@@ -494,6 +494,19 @@ menuentry after { linux /never }`,
     expect(titles(m.entries)).toEqual(['r', 'a', 'b']);
   });
 
+  it('an entry body that sources its linux/initrd lines from another file', async () => {
+    const m = await menu({
+      'boot/grub/grub.cfg':
+        'menuentry "Debian Live" { set kcmdline="boot=live config"; source $prefix/rules/live.cfg }',
+      'boot/grub/rules/live.cfg': 'linux /live/vmlinuz $kcmdline\ninitrd /live/initrd.img\n',
+    });
+    expect(m.entries[0]).toMatchObject({
+      kernel: 'live/vmlinuz',
+      initrds: ['live/initrd.img'],
+      args: 'boot=live config',
+    });
+  });
+
   it('default by --id, by title, and by a number out of range (entry 0)', async () => {
     const base = `menuentry one --id first { linux /1 }
 menuentry "two" --id=second { linux /2 }

@@ -117,6 +117,7 @@ class Evaluator {
     pos: readonly string[],
     line?: number,
     from?: string,
+    loaded?: Loaded,
   ): Promise<boolean> {
     const p = isoPath(path);
     if (this.reading.length >= MAX_INCLUDE_DEPTH) {
@@ -142,7 +143,7 @@ class Evaluator {
     }
     this.reading.push(p);
     try {
-      await this.run(stmts, ctx, pos, p);
+      await this.run(stmts, ctx, pos, p, loaded);
     } finally {
       this.reading.pop();
     }
@@ -280,7 +281,9 @@ class Evaluator {
     if (cmd === 'keystatus') return false;
     if (cmd === 'source' || cmd === '.') {
       const target = args[0];
-      return target === undefined ? false : this.runFile(this.includePath(target, ctx), ctx, pos, line, file);
+      // An entry's body may source the file that holds its linux/initrd lines.
+      if (target === undefined) return false;
+      return this.runFile(this.includePath(target, ctx), ctx, pos, line, file, loaded);
     }
     if (cmd === 'configfile') {
       const target = args[0];
