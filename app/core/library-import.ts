@@ -32,9 +32,12 @@ export interface ImportOptions {
   readonly onProgress?: (p: CopyProgress) => void;
   readonly progressMs?: number;
   readonly now?: () => number;
+  /** Stops the copy: the temp file is removed and the import fails with code 'cancelled'. */
+  readonly signal?: AbortSignal;
 }
 
 const coded = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+const abortError = (name: string): Error => coded('cancelled', `The import of "${name}" was cancelled.`);
 
 const errCode = (e: unknown): string | undefined =>
   typeof e === 'object' && e !== null ? ((e as { code?: unknown }).code as string | undefined) : undefined;
@@ -137,10 +140,13 @@ export async function importIntoLibrary(
       createReadStream(source, { highWaterMark: 1 << 20 }),
       counter,
       createWriteStream(tmp, { flags: 'wx' }),
+      options.signal ? { signal: options.signal } : {},
     );
+    if (options.signal?.aborted) throw abortError(name);
     await publish(tmp, dest, name);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
+    if (options.signal?.aborted) throw abortError(name);
     throw e;
   }
   options.onProgress?.({ bytes, total: st.size });

@@ -149,6 +149,8 @@ export function createUiApi(options: UiApiOptions): UiApi {
   const freeSpace = options.freeSpace ?? statfsFree;
   const isoCache = options.isoCache ?? sharedIsoCache;
   const libraryListeners = new Set<(e: LibraryEvent) => void>();
+  /** Imports under way per netboot folder (library.cancelImport stops them). */
+  const importing = new Map<string, Set<AbortController>>();
   const emit = (e: LibraryEvent): void => {
     for (const l of libraryListeners) l(e);
   };
@@ -245,47 +247,61 @@ export function createUiApi(options: UiApiOptions): UiApi {
       }
       const copied: string[] = [];
       const linked: string[] = [];
-      for (const [i, p] of plan.entries()) {
-        const started = Date.now();
-        const progress = (bytes: number, state: ImportProgress['state']): void =>
-          emit({
-            type: 'library-import',
-            progress: {
-              root,
-              name: p.name,
-              index: i + 1,
-              count: plan.length,
-              bytes,
-              total: p.size,
-              elapsedMs: Date.now() - started,
-              state,
-              ...(link === true ? { link: true as const } : {}),
-            },
-          });
-        progress(0, 'copying');
-        let last = 0;
-        try {
-          // Copied to a hidden name and renamed when whole, never over an existing file; the source is
-          // only read (library-import.ts). A link shares the source's bytes (same disk only).
-          const how = await importIntoLibrary(p.src, root, p.name, {
-            ...(link === true ? { link: true } : {}),
-            // An upload is linked where it can be (no second copy of its bytes on the same disk).
-            ...(p.upload ? { preferLink: true } : {}),
-            progressMs: options.progressMs ?? 250,
-            onProgress: ({ bytes }) => {
-              last = bytes;
-              if (bytes < p.size) progress(bytes, 'copying');
-            },
-          });
-          // For the user an upload was copied (their file stays theirs), however its temp copy got here.
-          (how === 'linked' && !p.upload ? linked : copied).push(p.dst);
-          progress(p.size, 'done');
-        } catch (error) {
-          progress(last, 'failed');
-          throw error;
+      const abort = new AbortController();
+      const running = importing.get(root) ?? new Set<AbortController>();
+      importing.set(root, running.add(abort));
+      try {
+        for (const [i, p] of plan.entries()) {
+          if (abort.signal.aborted) throw coded('cancelled', `The import of "${p.name}" was cancelled.`);
+          const started = Date.now();
+          const progress = (bytes: number, state: ImportProgress['state']): void =>
+            emit({
+              type: 'library-import',
+              progress: {
+                root,
+                name: p.name,
+                index: i + 1,
+                count: plan.length,
+                bytes,
+                total: p.size,
+                elapsedMs: Date.now() - started,
+                state,
+                ...(link === true ? { link: true as const } : {}),
+              },
+            });
+          progress(0, 'copying');
+          let last = 0;
+          try {
+            // Copied to a hidden name and renamed when whole, never over an existing file; the source is
+            // only read (library-import.ts). A link shares the source's bytes (same disk only).
+            const how = await importIntoLibrary(p.src, root, p.name, {
+              ...(link === true ? { link: true } : {}),
+              // An upload is linked where it can be (no second copy of its bytes on the same disk).
+              ...(p.upload ? { preferLink: true } : {}),
+              progressMs: options.progressMs ?? 250,
+              signal: abort.signal,
+              onProgress: ({ bytes }) => {
+                last = bytes;
+                if (bytes < p.size) progress(bytes, 'copying');
+              },
+            });
+            // For the user an upload was copied (their file stays theirs), however its temp copy got here.
+            (how === 'linked' && !p.upload ? linked : copied).push(p.dst);
+            progress(p.size, 'done');
+          } catch (error) {
+            progress(last, abort.signal.aborted ? 'cancelled' : 'failed');
+            throw error;
+          }
         }
+      } finally {
+        running.delete(abort);
+        if (running.size === 0) importing.delete(root);
       }
       return { copied, linked };
+    },
+    'library.cancelImport': ({ root }) => {
+      for (const a of importing.get(root) ?? []) a.abort();
+      return Promise.resolve(null);
     },
     'dialog.pickFolder': () =>
       options.pickFolder

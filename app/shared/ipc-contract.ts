@@ -30,9 +30,10 @@ import type {
  * `chain` / `chainReason`.
  * 4: `library.import` links on request and answers what it linked, `library.update` edits one boot entry of
  * an ISO (`bootEntry`), events `library-import` (copy progress) and `library-changed`.
+ * 5: `library.cancelImport` stops the imports into a folder (what was not complete is removed).
  * test/unit/ipc-contract-golden.test.ts holds the channel list and the version together.
  */
-export const CONTRACT_VERSION = 4;
+export const CONTRACT_VERSION = 5;
 
 /** Upper bounds: a hostile peer must not make main allocate or loop without limit. */
 export const LIMITS = {
@@ -123,7 +124,7 @@ export interface ImportProgress {
   readonly total: number;
   /** Since this file's copy began (ms): the UI's rate and time left. */
   readonly elapsedMs: number;
-  readonly state: 'copying' | 'done' | 'failed';
+  readonly state: 'copying' | 'done' | 'failed' | 'cancelled';
   readonly link?: true;
 }
 
@@ -146,6 +147,11 @@ export interface Channels {
   'library.list': { req: { root: string }; res: LibraryListing };
   /** Copies (or links) dropped files into the folder; progress comes as `library-import` events. */
   'library.import': { req: LibraryImport; res: { copied: string[]; linked: string[] } };
+  /**
+   * Stops the imports into `root` under way: the file being copied is removed (it never had its name), the
+   * ones not started are not copied; finished ones stay. The import answers `cancelled`.
+   */
+  'library.cancelImport': { req: { root: string }; res: null };
   /** Per-entry settings from the library view: title, kernel command line, default entry. */
   'library.update': { req: LibraryUpdate; res: LibraryListing };
   'dialog.pickFolder': { req: null; res: string | null };
@@ -520,6 +526,7 @@ export const REQUEST_GUARDS: { readonly [C in Channel]: (v: unknown) => Check } 
   'client.action': checkClientAction,
   'library.list': checkLibraryList,
   'library.import': checkLibraryImport,
+  'library.cancelImport': checkLibraryList,
   'library.update': checkLibraryUpdate,
   'dialog.pickFolder': checkNull,
   'probe.run': checkProbe,

@@ -178,13 +178,21 @@ export class LibraryStore {
         s.notice = linked.length
           ? `Linked ${linked.length} file(s) into the library (no copy; they share their bytes with the originals): ${names}.`
           : `Copied ${copied.length} file(s) into the library: ${names}.`;
-      } else s.error = r.message;
+      } else if (r.code === 'cancelled')
+        s.notice = `${r.message} Nothing half-copied is left in the folder; files finished before stay.`;
+      else s.error = r.message;
     } catch (e) {
       s.error = e instanceof Error ? e.message : String(e);
     } finally {
       this.transfer = undefined;
     }
     await this.refresh();
+  }
+
+  /** Stops the copy under way into this folder (main removes what was not complete). */
+  async cancelImport(): Promise<void> {
+    const r = await pxe.invoke('library.cancelImport', { root: this.root });
+    if (!r.ok) this.session.error = r.message;
   }
 
   /** Links only where the page has the files' real paths (the desktop app) and the user chose it. */

@@ -254,8 +254,21 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'xorriso', 'genisoimage',
       expect(statSync(join(root, 'big.iso')).size).toBe(BIG);
       expect(existsSync(join(local, 'big.iso'))).toBe(true); // copied, never moved
       expect(readdirSync(join(root, '.pxe-desk', 'import'))).toEqual([]);
+
+      // Another copy, cancelled from the panel: nothing of it stays, the notice says so.
+      const again = call(page, 'library.import', {
+        root,
+        files: [{ source: join(local, 'big.iso'), name: 'big-again.iso' }],
+      });
+      const cancel = page.getByRole('button', { name: 'Cancel copying big-again.iso' });
+      await expect.poll(() => cancel.count(), { timeout: 30_000 }).toBe(1);
+      await cancel.click();
+      expect(await again).toMatchObject({ ok: false, code: 'cancelled' });
+      await expect.poll(() => page.getByTestId('upload').count(), { timeout: 10_000 }).toBe(0);
+      expect(readdirSync(root)).not.toContain('big-again.iso');
+      expect(readdirSync(join(root, '.pxe-desk', 'import'))).toEqual([]);
       expect(errors).toEqual([]);
       await page.close();
-    }, 240_000);
+    }, 300_000);
   },
 );

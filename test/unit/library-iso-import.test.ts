@@ -282,6 +282,54 @@ describe('import into the library', () => {
     expect(readFileSync(src, 'utf8')).toBe('new');
   });
 
+  it('a cancelled copy leaves nothing in the folder and the source as it was', async () => {
+    const root = tmp();
+    const src = path.join(tmp(), 'big.iso');
+    writeFileSync(src, randomBytes(16 * 1024 * 1024));
+    const abort = new AbortController();
+    await expect(
+      importIntoLibrary(src, root, 'big.iso', {
+        progressMs: 0,
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.bytes < p.total) abort.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'cancelled' });
+    expect(readdirSync(root)).toEqual(['.pxe-desk']);
+    expect(readdirSync(path.join(root, '.pxe-desk', 'import'))).toEqual([]);
+    expect(statSync(src).size).toBe(16 * 1024 * 1024);
+  });
+
+  it('library.cancelImport stops the import under way into that folder', async () => {
+    const root = tmp();
+    const src = path.join(tmp(), 'vmlinuz');
+    const data = Buffer.alloc(32 * 1024 * 1024);
+    data.write('HdrS', 0x202, 'latin1');
+    writeFileSync(src, data);
+    const session: UiSession = {
+      start: () => Promise.reject(new Error('no')),
+      stop: () => Promise.reject(new Error('no')),
+      snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
+      onEvent: () => () => undefined,
+      clientAction: () => undefined,
+    };
+    const api = createUiApi({ session, listInterfaces: () => Promise.resolve([]), progressMs: 0 });
+    const states: string[] = [];
+    api.onEvent((e) => {
+      if (e.type !== 'library-import') return;
+      states.push(e.progress.state);
+      // Cancel once bytes move (another window's Cancel button).
+      if (e.progress.state === 'copying' && e.progress.bytes > 0 && states.length === 2)
+        void api.handle('library.cancelImport', { root });
+    });
+    const r = await api.handle('library.import', { root, files: [{ source: src, name: 'vmlinuz' }] });
+    expect(r).toMatchObject({ ok: false, code: 'cancelled' });
+    expect(states.at(-1)).toBe('cancelled');
+    expect(existsSync(path.join(root, 'vmlinuz'))).toBe(false);
+    expect(readdirSync(path.join(root, '.pxe-desk', 'import'))).toEqual([]);
+  });
+
   it('links on the same disk and says so clearly across disks', async () => {
     const root = tmp();
     const src = path.join(tmp(), 'k.efi');
