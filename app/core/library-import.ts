@@ -6,7 +6,7 @@
  * Progress is reported as bytes of total while the bytes move.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -63,6 +63,35 @@ async function publish(tmp: string, dest: string, name: string): Promise<void> {
   await rename(tmp, dest);
 }
 
+/** Whether process `pid` still runs (signal 0 asks without signalling; EPERM: it runs as someone else). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errCode(e) === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files of imports whose process is gone (PXE Desk stopped or crashed mid-copy): a 4 GB half
+ * copy must not sit hidden in the folder for ever. Temp names start with the copying process' pid.
+ */
+export async function sweepStaleImports(root: string): Promise<string[]> {
+  const dir = path.join(root, META_DIR, IMPORT_DIR);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const gone: string[] = [];
+  for (const n of names) {
+    const pid = /^(\d+)-.*\.part$/.exec(n)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
+    await unlink(path.join(dir, n)).then(
+      () => gone.push(n),
+      () => undefined,
+    );
+  }
+  return gone;
+}
+
 /**
  * Copies (or links) `source` to `<root>/<name>`; `name` is a plain base name checked by the caller.
  * Returns how it was brought in. The source is only read. On failure the temp file is removed.
@@ -116,6 +145,7 @@ export async function importIntoLibrary(
   }
   const dir = path.join(root, META_DIR, IMPORT_DIR);
   await mkdir(dir, { recursive: true });
+  await sweepStaleImports(root);
   const tmp = path.join(
     dir,
     `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.part`,

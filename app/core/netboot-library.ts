@@ -19,7 +19,7 @@ import { silentLogger } from '../shared/runtime.js';
 import type { Logger } from '../shared/runtime.js';
 import { buildEntries } from './library-entries.js';
 import type { FoundFile, IsoState } from './library-entries.js';
-import { META_DIR, importIntoLibrary } from './library-import.js';
+import { META_DIR, importIntoLibrary, sweepStaleImports } from './library-import.js';
 import type { ImportOptions } from './library-import.js';
 import { type IsoAnalysisCache, sharedIsoCache } from './library-iso-cache.js';
 import type { FileVersion } from './library-iso-cache.js';
@@ -64,6 +64,7 @@ export class NetbootLibrary {
   private rescanQueued = false;
   private found: readonly Found[] = [];
   private treePairs: TreePairs = new Map();
+  private swept = false;
   private readonly isoCache: IsoAnalysisCache;
   private offIso: (() => void) | undefined;
 
@@ -144,6 +145,11 @@ export class NetbootLibrary {
   }
 
   private async doScan(): Promise<readonly LibraryEntry[]> {
+    // Half copies left by an import whose process ended (inside .pxe-desk/ only), once per library.
+    if (!this.swept) {
+      this.swept = true;
+      await sweepStaleImports(this.options.root).catch(() => undefined);
+    }
     this.meta = await this.readMeta();
     const found: Found[] = [];
     // A netboot tree's own boot configurations (symlinked ones too: d-i links pxelinux.cfg/ at its top).

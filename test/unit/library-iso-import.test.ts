@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isoEntryMetaKey } from '../../app/shared/iso-boot-types.js';
-import { importIntoLibrary } from '../../app/core/library-import.js';
+import { importIntoLibrary, sweepStaleImports } from '../../app/core/library-import.js';
 import { IsoAnalysisCache } from '../../app/core/library-iso-cache.js';
 import { NetbootLibrary } from '../../app/core/netboot-library.js';
 import { createUiApi, type UiSession } from '../../app/core/ui-api.js';
@@ -328,6 +328,18 @@ describe('import into the library', () => {
     expect(states.at(-1)).toBe('cancelled');
     expect(existsSync(path.join(root, 'vmlinuz'))).toBe(false);
     expect(readdirSync(path.join(root, '.pxe-desk', 'import'))).toEqual([]);
+  });
+
+  it("removes the half copies of an import whose process is gone, never a running one's", async () => {
+    const root = tmp();
+    const dir = path.join(root, '.pxe-desk', 'import');
+    mkdirSync(dir, { recursive: true });
+    // A pid that cannot run (above the kernel's pid_max) and this test's own (a running import).
+    writeFileSync(path.join(dir, '99999999-x-1.part'), 'half');
+    writeFileSync(path.join(dir, `${process.pid}-y-2.part`), 'running');
+    writeFileSync(path.join(dir, 'not-ours.txt'), 'x');
+    expect(await sweepStaleImports(root)).toEqual(['99999999-x-1.part']);
+    expect(readdirSync(dir).sort()).toEqual([`${process.pid}-y-2.part`, 'not-ours.txt']);
   });
 
   it('links on the same disk and says so clearly across disks', async () => {
