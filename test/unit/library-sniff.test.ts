@@ -24,6 +24,37 @@ describe('sniffHeader', () => {
     expect(sniffHeader(pe(0xaa64), 'grubaa64.efi')).toEqual({ kind: 'efi', arch: ['uefi-arm64'] });
   });
 
+  it('tells memtest86+ from Linux by the boot header version string, else by name', () => {
+    // Linux boot protocol: 0x20e holds the kernel_version string's offset minus 0x200.
+    const withVersion = (text: string, efi: boolean): Buffer => {
+      const b = efi ? pe(0x8664) : Buffer.alloc(4096);
+      b.write('HdrS', 0x202, 'latin1');
+      b.writeUInt16LE(0x260, 0x20e);
+      b.write(`${text}\0`, 0x460, 'latin1');
+      return b;
+    };
+    expect(sniffHeader(withVersion('Memtest86+ v6.10', false), 'mt.bin')).toEqual({
+      kind: 'memtest',
+      arch: ['bios'],
+      version: 'Memtest86+ v6.10',
+    });
+    // Its PE build is the UEFI one only (one memtest per firmware when both are in the folder).
+    expect(sniffHeader(withVersion('Memtest86+ v6.10', true), 'x.efi')).toMatchObject({
+      kind: 'memtest',
+      arch: ['uefi-x64'],
+    });
+    expect(
+      sniffHeader(withVersion('6.1.0-13-amd64 (debian-kernel@lists.debian.org)', false), 'vmlinuz'),
+    ).toEqual({
+      kind: 'linux-kernel',
+      arch: ['bios'],
+    });
+    const plain = Buffer.alloc(4096);
+    plain.write('HdrS', 0x202, 'latin1');
+    expect(sniffHeader(plain, 'memtest86+.bin').kind).toBe('memtest');
+    expect(sniffHeader(pe(0x8664), 'memtest64.efi').kind).toBe('memtest');
+  });
+
   it('recognises bzImage with and without the EFI stub', () => {
     const legacy = Buffer.alloc(4096);
     legacy.write('HdrS', 0x202, 'latin1');
