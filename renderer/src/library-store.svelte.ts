@@ -32,6 +32,8 @@ export class LibraryStore {
   /** Link instead of copy (Electron only: the file is on this computer; same disk only). */
   link = $state(false);
   private changedTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stops the browser upload under way (the copy in main is stopped through the contract). */
+  private uploadAbort: AbortController | undefined;
 
   /** Library files that are not the main file of an entry nor a paired initrd: they cannot boot. */
   strayFiles = $derived(
@@ -160,14 +162,19 @@ export class LibraryStore {
         const at = { phase: 'upload' as const, name: f.name, index: index + 1, count: files.length };
         const started = Date.now();
         this.transfer = { ...at, bytes: 0, total: f.size, elapsedMs: 0 };
-        const source = await uploadFile(f, (fraction) => {
-          this.transfer = {
-            ...at,
-            bytes: Math.round(fraction * f.size),
-            total: f.size,
-            elapsedMs: Date.now() - started,
-          };
-        });
+        this.uploadAbort = new AbortController();
+        const source = await uploadFile(
+          f,
+          (fraction) => {
+            this.transfer = {
+              ...at,
+              bytes: Math.round(fraction * f.size),
+              total: f.size,
+              elapsedMs: Date.now() - started,
+            };
+          },
+          this.uploadAbort.signal,
+        );
         sources.push({ source, name: f.name });
       }
       // Main copies now and reports it (library-import events); the rest of the page stays usable.
@@ -182,15 +189,21 @@ export class LibraryStore {
         s.notice = `${r.message} Nothing half-copied is left in the folder; files finished before stay.`;
       else s.error = r.message;
     } catch (e) {
-      s.error = e instanceof Error ? e.message : String(e);
+      if ((e as { code?: unknown }).code === 'cancelled') s.notice = (e as Error).message;
+      else s.error = e instanceof Error ? e.message : String(e);
     } finally {
       this.transfer = undefined;
+      this.uploadAbort = undefined;
     }
     await this.refresh();
   }
 
   /** Stops the copy under way into this folder (main removes what was not complete). */
   async cancelImport(): Promise<void> {
+    if (this.transfer?.phase === 'upload') {
+      this.uploadAbort?.abort();
+      return;
+    }
     const r = await pxe.invoke('library.cancelImport', { root: this.root });
     if (!r.ok) this.session.error = r.message;
   }

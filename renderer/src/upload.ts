@@ -9,7 +9,11 @@ import { uploadAnswer } from './upload-answer.js';
  * token-protected endpoint (with progress); in Electron the preload gives the real path.
  * Settles exactly once on every outcome (answer, network error, abort, timeout).
  */
-export function uploadFile(file: File, onProgress: (fraction: number) => void): Promise<string> {
+export function uploadFile(
+  file: File,
+  onProgress: (fraction: number) => void,
+  signal?: AbortSignal,
+): Promise<string> {
   const token = new URLSearchParams(location.search).get('token') ?? '';
   return new Promise((ok, fail) => {
     const xhr = new XMLHttpRequest();
@@ -23,7 +27,9 @@ export function uploadFile(file: File, onProgress: (fraction: number) => void): 
       else fail(new Error(answer.error));
     };
     xhr.onerror = () => fail(new Error('Upload failed: connection error'));
-    xhr.onabort = () => fail(new Error('Upload failed: cancelled'));
+    xhr.onabort = () =>
+      fail(Object.assign(new Error('Upload cancelled: nothing was copied.'), { code: 'cancelled' }));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
     xhr.ontimeout = () => fail(new Error('Upload failed: no answer in time'));
     xhr.send(file);
   });

@@ -267,6 +267,33 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'xorriso', 'genisoimage',
       await expect.poll(() => page.getByTestId('upload').count(), { timeout: 10_000 }).toBe(0);
       expect(readdirSync(root)).not.toContain('big-again.iso');
       expect(readdirSync(join(root, '.pxe-desk', 'import'))).toEqual([]);
+
+      // A drop on the browser UI uploads first (throttled here); Cancel stops the upload itself.
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 1_000_000,
+      });
+      await page.evaluate(`(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(32 * 1024 * 1024)], 'slow.iso'));
+        window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      })()`);
+      const stopUpload = page.getByRole('button', { name: 'Cancel uploading slow.iso' });
+      await expect.poll(() => stopUpload.count(), { timeout: 20_000 }).toBe(1);
+      expect((await page.getByTestId('upload').textContent())?.replace(/\s+/g, ' ')).toContain(
+        'Uploading slow.iso:',
+      );
+      await stopUpload.click();
+      await expect
+        .poll(() => page.getByTestId('notice').textContent(), { timeout: 10_000 })
+        .toContain('Upload cancelled');
+      expect(await page.getByTestId('upload').count()).toBe(0);
+      expect(readdirSync(root)).not.toContain('slow.iso');
+      expect(await errorText(page)).toBe('');
       expect(errors).toEqual([]);
       await page.close();
     }, 300_000);
