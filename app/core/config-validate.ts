@@ -289,11 +289,12 @@ export function validateConfig(config: SessionConfig, ctx: ValidationContext): V
       'bad-secure-boot',
       `Secure Boot setting "${String(config.secureBoot)}" is not one of ${SECURE_BOOT_MODES.join(', ')}: use auto (machines that refuse iPXE get the signed chain), on (every UEFI PC gets it) or off (never) — --secure-boot auto, or "secureBoot": "auto" in the config file.`,
     );
-  // The operator's own UEFI x64 boot file wins over the signed chain (the boot decision serves it as chosen).
+  // With Secure Boot 'on' every UEFI x64 client gets the signed chain, so an own UEFI x64 boot file is never
+  // served (boot-decision.ts); under 'auto' it is served until a client's firmware refuses it.
   const ownUefi = (['uefi-x64', 'uefi-x64-http'] as const).find((fw) => config.bootFiles?.[fw]);
-  if (ownUefi && config.mode !== 'files' && config.secureBoot !== 'off')
+  if (ownUefi && config.mode !== 'files' && config.secureBoot === 'on')
     warnings.push(
-      `--boot-file ${ownUefi}=${config.bootFiles![ownUefi]!} is served instead of the signed chain: a PC with Secure Boot on runs it only if it is signed (Secure Boot setting ${config.secureBoot ?? 'auto'}).`,
+      `--boot-file ${ownUefi}=${config.bootFiles![ownUefi]!} is not served: Secure Boot setting on gives every UEFI x64 PC the signed chain (shim → GRUB); use --secure-boot auto to serve it to PCs that run it.`,
     );
   if (config.pxeMenu) {
     const problems = pxeMenuProblems(config.pxeMenu);

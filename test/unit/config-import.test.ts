@@ -181,7 +181,7 @@ describe('PyPXE JSON', () => {
       root: '/srv/netboot',
       dhcp: { rangeStart: '10.0.0.100', rangeEnd: '10.0.0.200', prefixLength: 24, leaseTimeSeconds: 3600 },
       bootFiles: { bios: 'undionly.kpxe' },
-      // A UEFI x64 boot file of one's own would be served instead of the signed chain: the example sets none.
+      // No UEFI x64 boot file of its own: with Secure Boot on it would never be served (the session warns).
       secureBoot: 'auto',
     });
   });

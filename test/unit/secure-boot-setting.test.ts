@@ -164,12 +164,13 @@ describe('the report and the terminal list the chain', () => {
 });
 
 describe('an own UEFI boot file and the signed chain', () => {
-  it('the session warns that the operator’s UEFI x64 file is served instead of the signed chain', () => {
+  it('the session warns that an own UEFI x64 file is never served with Secure Boot on (auto serves it until refused)', () => {
     const base: SessionConfig = { mode: 'proxy', iface: 'eth0', root: '/srv' };
     const own = { ...base, bootFiles: { 'uefi-x64': 'my/loader.efi' } };
-    expect(validateConfig(own, ctx).warnings.join('\n')).toMatch(
-      /--boot-file uefi-x64=my\/loader\.efi is served instead of the signed chain: .* \(Secure Boot setting auto\)/,
+    expect(validateConfig({ ...own, secureBoot: 'on' }, ctx).warnings.join('\n')).toMatch(
+      /--boot-file uefi-x64=my\/loader\.efi is not served: Secure Boot setting on .* --secure-boot auto/,
     );
+    expect(validateConfig(own, ctx).warnings).toEqual([]);
     expect(validateConfig({ ...own, secureBoot: 'off' }, ctx).warnings).toEqual([]);
     expect(validateConfig({ ...base, bootFiles: { bios: 'x.kpxe' } }, ctx).warnings).toEqual([]);
   });

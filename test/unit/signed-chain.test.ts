@@ -63,9 +63,12 @@ describe('boot decision: the signed chain', () => {
     expect(ipxe.bootFile).toMatch(/boot\.ipxe\?mac=/);
     expect(ipxe.chain).toBeUndefined();
   });
-  it('an operator boot file (per MAC or per firmware) wins over the chain', () => {
+  it("a per-MAC boot file wins over the chain; a per-firmware one is served only on iPXE's chain", () => {
     expect(boot(pxe(7), cfg({ perMac: { [mac]: { bootFile: 'mine.efi' } } })).bootFile).toBe('mine.efi');
-    expect(boot(pxe(7), cfg({ bootFiles: { 'uefi-x64': 'site.efi' } })).bootFile).toBe('site.efi');
+    // PyPXE -i / proxyDHCPd imports name snponly.efi here: a client on the signed chain must still get the shim.
+    const own = cfg({ bootFiles: { 'uefi-x64': 'snponly.efi' } });
+    expect(boot(pxe(7), own)).toMatchObject({ bootFile: 'shimx64.efi', chain: 'signed' });
+    expect(boot(pxe(7), { ...own, chainFor: () => 'ipxe' }).bootFile).toBe('snponly.efi');
   });
   it('HTTP boot (16) gets an absolute URL: the RAM-disk image when there is one, else the shim', () => {
     const p = boot(http(), cfg({ signedHttpBootFile: 'pxe-desk-signed.img' }));

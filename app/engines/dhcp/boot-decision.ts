@@ -268,11 +268,12 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
       arch,
     };
   }
-  // The signed chain replaces iPXE for UEFI x64 firmware (PXE and HTTP boot); an operator's per-MAC or
-  // per-firmware boot file still wins (they chose it), as does iPXE itself (it runs: no Secure Boot).
+  // The signed chain replaces what an unsigned chain would serve to UEFI x64 firmware (PXE and HTTP boot),
+  // a per-firmware boot file too: 'on' asks for it on every such client, and 'auto' only moves a client whose
+  // firmware refused what it was served (PyPXE -i and proxyDHCPd imports name snponly.efi there). A per-MAC
+  // boot file still wins (chosen for that one machine), as does iPXE itself (it runs: no Secure Boot).
   const signed =
     !override &&
-    !config.bootFiles?.[firmware] &&
     (firmware === 'uefi-x64' || firmware === 'uefi-x64-http') &&
     config.chainFor?.(mac, firmware) === 'signed';
   if (signed && firmware === 'uefi-x64' && config.mode === 'proxy' && config.signedHttpBootFile) {
