@@ -21,6 +21,7 @@ const CHANNEL_LIST: Record<Channel, true> = {
   'client.action': true,
   'library.list': true,
   'library.import': true,
+  'library.cancelImport': true,
   'library.update': true,
   'dialog.pickFolder': true,
   'probe.run': true,
