@@ -36,6 +36,13 @@ const file = (req: BootRequest, c: BootConfig = cfg) => {
 };
 
 describe('decideBoot', () => {
+  it("an operator's non-iPXE boot file (-i pxelinux.0) goes to an iPXE NIC ROM too; an iPXE binary never", () => {
+    const rom = pxe(0, { userClasses: ['iPXE'] });
+    expect(file(rom).bootFile).toMatch(/boot\.ipxe/);
+    expect(file(rom, { ...cfg, bootFiles: { bios: 'pxelinux.0' } }).bootFile).toBe('pxelinux.0');
+    for (const own of ['undionly.kpxe', 'ipxe.pxe', 'bin/ipxe.lkrn'])
+      expect(file(rom, { ...cfg, bootFiles: { bios: own } }).bootFile).toMatch(/boot\.ipxe/);
+  });
   it('I1 BIOS firmware gets undionly.kpxe from TFTP', () => {
     const p = file(pxe(0));
     expect(p.bootFile).toBe('undionly.kpxe');

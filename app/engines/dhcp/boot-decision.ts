@@ -179,6 +179,9 @@ function baseOf(config: BootConfig): string {
   return base;
 }
 
+/** iPXE's own binaries by name (undionly.kpxe, ipxe.efi, snponly.efi, ipxe.pxe, ipxe.lkrn, …). */
+const IPXE_BINARY = /(^|\/)(undionly|ipxe|snponly|snp)[^/]*$|\.(kpxe|kkpxe|lkrn)$/i;
+
 export function isIpxe(req: BootRequest, config: Pick<BootConfig, 'ipxeUserClasses'>): boolean {
   if (req.hasIpxeEncap) return true;
   const names = config.ipxeUserClasses ?? ['iPXE'];
@@ -244,7 +247,12 @@ export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
   const ipxe = isIpxe(req, config);
   const base = baseOf(config);
   const override = config.perMac?.[mac]?.bootFile;
-  if (ipxe) {
+  // The operator's own boot file that is not iPXE (PyPXE's `-i pxelinux.0`) is for every client, an iPXE NIC
+  // ROM too (QEMU, Proxmox and many servers boot through one): it asks with iPXE's user class but it is the
+  // machine's firmware, not an iPXE we chained. iPXE binaries keep the script (iPXE handed iPXE is the loop).
+  const operatorFile = config.bootFiles?.[firmware];
+  const operatorFileForIpxe = operatorFile !== undefined && !IPXE_BINARY.test(operatorFile);
+  if (ipxe && !operatorFileForIpxe) {
     // iPXE gets the script, never the binary again: handing iPXE an iPXE binary is the classic loop.
     const script = (config.scriptPath ?? 'boot.ipxe').replace(/^\/+/, '');
     return {
