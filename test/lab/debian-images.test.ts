@@ -141,7 +141,11 @@ async function prepare(run: LabRun, c: ImageCase): Promise<{ options: BootOption
       }
       const pcap = run.pcapPath();
       return {
-        options: { qemuArgs: monitorArgs(monitor), until: throttled(3000, () => diRequests(pcap) > 0) },
+        // 1 GiB: with the lab's 512 MiB the installer stops at its "Low memory mode" notice, which waits for a key
+        options: {
+          qemuArgs: [...monitorArgs(monitor), '-m', '1024'],
+          until: throttled(3000, () => diRequests(pcap) > 0),
+        },
         extra: [],
       };
     }
