@@ -29,9 +29,9 @@ import {
   MAX_ENTRIES,
   MAX_INCLUDE_DEPTH,
   MAX_STEPS,
+  IssueNotes,
   readConfig,
   type ConfigBootEntry,
-  type ConfigIssueCode,
   type ConfigLog,
   type ConfigReader,
   type LoaderMenu,
@@ -55,33 +55,19 @@ import {
 
 export { grubPath } from './grub-env.js';
 
-class Evaluator {
+class Evaluator extends IssueNotes {
   private steps = 0;
   private items = 0;
   private readonly functions = new Map<string, readonly Stmt[]>();
   private readonly reading: string[] = [];
-  private readonly noted = new Set<string>();
   private readonly parsed = new Map<string, readonly Stmt[]>();
 
   constructor(
     private readonly reader: ConfigReader,
     private readonly firmware: IsoFirmware,
-    private readonly log: ConfigLog,
-  ) {}
-
-  note(
-    code: ConfigIssueCode,
-    configPath: string,
-    line: number | undefined,
-    detail: string,
-    once = false,
-  ): void {
-    if (once) {
-      const key = `${code}:${detail.slice(0, 160)}`;
-      if (this.noted.has(key)) return;
-      this.noted.add(key);
-    }
-    this.log.note({ code, source: 'grub', configPath, ...(line === undefined ? {} : { line }), detail });
+    log: ConfigLog,
+  ) {
+    super(log, 'grub');
   }
 
   rootContext(configPath: string): Context {

@@ -24,9 +24,9 @@ import {
   isoPath,
   MAX_ENTRIES,
   MAX_INCLUDE_DEPTH,
+  IssueNotes,
   readConfig,
   type ConfigBootEntry,
-  type ConfigIssueCode,
   type ConfigLog,
   type ConfigReader,
   type LoaderMenu,
@@ -51,28 +51,14 @@ const IGNORED = new Set(
   ).split(' '),
 );
 
-class Reader {
+class Reader extends IssueNotes {
   private readonly reading: string[] = [];
-  private readonly noted = new Set<string>();
 
   constructor(
     private readonly reader: ConfigReader,
-    private readonly log: ConfigLog,
-  ) {}
-
-  note(
-    code: ConfigIssueCode,
-    configPath: string,
-    line: number | undefined,
-    detail: string,
-    once = false,
-  ): void {
-    if (once) {
-      const key = `${code}:${detail.slice(0, 160)}`;
-      if (this.noted.has(key)) return;
-      this.noted.add(key);
-    }
-    this.log.note({ code, source: 'isolinux', configPath, ...(line === undefined ? {} : { line }), detail });
+    log: ConfigLog,
+  ) {
+    super(log, 'isolinux');
   }
 
   resolve(cwd: string, p: string): string {

@@ -160,6 +160,35 @@ export class ConfigLog {
 }
 
 /**
+ * One parser's writer of issues into a run's ConfigLog (the GRUB evaluator and the isolinux reader extend it).
+ * `once` keeps an issue whose code and detail repeat — an unsupported command inside a loop or in every
+ * entry — to its first report in this parser's run, wherever it occurs.
+ */
+export class IssueNotes {
+  private readonly noted = new Set<string>();
+
+  constructor(
+    protected readonly log: ConfigLog,
+    private readonly source: ConfigSourceKind,
+  ) {}
+
+  note(
+    code: ConfigIssueCode,
+    configPath: string,
+    line: number | undefined,
+    detail: string,
+    once = false,
+  ): void {
+    if (once) {
+      const key = `${code}:${detail.slice(0, 160)}`;
+      if (this.noted.has(key)) return;
+      this.noted.add(key);
+    }
+    this.log.note({ code, source: this.source, configPath, ...(line === undefined ? {} : { line }), detail });
+  }
+}
+
+/**
  * Read one configuration file, never throwing: undefined when absent, unreadable or too large (noted), or
  * when the run has parsed MAX_TOTAL_BYTES already (noted). Records the path in `log.read` the first time.
  */
