@@ -7,10 +7,10 @@
  * `node --import tsx fake-secure-boot-session.ts RENDERER_DIR ROOT`; prints `{"type":"ui","url":...}` and
  * `{"type":"start","config":...}` per Start.
  */
-import { startUiServer } from '../../app/cli/ui-server.js';
 import { createUiApi, type UiSession } from '../../app/core/ui-api.js';
 import { signedChainWords } from '../../app/shared/secure-boot.js';
 import type { ClientRecord, SessionConfig, SessionSnapshot } from '../../app/shared/session-types.js';
+import { serveScriptedUi } from './serve-scripted-ui.js';
 
 const [rendererDir, root] = process.argv.slice(2);
 if (!rendererDir || !root) throw new Error('usage: fake-secure-boot-session.ts RENDERER_DIR ROOT');
@@ -65,20 +65,14 @@ const session: UiSession = {
   clientAction: () => undefined,
 };
 
-const server = await startUiServer({
-  rendererDir,
-  makeApi: (resolveSource) =>
-    createUiApi({
-      session,
-      resolveSource,
-      defaults: { mode: 'proxy', root, secureBoot: 'on' },
-      listInterfaces: () =>
-        Promise.resolve([
-          { name: 'eth7', type: 'wired', up: true, ipv4: { address: '10.239.0.1', prefixLength: 24 } },
-        ]),
-    }),
-});
-process.stdout.write(`${JSON.stringify({ type: 'ui', url: server.url })}\n`);
-const stop = (): void => void server.close().then(() => process.exit(0));
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+await serveScriptedUi(rendererDir, (resolveSource) =>
+  createUiApi({
+    session,
+    resolveSource,
+    defaults: { mode: 'proxy', root, secureBoot: 'on' },
+    listInterfaces: () =>
+      Promise.resolve([
+        { name: 'eth7', type: 'wired', up: true, ipv4: { address: '10.239.0.1', prefixLength: 24 } },
+      ]),
+  }),
+);

@@ -5,9 +5,9 @@
  * the UI's own on 127.0.0.1. Run with `node --import tsx fake-session-server.ts RENDERER_DIR ROOT`; prints
  * `{"type":"ui","url":...}` and a line per client action it receives.
  */
-import { startUiServer } from '../../app/cli/ui-server.js';
 import { createUiApi, type UiSession } from '../../app/core/ui-api.js';
 import type { ClientRecord, SessionEvent, SessionSnapshot } from '../../app/shared/session-types.js';
+import { serveScriptedUi } from './serve-scripted-ui.js';
 
 const [rendererDir, root] = process.argv.slice(2);
 if (!rendererDir || !root) throw new Error('usage: fake-session-server.ts RENDERER_DIR ROOT');
@@ -84,20 +84,14 @@ const session: UiSession = {
   },
 };
 
-const server = await startUiServer({
-  rendererDir,
-  makeApi: (resolveSource) =>
-    createUiApi({
-      session,
-      resolveSource,
-      listInterfaces: () =>
-        Promise.resolve([
-          { name: 'eth7', type: 'wired', up: true, ipv4: { address: '10.239.0.1', prefixLength: 24 } },
-          { name: 'eth8', type: 'wired', up: true, ipv4: { address: '10.240.0.1', prefixLength: 24 } },
-        ]),
-    }),
-});
-process.stdout.write(`${JSON.stringify({ type: 'ui', url: server.url })}\n`);
-const stop = (): void => void server.close().then(() => process.exit(0));
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+await serveScriptedUi(rendererDir, (resolveSource) =>
+  createUiApi({
+    session,
+    resolveSource,
+    listInterfaces: () =>
+      Promise.resolve([
+        { name: 'eth7', type: 'wired', up: true, ipv4: { address: '10.239.0.1', prefixLength: 24 } },
+        { name: 'eth8', type: 'wired', up: true, ipv4: { address: '10.240.0.1', prefixLength: 24 } },
+      ]),
+  }),
+);

@@ -6,42 +6,34 @@
  * genisoimage), Debian's memtest86+ ISO, the real ui-server + ui-api + library + ISO analysis
  * (library-ui-server.ts) and Chromium, both in a namespace of their own. Screenshots in artifacts/ui/.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
   closeSync,
   existsSync,
   ftruncateSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readFileSync,
   readdirSync,
-  rmSync,
   statSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtures } from '../fixtures/fixtures.js';
 import { liveBootIso } from '../helpers/iso-families.js';
 import { udfIso } from '../helpers/iso-images.js';
-import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { errorText, launchChromium } from './browser.js';
+import { errorText } from './browser.js';
+import { repo, UiHarness } from './ui-harness.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
 const shots = join(repo, 'artifacts', 'ui');
 const BIG = 4 * 1024 * 1024 * 1024;
 
-let lab: NetLab | undefined;
-let work = '';
+let ui: UiHarness | undefined;
 let root = '';
 let local = '';
-let browser: Browser | undefined;
-let server: ChildProcess | undefined;
-let out = '';
 
 const isoRow = (page: Page, id: string) => page.locator('li[data-testid="entry"]', { hasText: id });
 
@@ -80,16 +72,8 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'xorriso', 'genisoimage',
   'ISO rows and import progress in the library view',
   () => {
     beforeAll(async () => {
-      // dist/ is shared by the helpers working in this tree: one build at a time.
-      execFileSync(
-        'flock',
-        ['/tmp/team/build.lock', process.execPath, join(repo, 'scripts', 'build.mjs'), 'renderer'],
-        {
-          cwd: repo,
-          stdio: 'ignore',
-        },
-      );
-      work = mkdtempSync(join(tmpdir(), 'pxe-ui-iso-'));
+      ui = new UiHarness('pxe-ui-iso-');
+      const work = ui.work;
       root = join(work, 'netboot');
       local = join(work, 'local');
       mkdirSync(join(root, 'isos'), { recursive: true });
@@ -108,40 +92,17 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'xorriso', 'genisoimage',
       const fd = openSync(join(local, 'big.iso'), 'r+');
       ftruncateSync(fd, BIG);
       closeSync(fd);
-      lab = createNetLab({ hosts: [{ name: 'ui' }] });
-      server = lab.spawn(
-        'ui',
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(repo, 'test', 'ui', 'library-ui-server.ts'),
-          join(repo, 'dist', 'renderer'),
-          root,
-          local,
-        ],
-        { cwd: repo },
-      );
-      let err = '';
-      server.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      server.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      await waitFor(() => /"type":"ui"/.test(out), 30_000, `the library UI server's URL (${err})`);
-      browser = await launchChromium({ netns: lab.ns('ui'), workDir: work });
+      await ui.start('library-ui-server.ts', [root, local], "the library UI server's URL");
     }, 240_000);
 
     afterAll(async () => {
-      await browser?.close().catch(() => undefined);
-      server?.kill('SIGINT');
-      await lab?.destroy();
-      if (work) rmSync(work, { recursive: true, force: true });
+      await ui?.close();
     });
 
-    const url = (): string => (JSON.parse(/\{"type":"ui".*\}/.exec(out)![0]) as { url: string }).url;
+    const url = (): string => ui!.url();
 
     it('an ISO row shows distribution, El Torito, route, RAM, its menu entries; a command line is edited per entry', async () => {
-      const page = await browser!.newPage({ viewport: { width: 1360, height: 1000 } });
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+      const { page, errors } = await ui!.newPage({ viewport: { width: 1360, height: 1000 } });
       await page.goto(url());
       const live = isoRow(page, 'debian-live.iso');
       await expect.poll(() => live.getByTestId('iso').count(), { timeout: 30_000 }).toBe(1);
@@ -210,9 +171,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'xorriso', 'genisoimage',
     }, 120_000);
 
     it('importing a 4 GiB file shows bytes of total and time left, and the folder stays usable meanwhile', async () => {
-      const page = await browser!.newPage({ viewport: { width: 1360, height: 1000 } });
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+      const { page, errors } = await ui!.newPage({ viewport: { width: 1360, height: 1000 } });
       await page.goto(url());
       await expect
         .poll(() => isoRow(page, 'debian-live.iso').getByTestId('iso').count(), { timeout: 30_000 })

@@ -6,9 +6,10 @@
  * so the test can import a 4 GiB file without uploading it. Run with
  * `node --import tsx library-ui-server.ts RENDERER_DIR ROOT LOCAL_DIR`; prints `{"type":"ui","url":...}`.
  */
-import { startUiServer, uiDefaults } from '../../app/cli/ui-server.js';
+import { uiDefaults } from '../../app/cli/ui-server.js';
 import { createUiApi, type UiSession } from '../../app/core/ui-api.js';
 import type { SessionSnapshot } from '../../app/shared/session-types.js';
+import { serveScriptedUi } from './serve-scripted-ui.js';
 
 const [rendererDir, root, localDir] = process.argv.slice(2);
 if (!rendererDir || !root || !localDir)
@@ -23,17 +24,11 @@ const session: UiSession = {
   clientAction: () => undefined,
 };
 
-const server = await startUiServer({
-  rendererDir,
-  makeApi: (resolveUpload) =>
-    createUiApi({
-      session,
-      resolveSource: (s) => (s.startsWith(`${localDir}/`) ? s : resolveUpload(s)),
-      listInterfaces: () => Promise.resolve([]),
-      defaults: uiDefaults(root, 'files'),
-    }),
-});
-process.stdout.write(`${JSON.stringify({ type: 'ui', url: server.url })}\n`);
-const stop = (): void => void server.close().then(() => process.exit(0));
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+await serveScriptedUi(rendererDir, (resolveUpload) =>
+  createUiApi({
+    session,
+    resolveSource: (s) => (s.startsWith(`${localDir}/`) ? s : resolveUpload(s)),
+    listInterfaces: () => Promise.resolve([]),
+    defaults: uiDefaults(root, 'files'),
+  }),
+);

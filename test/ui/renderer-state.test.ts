@@ -4,27 +4,17 @@
  * keeps no copy, so a reload shows the same. A scripted session behind the real ui-server
  * (fake-session-server.ts) and Chromium, both in a namespace of their own (nothing else in it).
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { launchChromium } from './browser.js';
+import { UiHarness } from './ui-harness.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
 const BLOCKED = '52:54:00:00:00:01';
 const PAUSED = '52:54:00:00:00:02';
 const OVERRIDE = '52:54:00:00:00:03';
 const DIAGNOSED_ONLY = '52:54:00:00:00:04';
 
-let lab: NetLab | undefined;
-let work = '';
-let browser: Browser | undefined;
-let server: ChildProcess | undefined;
-let out = '';
+let ui: UiHarness | undefined;
 
 const row = (page: Page, mac: string) => page.locator(`tr.client[data-mac="${mac}"]`);
 
@@ -32,43 +22,17 @@ describe.skipIf(!haveNetns() || !haveTools('chromium'))(
   'the page shows the session’s blocks, pauses, overrides and evictions, also after a reload',
   () => {
     beforeAll(async () => {
-      execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), 'renderer'], {
-        cwd: repo,
-        stdio: 'ignore',
-      });
-      work = mkdtempSync(join(tmpdir(), 'pxe-ui-state-'));
-      lab = createNetLab({ hosts: [{ name: 'ui' }] });
-      server = lab.spawn(
-        'ui',
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(repo, 'test', 'ui', 'fake-session-server.ts'),
-          join(repo, 'dist', 'renderer'),
-          work,
-        ],
-        { cwd: repo },
-      );
-      let err = '';
-      server.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      server.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      await waitFor(() => /"type":"ui"/.test(out), 30_000, `the fake session's UI URL (${err})`);
-      browser = await launchChromium({ netns: lab.ns('ui'), workDir: work });
+      ui = new UiHarness('pxe-ui-state-');
+      await ui.start('fake-session-server.ts', [ui.work], "the fake session's UI URL");
     }, 120_000);
 
     afterAll(async () => {
-      await browser?.close().catch(() => undefined);
-      server?.kill('SIGINT');
-      await lab?.destroy();
-      if (work) rmSync(work, { recursive: true, force: true });
+      await ui?.close();
     });
 
     it('rows, card, mode and the eviction counter come from the session; Unblock re-reads it', async () => {
-      const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto((JSON.parse(/\{"type":"ui".*\}/.exec(out)![0]) as { url: string }).url);
+      const { page, errors } = await ui!.newPage();
+      await page.goto(ui!.url());
 
       for (const pass of ['first load', 'reload']) {
         await expect
@@ -105,7 +69,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium'))(
       await page.getByRole('button', { name: `Unblock ${PAUSED}` }).click();
       await expect.poll(() => row(page, PAUSED).getByTestId('paused').count()).toBe(0);
       expect(await page.getByRole('button', { name: `Block ${PAUSED}` }).count()).toBe(1);
-      expect(out).toContain(`"mac":"${PAUSED}","action":"unblock"`);
+      expect(ui!.out).toContain(`"mac":"${PAUSED}","action":"unblock"`);
       expect(await row(page, BLOCKED).getByTestId('blocked').count()).toBe(1);
       expect(errors).toEqual([]);
       await page.close();

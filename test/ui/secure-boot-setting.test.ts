@@ -5,75 +5,42 @@
  * the library's kernel and EFI program. A scripted session behind the real ui-server
  * (fake-secure-boot-session.ts) and Chromium, both in a namespace of their own (nothing else in it).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { Browser } from 'playwright-core';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURE_BOOT_HELP, signedChainWords } from '../../app/shared/secure-boot.js';
 import { ensureFixtures } from '../fixtures/fixtures.js';
-import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
+import { waitFor } from '../helpers/netns.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { errorText, launchChromium } from './browser.js';
+import { errorText } from './browser.js';
+import { repo, UiHarness } from './ui-harness.js';
 
-const repo = resolve(import.meta.dirname, '..', '..');
 const bootfiles = process.env.PXE_DESK_BOOTFILES ?? join(repo, '.cache', 'bootfiles');
 const SIGNED = '52:54:00:5b:00:01';
 const IPXE = '52:54:00:5b:00:02';
 
-let lab: NetLab | undefined;
-let work = '';
-let browser: Browser | undefined;
-let server: ChildProcess | undefined;
-let out = '';
+let ui: UiHarness | undefined;
 
 describe.skipIf(!haveNetns() || !haveTools('chromium') || !existsSync(join(bootfiles, 'snponly.efi')))(
   'the Secure Boot setting, the signed-chain badge and the library signatures',
   () => {
     beforeAll(async () => {
-      execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), 'renderer'], {
-        cwd: repo,
-        stdio: 'ignore',
-      });
-      work = mkdtempSync(join(tmpdir(), 'pxe-ui-sb-'));
-      const root = join(work, 'netboot');
+      ui = new UiHarness('pxe-ui-sb-');
+      const root = join(ui.work, 'netboot');
       mkdirSync(join(root, 'debian'), { recursive: true });
       const kernel = join(process.env.FIXTURES_WORK ?? join(repo, 'test', 'fixtures', 'work'), 'vmlinuz');
       copyFileSync(existsSync(kernel) ? kernel : ensureFixtures().vmlinuz, join(root, 'debian', 'vmlinuz'));
       copyFileSync(join(bootfiles, 'snponly.efi'), join(root, 'tool.efi'));
-      lab = createNetLab({ hosts: [{ name: 'ui' }] });
-      server = lab.spawn(
-        'ui',
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(repo, 'test', 'ui', 'fake-secure-boot-session.ts'),
-          join(repo, 'dist', 'renderer'),
-          root,
-        ],
-        { cwd: repo },
-      );
-      let err = '';
-      server.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      server.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      await waitFor(() => /"type":"ui"/.test(out), 30_000, `the fake session's UI URL (${err})`);
-      browser = await launchChromium({ netns: lab.ns('ui'), workDir: work });
+      await ui.start('fake-secure-boot-session.ts', [root], "the fake session's UI URL");
     }, 300_000);
 
     afterAll(async () => {
-      await browser?.close().catch(() => undefined);
-      server?.kill('SIGINT');
-      await lab?.destroy();
-      if (work) rmSync(work, { recursive: true, force: true });
+      await ui?.close();
     });
 
     it('starts from the command line’s value, explains each choice in one sentence, and Start sends it', async () => {
-      const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto((JSON.parse(/\{"type":"ui".*\}/.exec(out)![0]) as { url: string }).url);
+      const { page, errors } = await ui!.newPage();
+      await page.goto(ui!.url());
       await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toContain('idle');
 
       const select = page.getByTestId('secure-boot');
@@ -116,8 +83,10 @@ describe.skipIf(!haveNetns() || !haveTools('chromium') || !existsSync(join(bootf
       // Start sends the setting with the session config; while it runs the setting is fixed.
       await page.getByTestId('nic-eth7').locator('input').check();
       await page.getByTestId('start').click();
-      await waitFor(() => /"type":"start"/.test(out), 15_000, 'the session start');
-      const start = JSON.parse(/\{"type":"start".*\}/.exec(out)![0]) as { config: { secureBoot?: string } };
+      await waitFor(() => /"type":"start"/.test(ui!.out), 15_000, 'the session start');
+      const start = JSON.parse(/\{"type":"start".*\}/.exec(ui!.out)![0]) as {
+        config: { secureBoot?: string };
+      };
       expect(start.config).toMatchObject({ mode: 'proxy', iface: 'eth7', secureBoot: 'auto' });
       await expect
         .poll(() => page.getByTestId('state').textContent(), { timeout: 10_000 })
