@@ -4,64 +4,28 @@
  * and feeds a DHCPREQUEST through the transport to check the timeline learns IP → MAC from it.
  */
 import { describe, expect, it } from 'vitest';
-import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
+import { SessionController } from '../../app/core/session/index.js';
 import { encode, MessageType, Opt, type DhcpMessage } from '../../app/engines/dhcp/index.js';
-import type { Datagram, DatagramTransport } from '../../app/shared/datagram-transport.js';
-import type { Engine } from '../../app/shared/engine.js';
-import type { EngineEvent, TransferEvent } from '../../app/shared/events.js';
+import type { Datagram } from '../../app/shared/datagram-transport.js';
+import type { TransferEvent } from '../../app/shared/events.js';
 import type { NicInfo } from '../../app/shared/session-types.js';
+import { fakeEngines, type EngineName } from '../helpers/fake-engine.js';
+import { MemoryTransport } from '../helpers/memory-transport.js';
 
-interface Fake extends Engine<EngineEvent> {
-  readonly name: string;
-  readonly opts: Record<string, unknown>;
-  emit(e: EngineEvent): void;
-}
-
-/** An engine that records the options the session built for it and lets the test emit its events. */
-function fake(name: string, options: object): Fake {
-  const listeners = new Set<(e: EngineEvent) => void>();
-  return {
-    name,
-    opts: Object.fromEntries(Object.entries(options)),
-    start: async () => undefined,
-    stop: async () => undefined,
-    onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
-    counters: () => ({ received: 0, malformed: 0, rateLimited: 0, sent: 0 }),
-    emit: (e) => listeners.forEach((l) => l(e)),
-  };
-}
-
+/** Fake engines that record the options the session built for them; `deliver` plays a datagram in. */
 function setup() {
-  const made: Fake[] = [];
-  const receivers = new Set<(d: Datagram) => void>();
-  const transport: DatagramTransport = {
-    kind: 'memory',
-    open: async () => undefined,
-    onDatagram: (l) => {
-      receivers.add(l);
-      return () => receivers.delete(l);
-    },
-    send: async () => undefined,
-    close: async () => receivers.clear(),
-  };
-  const mk = async (name: string, o: object) => {
-    const e = fake(name, o);
-    made.push(e);
-    return e;
-  };
-  const engines: EngineFactory = {
-    transport: async () => transport,
-    proxy: (o) => mk('proxy', o),
-    dhcp: (o) => mk('dhcp', o),
-    tftp: (o) => mk('tftp', o),
-    http: (o) => mk('http', o),
-  };
+  const transport = new MemoryTransport();
+  const { factory, made, engine } = fakeEngines(transport);
   const nics: NicInfo[] = [
     { name: 'eth0', type: 'wired', up: true, ipv4: { address: '10.0.0.1', prefixLength: 24 } },
   ];
-  const session = new SessionController({ engines, interfaces: async () => nics, folderExists: () => true });
-  const deliver = (d: Datagram): void => receivers.forEach((l) => l(d));
-  return { session, made, deliver, engine: (n: string) => made.find((e) => e.name === n)! };
+  const session = new SessionController({
+    engines: factory,
+    interfaces: async () => nics,
+    folderExists: () => true,
+  });
+  const deliver = (d: Datagram): void => transport.inject(d);
+  return { session, made, deliver, engine: (n: EngineName) => engine(n)! };
 }
 
 function request(mac: string, opts: Array<[number, Buffer]>, ciaddr = '0.0.0.0'): Uint8Array {

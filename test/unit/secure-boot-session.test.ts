@@ -4,54 +4,16 @@
  * (`BootConfig.chainFor`). Fake engines record their options and emit the lab's events; no socket.
  */
 import { describe, expect, it } from 'vitest';
-import { SessionController, type EngineFactory } from '../../app/core/session/index.js';
-import type { DatagramTransport } from '../../app/shared/datagram-transport.js';
-import type { Engine } from '../../app/shared/engine.js';
-import type { EngineEvent, FirmwareKind } from '../../app/shared/events.js';
+import { SessionController } from '../../app/core/session/index.js';
+import type { FirmwareKind } from '../../app/shared/events.js';
 import type { BootChain, SecureBootMode } from '../../app/shared/secure-boot.js';
-
-interface Fake extends Engine<EngineEvent> {
-  readonly name: string;
-  readonly opts: Record<string, unknown>;
-  emit(e: EngineEvent): void;
-}
-
-function fake(name: string, options: object): Fake {
-  const listeners = new Set<(e: EngineEvent) => void>();
-  return {
-    name,
-    opts: Object.fromEntries(Object.entries(options)),
-    start: async () => undefined,
-    stop: async () => undefined,
-    onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
-    counters: () => ({ received: 0, malformed: 0, rateLimited: 0, sent: 0 }),
-    emit: (e) => listeners.forEach((l) => l(e)),
-  };
-}
+import { fakeEngines } from '../helpers/fake-engine.js';
+import { MemoryTransport } from '../helpers/memory-transport.js';
 
 async function started(secureBoot: SecureBootMode | undefined) {
-  const made: Fake[] = [];
-  const transport: DatagramTransport = {
-    kind: 'memory',
-    open: async () => undefined,
-    onDatagram: () => () => undefined,
-    send: async () => undefined,
-    close: async () => undefined,
-  };
-  const mk = async (name: string, o: object) => {
-    const e = fake(name, o);
-    made.push(e);
-    return e;
-  };
-  const engines: EngineFactory = {
-    transport: async () => transport,
-    proxy: (o) => mk('proxy', o),
-    dhcp: (o) => mk('dhcp', o),
-    tftp: (o) => mk('tftp', o),
-    http: (o) => mk('http', o),
-  };
+  const { factory, engine } = fakeEngines(new MemoryTransport());
   const session = new SessionController({
-    engines,
+    engines: factory,
     interfaces: async () => [
       { name: 'eth0', type: 'wired', up: true, ipv4: { address: '10.0.0.1', prefixLength: 24 } },
     ],
@@ -73,8 +35,8 @@ async function started(secureBoot: SecureBootMode | undefined) {
     ...(secureBoot ? { secureBoot } : {}),
   });
   expect(snap.state).toBe('running');
-  const proxy = made.find((e) => e.name === 'proxy')!;
-  const tftp = made.find((e) => e.name === 'tftp')!;
+  const proxy = engine('proxy')!;
+  const tftp = engine('tftp')!;
   const boot = proxy.opts.boot as { chainFor?: (mac: string, fw: FirmwareKind) => BootChain };
   expect(typeof boot.chainFor).toBe('function');
   return { session, proxy, tftp, chainFor: boot.chainFor! };
