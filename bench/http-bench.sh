@@ -19,6 +19,8 @@
 # to send the whole file, byte for byte. The machine may be shared: read the ratios, not the absolute MB/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib-http.sh
+. bench/lib-http.sh
 REPS=${REPS:-5}
 read -r -a STREAMS <<<"${STREAMS:-1 16}"
 read -r -a SERVERS <<<"${SERVERS:-nginx pxe-desk engine${BASELINE:+ baseline}}"
@@ -27,58 +29,21 @@ declare -A PORT=([nginx]=18481 [pxe-desk]=18482 [engine]=18483 [baseline]=18485)
 TFTP_PORT=18484 # the product's TFTP server, idle here (files mode on loopback)
 WORK=$(mktemp -d /tmp/pxe-http-bench.XXXXXX)
 declare -A PID=()
-cleanup() {
-  local s
-  for s in "${!PID[@]}"; do
-    kill "${PID[$s]}" 2>/dev/null || true
-    wait "${PID[$s]}" 2>/dev/null || true
-  done
-  if [ -n "${LOGDIR:-}" ]; then mkdir -p "$LOGDIR" && cp "$WORK"/*.log "$LOGDIR"/ 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
-for tool in nginx curl node; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
-    echo "missing $tool (bash bench/setup.sh)" >&2
-    exit 1
-  }
-done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-entry=$(dirname "$PXE_DESK")/../dist/app/cli/main.js
-[ -f "$entry" ] || { echo "no build at $entry: npm run build first" >&2; exit 1; }
-if [ -z "${ALLOW_STALE:-}" ] && [ -n "$(find app -name '*.ts' -newer "$entry" -not -path 'app/shell/*' -print -quit)" ]; then
-  echo "$entry is older than app/ sources: npm run build first (or ALLOW_STALE=1)" >&2
-  exit 1
-fi
+bench_need nginx curl node
+bench_check_build "$PXE_DESK"
 # The bare engine bundled to one plain JS file, so no TypeScript loader sits in the measured process.
 node_modules/.bin/esbuild bench/http-serve.ts --bundle --platform=node --format=esm \
   --outfile="$WORK/http-serve.mjs" --log-level=warning
 
 chmod 755 "$WORK" # nginx workers run as nobody when started by root
-mkdir -p "$WORK/root" "$WORK/nginx/logs" "$WORK/nginx/tmp"
+mkdir -p "$WORK/root"
 head -c $((256 * 1024 * 1024)) /dev/urandom >"$WORK/root/file.bin"
 chmod 644 "$WORK/root/file.bin"
 SIZE=$(stat -c %s "$WORK/root/file.bin")
 SUM=$(sha256sum <"$WORK/root/file.bin" | cut -d' ' -f1)
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  client_body_temp_path $WORK/nginx/tmp;
-  proxy_temp_path $WORK/nginx/tmp;
-  fastcgi_temp_path $WORK/nginx/tmp;
-  uwsgi_temp_path $WORK/nginx/tmp;
-  scgi_temp_path $WORK/nginx/tmp;
-  server { listen 127.0.0.1:${PORT[nginx]}; root $WORK/root; }
-}
-CONF
+nginx_conf "$WORK/root"
 
 start() {
   local s=$1
@@ -96,29 +61,9 @@ start() {
   esac
   PID[$s]=$!
 }
-# CPU ticks of a server and its children (nginx's worker is a child of its master).
-cpu_ticks() {
-  local t=0 p
-  for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do
-    t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$t"
-}
-HZ=$(getconf CLK_TCK)
 
 for s in "${SERVERS[@]}"; do start "$s"; done
-for s in "${SERVERS[@]}"; do
-  ok=
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:${PORT[$s]}/file.bin" && { ok=1; break; }
-    kill -0 "${PID[$s]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$ok" ] || { echo "$s did not start: $(tail -3 "$WORK/$s.log")" >&2; exit 1; }
-  # The whole file, byte for byte (also warms the page cache and a JIT).
-  got=$(curl -sf "http://127.0.0.1:${PORT[$s]}/file.bin" | sha256sum | cut -d' ' -f1)
-  [ "$got" = "$SUM" ] || { echo "$s sent a different file" >&2; exit 1; }
-done
+for s in "${SERVERS[@]}"; do await_server "$s" "http://127.0.0.1:${PORT[$s]}/file.bin" "$SUM" file; done
 echo "servers: ${SERVERS[*]}; pxe-desk = node $PXE_DESK serve --mode files --address 127.0.0.1 --http-port ${PORT[pxe-desk]} --tftp-port $TFTP_PORT --root DIR"
 
 # One batch: N parallel full downloads; prints "MB/s cpu-s-per-GB", or "0 0" when a download came up short.
@@ -141,8 +86,7 @@ batch() {
 
 TSV=$WORK/http.tsv
 for rep in $(seq "$REPS"); do
-  # Rotate the order each round.
-  order=("${SERVERS[@]:$(((rep - 1) % ${#SERVERS[@]}))}" "${SERVERS[@]:0:$(((rep - 1) % ${#SERVERS[@]}))}")
+  rotate_servers "$rep"
   for n in "${STREAMS[@]}"; do
     for s in "${order[@]}"; do
       read -r mbs cpu < <(batch "$s" "$n")
@@ -154,22 +98,4 @@ done
 
 echo
 echo "median [min-max] of $REPS rounds; ratio = server / nginx within each round"
-awk -F'\t' '
-  function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
-  function lo(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
-  function hi(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
-  { v[$2, $3, $1] = $4; c[$2, $3, $1] = $5; reps[$1] = 1; if (!(($2, $3) in seen)) { seen[$2, $3] = 1; keys[++k] = $2 SUBSEP $3 } }
-  END {
-    printf "%-8s %-9s %-22s %-20s %s\n", "streams", "server", "MB/s", "ratio to nginx", "cpu s/GB"
-    for (i = 1; i <= k; i++) {
-      split(keys[i], kk, SUBSEP); n = kk[1]; s = kk[2]
-      m = 0; r = 0; q = 0; delete a; delete b; delete d
-      for (rep in reps) {
-        if ((n, s, rep) in v) { a[++m] = v[n, s, rep]; d[++q] = c[n, s, rep] }
-        if ((n, s, rep) in v && (n, "nginx", rep) in v && v[n, "nginx", rep] > 0) b[++r] = v[n, s, rep] / v[n, "nginx", rep]
-      }
-      printf "%-8s %-9s %5.0f [%5.0f-%5.0f]    ", n, s, med(a, m), lo(a, m), hi(a, m)
-      if (r > 0 && s != "nginx") printf "%4.2f [%4.2f-%4.2f]     ", med(b, r), lo(b, r), hi(b, r); else printf "%-20s ", "-"
-      printf "%5.2f\n", med(d, q)
-    }
-  }' "$TSV"
+summary "$TSV" streams 8 9

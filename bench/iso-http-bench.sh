@@ -22,6 +22,8 @@
 # ratios, not the absolute MB/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib-http.sh
+. bench/lib-http.sh
 REPS=${REPS:-3}
 RANGES=${RANGES:-64}
 PXE_DESK=${PXE_DESK:-bin/pxe-desk.js}
@@ -34,34 +36,13 @@ MEMBER=live/filesystem.squashfs
 declare -A PATHOF=([nginx]="$MEMBER" [pxe-desk]="isos/live.iso/$MEMBER" [pxe-desk-plain]="plain/$MEMBER")
 WORK=$(mktemp -d /tmp/pxe-iso-http-bench.XXXXXX)
 declare -A PID=()
-cleanup() {
-  local s
-  for s in "${!PID[@]}"; do
-    [ "$s" = pxe-desk-plain ] && continue
-    kill "${PID[$s]}" 2>/dev/null || true
-    wait "${PID[$s]}" 2>/dev/null || true
-  done
-  if [ -n "${LOGDIR:-}" ]; then mkdir -p "$LOGDIR" && cp "$WORK"/*.log "$LOGDIR"/ 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT # pxe-desk-plain is the pxe-desk process: stopped once
 
-for tool in nginx curl node xorriso; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
-    echo "missing $tool (bash bench/setup.sh)" >&2
-    exit 1
-  }
-done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-entry=$(dirname "$PXE_DESK")/../dist/app/cli/main.js
-[ -f "$entry" ] || { echo "no build at $entry: npm run build first" >&2; exit 1; }
-if [ -z "${ALLOW_STALE:-}" ] && [ -n "$(find app -name '*.ts' -newer "$entry" -not -path 'app/shell/*' -print -quit)" ]; then
-  echo "$entry is older than app/ sources: npm run build first (or ALLOW_STALE=1)" >&2
-  exit 1
-fi
+bench_need nginx curl node xorriso
+bench_check_build "$PXE_DESK"
 
 chmod 755 "$WORK" # nginx workers run as nobody when started by root
-mkdir -p "$WORK/tree/live" "$WORK/tree/casper" "$WORK/netboot/isos" "$WORK/extracted" "$WORK/nginx/logs" "$WORK/nginx/tmp"
+mkdir -p "$WORK/tree/live" "$WORK/tree/casper" "$WORK/netboot/isos" "$WORK/extracted"
 head -c $((256 * 1024 * 1024)) /dev/urandom >"$WORK/tree/$MEMBER"
 head -c $((12 * 1024 * 1024)) /dev/urandom >"$WORK/tree/casper/vmlinuz"
 xorriso -outdev "$WORK/netboot/isos/live.iso" -volid LIVE_BENCH -joliet on -map "$WORK/tree" / >/dev/null 2>&1
@@ -72,25 +53,7 @@ ln "$WORK/extracted/$MEMBER" "$WORK/netboot/plain/$MEMBER"
 chmod -R a+rX "$WORK/extracted" "$WORK/netboot"
 SIZE=$(stat -c %s "$WORK/extracted/$MEMBER")
 SUM=$(sha256sum <"$WORK/extracted/$MEMBER" | cut -d' ' -f1)
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 100000;
-  client_body_temp_path $WORK/nginx/tmp;
-  proxy_temp_path $WORK/nginx/tmp;
-  fastcgi_temp_path $WORK/nginx/tmp;
-  uwsgi_temp_path $WORK/nginx/tmp;
-  scgi_temp_path $WORK/nginx/tmp;
-  server { listen 127.0.0.1:${PORT[nginx]}; root $WORK/extracted; }
-}
-CONF
+nginx_conf "$WORK/extracted" 'keepalive_requests 100000;'
 
 start() {
   local s=$1
@@ -102,29 +65,11 @@ start() {
   esac
   PID[$s]=$!
 }
-cpu_ticks() {
-  local t=0 p
-  for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do
-    t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$t"
-}
-HZ=$(getconf CLK_TCK)
 url() { echo "http://127.0.0.1:${PORT[$1]}/${PATHOF[$1]}"; }
 
 for s in "${SERVERS[@]}"; do start "$s"; done
 PID[pxe-desk-plain]=${PID[pxe-desk]}
-for s in "${SERVERS[@]}"; do
-  ok=
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null -r 0-0 "$(url "$s")" && { ok=1; break; }
-    kill -0 "${PID[$s]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$ok" ] || { echo "$s did not start: $(tail -3 "$WORK/$s.log")" >&2; exit 1; }
-  got=$(curl -sf "$(url "$s")" | sha256sum | cut -d' ' -f1)
-  [ "$got" = "$SUM" ] || { echo "$s sent a different member" >&2; exit 1; }
-done
+for s in "${SERVERS[@]}"; do await_server "$s" "$(url "$s")" "$SUM" member; done
 # A range across the member checked byte for byte too (the multi-range path is the tests' job).
 for s in "${SERVERS[@]}"; do
   a=$(curl -sf -r 1000000-3000000 "$(url "$s")" | sha256sum | cut -d' ' -f1)
@@ -185,7 +130,7 @@ batch() {
 TSV=$WORK/iso-http.tsv
 CASES=("streams 1" "streams 16" "ranges 50")
 for rep in $(seq "$REPS"); do
-  order=("${SERVERS[@]:$(((rep - 1) % ${#SERVERS[@]}))}" "${SERVERS[@]:0:$(((rep - 1) % ${#SERVERS[@]}))}")
+  rotate_servers "$rep"
   for c in "${CASES[@]}"; do
     read -r kind n <<<"$c"
     for s in "${order[@]}"; do
@@ -200,22 +145,4 @@ done
 echo
 echo "median [min-max] of $REPS rounds; ratio = server / nginx (extracted files) within each round;"
 echo "pxe-desk reads the member from inside the ISO, pxe-desk-plain the extracted copy (same process)"
-awk -F'\t' '
-  function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
-  function lo(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
-  function hi(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
-  { v[$2, $3, $1] = $4; c[$2, $3, $1] = $5; reps[$1] = 1; if (!(($2, $3) in seen)) { seen[$2, $3] = 1; keys[++k] = $2 SUBSEP $3 } }
-  END {
-    printf "%-11s %-15s %-22s %-20s %s\n", "case", "server", "MB/s", "ratio to nginx", "cpu s/GB"
-    for (i = 1; i <= k; i++) {
-      split(keys[i], kk, SUBSEP); n = kk[1]; s = kk[2]
-      m = 0; r = 0; q = 0; delete a; delete b; delete d
-      for (rep in reps) {
-        if ((n, s, rep) in v) { a[++m] = v[n, s, rep]; d[++q] = c[n, s, rep] }
-        if ((n, s, rep) in v && (n, "nginx", rep) in v && v[n, "nginx", rep] > 0) b[++r] = v[n, s, rep] / v[n, "nginx", rep]
-      }
-      printf "%-11s %-15s %5.0f [%5.0f-%5.0f]    ", n, s, med(a, m), lo(a, m), hi(a, m)
-      if (r > 0 && s != "nginx") printf "%4.2f [%4.2f-%4.2f]     ", med(b, r), lo(b, r), hi(b, r); else printf "%-20s ", "-"
-      printf "%5.2f\n", med(d, q)
-    }
-  }' "$TSV"
+summary "$TSV" case 11 15
