@@ -38,6 +38,23 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** The UI API's session in these tests, which use only its library channels: idle, refusing to start. */
+const idleSession: UiSession = {
+  start: () => Promise.reject(new Error('no')),
+  stop: () => Promise.reject(new Error('no')),
+  snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
+  onEvent: () => () => undefined,
+  clientAction: () => undefined,
+};
+
+/** Writes `size` bytes with a bzImage header ("HdrS" at 0x202), so the import recognises a kernel. */
+function writeKernel(file: string, size: number): Buffer {
+  const data = Buffer.alloc(size);
+  data.write('HdrS', 0x202, 'latin1');
+  writeFileSync(file, data);
+  return data;
+}
+
 /** What an analysis of a live ISO that boots on UEFI only by its kernel could say. */
 const uefiOnly = (volumeLabel: string): IsoInfo => ({
   family: 'live-boot',
@@ -147,13 +164,6 @@ describe.skipIf(!haveTools('xorriso', 'mformat'))('library.update for one boot e
   it('edits and clears that entry only; an unknown boot entry is refused', async () => {
     const root = tmp();
     writeFileSync(path.join(root, 'live.iso'), readFileSync(biosUefiIso(tmp()).path));
-    const session: UiSession = {
-      start: () => Promise.reject(new Error('no')),
-      stop: () => Promise.reject(new Error('no')),
-      snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
-      onEvent: () => () => undefined,
-      clientAction: () => undefined,
-    };
     // The UI's listings use the process's shared cache: seed it with this file's analysis.
     const { sharedIsoCache } = await import('../../app/core/library-iso-cache.js');
     const st = statSync(path.join(root, 'live.iso'));
@@ -164,7 +174,7 @@ describe.skipIf(!haveTools('xorriso', 'mformat'))('library.update for one boot e
       mtimeMs: st.mtimeMs,
       ino: st.ino,
     });
-    const api = createUiApi({ session, listInterfaces: () => Promise.resolve([]) });
+    const api = createUiApi({ session: idleSession, listInterfaces: () => Promise.resolve([]) });
     const r = await api.handle('library.update', {
       root,
       entry: 'live.iso',
@@ -206,14 +216,7 @@ describe.skipIf(!haveTools('xorriso', 'mformat'))('library.list and a long ISO a
         return uefiOnly('x');
       },
     });
-    const session: UiSession = {
-      start: () => Promise.reject(new Error('no')),
-      stop: () => Promise.reject(new Error('no')),
-      snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
-      onEvent: () => () => undefined,
-      clientAction: () => undefined,
-    };
-    const api = createUiApi({ session, listInterfaces: () => Promise.resolve([]), isoCache });
+    const api = createUiApi({ session: idleSession, listInterfaces: () => Promise.resolve([]), isoCache });
     const events: ContractEvent[] = [];
     api.onEvent((e) => events.push(e));
     const started = Date.now();
@@ -304,17 +307,12 @@ describe('import into the library', () => {
   it('library.cancelImport stops the import under way into that folder', async () => {
     const root = tmp();
     const src = path.join(tmp(), 'vmlinuz');
-    const data = Buffer.alloc(32 * 1024 * 1024);
-    data.write('HdrS', 0x202, 'latin1');
-    writeFileSync(src, data);
-    const session: UiSession = {
-      start: () => Promise.reject(new Error('no')),
-      stop: () => Promise.reject(new Error('no')),
-      snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
-      onEvent: () => () => undefined,
-      clientAction: () => undefined,
-    };
-    const api = createUiApi({ session, listInterfaces: () => Promise.resolve([]), progressMs: 0 });
+    writeKernel(src, 32 * 1024 * 1024);
+    const api = createUiApi({
+      session: idleSession,
+      listInterfaces: () => Promise.resolve([]),
+      progressMs: 0,
+    });
     const states: string[] = [];
     api.onEvent((e) => {
       if (e.type !== 'library-import') return;
@@ -362,19 +360,13 @@ describe('import into the library', () => {
   it('library.import pushes typed progress events and answers what it copied and linked', async () => {
     const root = tmp();
     const src = path.join(tmp(), 'vmlinuz');
-    // A bzImage header ("HdrS" at 0x202) so the import recognises a kernel.
-    const data = Buffer.alloc(6 * 1024 * 1024);
-    data.write('HdrS', 0x202, 'latin1');
-    writeFileSync(src, data);
+    const data = writeKernel(src, 6 * 1024 * 1024);
     const events: ContractEvent[] = [];
-    const session: UiSession = {
-      start: () => Promise.reject(new Error('no')),
-      stop: () => Promise.reject(new Error('no')),
-      snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
-      onEvent: () => () => undefined,
-      clientAction: () => undefined,
-    };
-    const api = createUiApi({ session, listInterfaces: () => Promise.resolve([]), progressMs: 0 });
+    const api = createUiApi({
+      session: idleSession,
+      listInterfaces: () => Promise.resolve([]),
+      progressMs: 0,
+    });
     api.onEvent((e) => events.push(e));
     const r = await api.handle('library.import', { root, files: [{ source: src, name: 'vmlinuz' }] });
     expect(r).toEqual({ ok: true, value: { copied: [path.join(root, 'vmlinuz')], linked: [] } });
@@ -401,20 +393,11 @@ describe('import into the library', () => {
     const root = tmp();
     const uploads = tmp('pxe-uploads-');
     const up = path.join(uploads, 'vmlinuz');
-    const data = Buffer.alloc(64 * 1024);
-    data.write('HdrS', 0x202, 'latin1');
-    writeFileSync(up, data);
+    const data = writeKernel(up, 64 * 1024);
     const own = path.join(tmp(), 'vmlinuz-own');
     writeFileSync(own, data);
-    const session: UiSession = {
-      start: () => Promise.reject(new Error('no')),
-      stop: () => Promise.reject(new Error('no')),
-      snapshot: () => ({ state: 'idle', clients: [], warnings: [] }),
-      onEvent: () => () => undefined,
-      clientAction: () => undefined,
-    };
     const api = createUiApi({
-      session,
+      session: idleSession,
       listInterfaces: () => Promise.resolve([]),
       // As the ui-server: upload ids resolve to its temp folder; anything else passes as it is.
       resolveSource: (s) => (s === '/upload/1' ? up : s),
