@@ -47,6 +47,14 @@ function args(cmdline: string | undefined): { map: Map<string, string>; words: s
   return { map, words };
 }
 
+/** The default entry on BIOS and on UEFI, each with its command line's arguments. */
+function defaults(info: IsoInfo): { e: IsoBootEntry; a: ReturnType<typeof args> }[] {
+  return (['bios', 'uefi'] as const).map((fw) => {
+    const e = def(info, fw);
+    return { e, a: args(e.cmdline) };
+  });
+}
+
 async function analyse(path: string): Promise<IsoInfo> {
   return analyseIsoFile(path, `isos/${path.split('/').pop()}`);
 }
@@ -55,16 +63,12 @@ describe.skipIf(!tools)('analyseIso per family', () => {
   it('casper: url={iso} + ip=dhcp on both firmwares, the CD search dropped, RAM = ISO + 1 GiB', async () => {
     const path = casperIso(dir);
     const info = await analyse(path);
-    expect(info.family).toBe('casper');
-    expect(info.distro).toBe('Ubuntu');
-    expect(info.version).toBe('24.04 LTS');
+    expect(info).toMatchObject({ family: 'casper', distro: 'Ubuntu', version: '24.04 LTS' });
     expect(info.elTorito).toEqual({ bios: true, uefi: true });
-    for (const fw of ['bios', 'uefi'] as const) {
-      const e = def(info, fw);
+    for (const { e, a } of defaults(info)) {
       expect(e.route).toBe('kernel-iso-ram');
       expect(e.kernel).toBe('casper/vmlinuz');
       expect(e.initrds).toEqual(['casper/initrd']);
-      const a = args(e.cmdline);
       expect(a.map.get('url')).toBe('{iso}');
       expect(a.map.get('ip')).toBe('dhcp');
       expect(e.cmdline).not.toMatch(/iso-scan|cdrom-detect|initrd=/);
@@ -76,15 +80,11 @@ describe.skipIf(!tools)('analyseIso per family', () => {
 
   it('live-boot: fetch= names the squashfs inside the ISO, boot=live kept', async () => {
     const info = await analyse(liveBootIso(dir));
-    expect(info.family).toBe('live-boot');
-    expect(info.distro).toBe('Debian');
-    expect(info.version).toBe('12.4.0');
-    for (const fw of ['bios', 'uefi'] as const) {
-      const e = def(info, fw);
+    expect(info).toMatchObject({ family: 'live-boot', distro: 'Debian', version: '12.4.0' });
+    for (const { e, a } of defaults(info)) {
       expect(e.route).toBe('kernel-root-http');
       expect(e.kernel).toBe('live/vmlinuz-6.1.0-13-amd64');
       expect(e.initrds).toEqual(['live/initrd.img-6.1.0-13-amd64']);
-      const a = args(e.cmdline);
       expect(a.map.get('fetch')).toBe('{iso}/live/filesystem.squashfs');
       expect(a.map.get('boot')).toBe('live');
       expect(a.map.has('findiso')).toBe(false);
@@ -95,14 +95,10 @@ describe.skipIf(!tools)('analyseIso per family', () => {
 
   it('dracut: root=live:{iso}/LiveOS/squashfs.img rd.live.image replaces the CD label, rd.live.check dropped', async () => {
     const info = await analyse(dracutIso(dir));
-    expect(info.family).toBe('dracut');
-    expect(info.distro).toBe('Fedora');
-    expect(info.version).toBe('39');
-    for (const fw of ['bios', 'uefi'] as const) {
-      const e = def(info, fw);
+    expect(info).toMatchObject({ family: 'dracut', distro: 'Fedora', version: '39' });
+    for (const { e, a } of defaults(info)) {
       expect(e.route).toBe('kernel-root-http');
       expect(e.kernel).toBe('isolinux/vmlinuz');
-      const a = args(e.cmdline);
       expect(a.map.get('root')).toBe('live:{iso}/LiveOS/squashfs.img');
       expect(a.words).toContain('rd.live.image');
       expect(e.cmdline).not.toMatch(/CDLABEL|rd\.live\.check/);
@@ -111,14 +107,10 @@ describe.skipIf(!tools)('analyseIso per family', () => {
 
   it('Anaconda installer (dracut, no LiveOS): inst.stage2={iso} replaces the CD label, no live root', async () => {
     const info = await analyse(anacondaIso(dir));
-    expect(info.family).toBe('dracut');
-    expect(info.distro).toBe('Fedora');
-    expect(info.version).toBe('39');
-    for (const fw of ['bios', 'uefi'] as const) {
-      const e = def(info, fw);
+    expect(info).toMatchObject({ family: 'dracut', distro: 'Fedora', version: '39' });
+    for (const { e, a } of defaults(info)) {
       expect(e.route).toBe('kernel-root-http');
       expect(e.kernel).toBe('images/pxeboot/vmlinuz');
-      const a = args(e.cmdline);
       expect(a.map.get('inst.stage2')).toBe('{iso}');
       expect(a.map.get('ip')).toBe('dhcp');
       expect(a.map.has('root')).toBe(false);
@@ -132,16 +124,12 @@ describe.skipIf(!tools)('analyseIso per family', () => {
 
   it('archiso: archiso_http_srv={iso}/ archisobasedir=arch ip=dhcp, label/UUID search dropped, microcode first', async () => {
     const info = await analyse(archisoIso(dir));
-    expect(info.family).toBe('archiso');
-    expect(info.distro).toBe('Arch Linux');
-    expect(info.version).toBe('2024.01.01');
-    for (const fw of ['bios', 'uefi'] as const) {
-      const e = def(info, fw);
+    expect(info).toMatchObject({ family: 'archiso', distro: 'Arch Linux', version: '2024.01.01' });
+    for (const { e, a } of defaults(info)) {
       expect(e.route).toBe('kernel-root-http');
       expect(e.kernel).toBe('arch/boot/x86_64/vmlinuz-linux');
       expect(e.initrds?.at(-1)).toBe('arch/boot/x86_64/initramfs-linux.img');
       expect(e.initrds?.slice(0, -1).every((i) => /ucode\.img$/.test(i))).toBe(true);
-      const a = args(e.cmdline);
       expect(a.map.get('archiso_http_srv')).toBe('{iso}/');
       expect(a.map.get('archisobasedir')).toBe('arch');
       expect(a.map.get('ip')).toBe('dhcp');
@@ -163,9 +151,7 @@ describe.skipIf(!tools)('analyseIso per family', () => {
       { label: 'RESCUE1100' },
     );
     const info = await analyse(path);
-    expect(info.family).toBe('archiso');
-    expect(info.distro).toBe('SystemRescue');
-    expect(info.version).toBe('11.00');
+    expect(info).toMatchObject({ family: 'archiso', distro: 'SystemRescue', version: '11.00' });
     const a = args(def(info, 'uefi').cmdline);
     expect(a.map.get('archisobasedir')).toBe('sysresccd');
     expect(a.map.get('archiso_http_srv')).toBe('{iso}/');
@@ -174,14 +160,11 @@ describe.skipIf(!tools)('analyseIso per family', () => {
 
   it('Manjaro (miso): miso_http_srv={iso}/ misobasedir=manjaro ip=dhcp, the label search dropped', async () => {
     const info = await analyse(misoIso(dir));
-    expect(info.family).toBe('archiso');
-    expect(info.distro).toBe('Manjaro');
-    for (const fw of ['bios', 'uefi'] as const) {
-      const e = def(info, fw);
+    expect(info).toMatchObject({ family: 'archiso', distro: 'Manjaro' });
+    for (const { e, a } of defaults(info)) {
       expect(e.route).toBe('kernel-root-http');
       expect(e.kernel).toBe('boot/vmlinuz-x86_64');
       expect(e.initrds).toEqual(['boot/intel_ucode.img', 'boot/initramfs-x86_64.img']);
-      const a = args(e.cmdline);
       expect(a.map.get('miso_http_srv')).toBe('{iso}/');
       expect(a.map.get('misobasedir')).toBe('manjaro');
       expect(a.map.get('ip')).toBe('dhcp');
@@ -193,9 +176,7 @@ describe.skipIf(!tools)('analyseIso per family', () => {
 
   it('Debian installer ISO: kernel route, and a note that it will look for its CD', async () => {
     const info = await analyse(debianInstallerIso(dir));
-    expect(info.family).toBe('debian-installer');
-    expect(info.distro).toBe('Debian');
-    expect(info.version).toBe('12.4.0');
+    expect(info).toMatchObject({ family: 'debian-installer', distro: 'Debian', version: '12.4.0' });
     const e = def(info, 'bios');
     expect(e.route).toBe('kernel');
     expect(e.kernel).toBe('install.amd/vmlinuz');
@@ -209,8 +190,7 @@ describe.skipIf(!tools)('analyseIso per family', () => {
 
   it('Windows-shaped UDF image: recognised, route none on both firmwares, never sanboot', async () => {
     const info = await analyse(udfIso(dir, 'win', true).path);
-    expect(info.family).toBe('windows');
-    expect(info.distro).toBe('Windows');
+    expect(info).toMatchObject({ family: 'windows', distro: 'Windows' });
     expect(info.note?.startsWith(WINDOWS_NOTE)).toBe(true);
     expect(info.entries.every((e) => e.route === 'none')).toBe(true);
     expect(isoBootArches(info)).toEqual([]);
@@ -247,8 +227,7 @@ describe.skipIf(!tools)('analyseIso per family', () => {
   it('memtest86+ (Debian package ISO): memdisk of its floppy image on BIOS, its EFI program on UEFI', async () => {
     const fx = ensureFixtures();
     const info = await analyse(join(fx.memtestDir, 'memtest86+x64.iso'));
-    expect(info.family).toBe('memtest');
-    expect(info.distro).toBe('memtest86+');
+    expect(info).toMatchObject({ family: 'memtest', distro: 'memtest86+' });
     expect(info.version).toMatch(/^\d+\.\d+$/);
     expect(info.elTorito).toEqual({ bios: true, uefi: true });
     const b = def(info, 'bios');
