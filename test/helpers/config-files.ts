@@ -1,7 +1,8 @@
 /** ConfigReaders for the boot-config tests: in memory (ISO paths → text, case-insensitive) and over a folder. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConfigReader } from '../../app/core/iso-boot/types.js';
+import { expect } from 'vitest';
+import { ConfigLog, type ConfigReader, type LoaderMenu } from '../../app/core/iso-boot/types.js';
 
 export function filesReader(files: Record<string, string>): ConfigReader & { reads: string[] } {
   const norm = (p: string): string => p.split('/').filter(Boolean).join('/').toLowerCase();
@@ -64,4 +65,14 @@ export function dirReader(base: string): ConfigReader {
       }
     },
   };
+}
+
+/** One loader's menu read with a fresh ConfigLog (returned beside it, for its issues); it must be read. */
+export async function readMenu(
+  read: (log: ConfigLog) => Promise<LoaderMenu | undefined>,
+): Promise<LoaderMenu & { log: ConfigLog }> {
+  const log = new ConfigLog();
+  const m = await read(log);
+  expect(m, 'menu read').toBeDefined();
+  return { ...(m as LoaderMenu), log };
 }

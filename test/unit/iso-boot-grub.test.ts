@@ -5,20 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readGrubMenu } from '../../app/core/iso-boot/grub-config.js';
-import { ConfigLog, type ConfigBootEntry, type LoaderMenu } from '../../app/core/iso-boot/types.js';
+import { ConfigLog, type ConfigBootEntry } from '../../app/core/iso-boot/types.js';
 import type { IsoFirmware } from '../../app/shared/iso-boot-types.js';
-import { filesReader } from '../helpers/config-files.js';
+import { filesReader, readMenu } from '../helpers/config-files.js';
 
-async function menu(
-  files: Record<string, string>,
-  firmware: IsoFirmware = 'uefi',
-  path = 'boot/grub/grub.cfg',
-): Promise<LoaderMenu & { log: ConfigLog }> {
-  const log = new ConfigLog();
-  const m = await readGrubMenu(filesReader(files), path, firmware, log);
-  expect(m, 'menu read').toBeDefined();
-  return { ...(m as LoaderMenu), log };
-}
+const menu = (files: Record<string, string>, firmware: IsoFirmware = 'uefi', path = 'boot/grub/grub.cfg') =>
+  readMenu((log) => readGrubMenu(filesReader(files), path, firmware, log));
 
 const titles = (es: readonly ConfigBootEntry[]): string[] => es.map((e) => e.title);
 const dflt = (es: readonly ConfigBootEntry[]): ConfigBootEntry[] => es.filter((e) => e.isDefault);

@@ -5,19 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readIsolinuxMenu } from '../../app/core/iso-boot/isolinux-config.js';
-import { ConfigLog, type ConfigBootEntry, type LoaderMenu } from '../../app/core/iso-boot/types.js';
-import { filesReader } from '../helpers/config-files.js';
+import { ConfigLog, type ConfigBootEntry } from '../../app/core/iso-boot/types.js';
+import { filesReader, readMenu } from '../helpers/config-files.js';
 
-async function menu(
-  files: Record<string, string>,
-  path = 'isolinux/isolinux.cfg',
-  cwd?: string,
-): Promise<LoaderMenu & { log: ConfigLog }> {
-  const log = new ConfigLog();
-  const m = await readIsolinuxMenu(filesReader(files), path, log, cwd);
-  expect(m, 'menu read').toBeDefined();
-  return { ...(m as LoaderMenu), log };
-}
+const menu = (files: Record<string, string>, path = 'isolinux/isolinux.cfg', cwd?: string) =>
+  readMenu((log) => readIsolinuxMenu(filesReader(files), path, log, cwd));
 const titles = (es: readonly ConfigBootEntry[]): string[] => es.map((e) => e.title);
 const dflt = (es: readonly ConfigBootEntry[]): string[] => es.filter((e) => e.isDefault).map((e) => e.title);
 

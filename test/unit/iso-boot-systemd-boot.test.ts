@@ -4,15 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readSystemdBootMenu, versionCompare } from '../../app/core/iso-boot/systemd-boot-config.js';
-import { ConfigLog, type ConfigBootEntry, type LoaderMenu } from '../../app/core/iso-boot/types.js';
-import { filesReader } from '../helpers/config-files.js';
+import { ConfigLog, type ConfigBootEntry } from '../../app/core/iso-boot/types.js';
+import { filesReader, readMenu } from '../helpers/config-files.js';
 
-async function menu(files: Record<string, string>): Promise<LoaderMenu & { log: ConfigLog }> {
-  const log = new ConfigLog();
-  const m = await readSystemdBootMenu(filesReader(files), log);
-  expect(m, 'menu read').toBeDefined();
-  return { ...(m as LoaderMenu), log };
-}
+const menu = (files: Record<string, string>) =>
+  readMenu((log) => readSystemdBootMenu(filesReader(files), log));
 const ids = (es: readonly ConfigBootEntry[]): (string | undefined)[] => es.map((e) => e.loaderId);
 const dflt = (es: readonly ConfigBootEntry[]): (string | undefined)[] =>
   es.filter((e) => e.isDefault).map((e) => e.loaderId);
