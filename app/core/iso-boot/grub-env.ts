@@ -20,28 +20,20 @@ export class Context {
   }
 }
 
+/** What a `menuentry` and a `submenu` both record where they are defined. */
+interface MenuItemBase {
+  readonly title: string;
+  readonly id?: string;
+  readonly body: readonly Stmt[];
+  readonly configPath: string;
+  readonly line: number;
+  /** The context it was defined in: its body runs there when the menu is shown. */
+  readonly ctx: Context;
+}
+
 export type MenuItem =
-  | {
-      readonly kind: 'entry';
-      readonly title: string;
-      readonly id?: string;
-      readonly body: readonly Stmt[];
-      readonly configPath: string;
-      readonly line: number;
-      /** The context it was defined in: its body runs there when the menu is shown. */
-      readonly ctx: Context;
-      readonly args: readonly string[];
-    }
-  | {
-      readonly kind: 'submenu';
-      readonly title: string;
-      readonly id?: string;
-      readonly body: readonly Stmt[];
-      readonly configPath: string;
-      readonly line: number;
-      /** The context it was defined in: its body runs there when the menu is shown. */
-      readonly ctx: Context;
-    };
+  | (MenuItemBase & { readonly kind: 'entry'; readonly args: readonly string[] })
+  | (MenuItemBase & { readonly kind: 'submenu' });
 
 /** What a running menu entry body loaded. */
 export interface Loaded {
