@@ -103,9 +103,14 @@ export function bootLines(
       lines.push(`boot${fail('the kernel did not start')}`);
       return lines;
     }
+    case 'memtest': {
+      // iPXE starts memtest86+'s Linux-header image and its EFI build alike; no initrd. The user's command line
+      // goes with it (memtest86+ reads e.g. `console=ttyS0,115200` to mirror its screen to a serial line).
+      const args = e.cmdline ? ` ${cmdline(e.cmdline)}` : '';
+      return [`chain ${urlFor(base, e.path)}${args}${fail(`chain ${e.path.split('/').pop() ?? ''}`)}`];
+    }
     case 'efi':
     case 'nbp':
-    case 'memtest': // iPXE starts memtest86+'s Linux-header image and its EFI build alike; no initrd
     case 'ipxe-script':
       return [`chain ${urlFor(base, e.path)}${fail(`chain ${e.path.split('/').pop() ?? ''}`)}`];
     case 'iso': {

@@ -176,6 +176,27 @@ describe('generateBootScript', () => {
     expect(withMenu).toContain('choose --default e0 --timeout 5000 target || goto exit');
   });
 
+  it("memtest is chained with the user's command line (console=ttyS0 mirrors its screen to serial), never an initrd", () => {
+    const memtest: LibraryEntry = {
+      id: 'memtest86+x64.bin',
+      kind: 'memtest',
+      title: 'memtest86+',
+      path: 'memtest86+x64.bin',
+      arch: ['bios'],
+      size: 150_000,
+      cmdline: 'console=ttyS0,115200',
+    };
+    const s = generateBootScript({ baseUrl: base, entries: [memtest], client: { arch: 'bios' } });
+    expect(s).toMatch(
+      /^chain http:\/\/10\.0\.0\.1:8080\/memtest86%2Bx64\.bin console=ttyS0,115200 \|\| goto failed_0$/m,
+    );
+    expect(s).not.toMatch(/^initrd /m);
+    const { cmdline: _c, ...plain } = memtest;
+    expect(generateBootScript({ baseUrl: base, entries: [plain], client: { arch: 'bios' } })).toMatch(
+      /^chain http:\/\/10\.0\.0\.1:8080\/memtest86%2Bx64\.bin \|\| goto failed_0$/m,
+    );
+  });
+
   it('explains when nothing is bootable', () => {
     const s = generateBootScript({ baseUrl: base, entries: [efi], client: { arch: 'uefi-arm64' } });
     expect(s.startsWith('#!ipxe\n')).toBe(true);
