@@ -42,3 +42,29 @@ export async function errorText(page: Page): Promise<string> {
   const banner = page.getByTestId('error');
   return (await banner.count()) ? ((await banner.textContent()) ?? '') : '';
 }
+
+/**
+ * Throttles the page's uploads to `bytesPerSecond` (Chromium's network emulation over CDP), so a drop's
+ * upload takes seconds and its progress or its Cancel can be seen. `lift()` ends the throttle and detaches.
+ */
+export async function throttleUploads(
+  page: Page,
+  bytesPerSecond: number,
+): Promise<{ lift(): Promise<void> }> {
+  const cdp = await page.context().newCDPSession(page);
+  const upload = (uploadThroughput: number) =>
+    cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput,
+    });
+  await cdp.send('Network.enable');
+  await upload(bytesPerSecond);
+  return {
+    async lift() {
+      await upload(-1);
+      await cdp.detach();
+    },
+  };
+}

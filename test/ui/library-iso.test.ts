@@ -25,7 +25,7 @@ import { ensureFixtures } from '../fixtures/fixtures.js';
 import { liveBootIso } from '../helpers/iso-families.js';
 import { udfIso } from '../helpers/iso-images.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
-import { errorText } from './browser.js';
+import { errorText, throttleUploads } from './browser.js';
 import { repo, UiHarness } from './ui-harness.js';
 
 const shots = join(repo, 'artifacts', 'ui');
@@ -228,14 +228,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'xorriso', 'genisoimage',
       expect(readdirSync(join(root, '.pxe-desk', 'import'))).toEqual([]);
 
       // A drop on the browser UI uploads first (throttled here); Cancel stops the upload itself.
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Network.enable');
-      await cdp.send('Network.emulateNetworkConditions', {
-        offline: false,
-        latency: 0,
-        downloadThroughput: -1,
-        uploadThroughput: 1_000_000,
-      });
+      await throttleUploads(page, 1_000_000);
       await page.evaluate(`(() => {
         const dt = new DataTransfer();
         dt.items.add(new File([new Uint8Array(32 * 1024 * 1024)], 'slow.iso'));

@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOT_MARKER, ensureFixtures, parseMarker } from '../fixtures/fixtures.js';
 import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools, which } from '../helpers/tools.js';
-import { errorText, launchChromium } from './browser.js';
+import { errorText, launchChromium, throttleUploads } from './browser.js';
 import { biosPxeNicArgs, qemuGuestArgs } from '../lab/lab.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -230,14 +230,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       await page.locator('#test-files').setInputFiles([fx.vmlinuz, fx.initrd]);
       // Throttle the page's uploads (Chromium's network emulation) so the 8 MB kernel takes seconds:
       // long enough to see the copy progress bar move, as it does for a big ISO on a real disk.
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Network.enable');
-      await cdp.send('Network.emulateNetworkConditions', {
-        offline: false,
-        latency: 0,
-        downloadThroughput: -1,
-        uploadThroughput: 2_000_000,
-      });
+      const throttle = await throttleUploads(page, 2_000_000);
       await page.evaluate(`(() => {
         const dt = new DataTransfer();
         for (const f of document.getElementById('test-files').files) dt.items.add(f);
@@ -253,13 +246,7 @@ describe.skipIf(!haveNetns() || !haveTools('chromium', 'dnsmasq', 'busybox', 'cu
       const midway = Number(await bar.getAttribute('value'));
       expect(midway).toBeLessThan(1);
       await shot(page, '2a-copying');
-      await cdp.send('Network.emulateNetworkConditions', {
-        offline: false,
-        latency: 0,
-        downloadThroughput: -1,
-        uploadThroughput: -1,
-      });
-      await cdp.detach();
+      await throttle.lift();
       await picker.dispose();
       await expect.poll(() => page.getByTestId('entry').count(), { timeout: 30_000 }).toBe(1);
       expect(
