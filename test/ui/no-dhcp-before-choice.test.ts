@@ -22,6 +22,7 @@ import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { readPcapUdp, type UdpPacket } from '../helpers/pcap.js';
 import { haveNetns, haveTools } from '../helpers/tools.js';
 import { errorText, launchChromium } from './browser.js';
+import { uiUrl } from './ui-harness.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const SRV = '10.238.0.1';
@@ -81,7 +82,7 @@ async function startCli(args: string[]): Promise<string> {
   entry.child.stderr?.on('data', (d: Buffer) => (entry.err += d.toString()));
   clis.push(entry);
   await waitFor(() => /"type":"ui"/.test(entry.out), 20_000, `serve --ui URL (stderr: ${entry.err})`);
-  return (JSON.parse(/\{"type":"ui".*\}/.exec(entry.out)![0]) as { url: string }).url;
+  return uiUrl(entry.out);
 }
 
 async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {

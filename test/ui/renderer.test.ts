@@ -29,6 +29,7 @@ import { createNetLab, waitFor, type NetLab } from '../helpers/netns.js';
 import { haveNetns, haveTools, which } from '../helpers/tools.js';
 import { errorText, launchChromium, throttleUploads } from './browser.js';
 import { biosPxeNicArgs, qemuGuestArgs } from '../lab/lab.js';
+import { uiUrl } from './ui-harness.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const shots = join(repo, 'artifacts', 'ui');
@@ -106,7 +107,7 @@ const bootScript = (): Promise<string> =>
 
 /** Opens the UI; a session left running by an earlier failed test is stopped first (tests stay independent). */
 async function openUi(page: Page): Promise<void> {
-  const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
+  const url = uiUrl(cliOut);
   await page.goto(url);
   await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toMatch(/\w/);
   if (/running|starting/.test((await page.getByTestId('state').textContent()) ?? '')) {
@@ -123,7 +124,7 @@ async function openUi(page: Page): Promise<void> {
 async function freshWindow(check: (page: Page) => Promise<void>): Promise<void> {
   const page = await browser!.newPage({ viewport: { width: 1360, height: 820 } });
   try {
-    const url = (JSON.parse(/\{"type":"ui".*\}/.exec(cliOut)![0]) as { url: string }).url;
+    const url = uiUrl(cliOut);
     await page.goto(url);
     await expect
       .poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 })

@@ -14,8 +14,13 @@ import { launchChromium } from './browser.js';
 
 export const repo = resolve(import.meta.dirname, '..', '..');
 
-/** The line a UI server prints when it listens: `{"type":"ui","url":...}`. */
+/** The line a UI server (`serve --ui` or a scripted one) prints when it listens: `{"type":"ui","url":...}`. */
 const UI_LINE = /\{"type":"ui".*\}/;
+
+/** The URL (with the page's token) in a UI server's output; call once its UI line is there. */
+export function uiUrl(out: string): string {
+  return (JSON.parse(UI_LINE.exec(out)![0]) as { url: string }).url;
+}
 
 export class UiHarness {
   /** A temporary folder of the test's own, removed by close(). */
@@ -57,7 +62,7 @@ export class UiHarness {
 
   /** The URL (with the page's token) the server printed. */
   url(): string {
-    return (JSON.parse(UI_LINE.exec(this.out)![0]) as { url: string }).url;
+    return uiUrl(this.out);
   }
 
   get browser(): Browser {
