@@ -274,19 +274,30 @@ describe('Secure Boot on and off', () => {
     at(72_000);
     expect(firmwareAsks(book, 72_000, HTTP, shimUrl)).toBe('ipxe');
     expect(book.row(MAC)).toMatchObject({ chain: 'ipxe' });
-    // It is served snponly.efi again over HTTP, refuses it again and gives up.
+    // Its retry already says it: the firmware did not run what it got.
+    book.tick();
+    expect(book.diagnoses(MAC)[0]).toMatchObject({
+      code: 'secure-boot',
+      text: 'Downloaded snponly.efi and never ran it: Secure Boot is probably on; set Secure Boot to on',
+    });
+    // It is served snponly.efi again over HTTP and refuses it again: that second whole download is the
+    // refusal itself, reported at once (the lab's run ended 8 s later, before any next-step window).
     tid++;
     book.ingest(tx('http', 'start', 72_500, 'snponly.efi', 0));
     book.ingest(tx('http', 'done', 72_600, 'snponly.efi', 174_080, { detail: { status: 200 } }));
-    at(110_000);
+    at(73_000);
     book.tick();
     const d = book.diagnoses(MAC)[0]!;
     expect(d.code).toBe('secure-boot');
     expect(d.text).toBe(
-      'Downloaded snponly.efi and never ran it: Secure Boot is probably on; set Secure Boot to on',
+      'Downloaded snponly.efi 2 times and never ran it: Secure Boot is probably on; set Secure Boot to on',
     );
     expect(d.fix).toMatch(/^Set Secure Boot to On \(or Auto\) in PXE Desk/);
     expect(book.row(MAC)!.stage).not.toBe('stalled');
+    // It gives up: the finding stays.
+    at(110_000);
+    book.tick();
+    expect(book.diagnoses(MAC)[0]).toMatchObject({ code: 'secure-boot', text: d.text });
   });
 
   it('a new session takes the new setting (reset)', () => {

@@ -19,16 +19,22 @@ export const HTTP_BOOT_WAIT_MS = 120_000;
 /**
  * The iPXE binary downloaded whole by UEFI x64 firmware on the iPXE chain with nothing after it (no iPXE
  * request, no new firmware request, no other file) for `nextStep`: the client model's Secure Boot signal
- * (secure-boot-chain.ts) that never got its retry.
+ * (secure-boot-chain.ts) that never got its retry. A retry that leaves the client on iPXE (setting off: a new
+ * firmware request, e.g. UEFI HTTP boot ~70 s later in the lab, or the same download whole again) is the
+ * refusal itself, so it is reported at once: waiting out `nextStep` again would hide it whenever the firmware
+ * retries, and the last retry may be the last thing the machine does.
  */
 export function unrunIpxe(
   f: ClientFacts,
   now: number,
   nextStep: number,
-): { file: string; time: number } | undefined {
+): { file: string; time: number; count: number } | undefined {
   const u = f.unrun;
-  if (!u || f.chain?.chain === 'signed' || f.transfers.size > 0 || now - u.time < nextStep) return undefined;
-  if ((f.lastActivityWithUs ?? 0) > u.time || (f.lastDiscover ?? 0) > u.time) return undefined;
+  if (!u || f.chain?.chain === 'signed' || f.transfers.size > 0) return undefined;
+  // A DHCP request that left the signal standing is the firmware's retry: iPXE's own requests and any within
+  // RETRY_GAP_MS of the download clear it (secure-boot-chain.ts).
+  const retried = u.count >= 2 || (f.lastDiscover ?? 0) > u.time;
+  if (!retried && (now - u.time < nextStep || (f.lastActivityWithUs ?? 0) > u.time)) return undefined;
   return f.downloads.at(-1)?.file === u.file ? u : undefined;
 }
 
@@ -37,10 +43,10 @@ export function secureBootFindings(
   f: ClientFacts,
   now: number,
   o: DiagnosisOptions,
-  unrun: { file: string; time: number } | undefined,
+  unrun: { file: string; time: number; count: number } | undefined,
 ): Diagnosis[] {
   const out: Diagnosis[] = [];
-  if (unrun) out.push(unrunFinding(unrun.file, unrun.time, o.secureBoot ?? 'auto'));
+  if (unrun) out.push(unrunFinding(unrun.file, unrun.time, unrun.count, o.secureBoot ?? 'auto'));
   const refused = f.kernelRefused;
   if (refused && f.chain?.chain === 'signed')
     out.push({
@@ -73,13 +79,14 @@ export function unrunLoop(file: string, count: number, spanMs: number, time: num
   };
 }
 
-function unrunFinding(file: string, time: number, setting: SecureBootMode): Diagnosis {
+function unrunFinding(file: string, time: number, count: number, setting: SecureBootMode): Diagnosis {
   const name = file.split('/').at(-1) ?? file;
+  const times = count >= 2 ? ` ${count} times` : '';
   return {
     code: 'secure-boot',
     severity: 'error',
     time,
-    text: `Downloaded ${name} and never ran it: Secure Boot is probably on; set Secure Boot to on`,
+    text: `Downloaded ${name}${times} and never ran it: Secure Boot is probably on; set Secure Boot to on`,
     fix:
       setting === 'off'
         ? 'Set Secure Boot to On (or Auto) in PXE Desk and boot the machine again: it then gets the signed chain shim → GRUB, which Secure Boot runs. Or switch Secure Boot off in its firmware settings.'
