@@ -3,14 +3,18 @@
  * or a refusal with a code (what consumers branch on) and a plain-language reason (what people read).
  *
  * It owns three facts every other layer reads from it, never decides again: whether the operator excluded
- * a MAC (allow/deny lists, block, the loop breaker's pause: exclusionOf), whether the client is a network-boot
+ * a MAC (allow/deny lists, block, the loop breaker's pause: exclusionOf in exclusion.ts), whether the client is a network-boot
  * client (netboot-client.ts) and the firmware of a request (firmwareOfRequest: identities carry the same).
  */
-import type { ExclusionCode, FirmwareKind, RefusalCode } from '../../shared/events.js';
+import type { FirmwareKind, RefusalCode } from '../../shared/events.js';
 import { firmwareLabel, firmwareOf } from '../../shared/firmware.js';
 import type { BootChain } from '../../shared/secure-boot.js';
+import { exclusionOf, normalizeMac, type OperatorExclusion } from './exclusion.js';
 import { netbootClassOf } from './netboot-client.js';
 import type { PxeMenu } from './pxe-menu.js';
+
+// Exclusions are decided in exclusion.ts; their callers import them from here, beside the decision.
+export { exclusionOf, type Exclusion, type OperatorExclusion } from './exclusion.js';
 
 export interface BootConfig {
   readonly mode: 'proxy' | 'dhcp';
@@ -59,18 +63,6 @@ export interface BootConfig {
 export const SIGNED_BOOT_FILE = 'shimx64.efi';
 /** What shim loads next from the same folder: its built-in DEFAULT_LOADER (rhboot/shim shim.h). */
 export const SIGNED_SECOND_STAGE = 'grubx64.efi';
-
-/** What the session excludes on its own (BootConfig.isBlocked): a block by the operator or a pause. */
-export interface OperatorExclusion {
-  readonly kind: Extract<ExclusionCode, 'blocked' | 'paused'>;
-  readonly reason: string;
-}
-
-/** Why a MAC gets no answer at all, whatever it asks (exclusionOf). */
-export interface Exclusion {
-  readonly code: ExclusionCode;
-  readonly reason: string;
-}
 
 export interface BootRequest {
   readonly mac: string;
@@ -149,29 +141,10 @@ export function firmwareOfRequest(
   return { arch: archs[0]!, firmware: 'unknown' };
 }
 
-const norm = (mac: string): string => mac.toLowerCase().replace(/-/g, ':');
-
 /**
- * Per-config values derived once (the engines call decideBoot for every DISCOVER, up to tens of
- * thousands per second): normalised allow/deny sets and the base URL. Keyed by the config object, so a
- * new config (the engines build theirs once) gets fresh values; decideBoot stays a pure function.
+ * The base URL derived once per config (the engines call decideBoot for every DISCOVER, up to tens of
+ * thousands per second), keyed by the config object so decideBoot stays a pure function.
  */
-interface Lists {
-  readonly allow: ReadonlySet<string> | undefined;
-  readonly deny: ReadonlySet<string>;
-}
-const listCache = new WeakMap<object, Lists>();
-function listsOf(config: Pick<BootConfig, 'allow' | 'deny'>): Lists {
-  let d = listCache.get(config);
-  if (!d) {
-    d = {
-      allow: config.allow && config.allow.length > 0 ? new Set(config.allow.map(norm)) : undefined,
-      deny: new Set((config.deny ?? []).map(norm)),
-    };
-    listCache.set(config, d);
-  }
-  return d;
-}
 const baseCache = new WeakMap<BootConfig, string>();
 function baseOf(config: BootConfig): string {
   let base = baseCache.get(config);
@@ -200,25 +173,8 @@ function fileFor(fw: FirmwareKind, config: BootConfig): string | undefined {
   return def;
 }
 
-/**
- * Whether the operator excluded this MAC (deny list, allow list, block, loop-breaker pause), and why:
- * the one place these are decided. Full mode asks it before leasing; decideBoot before anything else.
- */
-export function exclusionOf(
-  rawMac: string,
-  config: Pick<BootConfig, 'allow' | 'deny' | 'isBlocked'>,
-): Exclusion | undefined {
-  const mac = norm(rawMac);
-  const lists = listsOf(config);
-  if (lists.deny.has(mac)) return { code: 'deny-list', reason: `${mac} is on the deny list` };
-  if (lists.allow && !lists.allow.has(mac))
-    return { code: 'not-in-allow-list', reason: `${mac} is not on the allow list` };
-  const own = config.isBlocked?.(mac);
-  return own ? { code: own.kind, reason: own.reason } : undefined;
-}
-
 export function decideBoot(req: BootRequest, config: BootConfig): BootPlan {
-  const mac = norm(req.mac);
+  const mac = normalizeMac(req.mac);
   const excluded = exclusionOf(mac, config);
   if (excluded) return { kind: 'refuse', code: excluded.code, reason: excluded.reason };
   const netboot = netbootClassOf(req.vendorClass);
