@@ -2,8 +2,9 @@
  * HTTP boot server: serves the netboot folder (kernels, initrds, ISOs, WIMs), the iPXE binaries
  * (fallbackDirs, for UEFI HTTP boot clients) and generated iPXE scripts (the `scripts` hook).
  * Read-only by design: engines never write to the netboot folder (docs/decisions.md, "netboot folder").
- * Kept whole (~415 lines): request routing, the transfer's events and its teardown are one lifecycle;
- * paths (files/confine.ts), conditionals (http-conditional.ts), ranges and the body sender are apart.
+ * Kept whole (~435 lines): request routing, the transfer's events and its teardown are one lifecycle;
+ * paths (files/confine.ts, files inside ISO images in files/iso-members.ts), conditionals
+ * (http-conditional.ts), ranges and the body sender (file-body.ts) are apart.
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -14,6 +14,8 @@
  *  - runner-pool.ts: transfers in worker threads (transfer-worker.ts) or the native data path
  *    (native-data-path.ts, native-tftp/), over worker-protocol.ts;
  *  - error-replies.ts: rate-limited ERROR replies; options.ts: what the server is given.
+ * Kept whole (~405 lines): what is left is the one request lifecycle (receive, classify, place, report);
+ * files inside ISO images resolve in files/iso-members.ts and only their counters are read here.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
