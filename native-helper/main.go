@@ -7,67 +7,58 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"os"
+	"runtime"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
 )
 
-// outMu keeps frames whole: receive goroutines and the frame loop all write to stdout.
-var outMu sync.Mutex
-
-func emit(frame []byte) {
-	outMu.Lock()
-	defer outMu.Unlock()
-	if _, err := os.Stdout.Write(frame); err != nil {
-		// The app is gone: nothing left to relay for.
-		os.Exit(0)
-	}
-}
-
 func fatal(code byte, msg string) {
 	fmt.Fprintln(os.Stderr, "pxe-desk-helper:", msg)
 	emit(EncodeError(code, true, msg))
+	flush()
 	os.Exit(2)
 }
 
 // main is a strict state machine: bind exactly once, then only dgram-out; anything else (a frame
 // before bind, a second bind, an unknown or malformed frame) is fatal and nothing is sent (fail closed).
 func main() {
+	// Two Ps, whatever the CPU count or affinity (the bench pins the server to one CPU): while the relay
+	// waits in epoll_wait, the idle second P keeps sysmon from taking the waiting one back and then
+	// sleeping, to be woken again (futex, nanosleeps) by every datagram. Nothing else runs on it.
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
 	emit(EncodeFrame(THello, []byte("pxe-desk-helper/1")))
-	// Nonblocking stdin and sockets run on Go's poller: one thread waits for all of them in one epoll.
-	// Blocking reads parked a thread each, so every datagram cost thread hand-offs (bench/README.md).
-	// Only the app's pipe or socket: a terminal shared with a shell must stay as it is.
-	if st := (syscall.Stat_t{}); syscall.Fstat(0, &st) == nil && (st.Mode&syscall.S_IFMT == syscall.S_IFIFO || st.Mode&syscall.S_IFMT == syscall.S_IFSOCK) {
-		syscall.SetNonblock(0, true)
-	}
-	in := bufio.NewReaderSize(os.NewFile(0, "stdin"), 1<<16)
-	var socks map[byte]syscall.RawConn
-	var rules *Rules
-	for {
-		f, err := ReadFrame(in)
+	flush()
+	newRelay().run(func(r *relay, t byte, body []byte) {
 		switch {
-		case err == io.EOF || (err == nil && f.Type == TBye):
-			return
-		case err != nil:
-			fatal(EMalformed, "malformed frame")
-		case f.Type == TBind && socks == nil:
-			socks, rules = start(f.Body)
-		case f.Type == TDgramOut && socks != nil:
-			send(socks, rules, f.Body)
+		case t == TBye:
+			flush()
+			os.Exit(0)
+		case t == TBind && r.rules == nil:
+			r.start(body)
+		case t == TDgramOut && r.rules != nil:
+			d, err := DecodeDgramOut(body)
+			if err != nil {
+				fatal(EMalformed, "malformed datagram-out frame")
+			}
+			if r.socks[d.Role] == 0 || !r.rules.Allowed(d) {
+				emit(EncodeError(ESendRefused, false, fmt.Sprintf("refused: role %d to %v:%d", d.Role, d.Dst, d.DstPort)))
+				return
+			}
+			r.send(d)
 		default:
-			fatal(EMalformed, "unexpected frame type "+strconv.Itoa(int(f.Type)))
+			fatal(EMalformed, "unexpected frame type "+strconv.Itoa(int(t)))
 		}
-	}
+	})
 }
 
-// start binds every requested role, drops privileges, reports bound and starts the receive loops.
-func start(body []byte) (map[byte]syscall.RawConn, *Rules) {
+// start binds every requested role, drops privileges, reports bound and adds the sockets to the relay.
+func (r *relay) start(body []byte) {
 	bd, err := DecodeBind(body)
 	if err != nil {
 		fatal(EMalformed, "malformed bind frame")
@@ -84,34 +75,15 @@ func start(body []byte) (map[byte]syscall.RawConn, *Rules) {
 			serverPort = p.Port - 1
 		}
 	}
-	rules := NewRules(serverPort, time.Now)
+	r.rules = NewRules(serverPort, time.Now)
 	emit(EncodeBound(ifindex, bd.Ports))
-	for role, rc := range socks {
-		go receive(role, rc, rules)
-	}
-	return socks, rules
-}
-
-func send(socks map[byte]syscall.RawConn, rules *Rules, body []byte) {
-	d, err := DecodeDgramOut(body)
-	if err != nil {
-		fatal(EMalformed, "malformed datagram-out frame")
-	}
-	rc, bound := socks[d.Role]
-	if !bound || !rules.Allowed(d) {
-		emit(EncodeError(ESendRefused, false, fmt.Sprintf("refused: role %d to %v:%d", d.Role, d.Dst, d.DstPort)))
-		return
-	}
-	// A full send buffer (EAGAIN) waits on the poller for room, as a blocking socket would.
-	to, err := &syscall.SockaddrInet4{Port: int(d.DstPort), Addr: d.Dst}, error(nil)
-	rc.Write(func(fd uintptr) bool { err = syscall.Sendto(int(fd), d.Payload, 0, to); return err != syscall.EAGAIN })
-	if err != nil {
-		emit(EncodeError(EIO, false, "send failed: "+err.Error()))
+	for role, fd := range socks {
+		r.watch(role, fd)
 	}
 }
 
 // bindAll opens every requested role or fails closed with one error frame naming the cause.
-func bindAll(bd Bind) (map[byte]syscall.RawConn, uint32) {
+func bindAll(bd Bind) (map[byte]int, uint32) {
 	// Not net.InterfaceByName: package net links cgo, and AllThreadsSyscall (capset) refuses cgo.
 	probe, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
 	if err != nil {
@@ -134,7 +106,7 @@ func bindAll(bd Bind) (map[byte]syscall.RawConn, uint32) {
 		fatal(EIfaceDown, "interface "+bd.Iface+" is down")
 	}
 	syscall.Close(probe)
-	socks := map[byte]syscall.RawConn{}
+	socks := map[byte]int{}
 	for _, p := range bd.Ports {
 		if !PortAllowed(p.Role, p.Port) {
 			fatal(EBadPort, fmt.Sprintf("port %d is not allowed for role %d", p.Port, p.Role))
@@ -142,7 +114,7 @@ func bindAll(bd Bind) (map[byte]syscall.RawConn, uint32) {
 		if _, dup := socks[p.Role]; dup {
 			fatal(EMalformed, "role requested twice")
 		}
-		rc, err := bindOne(bd.Iface, p.Port, p.Role == RoleDhcpClient)
+		fd, err := bindOne(bd.Iface, p.Port, p.Role == RoleDhcpClient)
 		if err != nil {
 			code, known := bindErrors[err]
 			if !known {
@@ -150,7 +122,7 @@ func bindAll(bd Bind) (map[byte]syscall.RawConn, uint32) {
 			}
 			fatal(code, fmt.Sprintf("bind udp port %d on %s: %v", p.Port, bd.Iface, err))
 		}
-		socks[p.Role] = rc
+		socks[p.Role] = fd
 	}
 	return socks, ifindex
 }
@@ -161,10 +133,10 @@ var bindErrors = map[error]byte{syscall.EADDRINUSE: EPortInUse, syscall.EACCES: 
 // bindOne: SO_REUSEADDR only when shared (68, with the OS's DHCP client). Two UDP sockets that both
 // set it may bind the same port on the same NIC, so on 67/69/4011 a second PXE Desk would bind
 // silently and answer too; without it, it gets EADDRINUSE ("port in use").
-func bindOne(iface string, port uint16, shared bool) (syscall.RawConn, error) {
+func bindOne(iface string, port uint16, shared bool) (int, error) {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	// IP_PKTINFO: arrival ifindex and header destination; 4 MiB SO_RCVBUF: holds a DISCOVER burst.
 	opts := [][3]int{{syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1}, {syscall.IPPROTO_IP, syscall.IP_PKTINFO, 1},
@@ -186,44 +158,9 @@ func bindOne(iface string, port uint16, shared bool) (syscall.RawConn, error) {
 	}
 	if err != nil {
 		syscall.Close(fd)
-		return nil, err
+		return -1, err
 	}
-	return os.NewFile(uintptr(fd), "").SyscallConn() // on Go's poller; the RawConn keeps the File alive
-}
-
-// receive relays every datagram of one socket; it never stops on a bad packet (the engines judge
-// payloads), only on a socket error that cannot recover. Each wakeup takes all that is queued and
-// writes those frames at once: one pipe write and one wakeup of the app per burst.
-func receive(role byte, rc syscall.RawConn, rules *Rules) {
-	buf, oob, out := make([]byte, 65536), make([]byte, 256), make([]byte, 0, 1<<17)
-	for {
-		err := rc.Read(func(fd uintptr) bool {
-			for len(out) < 1<<16 {
-				n, oobn, _, from, err := syscall.Recvmsg(int(fd), buf, oob, 0)
-				if err == syscall.EAGAIN {
-					return len(out) > 0
-				} else if err != nil && err != syscall.EINTR && err != syscall.ECONNREFUSED {
-					fatal(EIO, "receive: "+err.Error())
-				}
-				if src, ok := from.(*syscall.SockaddrInet4); ok && err == nil {
-					d := Dgram{Role: role, Src: src.Addr, SrcPort: uint16(src.Port), Payload: buf[:n]}
-					// IP_PKTINFO is the one control message asked for: read it in place (no allocation).
-					if h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0])); oobn >= syscall.CmsgLen(syscall.SizeofInet4Pktinfo) && h.Level == syscall.IPPROTO_IP && h.Type == syscall.IP_PKTINFO {
-						pi := (*syscall.Inet4Pktinfo)(unsafe.Pointer(&oob[syscall.CmsgLen(0)]))
-						d.Ifindex, d.Dst = uint32(pi.Ifindex), pi.Addr // ipi_addr: the header destination
-					}
-					rules.Seen(role, d.Src, d.SrcPort, d.Payload)
-					out = append(out, EncodeDgramIn(d)...)
-				}
-			}
-			return true
-		})
-		if err != nil {
-			fatal(EIO, "receive: "+err.Error())
-		}
-		emit(out)
-		out = out[:0]
-	}
+	return fd, nil // nonblocking, read by the relay loop (relay.go)
 }
 
 // dropPrivileges: become the invoking user (pkexec/sudo) or, with file capabilities, shrink the

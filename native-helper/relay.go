@@ -1,0 +1,249 @@
+package main
+
+// The relay loop: ONE goroutine waits in ONE epoll (stdin and every bound socket, level-triggered)
+// and does all the work of a wakeup itself. It replaced receive goroutines and a stdin loop on Go's
+// poller, where each datagram woke the Go scheduler twice (socket readable, then the app's reply):
+// netpoller hand-offs between threads, sysmon's nanosleeps and futex wakeups cost more CPU than the
+// relaying (docs/helper.md, "Relay loop", has the figures).
+
+import (
+	"encoding/binary"
+	"os"
+	"runtime"
+	"syscall"
+	"unsafe"
+)
+
+const (
+	batch    = 32    // datagrams per recvmmsg(2)
+	slotSize = 65536 // > the largest UDP payload over IPv4 (65507): a datagram is never truncated
+	oobSize  = 64    // room for the one control message asked for, IP_PKTINFO (CmsgSpace(12) = 32)
+	inSize   = 1 << 18
+)
+
+// mmsghdr is struct mmsghdr of recvmmsg(2): a msghdr and the byte count the kernel fills in (Go pads
+// the struct as C does on 32- and 64-bit targets).
+type mmsghdr struct {
+	hdr syscall.Msghdr
+	n   uint32
+}
+
+type relay struct {
+	epfd   int
+	polled bool                  // stdin is in the epoll set (not a regular file or /dev/null, which epoll refuses)
+	socks  [RolePxe + 1]int      // fd per role, 0 = not bound (fd 0 is stdin, never a socket)
+	rules  *Rules                // nil until bound
+	in     []byte                // stdin bytes not yet decoded: in[:inLen]
+	inLen  int                   //
+	to     syscall.SockaddrInet4 // sendto's destination, reused: no allocation per send
+	hdrs   [batch]mmsghdr
+	iovs   [batch]syscall.Iovec
+	names  [batch]syscall.RawSockaddrInet4
+	oob    [batch][oobSize]byte
+	bufs   []byte // batch slots of slotSize; untouched pages cost no memory
+	events [8]syscall.EpollEvent
+}
+
+// out holds the frames of one wakeup; flush writes them to stdout at once (one pipe write, one
+// wakeup of the app, however many datagrams).
+var out = make([]byte, 0, 1<<17)
+
+func emit(frame []byte) { out = append(out, frame...) }
+
+func flush() {
+	for len(out) > 0 {
+		n, err := syscall.Write(1, out)
+		switch {
+		case err == syscall.EAGAIN: // stdout shares stdin's (nonblocking) socket: wait for room
+			waitFd(1, syscall.EPOLLOUT, -1)
+		case err == syscall.EINTR:
+		case err != nil: // the app is gone: nothing left to relay for
+			os.Exit(0)
+		default:
+			out = out[n:]
+		}
+	}
+	out = out[:cap(out)][:0]
+}
+
+// waitFd waits until fd is ready for events (POLLIN/POLLOUT share EPOLLIN/EPOLLOUT's values), at most
+// ms milliseconds (-1: no limit); it says whether fd became ready.
+func waitFd(fd int, events uint32, ms int) bool {
+	pfd := struct {
+		fd             int32
+		events, revent int16
+	}{int32(fd), int16(events), 0}
+	var ts *syscall.Timespec
+	if ms >= 0 {
+		t := syscall.NsecToTimespec(int64(ms) * 1e6)
+		ts = &t
+	}
+	n, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+	return e == 0 && n == 1
+}
+
+func newRelay() *relay {
+	r := &relay{in: make([]byte, inSize), bufs: make([]byte, batch*slotSize)}
+	var err error
+	if r.epfd, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
+		fatal(EIO, "epoll: "+err.Error())
+	}
+	// Nonblocking only for the app's pipe or socket: a terminal shared with a shell must stay as it is.
+	if st := (syscall.Stat_t{}); syscall.Fstat(0, &st) == nil && (st.Mode&syscall.S_IFMT == syscall.S_IFIFO || st.Mode&syscall.S_IFMT == syscall.S_IFSOCK) {
+		syscall.SetNonblock(0, true)
+	}
+	// EPERM: a regular file or /dev/null, always readable; read directly, between waits that do not block.
+	r.polled = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, 0, &syscall.EpollEvent{Events: syscall.EPOLLIN}) == nil
+	for i := range r.hdrs {
+		r.iovs[i] = syscall.Iovec{Base: &r.bufs[i*slotSize]}
+		r.iovs[i].SetLen(slotSize)
+		h := &r.hdrs[i].hdr
+		h.Name, h.Iov, h.Control = (*byte)(unsafe.Pointer(&r.names[i])), &r.iovs[i], &r.oob[i][0]
+		h.Iovlen = 1
+	}
+	return r
+}
+
+// watch adds a bound socket to the epoll set.
+func (r *relay) watch(role byte, fd int) {
+	if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}); err != nil {
+		fatal(EIO, "epoll: "+err.Error())
+	}
+	r.socks[role] = fd
+}
+
+// run relays until stdin closes or a bye frame; frame handles every whole frame from the app.
+func (r *relay) run(frame func(r *relay, t byte, body []byte)) {
+	for {
+		// A goroutine that never yields counts as running since its last reschedule, syscalls included;
+		// after 10 ms of that, sysmon takes its P at every wait that spans one of its ticks and starts
+		// another thread to find nothing to do (futex, nanosleeps: per datagram). Yielding each round
+		// (nothing else is runnable: it costs no syscall) keeps the P with the waiting thread.
+		runtime.Gosched()
+		ms := -1
+		if !r.polled {
+			r.readStdin(frame)
+			ms = 0
+		}
+		n, err := syscall.EpollWait(r.epfd, r.events[:], ms)
+		if err != nil && err != syscall.EINTR {
+			fatal(EIO, "epoll: "+err.Error())
+		}
+		for _, ev := range r.events[:max(n, 0)] {
+			if ev.Fd == 0 {
+				r.readStdin(frame)
+			} else {
+				r.receive(int(ev.Fd))
+			}
+			if len(out) >= 1<<16 {
+				flush()
+			}
+		}
+		flush()
+	}
+}
+
+func max(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// readStdin reads what the app wrote and handles every whole frame in it. The checks are ReadFrame's
+// (frames.go), made on the buffer so a partial frame waits for its rest instead of blocking the loop:
+// a bad length as soon as the 4 length bytes are in, version and type once the frame is whole.
+func (r *relay) readStdin(frame func(r *relay, t byte, body []byte)) {
+	n, err := syscall.Read(0, r.in[r.inLen:])
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		return
+	}
+	if n <= 0 { // EOF (or a read error: the app's end is unusable either way)
+		if r.inLen != 0 {
+			fatal(EMalformed, "malformed frame") // a frame cut short, as ReadFrame sees it
+		}
+		flush()
+		os.Exit(0)
+	}
+	r.inLen += n
+	p := 0
+	for r.inLen-p >= 4 {
+		l := int(binary.BigEndian.Uint32(r.in[p:]))
+		if l < 2 || l > MaxFrame {
+			fatal(EMalformed, "malformed frame")
+		}
+		if r.inLen-p < 4+l {
+			break
+		}
+		f := r.in[p+4 : p+4+l]
+		if f[0] != ProtocolVersion || f[1] < THello || f[1] > TBye {
+			fatal(EMalformed, "malformed frame")
+		}
+		p += 4 + l
+		frame(r, f[1], f[2:])
+	}
+	r.inLen = copy(r.in, r.in[p:r.inLen]) // inSize > 4 + MaxFrame: a whole frame always fits
+}
+
+// receive relays every datagram queued on one socket (up to batch; epoll reports the rest again). It
+// never stops on a bad packet (the engines judge payloads), only on a socket error that cannot recover.
+func (r *relay) receive(fd int) {
+	role := byte(0)
+	for i, s := range r.socks {
+		if s == fd {
+			role = byte(i)
+		}
+	}
+	for i := range r.hdrs {
+		r.hdrs[i].hdr.Namelen = syscall.SizeofSockaddrInet4 // the kernel overwrites both lengths
+		r.hdrs[i].hdr.SetControllen(oobSize)
+	}
+	n, _, e := syscall.Syscall6(syscall.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.hdrs[0])), batch, syscall.MSG_DONTWAIT, 0, 0)
+	if e == syscall.EAGAIN || e == syscall.EINTR || e == syscall.ECONNREFUSED {
+		return
+	} else if e != 0 {
+		fatal(EIO, "receive: "+e.Error())
+	}
+	for i := 0; i < int(n); i++ {
+		h, sa := &r.hdrs[i], &r.names[i]
+		if sa.Family != syscall.AF_INET {
+			continue
+		}
+		port := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		d := Dgram{Role: role, Src: sa.Addr, SrcPort: uint16(port[0])<<8 | uint16(port[1]), Payload: r.bufs[i*slotSize : i*slotSize+int(h.n)]}
+		// IP_PKTINFO is the one control message asked for: read it in place.
+		oob := r.oob[i][:]
+		if c := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0])); int(h.hdr.Controllen) >= syscall.CmsgLen(syscall.SizeofInet4Pktinfo) && c.Level == syscall.IPPROTO_IP && c.Type == syscall.IP_PKTINFO {
+			pi := (*syscall.Inet4Pktinfo)(unsafe.Pointer(&oob[syscall.CmsgLen(0)]))
+			d.Ifindex, d.Dst = uint32(pi.Ifindex), pi.Addr // ipi_addr: the header destination
+		}
+		r.rules.Seen(role, d.Src, d.SrcPort, d.Payload)
+		out = appendDgramIn(out, d)
+	}
+}
+
+// appendDgramIn appends EncodeDgramIn(d)'s bytes to b without building the frame apart
+// (TestAppendDgramInIsEncodeDgramIn holds the two together).
+func appendDgramIn(b []byte, d Dgram) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(2+15+len(d.Payload)))
+	b = binary.BigEndian.AppendUint32(append(b, ProtocolVersion, TDgramIn, d.Role), d.Ifindex)
+	b = binary.BigEndian.AppendUint16(append(b, d.Src[:]...), d.SrcPort)
+	return append(append(b, d.Dst[:]...), d.Payload...)
+}
+
+// send sends one dgram-out the rules allow from its role's socket. A full send buffer (EAGAIN) waits
+// for room, as a blocking socket would, but at most a second: then the send is reported failed.
+func (r *relay) send(d Dgram) {
+	r.to.Addr, r.to.Port = d.Dst, int(d.DstPort)
+	fd := r.socks[d.Role]
+	for {
+		err := syscall.Sendto(fd, d.Payload, 0, &r.to)
+		if err == syscall.EINTR || (err == syscall.EAGAIN && waitFd(fd, syscall.EPOLLOUT, 1000)) {
+			continue
+		}
+		if err != nil {
+			emit(EncodeError(EIO, false, "send failed: "+err.Error()))
+		}
+		return
+	}
+}
