@@ -150,9 +150,8 @@ func max(a, b int) int {
 	return b
 }
 
-// readStdin reads what the app wrote and handles every whole frame in it. The checks are ReadFrame's
-// (frames.go), made on the buffer so a partial frame waits for its rest instead of blocking the loop:
-// a bad length as soon as the 4 length bytes are in, version and type once the frame is whole.
+// readStdin reads what the app wrote and handles every whole frame in it; a frame cut short by EOF is
+// malformed, as ReadFrame sees it.
 func (r *relay) readStdin(frame func(r *relay, t byte, body []byte)) {
 	n, err := syscall.Read(0, r.in[r.inLen:])
 	if err == syscall.EAGAIN || err == syscall.EINTR {
@@ -160,29 +159,41 @@ func (r *relay) readStdin(frame func(r *relay, t byte, body []byte)) {
 	}
 	if n <= 0 { // EOF (or a read error: the app's end is unusable either way)
 		if r.inLen != 0 {
-			fatal(EMalformed, "malformed frame") // a frame cut short, as ReadFrame sees it
+			fatal(EMalformed, "malformed frame")
 		}
 		flush()
 		os.Exit(0)
 	}
 	r.inLen += n
-	p := 0
-	for r.inLen-p >= 4 {
-		l := int(binary.BigEndian.Uint32(r.in[p:]))
-		if l < 2 || l > MaxFrame {
-			fatal(EMalformed, "malformed frame")
-		}
-		if r.inLen-p < 4+l {
-			break
-		}
-		f := r.in[p+4 : p+4+l]
-		if f[0] != ProtocolVersion || f[1] < THello || f[1] > TBye {
-			fatal(EMalformed, "malformed frame")
-		}
-		p += 4 + l
-		frame(r, f[1], f[2:])
+	p, err := splitFrames(r.in[:r.inLen], func(t byte, body []byte) { frame(r, t, body) })
+	if err != nil {
+		fatal(EMalformed, "malformed frame")
 	}
 	r.inLen = copy(r.in, r.in[p:r.inLen]) // inSize > 4 + MaxFrame: a whole frame always fits
+}
+
+// splitFrames hands each whole frame at the start of b to frame and says how many bytes they took. The
+// checks are ReadFrame's (frames.go), made on a buffer so that a partial frame waits for its rest
+// instead of blocking the loop: a bad length as soon as its 4 bytes are in, version and type once the
+// frame is whole (TestSplitFramesIsReadFrame holds the two together).
+func splitFrames(b []byte, frame func(t byte, body []byte)) (int, error) {
+	p := 0
+	for len(b)-p >= 4 {
+		l := int(binary.BigEndian.Uint32(b[p:]))
+		if l < 2 || l > MaxFrame {
+			return p, ErrMalformed
+		}
+		if len(b)-p < 4+l {
+			break
+		}
+		f := b[p+4 : p+4+l]
+		if f[0] != ProtocolVersion || f[1] < THello || f[1] > TBye {
+			return p, ErrMalformed
+		}
+		p += 4 + l
+		frame(f[1], f[2:])
+	}
+	return p, nil
 }
 
 // receive relays every datagram queued on one socket (up to batch; epoll reports the rest again). It
