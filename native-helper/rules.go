@@ -2,13 +2,13 @@ package main
 
 import (
 	"encoding/binary"
-	"sync"
 	"time"
 )
 
 // Reply rules (table in docs/helper.md, "Reply rules"). Pure: main asks Allowed before every
-// sendto. Client/server ports are 68/67 when dhcp is bound on 67, otherwise the bound dhcp port + 1 /
-// the bound dhcp port (high-port tests mirror the 67/68 pair).
+// sendto. No lock: the one relay goroutine (relay.go) calls both Seen and Allowed. Client/server ports
+// are 68/67 when dhcp is bound on 67, otherwise the bound dhcp port + 1 / the bound dhcp port
+// (high-port tests mirror the 67/68 pair).
 
 // MaxPeers bounds one generation of remembered peers (Seen).
 const RecentWindow, MaxPeers = 120 * time.Second, 4096
@@ -22,7 +22,6 @@ type peer struct {
 }
 
 type Rules struct {
-	mu         sync.Mutex // Seen runs on receive goroutines, Allowed on the frame loop
 	ServerPort uint16
 	ClientPort uint16
 	now        func() time.Time
@@ -37,8 +36,6 @@ var zeroIP, bcast = [4]byte{}, [4]byte{255, 255, 255, 255}
 
 // Seen records an incoming datagram.
 func (r *Rules) Seen(role byte, src [4]byte, srcPort uint16, payload []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	t := r.now()
 	// Bounded in memory and in work per datagram, even under a flood of spoofed sources: at MaxPeers
 	// the current generation becomes the old one, and the one before is dropped whole.
@@ -64,8 +61,6 @@ func (r *Rules) Seen(role byte, src [4]byte, srcPort uint16, payload []byte) {
 
 // Allowed says whether the helper may send this datagram.
 func (r *Rules) Allowed(d Dgram) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	switch d.Role {
 	case RoleDhcp: // to 255.255.255.255:<client port>, or a client / relay seen recently (below)
 		if d.Dst == bcast && d.DstPort == r.ClientPort {
