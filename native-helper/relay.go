@@ -51,8 +51,8 @@ var out = make([]byte, 0, 1<<17)
 func emit(frame []byte) { out = append(out, frame...) }
 
 func flush() {
-	for len(out) > 0 {
-		n, err := syscall.Write(1, out)
+	for done := 0; done < len(out); {
+		n, err := syscall.Write(1, out[done:])
 		switch {
 		case err == syscall.EAGAIN: // stdout shares stdin's (nonblocking) socket: wait for room
 			waitFd(1, syscall.EPOLLOUT, -1)
@@ -60,10 +60,10 @@ func flush() {
 		case err != nil: // the app is gone: nothing left to relay for
 			os.Exit(0)
 		default:
-			out = out[n:]
+			done += n
 		}
 	}
-	out = out[:cap(out)][:0]
+	out = out[:0]
 }
 
 // waitFd waits until fd is ready for events (POLLIN/POLLOUT share EPOLLIN/EPOLLOUT's values), at most
