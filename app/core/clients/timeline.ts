@@ -40,6 +40,45 @@ export function noteLine(client: RecordDraft, time: number, text: string, maxEnt
   push(client, { time, stage: client.stage, text }, maxEntries);
 }
 
+/**
+ * Line texts that repeat from client to client ("DISCOVER (BIOS)", "OFFER → undionly.kpxe"): one string
+ * each, shared by every record that has the line. Under a flood of new MACs each record lives a few
+ * seconds, so a text built per event (a tree of template pieces) was copied by young-generation GCs and
+ * then promoted with its record (issue 17); a shared one is built once. Keyed by the one part that varies
+ * (the firmware, the boot file), so a lookup builds nothing; bounded, so odd boot file names cannot grow memory.
+ */
+class SharedTexts {
+  private readonly texts = new Map<string, string>();
+  get(key: string): string | undefined {
+    return this.texts.get(key);
+  }
+  set(key: string, text: string): string {
+    if (this.texts.size >= 256) this.texts.clear();
+    this.texts.set(key, text);
+    return text;
+  }
+}
+const discoverTexts = [new SharedTexts(), new SharedTexts()] as const; // [firmware, firmware under iPXE]
+const offerTexts = { offer: new SharedTexts(), ack: new SharedTexts() } as const; // by boot file
+
+/** " (BIOS, iPXE)": the firmware the boot decision served, as shown in DHCP lines. */
+function firmwareNote(id: DhcpEvent['client']): string {
+  return id.firmware ? ` (${firmwareLabel(id.firmware)}${id.ipxe ? ', iPXE' : ''})` : '';
+}
+
+function discoverText(id: DhcpEvent['client']): string {
+  if (!id.firmware) return 'DISCOVER';
+  const texts = discoverTexts[id.ipxe ? 1 : 0];
+  return texts.get(id.firmware) ?? texts.set(id.firmware, `DISCOVER${firmwareNote(id)}`);
+}
+
+/** An OFFER/ACK line without an address (proxy mode: the site server leases it) is every client's same line. */
+function offerText(type: 'offer' | 'ack', bootFile: string | undefined): string {
+  const key = bootFile ?? '';
+  const texts = offerTexts[type];
+  return texts.get(key) ?? texts.set(key, `${type.toUpperCase()}${bootFile ? ` → ${bootFile}` : ''}`);
+}
+
 export function applyDhcp(client: RecordDraft, event: DhcpEvent, maxEntries: number): void {
   const id = event.client;
   // The firmware the boot decision served (the engine's event carries it): one rule for row and reply.
@@ -49,22 +88,23 @@ export function applyDhcp(client: RecordDraft, event: DhcpEvent, maxEntries: num
   if (id.userClass) client.userClass = id.userClass;
   if (id.uuid) client.uuid = id.uuid;
   let stage: ClientStage = client.stage;
-  let text: string = event.type.toUpperCase();
-  const fw = id.firmware ? ` (${firmwareLabel(id.firmware)}${id.ipxe ? ', iPXE' : ''})` : '';
+  let text: string;
   switch (event.type) {
     case 'discover':
       stage = 'dhcp';
-      text = `DISCOVER${fw}`;
+      text = discoverText(id);
       break;
     case 'request':
       // After an offer the REQUEST is progress, not a restart: keep 'offered'.
       stage = client.stage === 'offered' ? 'offered' : 'dhcp';
-      text = `REQUEST${event.ip ? ` ${event.ip}` : ''}${event.server ? ` from ${event.server}` : ''}${fw}`;
+      text = `REQUEST${event.ip ? ` ${event.ip}` : ''}${event.server ? ` from ${event.server}` : ''}${firmwareNote(id)}`;
       break;
     case 'offer':
     case 'ack':
       stage = 'offered';
-      text = `${event.type.toUpperCase()}${event.ip ? ` ${event.ip}` : ''}${event.bootFile ? ` → ${event.bootFile}` : ''}`;
+      text = event.ip
+        ? `${event.type.toUpperCase()} ${event.ip}${event.bootFile ? ` → ${event.bootFile}` : ''}`
+        : offerText(event.type, event.bootFile);
       break;
     case 'pxe-request':
     case 'pxe-ack':
@@ -83,6 +123,7 @@ export function applyDhcp(client: RecordDraft, event: DhcpEvent, maxEntries: num
       text = `another DHCP server ${event.server ?? ''} answered${event.ip ? ` ${event.ip}` : ''}${event.bootFile ? ` → ${event.bootFile}` : ''}`;
       break;
     default:
+      text = event.type.toUpperCase();
       break;
   }
   // A fresh DISCOVER after booting is a new boot attempt (reboot); anything else keeps the terminal stage.

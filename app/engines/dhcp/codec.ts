@@ -313,13 +313,28 @@ export function encode(msg: DhcpMessage, opts: EncodeOptions = {}): Buffer {
   return out;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/**
+ * Text of MACs and UUIDs is written into one scratch buffer and read out as one string: a string built by
+ * `+=` is a tree of pieces (eleven for a MAC) that every map, record and list keyed by the MAC keeps alive,
+ * and young-generation GCs copy it for as long as the client's record lives (issue 17, flood of new MACs).
+ */
+const textScratch = Buffer.alloc(64);
+const HEX_DIGIT = Buffer.from('0123456789abcdef', 'latin1');
+
+function hexByte(at: number, byte: number): number {
+  textScratch[at] = HEX_DIGIT[byte >> 4] as number;
+  textScratch[at + 1] = HEX_DIGIT[byte & 15] as number;
+  return at + 2;
+}
 
 export function macOf(msg: DhcpMessage): string {
   const n = Math.min(msg.hlen || 6, 16, msg.chaddr.length);
-  let s = n > 0 ? (HEX[msg.chaddr[0] as number] as string) : '';
-  for (let i = 1; i < n; i++) s += `:${HEX[msg.chaddr[i] as number] as string}`;
-  return s;
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    if (i > 0) textScratch[at++] = 0x3a; // ':'
+    at = hexByte(at, msg.chaddr[i] as number);
+  }
+  return textScratch.toString('latin1', 0, at);
 }
 
 export function messageType(msg: DhcpMessage): number | undefined {
@@ -357,9 +372,14 @@ export function clientUuid(msg: DhcpMessage): Buffer | undefined {
   return v && v.length === 17 && v[0] === 0 ? v : undefined;
 }
 
+/** Option 97's GUID as 8-4-4-4-12 hex digits (its 16 bytes after the type octet, in wire order). */
 export function uuidString(v: Buffer): string {
-  const h = v.subarray(1).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  let at = 0;
+  for (let i = 1; i < 17; i++) {
+    if (i === 5 || i === 7 || i === 9 || i === 11) textScratch[at++] = 0x2d; // '-'
+    at = hexByte(at, v[i] ?? 0);
+  }
+  return textScratch.toString('latin1', 0, at);
 }
 
 /** User class items (RFC 3004), or the raw string iPXE sends without length prefixes. */

@@ -39,6 +39,11 @@ export function bootRequestOf(msg: DhcpMessage): BootRequest {
   };
 }
 
+/** Option 60 as shown: NULs spelt `\\0` (a copy only when there is one; most vendor classes have none). */
+function shownVendorClass(vc: string): string {
+  return vc.includes('\0') ? vc.replace(/\0/g, '\\0') : vc;
+}
+
 /**
  * Who sent `msg`, for engine events. Arch and firmware are the boot decision's (firmwareOfRequest), so the
  * client's row shows the firmware that is served; `netboot` (set when true) is the one netboot-client test.
@@ -47,16 +52,22 @@ export function identityOf(msg: DhcpMessage, req: BootRequest, ipxe?: boolean): 
   const served = firmwareOfRequest(req.archs);
   const uuid = clientUuid(msg);
   const uc = req.userClasses?.[0];
-  return {
-    mac: req.mac,
-    ...(served ? { arch: served.arch, firmware: served.firmware } : {}),
-    ...(req.vendorClass !== undefined ? { vendorClass: req.vendorClass.replace(/\0/g, '\\0') } : {}),
-    ...(isNetbootClient(req.vendorClass) ? { netboot: true } : {}),
-    ...(uc !== undefined ? { userClass: uc } : {}),
-    ...(uuid ? { uuid: uuidString(uuid) } : {}),
-    ...(ipxe !== undefined ? { ipxe } : {}),
-  };
+  // Field by field rather than spreads of optional pieces: this runs for every DISCOVER an observer sees,
+  // and each spread was a temporary object and a generic copy (same fields, same order).
+  const id: Mutable<ClientIdentity> = { mac: req.mac };
+  if (served) {
+    id.arch = served.arch;
+    id.firmware = served.firmware;
+  }
+  if (req.vendorClass !== undefined) id.vendorClass = shownVendorClass(req.vendorClass);
+  if (isNetbootClient(req.vendorClass)) id.netboot = true;
+  if (uc !== undefined) id.userClass = uc;
+  if (uuid) id.uuid = uuidString(uuid);
+  if (ipxe !== undefined) id.ipxe = ipxe;
+  return id;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Reply skeleton copying xid, flags, htype, hlen, chaddr, giaddr (RFC 2131 Table 3; docs/protocol-notes.md §1). */
 export function replySkeleton(req: DhcpMessage): DhcpMessage {
