@@ -18,7 +18,24 @@ export type FileRole = 'script' | 'loader' | 'payload';
 const SCRIPT = /(^|\/)boot\.ipxe|\.(ipxe|cfg|txt)$/i;
 const LOADER = /\.(kpxe|pxe|efi|0|com|n12|krn)$/i;
 
+/**
+ * Roles of the names seen lately: the client model asks for every offer's boot file (twice: the Secure
+ * Boot signal) and the names repeat from client to client, so a flood of DISCOVERs runs no regex.
+ * Bounded: a client asking for odd names cannot grow it.
+ */
+const knownRoles = new Map<string, FileRole>();
+
 export function fileRole(file: string): FileRole {
+  let role = knownRoles.get(file);
+  if (role === undefined) {
+    if (knownRoles.size >= 256) knownRoles.clear();
+    role = roleOf(file);
+    knownRoles.set(file, role);
+  }
+  return role;
+}
+
+function roleOf(file: string): FileRole {
   if (SCRIPT.test(file)) return 'script';
   if (isRefusalMarker(file)) return 'script';
   // The signed chain's UEFI HTTP boot image (shim → GRUB on a RAM disk) fetches its menu and kernel itself.
