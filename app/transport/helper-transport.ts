@@ -41,6 +41,9 @@ export interface HelperTransportOptions {
   readonly startTimeoutMs?: number;
 }
 
+/** What send() returns once the frame is in the pipe (shared: nothing waits on it but the engines' catch). */
+const SENT: Promise<void> = Promise.resolve();
+
 /** Likely owners of each port, named in "port in use" errors. */
 const LIKELY_OWNERS: Record<Channel, string> = {
   dhcp: 'dnsmasq, systemd-networkd, libvirt (virbr0 dnsmasq), isc-dhcp-server or another PXE Desk',
@@ -221,11 +224,14 @@ export class HelperTransport implements DatagramTransport {
     } catch (e) {
       return Promise.reject(new TransportError('send-refused', (e as Error).message));
     }
-    return new Promise((resolve, reject) => {
-      stdin.write(frame, (error) =>
-        error ? reject(new TransportError('helper-died', 'the helper is gone')) : resolve(),
-      );
-    });
+    if (stdin.destroyed || stdin.writableEnded)
+      return Promise.reject(new TransportError('helper-died', 'the helper is gone'));
+    // Handed to the pipe without a completion callback and without a promise of its own: a reply is sent
+    // once the helper reads it, and a pipe that breaks later means the helper died, which its exit
+    // reports to onError (the session ends). A callback and a promise per reply were a promise job and
+    // a tick callback per DISCOVER (issue 17).
+    stdin.write(frame);
+    return SENT;
   }
 
   async close(): Promise<void> {
