@@ -81,8 +81,26 @@ export interface DhcpMessage {
 /** Cap on a concatenated option (test-catalogue D20: no concatenation bomb). */
 const MAX_OPTION_BYTES = 1500;
 
+/**
+ * The four addresses of every datagram are mostly the same few (0.0.0.0, the relay): their text is kept
+ * (bounded) instead of being built four times per decode.
+ */
+const ipTexts = new Map<number, string>();
+
 function ipAt(buf: Uint8Array, off: number): string {
-  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+  const key =
+    (((buf[off] as number) << 24) |
+      ((buf[off + 1] as number) << 16) |
+      ((buf[off + 2] as number) << 8) |
+      (buf[off + 3] as number)) >>>
+    0;
+  let text = ipTexts.get(key);
+  if (text === undefined) {
+    if (ipTexts.size >= 256) ipTexts.clear();
+    text = `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+    ipTexts.set(key, text);
+  }
+  return text;
 }
 
 function cString(buf: Buffer, start: number, len: number): string {
@@ -248,9 +266,12 @@ export function replyLimit(maxMessageSize?: number): number {
 /** Bytes `encode` will write before padding to 300 (header, options with RFC 3396 splits, END). */
 export function encodedSize(msg: DhcpMessage): number {
   let size = 241;
-  for (const [code, value] of msg.options) {
+  // By key, not by [code, value] entries: an entry array per option per reply was most of what encoding
+  // allocated (issue 17).
+  for (const code of msg.options.keys()) {
     if (code === Opt.pad || code === Opt.end || code === Opt.overload) continue;
-    size += value.length === 0 ? 2 : value.length + 2 * Math.ceil(value.length / 255);
+    const length = (msg.options.get(code) as Buffer).length;
+    size += length === 0 ? 2 : length + 2 * Math.ceil(length / 255);
   }
   return size;
 }
@@ -291,8 +312,9 @@ export function encode(msg: DhcpMessage, opts: EncodeOptions = {}): Buffer {
   out.write(file, 108, 'latin1');
   out.writeUInt32BE(MAGIC_COOKIE, 236);
   let p = 240;
-  for (const [code, value] of msg.options) {
+  for (const code of msg.options.keys()) {
     if (code === Opt.pad || code === Opt.end || code === Opt.overload) continue;
+    const value = msg.options.get(code) as Buffer;
     if (value.length <= 255) {
       out[p] = code;
       out[p + 1] = value.length;

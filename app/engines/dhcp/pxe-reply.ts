@@ -119,11 +119,38 @@ export function addBootFields(
   if (plan.ipxeNoProxyWait) o.set(Opt.ipxeEncap, IPXE_NO_PROXY_WAIT);
   reply.siaddr = plan.nextServer;
   // A separate file server (PyPXE -f, proxyDHCPd tftpd) is also named in option 66: some ROMs read it.
-  if (plan.nextServer !== `${serverId[0]}.${serverId[1]}.${serverId[2]}.${serverId[3]}`)
-    o.set(Opt.tftpServer, Buffer.from(plan.nextServer, 'latin1'));
+  if (plan.nextServer !== addressOf(serverId)) o.set(Opt.tftpServer, Buffer.from(plan.nextServer, 'latin1'));
   // Same value in `file` and option 67 (iPXE prefers file, EDK2 prefers 67).
   if (plan.bootFile.length <= 127) reply.file = plan.bootFile;
-  o.set(Opt.bootFile, strOpt(plan.bootFile));
+  o.set(Opt.bootFile, bootFileOption(plan.bootFile));
+}
+
+/** Our address as text, per server: built once, not per reply. */
+const serverTexts = new WeakMap<Buffer, string>();
+
+function addressOf(serverId: Buffer): string {
+  let text = serverTexts.get(serverId);
+  if (text === undefined) {
+    text = `${serverId[0]}.${serverId[1]}.${serverId[2]}.${serverId[3]}`;
+    serverTexts.set(serverId, text);
+  }
+  return text;
+}
+
+/**
+ * Option 67 of the boot files served lately (bounded): the same few names go to every client, and an
+ * encoded reply only reads its option values, so one buffer per name serves every reply.
+ */
+const bootFileOptions = new Map<string, Buffer>();
+
+function bootFileOption(bootFile: string): Buffer {
+  let value = bootFileOptions.get(bootFile);
+  if (value === undefined) {
+    if (bootFileOptions.size >= 64) bootFileOptions.clear();
+    value = strOpt(bootFile);
+    bootFileOptions.set(bootFile, value);
+  }
+  return value;
 }
 
 /** Encoded menus per (menu, boot server, size budget): built and, when too large, logged once. */
