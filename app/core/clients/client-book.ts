@@ -14,6 +14,7 @@
  * diagnosis.ts, row-view.ts, row-batch.ts, activity-order.ts, secure-boot-chain.ts).
  */
 import type { OperatorExclusion } from '../../engines/dhcp/boot-decision.js';
+import { normalizeMac } from '../../engines/dhcp/exclusion.js';
 import type { DhcpEvent, EngineEvent, FirmwareKind, TransferEvent } from '../../shared/events.js';
 import type { MacOverride } from '../../shared/library-types.js';
 import { systemClock, type Clock, type Logger } from '../../shared/runtime.js';
@@ -197,7 +198,7 @@ export class ClientBook {
   chainFor(rawMac: string, firmware: FirmwareKind): BootChain {
     const setting = this.rules.secureBoot ?? 'auto';
     if (!signedChainFirmware(firmware) || setting !== 'auto') return initialChain(setting, firmware);
-    const mac = rawMac.toLowerCase().replace(/-/g, ':');
+    const mac = normalizeMac(rawMac);
     const client = this.clients.get(mac);
     if (client && chainOnRequest(client.facts, client.record, this.clock.now(), this.maxEntries)) {
       this.options.logger?.info('signed chain from now on: its firmware did not run iPXE', { mac });

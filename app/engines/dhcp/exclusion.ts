@@ -24,8 +24,15 @@ export interface ExclusionConfig {
   readonly isBlocked?: (mac: string) => OperatorExclusion | undefined;
 }
 
-/** Lower case, `-` read as `:` (the form the lists, blocks and pauses are kept in). */
-export const normalizeMac = (mac: string): string => mac.toLowerCase().replace(/-/g, ':');
+const NOT_NORMAL = /[A-Z-]/;
+
+/**
+ * Lower case, `-` read as `:` (the form the lists, blocks and pauses are kept in). A MAC decoded from a
+ * datagram is already in that form: it is returned as it is, without a lower-casing and a replace per
+ * DISCOVER (the boot decision asks twice, the session's Secure Boot chain once more).
+ */
+export const normalizeMac = (mac: string): string =>
+  NOT_NORMAL.test(mac) ? mac.toLowerCase().replace(/-/g, ':') : mac;
 
 /**
  * Normalised allow/deny sets, derived once per config object (decideBoot runs for every DISCOVER, up to
