@@ -26,12 +26,9 @@ func fatal(code byte, msg string) {
 // main is a strict state machine: bind exactly once, then only dgram-out; anything else (a frame
 // before bind, a second bind, an unknown or malformed frame) is fatal and nothing is sent (fail closed).
 func main() {
-	// Two Ps, whatever the CPU count or affinity (the bench pins the server to one CPU): while the relay
-	// waits in epoll_wait, the idle second P keeps sysmon from taking the waiting one back and then
-	// sleeping, to be woken again (futex, nanosleeps) by every datagram. Nothing else runs on it.
-	if runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2)
-	}
+	// One goroutine does all the work (relay.go): with a second P, each wakeup from the poller would
+	// also start a spinning thread to look for other work (futex, sched_yield), and find none.
+	runtime.GOMAXPROCS(1)
 	emit(EncodeFrame(THello, []byte("pxe-desk-helper/1")))
 	flush()
 	newRelay().run(func(r *relay, t byte, body []byte) {

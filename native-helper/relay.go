@@ -1,15 +1,15 @@
 package main
 
-// The relay loop: ONE goroutine waits in ONE epoll (stdin and every bound socket, level-triggered)
-// and does all the work of a wakeup itself. It replaced receive goroutines and a stdin loop on Go's
-// poller, where each datagram woke the Go scheduler twice (socket readable, then the app's reply):
-// netpoller hand-offs between threads, sysmon's nanosleeps and futex wakeups cost more CPU than the
-// relaying (docs/helper.md, "Relay loop", has the figures).
+// The relay loop: ONE goroutine on ONE P does all the work. Stdin and every bound socket sit in the
+// relay's own epoll set (level-triggered); the goroutine parks on Go's poller until that set is
+// readable, asks it what is ready and serves all of it. Every call it makes on the way cannot block
+// (nonblocking fds, MSG_DONTWAIT, timeout 0), so it is a raw system call: entersyscall would wake a
+// sleeping sysmon, which then polls every 20 µs for a millisecond (docs/helper.md, "Relay loop", has
+// the measurements that chose this over receive goroutines or a blocking epoll_wait).
 
 import (
 	"encoding/binary"
 	"os"
-	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -30,12 +30,12 @@ type mmsghdr struct {
 
 type relay struct {
 	epfd   int
-	polled bool                  // stdin is in the epoll set (not a regular file or /dev/null, which epoll refuses)
-	socks  [RolePxe + 1]int      // fd per role, 0 = not bound (fd 0 is stdin, never a socket)
-	rules  *Rules                // nil until bound
-	in     []byte                // stdin bytes not yet decoded: in[:inLen]
-	inLen  int                   //
-	to     syscall.SockaddrInet4 // sendto's destination, reused: no allocation per send
+	park   syscall.RawConn  // epfd on Go's poller (the RawConn keeps its File, which would close epfd, alive)
+	polled bool             // stdin is in the epoll set (not a regular file or /dev/null, which epoll refuses)
+	socks  [RolePxe + 1]int // fd per role, 0 = not bound (fd 0 is stdin, never a socket)
+	rules  *Rules           // nil until bound
+	in     []byte           // stdin bytes not yet decoded: in[:inLen]
+	inLen  int              //
 	hdrs   [batch]mmsghdr
 	iovs   [batch]syscall.Iovec
 	names  [batch]syscall.RawSockaddrInet4
@@ -48,19 +48,29 @@ type relay struct {
 // wakeup of the app, however many datagrams).
 var out = make([]byte, 0, 1<<17)
 
+// outNonblock: stdout is the app's pipe or socket, made nonblocking (a terminal or file stays as it is
+// and is written with a blocking call).
+var outNonblock bool
+
 func emit(frame []byte) { out = append(out, frame...) }
 
 func flush() {
 	for done := 0; done < len(out); {
-		n, err := syscall.Write(1, out[done:])
+		var n uintptr
+		var e syscall.Errno
+		if outNonblock {
+			n, _, e = syscall.RawSyscall(syscall.SYS_WRITE, 1, uintptr(unsafe.Pointer(&out[done])), uintptr(len(out)-done))
+		} else {
+			n, _, e = syscall.Syscall(syscall.SYS_WRITE, 1, uintptr(unsafe.Pointer(&out[done])), uintptr(len(out)-done))
+		}
 		switch {
-		case err == syscall.EAGAIN: // stdout shares stdin's (nonblocking) socket: wait for room
+		case e == syscall.EAGAIN: // the app has not read yet: wait for room, as a blocking pipe would
 			waitFd(1, syscall.EPOLLOUT, -1)
-		case err == syscall.EINTR:
-		case err != nil: // the app is gone: nothing left to relay for
+		case e == syscall.EINTR:
+		case e != 0: // the app is gone: nothing left to relay for
 			os.Exit(0)
 		default:
-			done += n
+			done += int(n)
 		}
 	}
 	out = out[:0]
@@ -89,11 +99,24 @@ func newRelay() *relay {
 		fatal(EIO, "epoll: "+err.Error())
 	}
 	// Nonblocking only for the app's pipe or socket: a terminal shared with a shell must stay as it is.
-	if st := (syscall.Stat_t{}); syscall.Fstat(0, &st) == nil && (st.Mode&syscall.S_IFMT == syscall.S_IFIFO || st.Mode&syscall.S_IFMT == syscall.S_IFSOCK) {
+	appEnd := func(fd int) bool {
+		st := syscall.Stat_t{}
+		return syscall.Fstat(fd, &st) == nil && (st.Mode&syscall.S_IFMT == syscall.S_IFIFO || st.Mode&syscall.S_IFMT == syscall.S_IFSOCK)
+	}
+	if appEnd(0) {
 		syscall.SetNonblock(0, true)
+	}
+	if appEnd(1) {
+		outNonblock = syscall.SetNonblock(1, true) == nil
 	}
 	// EPERM: a regular file or /dev/null, always readable; read directly, between waits that do not block.
 	r.polled = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, 0, &syscall.EpollEvent{Events: syscall.EPOLLIN}) == nil
+	if err = syscall.SetNonblock(r.epfd, true); err == nil {
+		r.park, err = os.NewFile(uintptr(r.epfd), "epoll").SyscallConn()
+	}
+	if err != nil {
+		fatal(EIO, "epoll: "+err.Error())
+	}
 	for i := range r.hdrs {
 		r.iovs[i] = syscall.Iovec{Base: &r.bufs[i*slotSize]}
 		r.iovs[i].SetLen(slotSize)
@@ -115,21 +138,16 @@ func (r *relay) watch(role byte, fd int) {
 // run relays until stdin closes or a bye frame; frame handles every whole frame from the app.
 func (r *relay) run(frame func(r *relay, t byte, body []byte)) {
 	for {
-		// A goroutine that never yields counts as running since its last reschedule, syscalls included;
-		// after 10 ms of that, sysmon takes its P at every wait that spans one of its ticks and starts
-		// another thread to find nothing to do (futex, nanosleeps: per datagram). Yielding each round
-		// (nothing else is runnable: it costs no syscall) keeps the P with the waiting thread.
-		runtime.Gosched()
-		ms := -1
-		if !r.polled {
+		n := 0
+		if r.polled {
+			// Parked on Go's poller, the P is idle, not in a system call: sysmon has nothing to take back
+			// and sleeps until woken by a timer (none here), however long the wait.
+			r.park.Read(func(uintptr) bool { n = r.ready(); return n > 0 })
+		} else {
 			r.readStdin(frame)
-			ms = 0
+			n = r.ready()
 		}
-		n, err := syscall.EpollWait(r.epfd, r.events[:], ms)
-		if err != nil && err != syscall.EINTR {
-			fatal(EIO, "epoll: "+err.Error())
-		}
-		for _, ev := range r.events[:max(n, 0)] {
+		for _, ev := range r.events[:n] {
 			if ev.Fd == 0 {
 				r.readStdin(frame)
 			} else {
@@ -143,28 +161,33 @@ func (r *relay) run(frame func(r *relay, t byte, body []byte)) {
 	}
 }
 
-func max(a, b int) int {
-	if a > b {
-		return a
+// ready fills r.events with what is ready now, without waiting.
+func (r *relay) ready() int {
+	n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(r.epfd), uintptr(unsafe.Pointer(&r.events[0])), uintptr(len(r.events)), 0, 0, 0)
+	if e == syscall.EINTR {
+		return 0
+	} else if e != 0 {
+		fatal(EIO, "epoll: "+e.Error())
 	}
-	return b
+	return int(n)
 }
 
 // readStdin reads what the app wrote and handles every whole frame in it; a frame cut short by EOF is
 // malformed, as ReadFrame sees it.
 func (r *relay) readStdin(frame func(r *relay, t byte, body []byte)) {
-	n, err := syscall.Read(0, r.in[r.inLen:])
-	if err == syscall.EAGAIN || err == syscall.EINTR {
+	// Raw: nonblocking, or epoll has just said it is readable (a terminal), or a regular file.
+	rn, _, e := syscall.RawSyscall(syscall.SYS_READ, 0, uintptr(unsafe.Pointer(&r.in[r.inLen])), uintptr(len(r.in)-r.inLen))
+	if e == syscall.EAGAIN || e == syscall.EINTR {
 		return
 	}
-	if n <= 0 { // EOF (or a read error: the app's end is unusable either way)
+	if n := int(rn); e != 0 || n == 0 { // EOF (or a read error: the app's end is unusable either way)
 		if r.inLen != 0 {
 			fatal(EMalformed, "malformed frame")
 		}
 		flush()
 		os.Exit(0)
 	}
-	r.inLen += n
+	r.inLen += int(rn)
 	p, err := splitFrames(r.in[:r.inLen], func(t byte, body []byte) { frame(r, t, body) })
 	if err != nil {
 		fatal(EMalformed, "malformed frame")
@@ -209,7 +232,7 @@ func (r *relay) receive(fd int) {
 		r.hdrs[i].hdr.Namelen = syscall.SizeofSockaddrInet4 // the kernel overwrites both lengths
 		r.hdrs[i].hdr.SetControllen(oobSize)
 	}
-	n, _, e := syscall.Syscall6(syscall.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.hdrs[0])), batch, syscall.MSG_DONTWAIT, 0, 0)
+	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.hdrs[0])), batch, syscall.MSG_DONTWAIT, 0, 0)
 	if e == syscall.EAGAIN || e == syscall.EINTR || e == syscall.ECONNREFUSED {
 		return
 	} else if e != 0 {
@@ -245,15 +268,20 @@ func appendDgramIn(b []byte, d Dgram) []byte {
 // send sends one dgram-out the rules allow from its role's socket. A full send buffer (EAGAIN) waits
 // for room, as a blocking socket would, but at most a second: then the send is reported failed.
 func (r *relay) send(d Dgram) {
-	r.to.Addr, r.to.Port = d.Dst, int(d.DstPort)
+	to := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: d.Dst}
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&to.Port))[:], d.DstPort)
+	var p unsafe.Pointer
+	if len(d.Payload) > 0 {
+		p = unsafe.Pointer(&d.Payload[0])
+	}
 	fd := r.socks[d.Role]
 	for {
-		err := syscall.Sendto(fd, d.Payload, 0, &r.to)
-		if err == syscall.EINTR || (err == syscall.EAGAIN && waitFd(fd, syscall.EPOLLOUT, 1000)) {
+		_, _, e := syscall.RawSyscall6(sysSendto, uintptr(fd), uintptr(p), uintptr(len(d.Payload)), 0, uintptr(unsafe.Pointer(&to)), syscall.SizeofSockaddrInet4)
+		if e == syscall.EINTR || (e == syscall.EAGAIN && waitFd(fd, syscall.EPOLLOUT, 1000)) {
 			continue
 		}
-		if err != nil {
-			emit(EncodeError(EIO, false, "send failed: "+err.Error()))
+		if e != 0 {
+			emit(EncodeError(EIO, false, "send failed: "+e.Error()))
 		}
 		return
 	}

@@ -1,0 +1,7 @@
+//go:build !386
+
+package main
+
+import "syscall"
+
+const sysSendto = syscall.SYS_SENDTO
