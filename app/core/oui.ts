@@ -88,8 +88,18 @@ export function createOuiLookup(file = DEFAULT_OUI_FILE): OuiLookup {
     }
     const key = Number.parseInt(prefix.replace(/[:-]/g, ''), 16);
     const at = Number.isNaN(key) ? undefined : registry.index.get(key);
-    return at === undefined ? undefined : nameAt(registry.buf, at);
+    if (at === undefined) return undefined;
+    // The vendors named lately, one string each (bounded): every record of a vendor's machines shows the
+    // same name, and a flood of new MACs kept one decoded copy per record alive (issue 17).
+    let name = names.get(at);
+    if (name === undefined) {
+      if (names.size >= 256) names.clear();
+      name = nameAt(registry.buf, at);
+      names.set(at, name);
+    }
+    return name;
   };
+  const names = new Map<number, string>();
   lookup.load = (): Promise<void> =>
     (loading ??= readFile(file).then(
       (buf) => {

@@ -27,9 +27,25 @@ import {
   uuidString,
 } from './codec.js';
 
+/**
+ * Option 60 texts seen lately, one string each (bounded): a LAN's clients send a handful of vendor classes,
+ * and the client model keeps this text in every record, so a flood of new MACs shares one string instead
+ * of keeping one per record alive through young-generation GCs (issue 17).
+ */
+const vendorClasses = new Map<string, string>();
+
+function sharedVendorClass(vc: string): string {
+  const known = vendorClasses.get(vc);
+  if (known !== undefined) return known;
+  if (vendorClasses.size >= 64) vendorClasses.clear();
+  vendorClasses.set(vc, vc);
+  return vc;
+}
+
 export function bootRequestOf(msg: DhcpMessage): BootRequest {
   const archs = clientArchs(msg);
-  const vc = msg.options.get(Opt.vendorClass)?.toString('latin1');
+  const raw = msg.options.get(Opt.vendorClass);
+  const vc = raw === undefined ? undefined : sharedVendorClass(raw.toString('latin1'));
   return {
     mac: macOf(msg),
     ...(archs ? { archs } : {}),
