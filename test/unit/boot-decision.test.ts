@@ -145,6 +145,9 @@ describe('decideBoot', () => {
       reason: 'loop breaker',
     });
     expect(exclusionOf(mac, { allow: [mac], isBlocked: () => undefined })).toBeUndefined();
+    // A MAC spelt in capitals (a list, a block from the UI) is the same machine as the decoded one.
+    expect(exclusionOf(mac.toUpperCase(), { deny: [mac] })?.code).toBe('deny-list');
+    expect(exclusionOf(mac.toUpperCase().replace(/:/g, '-'), { allow: [mac] })).toBeUndefined();
     // Excluded before anything else: even a plain DHCP client is refused as excluded.
     expect(code({ mac, vendorClass: 'MSFT 5.0' }, { ...cfg, deny: [mac] })).toBe('deny-list');
   });

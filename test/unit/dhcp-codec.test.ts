@@ -12,6 +12,7 @@ import {
   subOptions,
   userClasses,
 } from '../../app/engines/dhcp/index.js';
+import { clientUuid, uuidString } from '../../app/engines/dhcp/codec.js';
 import { readPcapUdp } from '../helpers/pcap.js';
 
 const dir = join(import.meta.dirname, '../fixtures/pcaps');
@@ -158,5 +159,36 @@ describe('DHCP codec robustness (catalogue D)', () => {
     expect(() => encode(m)).toThrow(RangeError);
     expect(() => encode(m, { maxMessageSize: 100 })).toThrow(RangeError); // D28 clamps up to 576
     expect(encode(m, { maxMessageSize: 1500 }).length).toBeLessThanOrEqual(1472);
+  });
+});
+
+describe('MAC and UUID text (one flat string each, read out of a scratch buffer)', () => {
+  it('spells chaddr by hlen: 6 by default (hlen 0), up to 16 bytes, lower-case hex', () => {
+    const hex = (n: number) => (b: Buffer) => {
+      b[2] = n;
+      Buffer.from([
+        0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xa0, 0xb1, 0xc2, 0xd3, 0xe4, 0xf5, 0x06, 0x17,
+      ]).copy(b, 28);
+    };
+    expect(macOf(decode(packet([255], hex(6))))).toBe('ab:cd:ef:01:23:45');
+    expect(macOf(decode(packet([255], hex(0))))).toBe('ab:cd:ef:01:23:45');
+    expect(macOf(decode(packet([255], hex(16))))).toBe('ab:cd:ef:01:23:45:67:89:a0:b1:c2:d3:e4:f5:06:17');
+    // Two MACs in a row: the scratch buffer never leaks one into the other.
+    expect([macOf(decode(packet([255], hex(1)))), macOf(decode(packet([255])))]).toEqual([
+      'ab',
+      '52:54:00:01:02:03',
+    ]);
+  });
+
+  it('shows option 97 as 8-4-4-4-12 hex digits of its 16 bytes after the type octet', () => {
+    const guid = Array.from({ length: 16 }, (_, i) => (i * 17 + 3) & 0xff);
+    const m = decode(packet([97, 17, 0, ...guid, 255]));
+    const uuid = clientUuid(m);
+    expect(uuid).toBeDefined();
+    const h = Buffer.from(guid).toString('hex');
+    expect(uuidString(uuid!)).toBe(
+      `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
+    );
+    expect(uuidString(uuid!)).toBe('03142536-4758-697a-8b9c-adbecfe0f102');
   });
 });

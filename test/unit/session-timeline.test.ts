@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClientBook as Timeline } from '../../app/core/clients/index.js';
 import type { DhcpEvent, TransferEvent } from '../../app/shared/events.js';
+import { firmwareLabel } from '../../app/shared/firmware.js';
 
 const mac = '52:54:00:12:34:56';
 function clock() {
@@ -158,5 +159,28 @@ describe('Client model: the timeline view', () => {
     expect(records.map((r) => r.mac)).toEqual([mac]);
     expect(records[0]?.ip).toBe('10.0.0.100');
     expect(records[0]?.timeline.some((e) => e.file === 'vmlinuz')).toBe(true);
+  });
+  it('writes the same DHCP lines for every client, with the address when there is one', () => {
+    const t = new Timeline({ clock: clock() });
+    const other = '52:54:00:12:34:57';
+    const uefi = { firmware: 'uefi-x64' as const, arch: 7 };
+    t.ingest(dhcpEv('discover', 1000, { engine: 'proxy', client: { mac, ...uefi } }));
+    t.ingest(dhcpEv('offer', 1001, { engine: 'proxy', client: { mac, ...uefi }, bootFile: 'snponly.efi' }));
+    t.ingest(dhcpEv('discover', 1002, { engine: 'proxy', client: { mac: other, ...uefi, ipxe: true } }));
+    t.ingest(
+      dhcpEv('offer', 1003, {
+        client: { mac: other, ...uefi, ipxe: true },
+        ip: '10.0.0.7',
+        bootFile: 'x.ipxe',
+      }),
+    );
+    t.ingest(dhcpEv('ack', 1004, { client: { mac: other, ...uefi, ipxe: true }, bootFile: 'x.ipxe' }));
+    const lines = (m: string) => t.row(m)?.timeline.map((e) => e.text);
+    expect(lines(mac)).toEqual([`DISCOVER (${firmwareLabel('uefi-x64')})`, 'OFFER → snponly.efi']);
+    expect(lines(other)).toEqual([
+      `DISCOVER (${firmwareLabel('uefi-x64')}, iPXE)`,
+      'OFFER 10.0.0.7 → x.ipxe',
+      'ACK → x.ipxe',
+    ]);
   });
 });
