@@ -142,7 +142,9 @@ func (r *relay) run(frame func(r *relay, t byte, body []byte)) {
 		if r.polled {
 			// Parked on Go's poller, the P is idle, not in a system call: sysmon has nothing to take back
 			// and sleeps until woken by a timer (none here), however long the wait.
-			r.park.Read(func(uintptr) bool { n = r.ready(); return n > 0 })
+			if err := r.park.Read(func(uintptr) bool { n = r.ready(); return n > 0 }); err != nil {
+				fatal(EIO, "epoll: "+err.Error())
+			}
 		} else {
 			r.readStdin(frame)
 			n = r.ready()
