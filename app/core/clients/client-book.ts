@@ -67,6 +67,8 @@ interface Client {
   findings?: string;
   /** Its last activity's number (activity-order.ts). */
   active: number;
+  /** Dropped from the book (evicted, forgotten): its activity entries are stale. */
+  dropped: boolean;
 }
 
 const DEFAULT_MAX_CLIENTS = 4096;
@@ -75,6 +77,9 @@ const DEFAULT_MAX_CLIENTS = 4096;
 const TICK_SLICE = 256;
 /** How far from the least recently active end eviction looks for a client without an open transfer. */
 const EVICTION_SCAN = 64;
+
+/** A client that eviction may take without cutting a download short. */
+const idleClient = (c: Client): boolean => c.facts.transfers.size === 0;
 
 /** Events that tell which address a MAC has (our offers/acks, requests naming it, INFORM's ciaddr). */
 const TEACHES_IP: ReadonlySet<DhcpEvent['type']> = new Set([
@@ -89,7 +94,7 @@ export class ClientBook {
   /** Every client by MAC (in order of creation). */
   private readonly clients = new Map<string, Client>();
   /** Eviction order (least recently active first). */
-  private readonly activity = new ActivityOrder((mac) => this.clients.get(mac)?.active);
+  private readonly activity = new ActivityOrder<Client>((c) => (c.dropped ? undefined : c.active));
   private readonly ipToMac = new Map<string, string>();
   private readonly blocked = new Set<string>();
   private readonly paused = new Map<string, { until: number; reason: string }>();
@@ -262,6 +267,7 @@ export class ClientBook {
   private drop(mac: string): boolean {
     const client = this.clients.get(mac);
     if (!client) return false;
+    client.dropped = true;
     this.clients.delete(mac);
     this.batch?.forget(mac);
     const ip = client.record.ip;
@@ -417,20 +423,25 @@ export class ClientBook {
     let client = this.clients.get(mac);
     if (client) {
       // A DISCOVER and its OFFER come in a row: the most recently active client stays where it is.
-      if (client.active !== this.activity.latest) client.active = this.activity.touch(mac, this.clients.size);
+      if (client.active !== this.activity.latest)
+        client.active = this.activity.touch(client, this.clients.size);
       return client;
     }
     if (this.clients.size >= this.maxClients) this.evictOne();
-    client = { record: newRecord(mac, time, this.options.vendorOf?.(mac)), facts: newFacts(mac), active: 0 };
+    client = {
+      record: newRecord(mac, time, this.options.vendorOf?.(mac)),
+      facts: newFacts(mac),
+      active: 0,
+      dropped: false,
+    };
     this.clients.set(mac, client);
-    client.active = this.activity.touch(mac, this.clients.size);
+    client.active = this.activity.touch(client, this.clients.size);
     return client;
   }
 
   /** Drops the least recently active client that has no transfer open (else the least recent one). */
   private evictOne(): void {
-    const idle = (mac: string): boolean => this.clients.get(mac)?.facts.transfers.size === 0;
-    const victim = this.activity.oldest(idle, EVICTION_SCAN);
-    if (victim !== undefined && this.drop(victim)) this.evictions++;
+    const victim = this.activity.oldest(idleClient, EVICTION_SCAN);
+    if (victim !== undefined && this.drop(victim.facts.mac)) this.evictions++;
   }
 }
