@@ -409,7 +409,10 @@ describe.each([
     expect(block(d2!)).toBe(2);
     const resent = await client.next(2000);
     expect(resent && block(resent)).toBe(2);
-    const mine = (): TransferEvent[] => events.filter((e) => e.client.port === client.localPort());
+    // By port and file: a new client socket may get the port of an earlier test's client, whose
+    // transfer's last event can still arrive (the native data path reports asynchronously).
+    const mine = (): TransferEvent[] =>
+      events.filter((e) => e.client.port === client.localPort() && e.file === 'a.bin');
     await until(() => mine().some((e) => e.type === 'done'));
     expect(mine().filter((e) => e.type === 'failed')).toEqual([]);
     const myPort = client.localPort();
@@ -433,7 +436,10 @@ describe.each([
       client.ack(d.from.port, 1);
     }
     expect(copies).toBe(3); // the first send and maxRetries (2) resends
-    const mine = (): TransferEvent[] => events.filter((e) => e.client.port === client.localPort());
+    // By port and file: a new client socket may get the port of an earlier test's client, whose
+    // transfer's last event can still arrive (the native data path reports asynchronously).
+    const mine = (): TransferEvent[] =>
+      events.filter((e) => e.client.port === client.localPort() && e.file === 'a.bin');
     await until(() => mine().some((e) => e.type === 'failed' || e.type === 'done'));
     expect(mine().filter((e) => e.type === 'done')).toEqual([]);
     const failed = mine().find((e) => e.type === 'failed');
