@@ -27,7 +27,8 @@
 #        JIT runtime is measured warm like a long-running server (applied to every server alike; 0 = cold).
 #        CAPTURE=0: no tcpdump (its CPU then stays with the server and the generator); p50/p99 are NA and
 #        perfdhcp's own max delay (an upper bound of p99, taken at the generator) is the latency figure.
-#        LOGDIR=DIR keeps each server's output; NODE_FLAGS adds node flags to PXE Desk (e.g. --trace-gc),
+#        LOGDIR=DIR keeps each server's output; NODE_FLAGS adds node flags to PXE Desk (e.g. --trace-gc; the product rows
+#        then run `node NODE_FLAGS bin/pxe-desk.js`, without the launcher's own flags),
 #        SERVE_FLAGS adds bench/dhcp-serve.ts flags to pxedesk-proxy (e.g. --remember-ms -1); SHOW_GEN=1 prints
 #        perfdhcp's own report.
 #        FLOOD_SECS=N: the flood mode of issue 17: one run of N s (e.g. 60) of new MACs at RATES (default 20000),
@@ -80,6 +81,11 @@ ip -n $NS_S link set dhb-s up && ip -n $NS_C link set dhb-c up
 ip -n $NS_S route add default dev dhb-s
 
 DNSMASQ="$(command -v dnsmasq || echo /usr/sbin/dnsmasq) -k --conf-file=/dev/null --port=0 --interface=dhb-s --bind-interfaces --log-facility=/dev/null --dhcp-leasefile=$WORK/dnsmasq.leases --quiet-dhcp"
+# The product as users run it: the launcher executed, its shebang's node flags included (bin/pxe-desk.js);
+# with NODE_FLAGS it runs as `node NODE_FLAGS bin/pxe-desk.js`, which replaces the launcher's own flags.
+product_cli() {
+  if [ -n "${NODE_FLAGS:-}" ]; then echo "$(command -v node) $NODE_FLAGS $PWD/bin/pxe-desk.js"; else echo "$PWD/bin/pxe-desk.js"; fi
+}
 cmd_of() { case $1 in
   pxedesk-proxy) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts proxy $SRV --quiet ${SERVE_FLAGS:-}" ;;
   rcvbuf-*-proxy) b=${1#rcvbuf-}; echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts proxy $SRV --quiet --rcvbuf ${b%-proxy}" ;;
@@ -89,8 +95,8 @@ cmd_of() { case $1 in
   helper-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet --helper $HELPER --iface dhb-s" ;;
   baseline-proxy) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx $BASELINE_DIR/bench/dhcp-serve.ts proxy $SRV --quiet" ;;
   baseline-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} --import tsx $BASELINE_DIR/bench/dhcp-serve.ts dhcp $SRV 198.18.1.0 198.19.254.254 $PREFIX --quiet" ;;
-  product-proxy) echo "$(command -v node) ${NODE_FLAGS:-} bin/pxe-desk.js serve --mode proxy --iface dhb-s --address $SRV --helper always --helper-path $HELPER --root $WORK/root --probe-window 500 --http-port 18080 --tftp-port 69" ;;
-  product-dhcp) echo "$(command -v node) ${NODE_FLAGS:-} bin/pxe-desk.js serve --mode dhcp --iface dhb-s --address $SRV --helper always --helper-path $HELPER --root $WORK/root --probe-window 500 --http-port 18080 --tftp-port 69 --range 198.18.1.0-198.19.254.254 --subnet /$PREFIX --leases-file $WORK/product.leases" ;;
+  product-proxy) echo "$(product_cli) serve --mode proxy --iface dhb-s --address $SRV --helper always --helper-path $HELPER --root $WORK/root --probe-window 500 --http-port 18080 --tftp-port 69" ;;
+  product-dhcp) echo "$(product_cli) serve --mode dhcp --iface dhb-s --address $SRV --helper always --helper-path $HELPER --root $WORK/root --probe-window 500 --http-port 18080 --tftp-port 69 --range 198.18.1.0-198.19.254.254 --subnet /$PREFIX --leases-file $WORK/product.leases" ;;
   dnsmasq-proxy) echo "$DNSMASQ --dhcp-range=198.18.0.0,proxy,255.254.0.0 --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;
   dnsmasq-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV" ;;
   dnsmasqpxe-dhcp) echo "$DNSMASQ --dhcp-range=198.18.1.0,198.19.254.254,255.254.0.0,1h --dhcp-lease-max=200000 --no-ping --dhcp-boot=undionly.kpxe,,$SRV --pxe-service=x86PC,Boot,undionly" ;;

@@ -34,5 +34,8 @@ if (!existsSync(main)) {
   console.error('pxe-desk: not built yet; run `npm run build` first');
   process.exit(1);
 }
-const child = spawn(binary, [main, ...process.argv.slice(2)], { stdio: 'inherit' });
+// The main process's V8 flags must be given at launch (bin/pxe-desk.js says why this one).
+const child = spawn(binary, ['--js-flags=--max-semi-space-size=4', main, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
 child.on('exit', (code) => process.exit(code ?? 1));
