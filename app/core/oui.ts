@@ -9,6 +9,7 @@
  * (slices that kept the whole file alive as a two-byte string) made the heap three times as large, and
  * V8 lets a heap grow in proportion to what it holds (issue 17: peak RSS under a flood of new MACs).
  */
+import { BoundedMemo } from '../shared/bounded-memo.js';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
@@ -87,19 +88,14 @@ export function createOuiLookup(file = DEFAULT_OUI_FILE): OuiLookup {
       }
     }
     const key = Number.parseInt(prefix.replace(/[:-]/g, ''), 16);
-    const at = Number.isNaN(key) ? undefined : registry.index.get(key);
+    const held = registry;
+    const at = Number.isNaN(key) ? undefined : held.index.get(key);
     if (at === undefined) return undefined;
     // The vendors named lately, one string each (bounded): every record of a vendor's machines shows the
     // same name, and a flood of new MACs kept one decoded copy per record alive (issue 17).
-    let name = names.get(at);
-    if (name === undefined) {
-      if (names.size >= 256) names.clear();
-      name = nameAt(registry.buf, at);
-      names.set(at, name);
-    }
-    return name;
+    return names.get(at, (a) => nameAt(held.buf, a));
   };
-  const names = new Map<number, string>();
+  const names = new BoundedMemo<number, string>(256);
   lookup.load = (): Promise<void> =>
     (loading ??= readFile(file).then(
       (buf) => {

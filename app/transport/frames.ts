@@ -4,6 +4,7 @@
  * Every frame: u32 big-endian length L (of what follows), u8 protocol version, u8 type, body (L-2 bytes).
  * Golden frames in test/fixtures/helper-frames/ are checked by both `go test` and vitest.
  */
+import { ipv4TextAt } from '../shared/bounded-memo.js';
 import type { Channel } from '../shared/datagram-transport.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -101,22 +102,6 @@ function ipValue(address: string): number {
 function ipBytes(address: string): number[] {
   const v = ipValue(address);
   return [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
-}
-
-// The same few addresses arrive again and again (0.0.0.0, 255.255.255.255, the relay, the server):
-// a small cache keeps string building off the per-datagram path.
-const ipStrings = new Map<number, string>();
-
-function ipString(b: Uint8Array, at: number): string {
-  const key =
-    (((b[at] ?? 0) << 24) | ((b[at + 1] ?? 0) << 16) | ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0)) >>> 0;
-  let text = ipStrings.get(key);
-  if (text === undefined) {
-    text = `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-    if (ipStrings.size >= 256) ipStrings.clear();
-    ipStrings.set(key, text);
-  }
-  return text;
 }
 
 function frame(type: number, body: Uint8Array): Buffer {
@@ -243,8 +228,8 @@ function decodeAt(b: Buffer, start: number, end: number): HelperFrame {
         type: 'dgram-in',
         channel: channelOf(b[o]),
         ifindex: b.readUInt32BE(o + 1),
-        source: { address: ipString(b, o + 5), port: b.readUInt16BE(o + 9) },
-        destination: ipString(b, o + 11),
+        source: { address: ipv4TextAt(b, o + 5), port: b.readUInt16BE(o + 9) },
+        destination: ipv4TextAt(b, o + 11),
         payload: payload(o + 15),
       };
     case FrameType.dgramOut:
@@ -252,7 +237,7 @@ function decodeAt(b: Buffer, start: number, end: number): HelperFrame {
       return {
         type: 'dgram-out',
         channel: channelOf(b[o]),
-        to: { address: ipString(b, o + 1), port: b.readUInt16BE(o + 5) },
+        to: { address: ipv4TextAt(b, o + 1), port: b.readUInt16BE(o + 5) },
         payload: payload(o + 7),
       };
     case FrameType.error:

@@ -3,6 +3,7 @@
  * by the loop breaker, the boot-loop and no-next-step diagnoses and the timeline's "booted" stage (they
  * used to carry three different file patterns).
  */
+import { BoundedMemo } from '../../shared/bounded-memo.js';
 import { GRUB_REFUSED_DIR } from '../grub-script.js';
 import { SIGNED_BOOT_IMAGE } from '../signed-boot-image.js';
 
@@ -23,16 +24,10 @@ const LOADER = /\.(kpxe|pxe|efi|0|com|n12|krn)$/i;
  * Boot signal) and the names repeat from client to client, so a flood of DISCOVERs runs no regex.
  * Bounded: a client asking for odd names cannot grow it.
  */
-const knownRoles = new Map<string, FileRole>();
+const knownRoles = new BoundedMemo<string, FileRole>(256);
 
 export function fileRole(file: string): FileRole {
-  let role = knownRoles.get(file);
-  if (role === undefined) {
-    if (knownRoles.size >= 256) knownRoles.clear();
-    role = roleOf(file);
-    knownRoles.set(file, role);
-  }
-  return role;
+  return knownRoles.get(file, roleOf);
 }
 
 function roleOf(file: string): FileRole {

@@ -4,6 +4,7 @@
  * The client model (client-book.ts) owns the records, resolves which MAC an event belongs to and bounds
  * memory; these functions only write the record they are given, at most `maxEntries` lines per client.
  */
+import { BoundedMemo } from '../../shared/bounded-memo.js';
 import type { DhcpEvent, TransferEvent } from '../../shared/events.js';
 import { firmwareLabel } from '../../shared/firmware.js';
 import type { ClientRecord, ClientStage, TimelineEntry } from '../../shared/session-types.js';
@@ -47,19 +48,9 @@ export function noteLine(client: RecordDraft, time: number, text: string, maxEnt
  * then promoted with its record (issue 17); a shared one is built once. Keyed by the one part that varies
  * (the firmware, the boot file), so a lookup builds nothing; bounded, so odd boot file names cannot grow memory.
  */
-class SharedTexts {
-  private readonly texts = new Map<string, string>();
-  get(key: string): string | undefined {
-    return this.texts.get(key);
-  }
-  set(key: string, text: string): string {
-    if (this.texts.size >= 256) this.texts.clear();
-    this.texts.set(key, text);
-    return text;
-  }
-}
-const discoverTexts = [new SharedTexts(), new SharedTexts()] as const; // [firmware, firmware under iPXE]
-const offerTexts = { offer: new SharedTexts(), ack: new SharedTexts() } as const; // by boot file
+const sharedTexts = (): BoundedMemo<string, string> => new BoundedMemo<string, string>(256);
+const discoverTexts = [sharedTexts(), sharedTexts()] as const; // [firmware, firmware under iPXE]
+const offerTexts = { offer: sharedTexts(), ack: sharedTexts() } as const; // by boot file
 
 /** " (BIOS, iPXE)": the firmware the boot decision served, as shown in DHCP lines. */
 function firmwareNote(id: DhcpEvent['client']): string {
@@ -68,15 +59,15 @@ function firmwareNote(id: DhcpEvent['client']): string {
 
 function discoverText(id: DhcpEvent['client']): string {
   if (!id.firmware) return 'DISCOVER';
-  const texts = discoverTexts[id.ipxe ? 1 : 0];
-  return texts.get(id.firmware) ?? texts.set(id.firmware, `DISCOVER${firmwareNote(id)}`);
+  return discoverTexts[id.ipxe ? 1 : 0].get(id.firmware, () => `DISCOVER${firmwareNote(id)}`);
 }
 
 /** An OFFER/ACK line without an address (proxy mode: the site server leases it) is every client's same line. */
 function offerText(type: 'offer' | 'ack', bootFile: string | undefined): string {
-  const key = bootFile ?? '';
-  const texts = offerTexts[type];
-  return texts.get(key) ?? texts.set(key, `${type.toUpperCase()}${bootFile ? ` → ${bootFile}` : ''}`);
+  return offerTexts[type].get(
+    bootFile ?? '',
+    () => `${type.toUpperCase()}${bootFile ? ` → ${bootFile}` : ''}`,
+  );
 }
 
 export function applyDhcp(client: RecordDraft, event: DhcpEvent, maxEntries: number): void {

@@ -1,9 +1,10 @@
 /**
  * Pure BOOTP/DHCP codec (RFC 2131 §2, RFC 2132). `decode` throws only DhcpDecodeError and never reads
  * out of bounds; `encode` writes replies that PXE ROMs accept (RFC 2131 §2; docs/protocol-notes.md §1).
- * Kept whole (~400 lines): decode and encode share the option table and the bounds rules, and the
+ * Kept whole (~430 lines): decode and encode share the option table and the bounds rules, and the
  * fuzz test holds them to each other.
  */
+import { ipv4TextAt } from '../../shared/bounded-memo.js';
 import { netbootClassOf } from './netboot-client.js';
 
 export class DhcpDecodeError extends Error {
@@ -80,28 +81,6 @@ export interface DhcpMessage {
 
 /** Cap on a concatenated option (test-catalogue D20: no concatenation bomb). */
 const MAX_OPTION_BYTES = 1500;
-
-/**
- * The four addresses of every datagram are mostly the same few (0.0.0.0, the relay): their text is kept
- * (bounded) instead of being built four times per decode.
- */
-const ipTexts = new Map<number, string>();
-
-function ipAt(buf: Uint8Array, off: number): string {
-  const key =
-    (((buf[off] as number) << 24) |
-      ((buf[off + 1] as number) << 16) |
-      ((buf[off + 2] as number) << 8) |
-      (buf[off + 3] as number)) >>>
-    0;
-  let text = ipTexts.get(key);
-  if (text === undefined) {
-    if (ipTexts.size >= 256) ipTexts.clear();
-    text = `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-    ipTexts.set(key, text);
-  }
-  return text;
-}
 
 function cString(buf: Buffer, start: number, len: number): string {
   if (buf[start] === 0) return '';
@@ -194,10 +173,10 @@ export function decode(input: Uint8Array): DhcpMessage {
     xid: buf.readUInt32BE(4),
     secs: buf.readUInt16BE(8),
     flags: buf.readUInt16BE(10),
-    ciaddr: ipAt(buf, 12),
-    yiaddr: ipAt(buf, 16),
-    siaddr: ipAt(buf, 20),
-    giaddr: ipAt(buf, 24),
+    ciaddr: ipv4TextAt(buf, 12),
+    yiaddr: ipv4TextAt(buf, 16),
+    siaddr: ipv4TextAt(buf, 20),
+    giaddr: ipv4TextAt(buf, 24),
     chaddr: buf.subarray(28, 44),
     sname,
     file,

@@ -2,6 +2,7 @@
  * Shared pieces of the proxy and full servers: request parsing into a BootRequest, reply skeletons, the PXE
  * boot fields (file, siaddr, option 43 with or without a menu) and the boot-server answer on port 4011.
  */
+import { BoundedMemo } from '../../shared/bounded-memo.js';
 import type { BootConfig, BootPlan, BootRequest } from './boot-decision.js';
 import { decideBoot, decideBootItem, firmwareOfRequest } from './boot-decision.js';
 import type { Endpoint } from '../../shared/datagram-transport.js';
@@ -32,14 +33,10 @@ import {
  * and the client model keeps this text in every record, so a flood of new MACs shares one string instead
  * of keeping one per record alive through young-generation GCs (issue 17).
  */
-const vendorClasses = new Map<string, string>();
+const vendorClasses = new BoundedMemo<string, string>(64);
 
 function sharedVendorClass(vc: string): string {
-  const known = vendorClasses.get(vc);
-  if (known !== undefined) return known;
-  if (vendorClasses.size >= 64) vendorClasses.clear();
-  vendorClasses.set(vc, vc);
-  return vc;
+  return vendorClasses.get(vc, (v) => v);
 }
 
 export function bootRequestOf(msg: DhcpMessage): BootRequest {
@@ -157,16 +154,10 @@ function addressOf(serverId: Buffer): string {
  * Option 67 of the boot files served lately (bounded): the same few names go to every client, and an
  * encoded reply only reads its option values, so one buffer per name serves every reply.
  */
-const bootFileOptions = new Map<string, Buffer>();
+const bootFileOptions = new BoundedMemo<string, Buffer>(64);
 
 function bootFileOption(bootFile: string): Buffer {
-  let value = bootFileOptions.get(bootFile);
-  if (value === undefined) {
-    if (bootFileOptions.size >= 64) bootFileOptions.clear();
-    value = strOpt(bootFile);
-    bootFileOptions.set(bootFile, value);
-  }
-  return value;
+  return bootFileOptions.get(bootFile, strOpt);
 }
 
 /** Encoded menus per (menu, boot server, size budget): built and, when too large, logged once. */
