@@ -214,6 +214,22 @@ func loopbackSocket(t *testing.T) (int, uint16) {
 
 // startBound runs a helper that stays up, binds bd and has answered hello + bound; it is stopped
 // (stdin closed, waited for) when the test ends.
+// frameStream reads the helper's frames into a channel (buffer size), closed when its stdout ends.
+func frameStream(stdout io.Reader, size int) <-chan Frame {
+	frames := make(chan Frame, size)
+	go func() {
+		defer close(frames)
+		for {
+			f, err := ReadFrame(stdout)
+			if err != nil {
+				return
+			}
+			frames <- f
+		}
+	}()
+	return frames
+}
+
 func startBound(t *testing.T, bd Bind) (io.WriteCloser, io.Reader) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
@@ -264,22 +280,15 @@ func TestHelperRelaysABurstBothWays(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := make(chan []byte, n)
-	go func() {
-		for {
-			f, err := ReadFrame(stdout)
-			if err != nil {
-				close(got)
-				return
-			}
-			if f.Type == TDgramIn {
-				got <- f.Body
-			}
-		}
-	}()
+	frames := frameStream(stdout, n)
 	for i := 0; i < n; i++ {
 		select {
-		case body, ok := <-got:
+		case f, ok := <-frames:
+			if ok && f.Type != TDgramIn {
+				i--
+				continue
+			}
+			body := f.Body
 			if !ok || len(body) < 15 || body[0] != RolePxe || binary.BigEndian.Uint16(body[9:11]) != cport || !bytes.Equal(body[15:], payload(i)) {
 				t.Fatalf("datagram %d: got %q", i, body)
 			}

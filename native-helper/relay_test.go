@@ -113,17 +113,7 @@ func TestHelperReadsStdinFromAFile(t *testing.T) {
 func TestHelperWaitsForAFrameInPieces(t *testing.T) {
 	client, cport := loopbackSocket(t)
 	stdin, stdout := startBound(t, Bind{"lo", []RolePort{{RolePxe, 40170}}})
-	frames := make(chan Frame, 4)
-	go func() {
-		for {
-			f, err := ReadFrame(stdout)
-			if err != nil {
-				close(frames)
-				return
-			}
-			frames <- f
-		}
-	}()
+	frames := frameStream(stdout, 4)
 	next := func() Frame {
 		select {
 		case f := <-frames:
