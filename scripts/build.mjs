@@ -63,6 +63,13 @@ if (want('helper') && existsSync(resolve(repo, 'native-helper', 'go.mod'))) {
         resolve(repo, 'native-tftp'),
         goEnv,
       );
+      // The native HTTP body path (sendfile of file bodies; unprivileged), same reasons, same place.
+      run(
+        'go',
+        ['build', '-trimpath', '-ldflags=-s -w', '-o', resolve(dirname(out), 'pxe-desk-http'), '.'],
+        resolve(repo, 'native-http'),
+        goEnv,
+      );
     }
   }
 }

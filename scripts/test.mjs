@@ -89,7 +89,9 @@ function goTest() {
   let p = 0;
   let f = 0;
   // native-tftp is Linux-only (build constraint); elsewhere the engine keeps transfers in Node.
-  for (const module of process.platform === 'linux' ? ['native-helper', 'native-tftp'] : ['native-helper']) {
+  for (const module of process.platform === 'linux'
+    ? ['native-helper', 'native-tftp', 'native-http']
+    : ['native-helper']) {
     const result = goTestModule(join(repo, module));
     if (!result) continue;
     p += result.p;

@@ -145,6 +145,12 @@ export const SERVE_OPTIONS: readonly OptSpec[] = [
     names: ['--tftp-native'],
     help: 'TFTP data path binary pxe-desk-tftp, or off (default: the packaged or built one)',
   },
+  {
+    key: 'httpNative',
+    kind: 'string',
+    names: ['--http-native'],
+    help: 'HTTP body path binary pxe-desk-http, or off (default: the packaged or built one)',
+  },
   { key: 'json', kind: 'boolean', names: ['--json'], help: 'JSON lines of session events' },
   {
     key: 'printConfig',

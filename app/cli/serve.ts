@@ -179,11 +179,20 @@ export async function serve(argv: readonly string[]): Promise<number> {
       `--tftp-native ${tftpNative}: no such file (give the pxe-desk-tftp binary, or off)`,
       EXIT.usage,
     );
+  // --http-native off sends every HTTP body from Node (troubleshooting; the default is faster).
+  const httpNative = text(args, 'httpNative');
+  if (httpNative && httpNative !== 'off' && !existsSync(resolve(httpNative)))
+    return fail(
+      'serve',
+      `--http-native ${httpNative}: no such file (give the pxe-desk-http binary, or off)`,
+      EXIT.usage,
+    );
   const session = new SessionController({
     logger: createLogger(sink, 'session'),
     ...(bootFilesDir ? { bootFilesDir } : {}),
     ...(helperPath ? { helperPath: resolve(helperPath) } : {}),
     ...(tftpNative ? { nativeTftpPath: tftpNative === 'off' ? false : resolve(tftpNative) } : {}),
+    ...(httpNative ? { nativeHttpPath: httpNative === 'off' ? false : resolve(httpNative) } : {}),
   });
   session.onEvent((e) => {
     if (e.type !== 'log') write(e);

@@ -19,6 +19,9 @@ export const buildHelper = (outDir: string): string => goBuild('native-helper', 
 /** Builds the native TFTP data path (native-tftp/, `pxe-desk-tftp`) into a temp dir. */
 export const buildNativeTftp = (outDir: string): string => goBuild('native-tftp', 'pxe-desk-tftp', outDir);
 
+/** Builds the native HTTP body path (native-http/, `pxe-desk-http`) into a temp dir. */
+export const buildNativeHttp = (outDir: string): string => goBuild('native-http', 'pxe-desk-http', outDir);
+
 const capabilityCopies = new Set<string>();
 
 /**

@@ -39,7 +39,7 @@ import {
 } from '../helpers/iso-images.js';
 import { RawTftpClient, oackOptions, opcode } from '../helpers/tftp-raw-client.js';
 import { onCi } from '../helpers/tools.js';
-import { buildNativeTftp } from './helper-build.js';
+import { buildNativeHttp, buildNativeTftp } from './helper-build.js';
 
 const run = promisify(execFile);
 const tools = haveTools('xorriso', 'genisoimage', 'curl', 'tftp', 'atftp');
@@ -112,7 +112,9 @@ describe.skipIf(!tools)('files inside ISO images', () => {
   }, 60_000);
   afterAll(() => cleanup());
 
-  describe('over HTTP', () => {
+  // Bodies sent by Node (file-body.ts) and by the native body path (native-http/, sendfile; Linux only).
+  const bodyPaths = process.platform === 'linux' ? (['node', 'native'] as const) : (['node'] as const);
+  describe.each(bodyPaths)('over HTTP (bodies sent by %s)', (bodyPath) => {
     let server: HttpBootServer;
     let port: number;
     const events: TransferEvent[] = [];
@@ -148,11 +150,13 @@ describe.skipIf(!tools)('files inside ISO images', () => {
     };
 
     beforeAll(async () => {
-      server = new HttpBootServer({ root, address: '127.0.0.1', port: 0, logger });
+      logs.length = 0; // each body path's run counts its own warnings
+      const native = bodyPath === 'native' ? { nativeBodyPath: buildNativeHttp(join(dir, 'bin-http')) } : {};
+      server = new HttpBootServer({ root, address: '127.0.0.1', port: 0, logger, ...native });
       server.onEvent((e) => events.push(e));
       await server.start();
       port = server.port();
-    });
+    }, 60_000);
     afterAll(() => server.stop());
 
     it('GET gives every file of a Rock Ridge image byte for byte as xorriso extracts it', async () => {
@@ -415,6 +419,7 @@ describe.skipIf(!tools || !huge)('a member over 4 GiB (CI, or ISO_SERVE_HUGE=1)'
   const G = 4 * 1024 * 1024 * 1024;
   const marker = bytes(31, 1024 * 1024);
   let server: HttpBootServer;
+  let nativeServer: HttpBootServer | undefined;
   let port: number;
 
   beforeAll(async () => {
@@ -441,9 +446,19 @@ describe.skipIf(!tools || !huge)('a member over 4 GiB (CI, or ISO_SERVE_HUGE=1)'
     server = new HttpBootServer({ root: join(dir, 'root'), address: '127.0.0.1', port: 0 });
     await server.start();
     port = server.port();
+    if (process.platform === 'linux') {
+      nativeServer = new HttpBootServer({
+        root: join(dir, 'root'),
+        address: '127.0.0.1',
+        port: 0,
+        nativeBodyPath: buildNativeHttp(join(dir, 'bin-http')),
+      });
+      await nativeServer.start();
+    }
   }, 300_000);
   afterAll(async () => {
     await server?.stop();
+    await nativeServer?.stop();
     cleanup();
   });
 
@@ -464,11 +479,16 @@ describe.skipIf(!tools || !huge)('a member over 4 GiB (CI, or ISO_SERVE_HUGE=1)'
       [G - 2049, G + 10],
       [G + 3 * 1024 * 1024 - 100, G + 3 * 1024 * 1024 - 1],
     ] as const) {
-      const { stdout } = await run('curl', ['-sSf', '-r', `${a}-${b}`, url(port, 'isos/huge.iso/huge.bin')], {
-        encoding: 'buffer',
-        maxBuffer: 8 << 20,
-      });
-      expect(stdout.equals(want(a, b)), `${a}-${b}`).toBe(true);
+      // Through Node's body sender and the native one (sendfile piece by piece across the split).
+      for (const p of [port, ...(nativeServer ? [nativeServer.port()] : [])]) {
+        const { stdout } = await run('curl', ['-sSf', '-r', `${a}-${b}`, url(p, 'isos/huge.iso/huge.bin')], {
+          encoding: 'buffer',
+          maxBuffer: 8 << 20,
+        });
+        expect(stdout.equals(want(a, b)), `${a}-${b} on ${p}`).toBe(true);
+      }
     }
+    // The 1 MiB range went through sendfile (the smaller ones stay in Node: NATIVE_BODY_MIN_BYTES).
+    if (nativeServer) expect(nativeServer.nativeBodies()?.bodies).toBe(1);
   });
 });

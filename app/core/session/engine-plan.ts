@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultNativeTftpPath } from '../../engines/tftp/native-data-path.js';
+import { defaultNativeHttpPath } from '../../engines/http/native-body-path.js';
 import type { BootConfig } from '../../engines/dhcp/boot-decision.js';
 import type { DatagramTransport } from '../../shared/datagram-transport.js';
 import type { FirmwareKind } from '../../shared/events.js';
@@ -78,6 +79,8 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
   const httpPort = ports.http ?? 8080;
   const nativeTftp =
     options.nativeTftpPath === false ? undefined : (options.nativeTftpPath ?? defaultNativeTftpPath());
+  const nativeHttp =
+    options.nativeHttpPath === false ? undefined : (options.nativeHttpPath ?? defaultNativeHttpPath());
   // The signed chain's GRUB menu (grub-script.ts), generated per client; set once the library exists.
   let grub: ReturnType<typeof createGrubHandler> | undefined;
   const tftp = await factory.tftp({
@@ -164,6 +167,7 @@ export async function startEngines(v: ValidatedConfig, ctx: EnginePlanContext): 
     fallbackDirs: httpDirs,
     macForIp: (ip: string) => book.macForIp(ip),
     ...(scripts ? { scripts } : {}),
+    ...(nativeHttp ? { nativeBodyPath: nativeHttp } : {}),
   });
   await startOne(http);
   const realHttpPort = http.port?.() ?? httpPort;

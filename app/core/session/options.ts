@@ -14,6 +14,11 @@ export interface SessionControllerOptions {
    * (defaultNativeTftpPath). `false` keeps every transfer in Node.
    */
   readonly nativeTftpPath?: string | false;
+  /**
+   * The native HTTP body path binary (`pxe-desk-http`); default: the built or packaged one when present
+   * (defaultNativeHttpPath). `false` sends every body from Node.
+   */
+  readonly nativeHttpPath?: string | false;
   readonly interfaces?: () => Promise<NicInfo[]>;
   readonly engines?: EngineFactory;
   readonly folderExists?: (path: string) => boolean;

@@ -10,6 +10,7 @@
  */
 import { close, open, read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import type { TransferFailureCode } from '../../shared/events.js';
 import type { ExtentMap } from '../files/extent-map.js';
 import type { ByteRange } from './http-range.js';
 
@@ -104,8 +105,11 @@ export interface FileBodyListener {
   bytes(sent: number): void;
   /** The whole body is flushed to the socket (res.end's callback). */
   done(): void;
-  /** Open or read failed, or the file shrank under us; the caller ends the response. */
-  failed(error: Error): void;
+  /**
+   * Open or read failed, or the file shrank under us (code read-error, the default); or, from the native
+   * body path, the client went (aborted) or the path could not send (internal). The caller ends the response.
+   */
+  failed(error: Error, code?: TransferFailureCode): void;
 }
 
 /** Starts sending; returns a stop function, for the response's 'close' (whether or not it finished). */

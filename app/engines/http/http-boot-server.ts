@@ -17,7 +17,8 @@ import { REFUSAL_ANSWER, resolveParts, splitHttpTarget } from '../files/confine.
 import type { ConfinedFile as ResolvedFile, Refused } from '../files/confine.js';
 import { IsoMembers } from '../files/iso-members.js';
 import { contentTypeFor } from './content-type.js';
-import { BufferPool, sendFileBody } from './file-body.js';
+import { BufferPool, sendFileBody, type FileBodyListener } from './file-body.js';
+import { NATIVE_BODY_MIN_BYTES, NativeBodyPath } from './native-body-path.js';
 import { evaluatePreconditions, multipartFraming, validatorsOf } from './http-conditional.js';
 import { parseRange } from './http-range.js';
 import type { ByteRange } from './http-range.js';
@@ -44,6 +45,11 @@ export interface HttpBootServerOptions {
   readonly keepAliveTimeoutMs?: number;
   /** Read size; big reads into reused buffers are what brings Node to nginx (bench/README.md). Default 2 MiB. */
   readonly chunkSize?: number;
+  /**
+   * The native body path binary (`pxe-desk-http`, native-http/; defaultNativeHttpPath() finds the built
+   * one). Linux only; without it every body is sent by file-body.ts.
+   */
+  readonly nativeBodyPath?: string;
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
@@ -69,6 +75,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
   private readonly buffers: BufferPool;
   /** Files inside ISO images (`isos/x.iso/casper/vmlinuz`): opened images and lookups, closed on stop. */
   private readonly isos: IsoMembers;
+  private native: NativeBodyPath | undefined;
   private boundPort = 0;
   private nextId = 1;
   private stats = { received: 0, malformed: 0, rateLimited: 0, sent: 0 };
@@ -88,6 +95,13 @@ export class HttpBootServer implements Engine<TransferEvent> {
 
   counters(): EngineCounters {
     return { ...this.stats };
+  }
+
+  /** The native body path's bodies (sent, failed, in flight) and process id; undefined when not running. */
+  nativeBodies():
+    (ReturnType<NativeBodyPath['counters']> & { pid: number | undefined; active: boolean }) | undefined {
+    const n = this.native;
+    return n ? { ...n.counters(), pid: n.pid, active: n.active() } : undefined;
   }
 
   /** ISO images behind files served from inside them: open now, opened, unreadable, lookups. */
@@ -145,6 +159,15 @@ export class HttpBootServer implements Engine<TransferEvent> {
     const addr = server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : 0;
     this.server = server;
+    if (this.options.nativeBodyPath !== undefined && process.platform === 'linux') {
+      this.native = new NativeBodyPath(this.options.nativeBodyPath, {
+        progressMs: PROGRESS_INTERVAL_MS,
+        logger: this.logger,
+      });
+      this.logger.info('file bodies are sent by the native body path', {
+        binary: this.options.nativeBodyPath,
+      });
+    }
     this.logger.info('HTTP boot server listening', { address: this.options.address, port: this.boundPort });
   }
 
@@ -156,6 +179,8 @@ export class HttpBootServer implements Engine<TransferEvent> {
     this.sockets.clear();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.native?.stop();
+    this.native = undefined;
     await this.isos.close();
   }
 
@@ -396,10 +421,7 @@ export class HttpBootServer implements Engine<TransferEvent> {
       });
     };
     const extents = file.member?.extents;
-    // The image's descriptor stays open between Range requests (iso-members.ts): no open/close each.
-    const borrowed = file.member ? this.isos.borrow(file.info) : undefined;
-    const body = { path: file.path, ranges, multipart, extents, borrowed };
-    const stop = sendFileBody(res, body, this.buffers, {
+    const listener: FileBodyListener = {
       bytes: (n) => {
         sent = n;
         const now = this.clock.now();
@@ -421,12 +443,34 @@ export class HttpBootServer implements Engine<TransferEvent> {
           detail: { method: 'GET', status: res.statusCode },
         });
       },
-      failed: (err) => {
-        this.logger.warn('read failed', { file: file.requested, error: err.message });
-        fail(`read error: ${err.message}`, 'read-error');
+      failed: (err, code = 'read-error') => {
+        if (code === 'aborted') fail(err.message, 'aborted');
+        else {
+          this.logger.warn('read failed', { file: file.requested, error: err.message });
+          fail(`read error: ${err.message}`, code);
+        }
         res.destroy();
       },
-    });
+    };
+    // Big bodies go to the native body path when it runs (sendfile, off the event loop); the rest, and
+    // every body when it does not, through file-body.ts.
+    const stop =
+      (total >= NATIVE_BODY_MIN_BYTES && !multipart
+        ? this.native?.send(res, { path: file.path, ranges, extents }, file.info, listener)
+        : undefined) ??
+      // The image's descriptor stays open between Range requests (iso-members.ts): no open/close each.
+      sendFileBody(
+        res,
+        {
+          path: file.path,
+          ranges,
+          multipart,
+          extents,
+          borrowed: file.member ? this.isos.borrow(file.info) : undefined,
+        },
+        this.buffers,
+        listener,
+      );
     res.on('close', () => {
       stop();
       if (!finished) fail('client closed the connection before the transfer completed', 'aborted');

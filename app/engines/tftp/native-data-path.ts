@@ -10,10 +10,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { findNativeBinary } from '../native-binary.js';
 import {
   TFTP_WORKER_PROTOCOL,
   decodeWorkerLine,
@@ -30,24 +28,9 @@ export interface TransferRunner {
   on(event: 'exit', listener: (code: number) => void): this;
 }
 
-export const NATIVE_TFTP_BINARY = process.platform === 'win32' ? 'pxe-desk-tftp.exe' : 'pxe-desk-tftp';
-
-/**
- * Where the built binary is: next to the native helper (native-helper/bin/<goos>-<goarch>/, which
- * `node scripts/build.mjs helper` fills), or in a packaged app's resources/helper/<goos>-<goarch>/.
- */
+/** The built binary, where native-binary.ts finds it. */
 export function defaultNativeTftpPath(): string | undefined {
-  const goarch = ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[process.arch];
-  const folder = `${process.platform}-${goarch ?? process.arch}`;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const resources = (process as { resourcesPath?: unknown }).resourcesPath;
-  const candidates = [
-    ...(typeof resources === 'string' ? [join(resources, 'helper', folder, NATIVE_TFTP_BINARY)] : []),
-    // app/engines/tftp (sources) or dist/app/engines/tftp (build) → repository root
-    resolve(here, '..', '..', '..', 'native-helper', 'bin', folder, NATIVE_TFTP_BINARY),
-    resolve(here, '..', '..', '..', '..', 'native-helper', 'bin', folder, NATIVE_TFTP_BINARY),
-  ];
-  return candidates.find((p) => existsSync(p));
+  return findNativeBinary('pxe-desk-tftp');
 }
 
 export class NativeDataPath extends EventEmitter implements TransferRunner {

@@ -1,0 +1,3 @@
+module pxe-desk/native-http
+
+go 1.19
