@@ -90,7 +90,7 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', (
   }, 60_000);
 });
 
-describe.skipIf(!haveTools('curl'))('pxe-desk serve: the native TFTP data path', () => {
+describe.skipIf(!haveTools('curl'))('pxe-desk serve: the native TFTP data path and HTTP body path', () => {
   it('runs transfers in the built pxe-desk-tftp by default; --tftp-native off keeps them in Node', async () => {
     const root = mkdtempSync(join(tmpdir(), 'pxd-native-'));
     const payload = randomBytes(700_000);
@@ -129,6 +129,65 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve: the native TFTP data path',
       rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('sends HTTP bodies from the built pxe-desk-http by default; --http-native off sends them from Node', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pxd-native-http-'));
+    const payload = randomBytes(3_000_000);
+    writeFileSync(join(root, 'kernel.bin'), payload);
+    try {
+      for (const [extra, native] of [
+        [[], true],
+        [['--http-native', 'off'], false],
+      ] as const) {
+        const { child, exit, logs, endpoints } = await startFiles(root, ['--verbose', 'http', ...extra]);
+        let bodyPid = 0;
+        try {
+          const url = `${endpoints.http!.replace(/\/$/, '')}/kernel.bin`;
+          expect(sha(execFileSync('curl', ['-sS', '--max-time', '10', url], { maxBuffer: 8 << 20 }))).toBe(
+            sha(payload),
+          );
+          const range = execFileSync('curl', ['-sS', '--max-time', '10', '-r', '100000-1199999', url], {
+            maxBuffer: 8 << 20,
+          });
+          expect(range.equals(payload.subarray(100_000, 1_200_000))).toBe(true);
+          const line = logs().find((r) => r.message === 'file bodies are sent by the native body path');
+          expect(Boolean(line), JSON.stringify(logs().map((r) => r.message))).toBe(native);
+          if (native) {
+            expect(String(line?.fields?.['binary'])).toMatch(/native-helper\/bin\/linux-\w+\/pxe-desk-http$/);
+            const kids = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], {
+              encoding: 'utf8',
+            });
+            const body = kids.stdout.split('\n').find((l) => l.trim().endsWith('pxe-desk-http'));
+            expect(body, kids.stdout).toBeDefined();
+            bodyPid = Number(body!.trim().split(/\s+/)[0]);
+          }
+        } finally {
+          child.kill('SIGINT');
+        }
+        expect(await exit).toBe(0);
+        if (bodyPid) expect(existsSync(`/proc/${bodyPid}`)).toBe(false);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('--http-native naming a missing file → exit 2 with what to give instead', () => {
+    const r = spawnSync(
+      process.execPath,
+      [cliBin, 'serve', '--address', '127.0.0.1', '--tftp-port', '0', '--http-port', '0'].concat([
+        '--root',
+        tmpdir(),
+        '--http-native',
+        '/nonexistent/pxe-desk-http',
+      ]),
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /--http-native \/nonexistent\/pxe-desk-http: no such file \(give the pxe-desk-http binary, or off\)/,
+    );
+  });
 
   it('--tftp-native naming a missing file → exit 2 with what to give instead', () => {
     const r = spawnSync(

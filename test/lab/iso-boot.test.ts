@@ -136,6 +136,12 @@ describe.skipIf(!enabled || !viaPxeDesk)('ISO boot through PXE Desk (proxy mode)
           benchLine(c.name, 'pxe-desk', r.seconds);
         }
         expect(clientProblems(r.events, run.pcapPath())).toEqual([]);
+        // The kernel, initrd and live root left through the native body path (sendfile), as on any
+        // Linux session with the built binary.
+        const messages = r.events.flatMap((e) =>
+          e.type === 'log' ? [String((e.record as { message?: unknown } | undefined)?.message)] : [],
+        );
+        expect(messages, messages.join(' | ')).toContain('file bodies are sent by the native body path');
         result = 'ok';
         failed = false;
       } finally {

@@ -25,7 +25,7 @@ describe.skipIf(process.platform !== 'linux')('electron-builder --linux dir (stu
         stdio: 'inherit',
       });
     }
-    if (!existsSync(helper) || !existsSync(join(dirname(helper), 'pxe-desk-tftp'))) {
+    if (['pxe-desk-tftp', 'pxe-desk-http'].some((b) => !existsSync(join(dirname(helper), b)))) {
       execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), 'helper'], {
         cwd: repo,
         stdio: 'inherit',
@@ -68,6 +68,8 @@ describe.skipIf(process.platform !== 'linux')('electron-builder --linux dir (stu
     expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-helper'))).toBe(true);
     // The native TFTP data path ships beside it (defaultNativeTftpPath looks there in a packaged app).
     expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-tftp'))).toBe(true);
+    // So does the native HTTP body path (defaultNativeHttpPath).
+    expect(existsSync(join(res, 'helper', `linux-${goarch}`, 'pxe-desk-http'))).toBe(true);
     // The Secure Boot pair and memdisk ship beside iPXE (docs/secure-boot.md, docs/iso-boot.md).
     for (const f of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi', 'shimx64.efi', 'grubx64.efi', 'memdisk'])
       expect(existsSync(join(res, 'bootfiles', f))).toBe(true);

@@ -2,9 +2,10 @@
  * HTTP boot server: serves the netboot folder (kernels, initrds, ISOs, WIMs), the iPXE binaries
  * (fallbackDirs, for UEFI HTTP boot clients) and generated iPXE scripts (the `scripts` hook).
  * Read-only by design: engines never write to the netboot folder (docs/decisions.md, "netboot folder").
- * Kept whole (~435 lines): request routing, the transfer's events and its teardown are one lifecycle;
- * paths (files/confine.ts, files inside ISO images in files/iso-members.ts), conditionals
- * (http-conditional.ts), ranges and the body sender (file-body.ts) are apart.
+ * Kept whole (~430 lines): request routing, the transfer's events and its teardown are one lifecycle;
+ * apart are paths (files/confine.ts, files inside ISO images in files/iso-members.ts), what to answer
+ * for a file (file-response.ts: validators, preconditions, ranges, the head) and the two body senders
+ * (file-body.ts in Node; native-body-path.ts, sendfile in a Go child).
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,11 +17,9 @@ import type { Clock, Logger } from '../../shared/runtime.js';
 import { REFUSAL_ANSWER, resolveParts, splitHttpTarget } from '../files/confine.js';
 import type { ConfinedFile as ResolvedFile, Refused } from '../files/confine.js';
 import { IsoMembers } from '../files/iso-members.js';
-import { contentTypeFor } from './content-type.js';
 import { BufferPool, sendFileBody, type FileBodyListener } from './file-body.js';
 import { NATIVE_BODY_MIN_BYTES, NativeBodyPath } from './native-body-path.js';
-import { evaluatePreconditions, multipartFraming, validatorsOf } from './http-conditional.js';
-import { parseRange } from './http-range.js';
+import { planFileResponse } from './file-response.js';
 import type { ByteRange } from './http-range.js';
 
 export type ScriptHook = (
@@ -326,62 +325,14 @@ export class HttpBootServer implements Engine<TransferEvent> {
   }
 
   private serveFile(req: IncomingMessage, res: ServerResponse, file: ResolvedFile, clientIp: string): void {
-    const member = file.member;
-    const size = member ? member.size : file.info.size;
-    const v = validatorsOf(file.info.size, file.info.mtime, file.info.mtimeMs, member?.tag);
-    const common: Record<string, string> = {
-      'Accept-Ranges': 'bytes', // iPXE sanboot needs it to treat the URL as a disk
-      ETag: v.etag,
-      'Last-Modified': v.lastModified,
-    };
-    const pre = evaluatePreconditions(req.headers, v);
-    if (pre.answer === 412) this.sendError(res, 412, 'precondition failed', common);
-    else if (pre.answer === 304) res.writeHead(304, common).end();
-    if (pre.answer !== undefined) return;
-    const ranges = parseRange(pre.range, size);
-    const type = contentTypeFor(file.requested);
-    if (ranges === 'unsatisfiable') {
-      this.sendError(res, 416, 'range not satisfiable', { ...common, 'Content-Range': `bytes */${size}` });
-      return;
+    const plan = planFileResponse(req.headers, file);
+    if (plan.kind === 'refused') this.sendError(res, plan.status, plan.message, plan.headers);
+    else if (plan.kind === 'not-modified') res.writeHead(304, plan.headers).end();
+    else {
+      res.writeHead(plan.status, plan.headers);
+      if (req.method === 'HEAD') res.end();
+      else this.stream(req, res, file, clientIp, plan.ranges, plan.multipart, plan.total);
     }
-    const isHead = req.method === 'HEAD';
-    if (ranges === undefined) {
-      res.writeHead(200, { ...common, 'Content-Type': type, 'Content-Length': String(size) });
-      if (isHead) {
-        res.end();
-        return;
-      }
-      this.stream(req, res, file, clientIp, [{ start: 0, end: size - 1 }], undefined, size);
-      return;
-    }
-    if (ranges.length === 1) {
-      const r = ranges[0] as ByteRange;
-      const len = r.end - r.start + 1;
-      res.writeHead(206, {
-        ...common,
-        'Content-Type': type,
-        'Content-Length': String(len),
-        'Content-Range': `bytes ${r.start}-${r.end}/${size}`,
-      });
-      if (isHead) {
-        res.end();
-        return;
-      }
-      this.stream(req, res, file, clientIp, [r], undefined, len);
-      return;
-    }
-    const boundary = `pxedesk${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
-    const { heads, tail, total } = multipartFraming(ranges, type, size, boundary);
-    res.writeHead(206, {
-      ...common,
-      'Content-Type': `multipart/byteranges; boundary=${boundary}`,
-      'Content-Length': String(total),
-    });
-    if (isHead) {
-      res.end();
-      return;
-    }
-    this.stream(req, res, file, clientIp, ranges, { heads, tail }, total);
   }
 
   /** Streams ranges in order with big reads (file-body.ts); progress events throttled; never buffers the file. */
