@@ -41,6 +41,9 @@ type toBodies struct {
 	Path     string     `json:"path,omitempty"`
 	Identity *identity  `json:"identity,omitempty"`
 	Pieces   [][2]int64 `json:"pieces,omitempty"`
+	// Head is the response head (status line and headers, ASCII) to send before the pieces, when the
+	// engine leaves that to this side too; absent when the engine wrote it itself.
+	Head string `json:"head,omitempty"`
 }
 
 // fromBodies is every message this side sends.

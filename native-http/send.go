@@ -31,6 +31,12 @@ func (b *bodies) sendPieces(c *conn, order *toBodies, f *os.File) {
 		}
 	}
 	src := int(f.Fd())
+	if order.Head != "" {
+		if err := sendHead(c, order.Head); err != nil {
+			b.fail(order.ID, 0, failAborted, describe(err))
+			return
+		}
+	}
 	for _, p := range order.Pieces {
 		at, left := p[0], p[1]
 		if at < 0 {
@@ -90,6 +96,34 @@ func (b *bodies) sendPieces(c *conn, order *toBodies, f *os.File) {
 		}
 	}
 	b.send(fromBodies{T: "done", ID: order.ID, Bytes: sent})
+}
+
+// sendHead queues the response head with MSG_MORE: the kernel holds it until the body's first bytes
+// follow, so head and body leave in the same segments and the client wakes once, not twice.
+func sendHead(c *conn, head string) error {
+	rest := []byte(head)
+	var serr error
+	err := c.raw.Write(func(dst uintptr) bool {
+		for len(rest) > 0 {
+			n, err := syscall.SendmsgN(int(dst), rest, nil, nil, syscall.MSG_MORE|syscall.MSG_NOSIGNAL)
+			if n > 0 {
+				rest = rest[n:]
+			}
+			switch {
+			case err == syscall.EAGAIN:
+				return false
+			case err == syscall.EINTR:
+			case err != nil:
+				serr = err
+				return true
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 var errShrank = errors.New("the file ended early (it shrank while being sent)")

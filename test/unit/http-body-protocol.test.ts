@@ -37,6 +37,7 @@ const toBodies: Record<string, ToBodies> = {
       [-1, 2048],
       [2_097_152, 522_240],
     ],
+    head: 'HTTP/1.1 206 Partial Content\r\nAccept-Ranges: bytes\r\nContent-Length: 1048576\r\n\r\n',
   },
   'to-body-no-inode.json': {
     t: 'body',

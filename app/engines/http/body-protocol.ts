@@ -40,6 +40,11 @@ export type ToBodies =
       readonly path: string;
       readonly identity: BodyFileIdentity;
       readonly pieces: readonly BodyPiece[];
+      /**
+       * The response head (status line and headers, ASCII) for the body path to send before the pieces,
+       * in the same segments; absent when the server wrote the head itself.
+       */
+      readonly head?: string;
     };
 
 export type FromBodies =

@@ -54,7 +54,7 @@ export class NativeBodyPath {
   private nextConn = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly conns = new WeakMap<Socket, number>();
-  private stats = { bodies: 0, failed: 0 };
+  private stats = { bodies: 0, failed: 0, heads: 0 };
 
   constructor(
     binary: string,
@@ -91,7 +91,7 @@ export class NativeBodyPath {
     return this.alive ? this.child.pid : undefined;
   }
 
-  counters(): { bodies: number; failed: number; inFlight: number } {
+  counters(): { bodies: number; failed: number; heads: number; inFlight: number } {
     return { ...this.stats, inFlight: this.pending.size };
   }
 
@@ -119,6 +119,11 @@ export class NativeBodyPath {
         on.failed(new Error('the connection has no socket handle to hand over'));
         return;
       }
+      // The child sends the head with the body's first bytes when Node lets it have it; else Node
+      // flushes it now. Either way nothing Node wrote may still be queued here when the child starts.
+      const head = takeHead(res);
+      if (head === undefined) res.flushHeaders();
+      else this.stats.heads++;
       const message: ToBodies = {
         t: 'body',
         conn,
@@ -126,10 +131,8 @@ export class NativeBodyPath {
         path: body.path,
         identity: bodyIdentity(identity),
         pieces,
+        ...(head !== undefined ? { head } : {}),
       };
-      // The head must be in the kernel before the child's first byte: Node flushes it now, and when the
-      // socket was full it is still queued here, so the order waits for 'drain'.
-      res.flushHeaders();
       if (socket.writableLength === 0) this.post(message);
       else socket.once('drain', () => this.pending.has(id) && this.post(message));
     };
@@ -215,6 +218,22 @@ export class NativeBodyPath {
       p.on.failed(new Error(`the native body path ${why}`), 'internal');
     }
   }
+}
+
+/**
+ * The response head Node built in writeHead, taken over: ServerResponse keeps it in `_header` until its
+ * first write and then sets `_headerSent` (the same two fields from Node 0.x to 22), and end() writes
+ * nothing more for a Content-Length body whose head is marked sent. Sent by the child with MSG_MORE, head
+ * and body leave together and the event loop makes no socket write for the response at all (a head
+ * written here was, with its loopback delivery, the largest cost per Range request left on the loop).
+ * undefined when Node's shape differs or the head is not plain ASCII: the caller flushes it.
+ */
+function takeHead(res: ServerResponse): string | undefined {
+  const r = res as unknown as { _header?: unknown; _headerSent?: unknown };
+  if (typeof r._header !== 'string' || r._headerSent !== false || !/^[\x20-\x7e\r\n\t]*$/.test(r._header))
+    return undefined;
+  r._headerSent = true;
+  return r._header;
 }
 
 /** The body's byte ranges as pieces of the file (through the ISO member's extents when it is one). */
