@@ -99,6 +99,24 @@ function reportWriter(reportFile: string | undefined, session: SessionController
   };
 }
 
+/**
+ * A native data path option (`--tftp-native`, `--http-native`): a binary to run, or off (false); a named
+ * file that does not exist is a usage error that says what to give instead.
+ */
+function nativeOption(
+  args: ParsedArgs,
+  key: 'tftpNative' | 'httpNative',
+  flag: string,
+  binary: string,
+): { path: string | false } | { missing: string } | undefined {
+  const value = text(args, key);
+  if (!value) return undefined;
+  if (value === 'off') return { path: false };
+  if (!existsSync(resolve(value)))
+    return { missing: `${flag} ${value}: no such file (give the ${binary} binary, or off)` };
+  return { path: resolve(value) };
+}
+
 export async function serve(argv: readonly string[]): Promise<number> {
   let config: SessionConfig;
   let args: ParsedArgs;
@@ -171,28 +189,18 @@ export async function serve(argv: readonly string[]): Promise<number> {
   };
   const bootFilesDir = locateBootFiles();
   const helperPath = text(args, 'helperPath');
-  // --tftp-native off keeps every TFTP transfer in Node (troubleshooting; the default is faster).
-  const tftpNative = text(args, 'tftpNative');
-  if (tftpNative && tftpNative !== 'off' && !existsSync(resolve(tftpNative)))
-    return fail(
-      'serve',
-      `--tftp-native ${tftpNative}: no such file (give the pxe-desk-tftp binary, or off)`,
-      EXIT.usage,
-    );
-  // --http-native off sends every HTTP body from Node (troubleshooting; the default is faster).
-  const httpNative = text(args, 'httpNative');
-  if (httpNative && httpNative !== 'off' && !existsSync(resolve(httpNative)))
-    return fail(
-      'serve',
-      `--http-native ${httpNative}: no such file (give the pxe-desk-http binary, or off)`,
-      EXIT.usage,
-    );
+  // --tftp-native off keeps every TFTP transfer in Node, --http-native off every HTTP body
+  // (troubleshooting; the native data paths are the faster default).
+  const tftpNative = nativeOption(args, 'tftpNative', '--tftp-native', 'pxe-desk-tftp');
+  const httpNative = nativeOption(args, 'httpNative', '--http-native', 'pxe-desk-http');
+  for (const o of [tftpNative, httpNative])
+    if (o && 'missing' in o) return fail('serve', o.missing, EXIT.usage);
   const session = new SessionController({
     logger: createLogger(sink, 'session'),
     ...(bootFilesDir ? { bootFilesDir } : {}),
     ...(helperPath ? { helperPath: resolve(helperPath) } : {}),
-    ...(tftpNative ? { nativeTftpPath: tftpNative === 'off' ? false : resolve(tftpNative) } : {}),
-    ...(httpNative ? { nativeHttpPath: httpNative === 'off' ? false : resolve(httpNative) } : {}),
+    ...(tftpNative && 'path' in tftpNative ? { nativeTftpPath: tftpNative.path } : {}),
+    ...(httpNative && 'path' in httpNative ? { nativeHttpPath: httpNative.path } : {}),
   });
   session.onEvent((e) => {
     if (e.type !== 'log') write(e);

@@ -91,120 +91,101 @@ describe.skipIf(!haveTools('curl'))('pxe-desk serve --mode files on loopback', (
 });
 
 describe.skipIf(!haveTools('curl'))('pxe-desk serve: the native TFTP data path and HTTP body path', () => {
-  it('runs transfers in the built pxe-desk-tftp by default; --tftp-native off keeps them in Node', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'pxd-native-'));
-    const payload = randomBytes(700_000);
-    writeFileSync(join(root, 'nbp.bin'), payload);
-    try {
-      for (const [extra, native] of [
-        [[], true],
-        [['--tftp-native', 'off'], false],
-      ] as const) {
-        const { child, exit, logs, endpoints } = await startFiles(root, ['--verbose', 'tftp', ...extra]);
-        let pumpPid = 0;
-        try {
-          const port = endpoints.tftp!.split(':')[1]!;
-          const got = execFileSync('curl', ['-sS', '--max-time', '10', `tftp://127.0.0.1:${port}/nbp.bin`]);
-          expect(sha(got)).toBe(sha(payload));
-          const line = logs().find((r) => r.message === 'transfers run in the native data path');
-          expect(Boolean(line), JSON.stringify(logs().map((r) => r.message))).toBe(native);
-          if (native) {
-            // The binary the build placed beside the helper (CI builds it before this tier).
-            expect(String(line?.fields?.['binary'])).toMatch(/native-helper\/bin\/linux-\w+\/pxe-desk-tftp$/);
-            // It runs as the CLI's child, and ends with it.
-            const kids = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], {
-              encoding: 'utf8',
-            });
-            const pump = kids.stdout.split('\n').find((l) => l.trim().endsWith('pxe-desk-tftp'));
-            expect(pump, kids.stdout).toBeDefined();
-            pumpPid = Number(pump!.trim().split(/\s+/)[0]);
+  // The two native data paths, each checked the same way: the built binary runs by default as the CLI's
+  // child (and ends with it), `off` keeps the work in Node, and the bytes are right either way.
+  const nativePaths = [
+    {
+      engine: 'tftp',
+      flag: '--tftp-native',
+      binary: 'pxe-desk-tftp',
+      message: 'transfers run in the native data path',
+      fetch: (endpoints: Record<string, string>, file: string): Buffer => {
+        const port = endpoints['tftp']!.split(':')[1]!;
+        return execFileSync('curl', ['-sS', '--max-time', '10', `tftp://127.0.0.1:${port}/${file}`], {
+          maxBuffer: 8 << 20,
+        });
+      },
+    },
+    {
+      engine: 'http',
+      flag: '--http-native',
+      binary: 'pxe-desk-http',
+      message: 'file bodies are sent by the native body path',
+      fetch: (endpoints: Record<string, string>, file: string, range?: string): Buffer =>
+        execFileSync(
+          'curl',
+          ['-sS', '--max-time', '10', ...(range ? ['-r', range] : []), `${endpoints['http']}${file}`],
+          { maxBuffer: 8 << 20 },
+        ),
+    },
+  ] as const;
+
+  it.each(nativePaths)(
+    'runs $engine in the built $binary by default; $flag off keeps it in Node',
+    async ({ engine, flag, binary, message, fetch }) => {
+      const root = mkdtempSync(join(tmpdir(), `pxd-native-${engine}-`));
+      const payload = randomBytes(3_000_000);
+      writeFileSync(join(root, 'nbp.bin'), payload);
+      try {
+        for (const [extra, native] of [
+          [[], true],
+          [[flag, 'off'], false],
+        ] as const) {
+          const { child, exit, logs, endpoints } = await startFiles(root, ['--verbose', engine, ...extra]);
+          let nativePid = 0;
+          try {
+            expect(sha(fetch(endpoints as Record<string, string>, 'nbp.bin'))).toBe(sha(payload));
+            if (engine === 'http') {
+              const range = fetch(endpoints as Record<string, string>, 'nbp.bin', '100000-1199999');
+              expect(range.equals(payload.subarray(100_000, 1_200_000))).toBe(true);
+            }
+            const line = logs().find((r) => r.message === message);
+            expect(Boolean(line), JSON.stringify(logs().map((r) => r.message))).toBe(native);
+            if (native) {
+              // The binary the build placed beside the helper (CI builds it before this tier).
+              expect(String(line?.fields?.['binary'])).toMatch(
+                new RegExp(`native-helper/bin/linux-\\w+/${binary}$`),
+              );
+              // It runs as the CLI's child, and ends with it.
+              const kids = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], {
+                encoding: 'utf8',
+              });
+              const kid = kids.stdout.split('\n').find((l) => l.trim().endsWith(binary));
+              expect(kid, kids.stdout).toBeDefined();
+              nativePid = Number(kid!.trim().split(/\s+/)[0]);
+            }
+          } finally {
+            child.kill('SIGINT');
           }
-        } finally {
-          child.kill('SIGINT');
+          expect(await exit).toBe(0);
+          if (nativePid) expect(existsSync(`/proc/${nativePid}`)).toBe(false);
         }
-        expect(await exit).toBe(0);
-        if (pumpPid) expect(existsSync(`/proc/${pumpPid}`)).toBe(false);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 
-  it('sends HTTP bodies from the built pxe-desk-http by default; --http-native off sends them from Node', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'pxd-native-http-'));
-    const payload = randomBytes(3_000_000);
-    writeFileSync(join(root, 'kernel.bin'), payload);
-    try {
-      for (const [extra, native] of [
-        [[], true],
-        [['--http-native', 'off'], false],
-      ] as const) {
-        const { child, exit, logs, endpoints } = await startFiles(root, ['--verbose', 'http', ...extra]);
-        let bodyPid = 0;
-        try {
-          const url = `${endpoints.http!.replace(/\/$/, '')}/kernel.bin`;
-          expect(sha(execFileSync('curl', ['-sS', '--max-time', '10', url], { maxBuffer: 8 << 20 }))).toBe(
-            sha(payload),
-          );
-          const range = execFileSync('curl', ['-sS', '--max-time', '10', '-r', '100000-1199999', url], {
-            maxBuffer: 8 << 20,
-          });
-          expect(range.equals(payload.subarray(100_000, 1_200_000))).toBe(true);
-          const line = logs().find((r) => r.message === 'file bodies are sent by the native body path');
-          expect(Boolean(line), JSON.stringify(logs().map((r) => r.message))).toBe(native);
-          if (native) {
-            expect(String(line?.fields?.['binary'])).toMatch(/native-helper\/bin\/linux-\w+\/pxe-desk-http$/);
-            const kids = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], {
-              encoding: 'utf8',
-            });
-            const body = kids.stdout.split('\n').find((l) => l.trim().endsWith('pxe-desk-http'));
-            expect(body, kids.stdout).toBeDefined();
-            bodyPid = Number(body!.trim().split(/\s+/)[0]);
-          }
-        } finally {
-          child.kill('SIGINT');
-        }
-        expect(await exit).toBe(0);
-        if (bodyPid) expect(existsSync(`/proc/${bodyPid}`)).toBe(false);
-      }
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  }, 60_000);
-
-  it('--http-native naming a missing file → exit 2 with what to give instead', () => {
-    const r = spawnSync(
-      process.execPath,
-      [cliBin, 'serve', '--address', '127.0.0.1', '--tftp-port', '0', '--http-port', '0'].concat([
-        '--root',
-        tmpdir(),
-        '--http-native',
-        '/nonexistent/pxe-desk-http',
-      ]),
-      { encoding: 'utf8' },
-    );
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(
-      /--http-native \/nonexistent\/pxe-desk-http: no such file \(give the pxe-desk-http binary, or off\)/,
-    );
-  });
-
-  it('--tftp-native naming a missing file → exit 2 with what to give instead', () => {
-    const r = spawnSync(
-      process.execPath,
-      [cliBin, 'serve', '--address', '127.0.0.1', '--tftp-port', '0', '--http-port', '0'].concat([
-        '--root',
-        tmpdir(),
-        '--tftp-native',
-        '/nonexistent/pxe-desk-tftp',
-      ]),
-      { encoding: 'utf8' },
-    );
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(
-      /--tftp-native \/nonexistent\/pxe-desk-tftp: no such file \(give the pxe-desk-tftp binary, or off\)/,
-    );
-  });
+  it.each(nativePaths)(
+    '$flag naming a missing file → exit 2 with what to give instead',
+    ({ flag, binary }) => {
+      const r = spawnSync(
+        process.execPath,
+        [cliBin, 'serve', '--address', '127.0.0.1', '--tftp-port', '0', '--http-port', '0'].concat([
+          '--root',
+          tmpdir(),
+          flag,
+          `/nonexistent/${binary}`,
+        ]),
+        { encoding: 'utf8' },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(
+        `${flag} /nonexistent/${binary}: no such file (give the ${binary} binary, or off)`,
+      );
+    },
+  );
 });
 
 describe('pxe-desk serve refusals', () => {
