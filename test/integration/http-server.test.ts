@@ -363,8 +363,8 @@ describe.skipIf(!haveTools('curl')).each(bodyPaths)(
         const before = server.nativeBodies();
         expect(before?.active).toBe(true);
         expect(before?.bodies).toBeGreaterThan(3);
-    // The heads went with the bodies (Node's ServerResponse let the child have them).
-    expect(before?.heads).toBe(before?.bodies);
+        // The heads went with the bodies (Node's ServerResponse let the child have them).
+        expect(before?.heads).toBe(before?.bodies);
         process.kill(before?.pid as number, 'SIGKILL');
         const deadline = Date.now() + 5000;
         while (server.nativeBodies()?.active && Date.now() < deadline)
