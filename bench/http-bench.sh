@@ -50,7 +50,7 @@ start() {
   case $s in
     nginx) "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.log" 2>&1 & ;;
     # shellcheck disable=SC2086 # NODE_FLAGS is a list of flags
-    pxe-desk) node ${NODE_FLAGS:-} "$PXE_DESK" serve --mode files --address 127.0.0.1 \
+    pxe-desk) $(product_cmd "$PXE_DESK") serve --mode files --address 127.0.0.1 \
       --http-port "${PORT[pxe-desk]}" --tftp-port "$TFTP_PORT" --root "$WORK/root" >"$WORK/pxe-desk.log" 2>&1 & ;;
     # shellcheck disable=SC2086
     baseline) node ${NODE_FLAGS:-} "$BASELINE" serve --mode files --address 127.0.0.1 \
@@ -64,7 +64,7 @@ start() {
 
 for s in "${SERVERS[@]}"; do start "$s"; done
 for s in "${SERVERS[@]}"; do await_server "$s" "http://127.0.0.1:${PORT[$s]}/file.bin" "$SUM" file; done
-echo "servers: ${SERVERS[*]}; pxe-desk = node $PXE_DESK serve --mode files --address 127.0.0.1 --http-port ${PORT[pxe-desk]} --tftp-port $TFTP_PORT --root DIR"
+echo "servers: ${SERVERS[*]}; pxe-desk = $(product_cmd "$PXE_DESK") serve --mode files --address 127.0.0.1 --http-port ${PORT[pxe-desk]} --tftp-port $TFTP_PORT --root DIR"
 
 # One batch: N parallel full downloads; prints "MB/s cpu-s-per-GB", or "0 0" when a download came up short.
 batch() {

@@ -1,6 +1,6 @@
 /**
  * The bare engine for bench/http-bench.sh's second line ('engine'; the first is `pxe-desk serve` itself):
- * HttpBootServer alone, no session. `node http-serve.mjs ROOT PORT [chunkBytes]` (bundled by the bench).
+ * HttpBootServer alone, no session, bodies sent by Node (file-body.ts; no native body path). `node http-serve.mjs ROOT PORT [chunkBytes]`.
  */
 import { HttpBootServer } from '../app/engines/http/index.js';
 

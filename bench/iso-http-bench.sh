@@ -60,7 +60,7 @@ start() {
   case $s in
     nginx) "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.log" 2>&1 & ;;
     pxe-desk-plain) return ;; # the pxe-desk process
-    pxe-desk) node "$PXE_DESK" serve --mode files --address 127.0.0.1 --http-port "${PORT[pxe-desk]}" \
+    pxe-desk) $(product_cmd "$PXE_DESK") serve --mode files --address 127.0.0.1 --http-port "${PORT[pxe-desk]}" \
       --tftp-port "$TFTP_PORT" --root "$WORK/netboot" >"$WORK/pxe-desk.log" 2>&1 & ;;
   esac
   PID[$s]=$!
@@ -78,7 +78,7 @@ for s in "${SERVERS[@]}"; do
   [ "$a" = "$b" ] || { echo "$s sent a wrong range" >&2; exit 1; }
 done
 echo "member: $MEMBER, $SIZE bytes, in isos/live.iso (xorriso); nginx serves xorriso's extraction"
-echo "pxe-desk = node $PXE_DESK serve --mode files --address 127.0.0.1 --http-port ${PORT[pxe-desk]} --tftp-port $TFTP_PORT --root DIR"
+echo "pxe-desk = $(product_cmd "$PXE_DESK") serve --mode files --address 127.0.0.1 --http-port ${PORT[pxe-desk]} --tftp-port $TFTP_PORT --root DIR"
 
 # Per-client curl configs for the range case: RANGES consecutive 1 MiB ranges on one connection, each
 # client starting at its own offset (wrapping at the end of the member).

@@ -38,6 +38,20 @@ bench_check_build() {
     echo "$entry is older than app/ sources: npm run build first (or ALLOW_STALE=1)" >&2
     exit 1
   fi
+  # The product sends HTTP bodies through its native body path when the build placed it beside the helper;
+  # a missing or stale binary would measure another product.
+  local body
+  body=$(dirname "$1")/../native-helper/bin/linux-$(go env GOARCH 2>/dev/null || echo amd64)/pxe-desk-http
+  if [ -z "${ALLOW_STALE:-}" ] && { [ ! -x "$body" ] || [ -n "$(find native-http -name '*.go' -newer "$body" -print -quit)" ]; }; then
+    echo "$body is missing or older than native-http/: npm run build first (or ALLOW_STALE=1)" >&2
+    exit 1
+  fi
+}
+
+# The product's command line, as users run it: the launcher itself (its shebang carries the V8 flags);
+# with NODE_FLAGS, `node NODE_FLAGS launcher`, which replaces the launcher's own flags.
+product_cmd() {
+  if [ -n "${NODE_FLAGS:-}" ]; then echo "node $NODE_FLAGS $1"; else echo "$1"; fi
 }
 
 # nginx's configuration in $WORK/nginx: one worker, sendfile, no access log, serving ROOT ($1) on
