@@ -339,7 +339,7 @@ describe.skipIf(!haveTools('curl')).each(bodyPaths)(
       expect(failed?.reason).toMatch(/closed the connection/);
     });
 
-    it('an idle keep-alive connection is closed on time after a body (the native path holds no copy open)', async () => {
+    it('H7: an idle keep-alive connection is closed on time after a body (the native path holds no copy open)', async () => {
       const s = net.connect(port, '127.0.0.1', () =>
         s.write('GET /data.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-999999\r\n\r\n'),
       );
@@ -358,7 +358,7 @@ describe.skipIf(!haveTools('curl')).each(bodyPaths)(
     });
 
     it.runIf(name === 'native')(
-      'the native path sent the bodies; when it dies, bodies go through Node',
+      'H8: the native path sent the bodies; when it dies, bodies go through Node',
       async () => {
         const before = server.nativeBodies();
         expect(before?.active).toBe(true);

@@ -106,6 +106,9 @@ export class NativeBodyPath {
     on: FileBodyListener,
   ): (() => void) | undefined {
     if (!this.alive || body.multipart) return undefined;
+    // A socket that cannot be handed over (no libuv handle: not a TCP connection Node accepted) stays
+    // with Node's sender; nothing has been written yet.
+    if (res.socket && !this.conns.has(res.socket) && !handleOf(res.socket)) return undefined;
     const pieces = piecesOf(body);
     if (!pieces) return undefined;
     const id = this.nextBody++;
