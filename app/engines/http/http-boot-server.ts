@@ -2,23 +2,24 @@
  * HTTP boot server: serves the netboot folder (kernels, initrds, ISOs, WIMs), the iPXE binaries
  * (fallbackDirs, for UEFI HTTP boot clients) and generated iPXE scripts (the `scripts` hook).
  * Read-only by design: engines never write to the netboot folder (docs/decisions.md, "netboot folder").
- * Kept whole (~430 lines): request routing, the transfer's events and its teardown are one lifecycle;
- * apart are paths (files/confine.ts, files inside ISO images in files/iso-members.ts), what to answer
- * for a file (file-response.ts: validators, preconditions, ranges, the head) and the two body senders
- * (file-body.ts in Node; native-body-path.ts, sendfile in a Go child).
+ * Here: connections, request routing and the choice of body sender. Apart: paths (files/confine.ts,
+ * files inside ISO images in files/iso-members.ts), what to answer for a file (file-response.ts:
+ * validators, preconditions, ranges, the head), a transfer's events (transfer-events.ts) and the two
+ * body senders (file-body.ts in Node; native-body-path.ts, sendfile in a Go child).
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Engine } from '../../shared/engine.js';
-import type { EngineCounters, TransferEvent, TransferFailureCode } from '../../shared/events.js';
+import type { EngineCounters, TransferEvent } from '../../shared/events.js';
 import { silentLogger, systemClock } from '../../shared/runtime.js';
 import type { Clock, Logger } from '../../shared/runtime.js';
 import { REFUSAL_ANSWER, resolveParts, splitHttpTarget } from '../files/confine.js';
 import type { ConfinedFile as ResolvedFile, Refused } from '../files/confine.js';
 import { IsoMembers } from '../files/iso-members.js';
-import { BufferPool, sendFileBody, type FileBodyListener } from './file-body.js';
+import { BufferPool, sendFileBody } from './file-body.js';
 import { NATIVE_BODY_MIN_BYTES, NativeBodyPath } from './native-body-path.js';
+import { PROGRESS_INTERVAL_MS, trackBodyTransfer } from './transfer-events.js';
 import { planFileResponse } from './file-response.js';
 import type { ByteRange } from './http-range.js';
 
@@ -53,7 +54,6 @@ export interface HttpBootServerOptions {
   readonly clock?: Clock;
 }
 
-const PROGRESS_INTERVAL_MS = 500;
 /** Read buffers (chunkSize each) kept idle between transfers, and out at most before transfers go single-buffered. */
 const IDLE_BUFFERS = 8;
 const BUFFER_BUDGET = 64;
@@ -347,62 +347,16 @@ export class HttpBootServer implements Engine<TransferEvent> {
   ): void {
     // A file inside an ISO image is named by its image's path and its own (`isos/x.iso/casper/vmlinuz`),
     // whatever case the client used, so every Range read of one member is the same file to the model.
-    const base = this.baseEvent(req, file.member ? file.relative : file.requested, clientIp, total);
-    const started = this.clock.now();
-    let sent = 0;
-    let lastProgress = started;
-    let finished = false;
-    const rate = (): number => {
-      const dt = (this.clock.now() - started) / 1000;
-      return dt > 0 ? Math.round(sent / dt) : 0;
-    };
-    this.emit({ ...base, type: 'start', bytes: 0 });
-    const fail = (reason: string, code: TransferFailureCode): void => {
-      if (finished) return;
-      finished = true;
-      stop();
-      this.emit({
-        ...base,
-        time: this.clock.now(),
-        type: 'failed',
-        bytes: sent,
-        rate: rate(),
-        reason,
-        failure: { code },
-      });
-    };
+    const { listener, attach } = trackBodyTransfer({
+      res,
+      base: this.baseEvent(req, file.member ? file.relative : file.requested, clientIp, total),
+      file: file.requested,
+      clock: this.clock,
+      logger: this.logger,
+      emit: (e) => this.emit(e),
+      onDone: () => this.stats.sent++,
+    });
     const extents = file.member?.extents;
-    const listener: FileBodyListener = {
-      bytes: (n) => {
-        sent = n;
-        const now = this.clock.now();
-        if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
-          lastProgress = now;
-          this.emit({ ...base, time: now, type: 'progress', bytes: sent, rate: rate() });
-        }
-      },
-      done: () => {
-        if (finished) return;
-        finished = true;
-        this.stats.sent++;
-        this.emit({
-          ...base,
-          time: this.clock.now(),
-          type: 'done',
-          bytes: sent,
-          rate: rate(),
-          detail: { method: 'GET', status: res.statusCode },
-        });
-      },
-      failed: (err, code = 'read-error') => {
-        if (code === 'aborted') fail(err.message, 'aborted');
-        else {
-          this.logger.warn('read failed', { file: file.requested, error: err.message });
-          fail(`read error: ${err.message}`, code);
-        }
-        res.destroy();
-      },
-    };
     // Big bodies go to the native body path when it runs (sendfile, off the event loop); the rest, and
     // every body when it does not, through file-body.ts.
     const stop =
@@ -422,9 +376,6 @@ export class HttpBootServer implements Engine<TransferEvent> {
         this.buffers,
         listener,
       );
-    res.on('close', () => {
-      stop();
-      if (!finished) fail('client closed the connection before the transfer completed', 'aborted');
-    });
+    attach(stop);
   }
 }
